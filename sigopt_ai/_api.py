@@ -1,0 +1,123 @@
+"""Module-level functions: logging to the current run, reading runs, settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigopt_ai import _client, _config
+from sigopt_ai._context import current_run
+from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._records import RunRecord, RunState
+from sigopt_ai._run import RunContext
+from sigopt_ai._types import MetricValue
+
+
+def log_metric(name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
+    """Record a metric on the current run (see :meth:`RunContext.log_metric`)."""
+    current_run().log_metric(name, value, stddev)
+
+
+def log_metrics(metrics: dict[str, MetricValue] | None = None, /, **kwargs: MetricValue) -> None:
+    """Record several metrics on the current run."""
+    current_run().log_metrics(metrics, **kwargs)
+
+
+def log_checkpoint(values: dict[str, MetricValue], step: int | None = None) -> None:
+    """Record a checkpoint on the current run."""
+    current_run().log_checkpoint(values, step)
+
+
+def log_metadata(key: str, value: Any) -> None:
+    """Record metadata on the current run."""
+    current_run().log_metadata(key, value)
+
+
+def log_dataset(name: str) -> None:
+    """Record a dataset on the current run."""
+    current_run().log_dataset(name)
+
+
+def log_model(type: str | None = None) -> None:  # noqa: A002 - SigOpt's argument name
+    """Record the model type of the current run."""
+    current_run().log_model(type)
+
+
+def log_failure(reason: str | None = None) -> None:
+    """Mark the current run failed because of its assignment (kind ``reported``)."""
+    current_run().log_failure(reason)
+
+
+def create_run(name: str | None = None, project: str | None = None) -> RunContext:
+    """Start a run, as sigopt-python's ``sigopt.create_run`` does; end it with ``run.end()``
+    or use it in a ``with`` block.
+
+    Example:
+        >>> with sigopt.create_run(name="legacy") as run:
+        ...     run.log_metric("accuracy", 0.9)
+    """
+    return RunContext(name, project)
+
+
+def get_run(run_id: str) -> RunRecord:
+    """The stored run with this id (this process's pending writes are flushed first).
+
+    Raises:
+        ValidationError: No run has this id.
+    """
+    client = _client.get_client()
+    client.flush()
+    record = client.backend.read_run(run_id)
+    if record is None:
+        raise ValidationError(f"There is no run with id {run_id!r} in {client.backend.url!r}.")
+    return record
+
+
+def list_runs(project: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
+    """Stored runs, newest first, optionally of one project."""
+    client = _client.get_client()
+    client.flush()
+    return client.backend.list_runs(project=project, limit=limit)
+
+
+def flush(timeout: float | None = 30.0) -> bool:
+    """Make everything logged so far durable. Returns False if the store failed (never raises)."""
+    client = _client.peek_client()
+    return True if client is None else client.flush(timeout)
+
+
+def configure(*, db: str | None = None, flush_interval: float | None = None) -> None:
+    """Set where runs are stored and how often they are written, before the first run.
+
+    Args:
+        db: A SQLite file path or a SQLAlchemy URL (overrides ``SIGOPT_AI_DB``; default
+            ``./.sigopt_ai/sigopt_ai.db``).
+        flush_interval: Seconds between background writes, at most 1 (overrides
+            ``SIGOPT_AI_FLUSH_INTERVAL``; default 0.5). A ``kill -9`` loses at most this much.
+
+    Raises:
+        UsageError: A run is active; settings cannot change under it.
+    """
+    client = _client.peek_client()
+    if client is not None and client.active:
+        raise UsageError("configure() cannot change the store while runs are active; end them first.")
+    if flush_interval is not None:
+        _config.check_interval(flush_interval, "flush_interval")
+    _client.reset_client()
+    _config.update(db=db, flush_interval=flush_interval)
+
+
+__all__ = [
+    "RunState",
+    "configure",
+    "create_run",
+    "flush",
+    "get_run",
+    "list_runs",
+    "log_checkpoint",
+    "log_dataset",
+    "log_failure",
+    "log_metadata",
+    "log_metric",
+    "log_metrics",
+    "log_model",
+]

@@ -1,0 +1,1 @@
+"""Storage backends: the :class:`Backend` contract and its SQL implementation."""

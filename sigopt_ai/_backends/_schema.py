@@ -1,0 +1,88 @@
+"""Tables of the SQL store. Portable SQLAlchemy Core types only, so SQLite and PostgreSQL share them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("created", Float, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project", String(100), ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("ended", Float),
+    Column("heartbeat", Float),
+    Column("experiment_id", String(40)),
+    Column("suggestion_id", String(40)),
+    Column("failure_kind", String(32)),
+    Column("failure_type", String(300)),
+    Column("failure_message", Text),
+    Column("failure_traceback", Text),
+    Index("ix_runs_project_created", "project", "created"),
+    Index("ix_runs_experiment", "experiment_id"),
+)
+
+# params, metadata, sys_metadata, datasets and model, one row per key; values are JSON text.
+run_fields = Table(
+    "run_fields",
+    metadata,
+    Column("run_id", String(40), ForeignKey("runs.id"), primary_key=True),
+    Column("section", String(16), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text),
+)
+
+# The last value of each metric, kept so reading a run does not scan its history.
+run_metrics = Table(
+    "run_metrics",
+    metadata,
+    Column("run_id", String(40), ForeignKey("runs.id"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", Float),  # NULL stands for NaN, which SQLite cannot store
+    Column("stddev", Float),
+    Column("updated", Float, nullable=False),
+)
+
+metric_points = Table(
+    "metric_points",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("value", Float),
+    Column("stddev", Float),
+    Column("created", Float, nullable=False),
+    Index("ix_metric_points_run", "run_id", "name"),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("values", Text, nullable=False),
+    Column("created", Float, nullable=False),
+    Index("ix_checkpoints_run", "run_id"),
+)

@@ -1,0 +1,88 @@
+"""Settings: where runs are stored, how often they are written, the default project."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sigopt_ai._exceptions import ConfigError, ValidationError
+
+DB_ENV = "SIGOPT_AI_DB"
+INTERVAL_ENV = "SIGOPT_AI_FLUSH_INTERVAL"
+DISABLED_ENV = "SIGOPT_AI_DISABLED"
+PROJECT_ENV = "SIGOPT_PROJECT"
+DEFAULT_DB = Path(".sigopt_ai") / "sigopt_ai.db"
+
+_PROJECT_RE = re.compile(r"^[a-z0-9\-_.]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Process-wide settings; :func:`sigopt_ai.configure` overrides the environment."""
+
+    db: str | None = None
+    flush_interval: float | None = None
+
+    def resolved_db(self) -> str:
+        """The store URL or path: the argument, else ``SIGOPT_AI_DB``, else ``./.sigopt_ai/sigopt_ai.db``."""
+        return self.db or os.environ.get(DB_ENV) or str(DEFAULT_DB.absolute())
+
+    def resolved_interval(self) -> float:
+        """Seconds between background writes (at most 1 s, so a kill loses at most that)."""
+        if self.flush_interval is not None:
+            return self.flush_interval
+        raw = os.environ.get(INTERVAL_ENV)
+        if raw is None:
+            return 0.5
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{INTERVAL_ENV}={raw!r} is not a number of seconds.") from None
+        return check_interval(value, INTERVAL_ENV)
+
+
+def check_interval(value: float, field: str) -> float:
+    """Validate a flush interval."""
+    if not 0 < value <= 1:
+        raise ConfigError(f"{field} must be more than 0 and at most 1 second, got {value!r}.")
+    return value
+
+
+def disabled() -> bool:
+    """Whether ``SIGOPT_AI_DISABLED`` turns recording off."""
+    return os.environ.get(DISABLED_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_project() -> str:
+    """``SIGOPT_PROJECT``, else the working directory's name lower-cased (SigOpt's rule)."""
+    env = os.environ.get(PROJECT_ENV)
+    if env:
+        return check_project(env, PROJECT_ENV)
+    name = re.sub(r"[^a-z0-9\-_.]", "", Path.cwd().name.lower())
+    return name or "default"
+
+
+def check_project(project: object, field: str = "project") -> str:
+    """Validate a project id: lower-case letters, digits, ``-``, ``_`` and ``.``."""
+    if not isinstance(project, str) or not _PROJECT_RE.match(project) or len(project) > 100:
+        raise ValidationError(
+            f"{field} must be 1 to 100 lower-case letters, digits, '-', '_' or '.', got {project!r}."
+        )
+    return project
+
+
+_settings = Settings()
+
+
+def current() -> Settings:
+    """The settings in force."""
+    return _settings
+
+
+def update(**changes: object) -> Settings:
+    """Replace some settings; returns the new settings."""
+    global _settings
+    _settings = replace(_settings, **changes)  # type: ignore[arg-type]
+    return _settings

@@ -1,0 +1,196 @@
+"""``sigopt.run``: one name that is a decorator (bare or with options) and a context manager."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar, overload
+
+import wrapt
+
+from sigopt_ai import _config
+from sigopt_ai._context import current_run_var
+from sigopt_ai._run import RunContext
+from sigopt_ai._validation import check_name
+
+logger = logging.getLogger("sigopt_ai")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_METRIC = "value"
+"""The metric a decorated function's numeric return value is logged as when no ``metric`` is given."""
+
+
+class RunSpec:
+    """The options of ``sigopt.run(...)``: a decorator and a (sync or async) context manager.
+
+    Each decorated *call*, and each ``with`` block, opens a fresh :class:`RunContext`.
+    """
+
+    def __init__(self, *, name: str | None = None, project: str | None = None, metric: str | None = None) -> None:
+        if project is not None:
+            _config.check_project(project)
+        if metric is not None:
+            check_name(metric, "metric")
+        self.name = name
+        self.project = project
+        self.metric = metric
+        self._open: list[RunContext] = []
+
+    # -- context manager ------------------------------------------------------------------------
+
+    def __enter__(self) -> RunContext:
+        run = RunContext(self.name, self.project)
+        self._open.append(run)
+        return run.__enter__()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._open.pop().__exit__(exc_type, exc, tb)
+
+    async def __aenter__(self) -> RunContext:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    # -- decorator ------------------------------------------------------------------------------
+
+    def __call__(self, func: F) -> F:
+        if not callable(func):
+            raise TypeError(f"sigopt.run(...) decorates a callable, got {func!r}.")
+        spec = self
+
+        @wrapt.decorator
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if _config.disabled():
+                return wrapped(*args, **kwargs)
+            params = _bound_params(wrapped, args, kwargs)
+            if inspect.iscoroutinefunction(wrapped):
+                return spec._call_async(wrapped, args, kwargs, params)
+            with spec._open_run(wrapped, params) as (run, metric):
+                result = wrapped(*args, **kwargs)
+                _log_result(run, metric, result)
+                return result
+
+        return wrapper(func)  # type: ignore[no-any-return]
+
+    async def _call_async(
+        self, wrapped: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any],
+        params: dict[str, Any],
+    ) -> Any:
+        with self._open_run(wrapped, params) as (run, metric):
+            result = await wrapped(*args, **kwargs)
+            _log_result(run, metric, result)
+            return result
+
+    def _open_run(self, wrapped: Callable[..., Any], params: dict[str, Any]) -> _OpenRun:
+        outer = current_run_var.get()
+        if outer is not None and outer._claim_for_function():
+            # An experiment loop opened this run for the function: record into it, do not nest.
+            return _OpenRun(outer, self.metric or outer._default_metric(), params, owned=False)
+        name = self.name or getattr(wrapped, "__name__", None)
+        return _OpenRun(RunContext(name, self.project), self.metric or DEFAULT_METRIC, params, owned=True)
+
+
+class _OpenRun:
+    """Enters a run for one decorated call (or records into an experiment's run without ending it)."""
+
+    def __init__(self, run: RunContext, metric: str, params: dict[str, Any], *, owned: bool) -> None:
+        self.run, self.metric, self.params, self.owned = run, metric, params, owned
+
+    def __enter__(self) -> tuple[RunContext, str]:
+        if self.owned:
+            self.run.__enter__()
+        _record_params(self.run, self.params)
+        return self.run, self.metric
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.owned:
+            self.run.__exit__(exc_type, exc, tb)
+
+
+def _bound_params(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's arguments by parameter name, defaults included (``**kwargs`` are flattened)."""
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {}  # the call itself will raise the TypeError the user expects
+    bound.apply_defaults()
+    params: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = bound.signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            params.update(value)
+        elif kind is not inspect.Parameter.VAR_POSITIONAL:
+            params[name] = value
+    return params
+
+
+def _record_params(run: RunContext, params: Mapping[str, Any]) -> None:
+    """Record the scalar arguments; others (a dataset, a model object) are not parameters."""
+    scalars = {
+        k: v for k, v in params.items()
+        if v is None or isinstance(v, (bool, int, float, str)) and not run.params.is_fixed(k)
+    }
+    run.params.update(scalars)
+
+
+def _log_result(run: RunContext, metric: str, result: Any) -> None:
+    if isinstance(result, Mapping):
+        for name, value in result.items():
+            if isinstance(name, str) and _is_number(value):
+                run.log_metric(name, value)
+    elif _is_number(result):
+        run.log_metric(metric, result)
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or isinstance(value, (str, bytes)):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return getattr(value, "ndim", None) == 0 or type(value).__module__ == "numpy"
+
+
+@overload
+def run(func: F, /) -> F: ...
+@overload
+def run(*, name: str | None = None, project: str | None = None, metric: str | None = None) -> RunSpec: ...
+def run(
+    func: Callable[..., Any] | None = None, /, *, name: str | None = None, project: str | None = None,
+    metric: str | None = None,
+) -> Any:
+    """Record a training run: ``@sigopt.run``, ``@sigopt.run(...)`` or ``with sigopt.run(...) as run:``.
+
+    As a decorator, each call opens a run, records the bound arguments (defaults included) as
+    parameters and a numeric return value as the metric ``metric`` (a dict return: one metric per
+    numeric item); the return value is passed through unchanged. Works on functions, methods and
+    ``async def`` functions. ``SIGOPT_AI_DISABLED=1`` makes decorated calls pass straight through.
+
+    Args:
+        func: The function, when used as a bare decorator.
+        name: The run's name (default: the function's name, or ``"<project> <date time>"``).
+        project: The project (default: ``SIGOPT_PROJECT``, else the working directory's name).
+        metric: The metric name for a numeric return value (default ``"value"``, or the
+            experiment's optimized metric inside an experiment loop).
+
+    Returns:
+        The decorated function, or a :class:`RunSpec` to decorate with or enter.
+
+    Example:
+        >>> @sigopt.run(metric="accuracy")
+        ... def train(lr=0.01, epochs=3):
+        ...     return 0.93
+        >>> with sigopt.run(name="manual") as run:
+        ...     run.log_metric("accuracy", 0.91)
+    """
+    spec = RunSpec(name=name, project=project, metric=metric)
+    return spec if func is None else spec(func)

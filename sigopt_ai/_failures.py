@@ -1,0 +1,260 @@
+"""Failure classification: what an exception that leaves a run says about the assignment.
+
+:func:`classify` is a pure function of the exception (and a registry of user rules). It looks through
+the ``__cause__``/``__context__`` chain and matches by class name and message, so no framework is
+imported: ``torch.cuda.OutOfMemoryError`` is recognised by its name, CUDA's "out of memory" by its text.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import re
+import traceback as _traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sigopt_ai._exceptions import (
+    AssignmentFailure,
+    Diverged,
+    InvalidAssignment,
+    Terminated,
+    ValidationError,
+)
+
+__all__ = [
+    "FailureInfo",
+    "FailureKind",
+    "FailureRegistry",
+    "classify",
+    "default_registry",
+    "describe",
+    "register_failure_classifier",
+    "register_failure_type",
+]
+
+
+class FailureKind(str, enum.Enum):
+    """Why a run failed, and so what an experiment loop does with its suggestion."""
+
+    OOM = "oom"  # the assignment needs more memory than there is
+    INVALID_ASSIGNMENT = "invalid_assignment"  # the assignment cannot be trained
+    DIVERGED = "diverged"  # a metric went NaN/inf, or training raised FloatingPointError
+    REPORTED = "reported"  # the user called log_failure()
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: not the assignment's fault
+    INFRASTRUCTURE = "infrastructure"  # network, disk, lost machine: not the assignment's fault
+    ERROR = "error"  # a bug in the training code
+
+    @property
+    def is_assignment_failure(self) -> bool:
+        """Whether the suggested hyperparameters themselves failed (a failed observation)."""
+        return self in _ASSIGNMENT_KINDS
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the suggestion should be evaluated again."""
+        return self in (FailureKind.INTERRUPTED, FailureKind.INFRASTRUCTURE)
+
+
+_ASSIGNMENT_KINDS = frozenset(
+    {FailureKind.OOM, FailureKind.INVALID_ASSIGNMENT, FailureKind.DIVERGED, FailureKind.REPORTED}
+)
+
+# When a chain holds several recognisable exceptions, the most specific kind wins: a ValueError raised
+# while handling a CUDA OOM is an OOM.
+_PRIORITY = (
+    FailureKind.OOM,
+    FailureKind.DIVERGED,
+    FailureKind.INTERRUPTED,
+    FailureKind.INFRASTRUCTURE,
+    FailureKind.INVALID_ASSIGNMENT,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FailureInfo:
+    """Why a run failed: the kind, and the exception that said so (absent for a reported failure)."""
+
+    kind: FailureKind
+    type: str | None = None
+    message: str = ""
+    traceback: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, FailureKind):
+            raise ValidationError(
+                f"{self.kind!r} is not a valid failure kind. It must be one of "
+                f"{sorted(k.value for k in FailureKind)!r}."
+            )
+
+    @property
+    def retryable(self) -> bool:
+        """Whether the suggestion should be evaluated again (interrupted or infrastructure)."""
+        return self.kind.retryable
+
+
+Classifier = Callable[[BaseException], "FailureKind | str | None"]
+
+
+@dataclass
+class FailureRegistry:
+    """User rules consulted before the built-in ones: exception types and classifier callables."""
+
+    types: list[tuple[type[BaseException], FailureKind]] = field(default_factory=list)
+    classifiers: list[Classifier] = field(default_factory=list)
+
+    def match(self, exc: BaseException) -> FailureKind | None:
+        """The kind a user rule gives ``exc``, or None."""
+        for exc_type, kind in self.types:
+            if isinstance(exc, exc_type):
+                return kind
+        for classifier in self.classifiers:
+            answer = classifier(exc)
+            if answer is not None:
+                return _as_kind(answer, "the classifier's answer")
+        return None
+
+
+default_registry = FailureRegistry()
+
+
+def _as_kind(value: FailureKind | str, what: str) -> FailureKind:
+    try:
+        return FailureKind(value)
+    except ValueError:
+        raise ValidationError(
+            f"{value!r} ({what}) is not a valid failure kind. It must be one of "
+            f"{sorted(k.value for k in FailureKind)!r}."
+        ) from None
+
+
+def register_failure_type(
+    exc_type: type[BaseException], kind: FailureKind | str, *, registry: FailureRegistry | None = None
+) -> type[BaseException]:
+    """Classify exceptions of ``exc_type`` (and subclasses) as ``kind``.
+
+    Args:
+        exc_type: An exception class.
+        kind: A :class:`FailureKind` or its value, such as ``"oom"``.
+        registry: The registry to add to (default: the process-wide one).
+
+    Returns:
+        ``exc_type``, so the function can decorate an exception class.
+
+    Raises:
+        ValidationError: ``exc_type`` is not an exception class or ``kind`` is unknown.
+
+    Example:
+        >>> sigopt.register_failure_type(MyShardTooLarge, "oom")
+    """
+    if not (isinstance(exc_type, type) and issubclass(exc_type, BaseException)):
+        raise ValidationError(f"exc_type must be an exception class, got {exc_type!r}.")
+    (registry or default_registry).types.append((exc_type, _as_kind(kind, "kind")))
+    return exc_type
+
+
+def register_failure_classifier(
+    classifier: Classifier, *, registry: FailureRegistry | None = None
+) -> Classifier:
+    """Consult ``classifier(exc)`` before the built-in rules; it returns a kind, or None to pass.
+
+    Args:
+        classifier: A callable taking the exception and returning a kind (or its value) or None.
+        registry: The registry to add to (default: the process-wide one).
+
+    Returns:
+        ``classifier``, so the function can be used as a decorator.
+    """
+    if not callable(classifier):
+        raise ValidationError(f"classifier must be callable, got {classifier!r}.")
+    (registry or default_registry).classifiers.append(classifier)
+    return classifier
+
+
+_OOM_NAMES = frozenset({"OutOfMemoryError", "ResourceExhaustedError", "OOMError", "CudaOutOfMemoryError"})
+_OOM_TEXT = re.compile(
+    r"out of memory|RESOURCE_EXHAUSTED|std::bad_alloc|OOM when allocating|CUBLAS_STATUS_ALLOC_FAILED"
+    r"|Cannot allocate memory|failed to allocate",
+    re.IGNORECASE,
+)
+_INFRA_NAMES = frozenset(
+    {"ConnectionError", "TimeoutError", "Timeout", "ConnectTimeout", "ReadTimeout", "ConnectError",
+     "RemoteProtocolError", "TransportError", "DistBackendError", "DistNetworkError", "NCCLError"}
+)
+_INFRA_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EDQUOT, errno.ECONNRESET, errno.ECONNREFUSED,
+                           errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ESTALE})
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _builtin_kind(exc: BaseException) -> FailureKind | None:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if isinstance(exc, MemoryError) or names & _OOM_NAMES or _is_errno(exc, {errno.ENOMEM}):
+        return FailureKind.OOM
+    if isinstance(exc, (RuntimeError, OSError)) or "XlaRuntimeError" in names:
+        if _OOM_TEXT.search(str(exc)):
+            return FailureKind.OOM
+    if isinstance(exc, (FloatingPointError, Diverged)):
+        return FailureKind.DIVERGED
+    if isinstance(exc, (KeyboardInterrupt, Terminated)):
+        return FailureKind.INTERRUPTED
+    if isinstance(exc, (ConnectionError, TimeoutError)) or names & _INFRA_NAMES:
+        return FailureKind.INFRASTRUCTURE
+    if _is_errno(exc, _INFRA_ERRNOS):
+        return FailureKind.INFRASTRUCTURE
+    if isinstance(exc, (InvalidAssignment, ValueError, ArithmeticError)):
+        return FailureKind.INVALID_ASSIGNMENT
+    if isinstance(exc, AssignmentFailure):
+        return FailureKind.REPORTED
+    return None
+
+
+def _is_errno(exc: BaseException, codes: frozenset[int] | set[int]) -> bool:
+    return isinstance(exc, OSError) and exc.errno in codes
+
+
+def classify(exc: BaseException, *, registry: FailureRegistry | None = None) -> FailureKind:
+    """Classify an exception that left a run.
+
+    User rules win; then, over the whole ``__cause__``/``__context__`` chain, the most specific
+    built-in kind (oom > diverged > interrupted > infrastructure > invalid_assignment); else ``error``.
+
+    Args:
+        exc: The exception.
+        registry: User rules (default: the process-wide registry).
+
+    Returns:
+        The failure kind.
+    """
+    registry = registry or default_registry
+    found: set[FailureKind] = set()
+    for link in _chain(exc):
+        user_kind = registry.match(link)
+        if user_kind is not None:
+            return user_kind
+        kind = _builtin_kind(link)
+        if kind is not None:
+            found.add(kind)
+    return next((k for k in _PRIORITY if k in found), FailureKind.ERROR)
+
+
+def describe(exc: BaseException, *, registry: FailureRegistry | None = None) -> FailureInfo:
+    """A :class:`FailureInfo` for ``exc``: its kind, qualified type name, message and traceback."""
+    cls = type(exc)
+    type_name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return FailureInfo(
+        kind=classify(exc, registry=registry),
+        type=type_name,
+        message=str(exc),
+        traceback="".join(_traceback.format_exception(cls, exc, exc.__traceback__)),
+    )

@@ -1,0 +1,314 @@
+"""A run: the context that records one training run, and its lifecycle.
+
+Logging methods validate on the caller's thread, queue a write and return; the writer thread of
+:mod:`sigopt_ai._client` does the I/O. A run is entered with ``with``, opened by ``@sigopt.run`` on
+each call, or created with :func:`create_run` and ended with :meth:`RunContext.end`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from sigopt_ai import _config, _signals
+from sigopt_ai._client import Client, get_client
+from sigopt_ai._context import current_run_var
+from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._failures import FailureInfo, FailureKind, describe
+from sigopt_ai._params import RunParams
+from sigopt_ai._records import RunState
+from sigopt_ai._sysinfo import rss_bytes, static_facts
+from sigopt_ai._types import MetricValue, ParamValue
+from sigopt_ai._validation import check_name, check_stddev, to_metadata, to_number
+
+if TYPE_CHECKING:
+    from sigopt_ai._records import RunRecord
+
+logger = logging.getLogger("sigopt_ai")
+
+_ACTIVE = RunState.ACTIVE
+_time = time.time
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class RunContext:
+    """One training run being recorded.
+
+    Use it as a context manager (``with sigopt.run() as run:``); an exception leaving the block is
+    classified, recorded and re-raised. Logging methods raise :class:`~sigopt_ai.ValidationError`
+    for bad input and :class:`~sigopt_ai.UsageError` once the run has ended; nothing else.
+
+    Args:
+        name: A display name (default: ``"<project> <date time>"``, as SigOpt names runs).
+        project: The project (default: ``SIGOPT_PROJECT``, else the working directory's name).
+        params: Parameters to record at the start.
+        fixed_params: Parameters suggested by an experiment; read-only.
+        experiment: The experiment id when an experiment loop owns the run.
+        suggestion: The suggestion id when an experiment loop owns the run.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        project: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        fixed_params: Mapping[str, ParamValue] | None = None,
+        experiment: str | None = None,
+        suggestion: str | None = None,
+        client: Client | None = None,
+    ) -> None:
+        self._project = _config.check_project(project) if project is not None else _config.default_project()
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValidationError(f"name must be a non-empty string, got {name!r}.")
+        self._name = name or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        self._id = _new_id()
+        self._client = client or get_client()
+        self._submit = self._client.submit
+        self._state = _ACTIVE
+        self._failure: FailureInfo | None = None
+        self._diverged: str | None = None
+        self._steps = itertools.count()
+        self._tokens: list[contextvars.Token[RunContext | None]] = []
+        self._peak_rss = rss_bytes()
+        self._started = _time()
+        self._experiment = experiment
+        self._end_lock = threading.Lock()
+        self._claimable = experiment is not None
+        self._metric_name = "value"
+        self.params = RunParams(self._record_params, fixed_params)
+        self._submit(("start", self._id, self._project, self._name, self._started, experiment, suggestion))
+        self._submit(("fields", self._id, "sys_metadata", static_facts()))
+        if fixed_params:
+            self._record_params(dict(fixed_params))
+        if params:
+            self.params.update(params)
+        self._client.active[self._id] = self
+
+    # -- identity -----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The run's id."""
+        return self._id
+
+    @property
+    def name(self) -> str:
+        """The run's name."""
+        return self._name
+
+    @property
+    def project(self) -> str:
+        """The run's project."""
+        return self._project
+
+    @property
+    def state(self) -> RunState:
+        """``active`` until the run ends, then ``completed`` or ``failed``."""
+        return self._state
+
+    @property
+    def failure(self) -> FailureInfo | None:
+        """Why the run failed, once it has."""
+        return self._failure
+
+    @property
+    def experiment(self) -> str | None:
+        """The id of the experiment that owns this run, if any."""
+        return self._experiment
+
+    def __repr__(self) -> str:
+        return f"<RunContext {self._id} {self._name!r} {self._state.value}>"
+
+    # -- logging (the hot path) -----------------------------------------------------------------
+
+    def _finished(self, what: str) -> UsageError:
+        return UsageError(f"Run {self._id!r} has already finished and cannot accept {what}.")
+
+    def log_metric(self, name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
+        """Record a metric value (the last one logged is the run's value; all are kept as history).
+
+        A NaN or infinite value never raises: it is stored and fails the run as ``diverged`` when
+        it ends.
+
+        Args:
+            name: The metric's name.
+            value: A number (int, float, or a numpy/torch scalar).
+            stddev: The value's standard deviation, if known.
+
+        Raises:
+            ValidationError: ``name``, ``value`` or ``stddev`` is invalid.
+            UsageError: The run has ended.
+        """
+        if self._state is not _ACTIVE:
+            raise self._finished(f"metric {name!r}")
+        check_name(name, "metric name")
+        if type(value) is not float:
+            value = to_number(value, f"metric {name!r}")
+        if value - value:  # non-zero only for NaN and +-inf
+            self._diverged = self._diverged or f"metric {name!r} was {value}"
+        if stddev is not None:
+            stddev = check_stddev(stddev, f"stddev of metric {name!r}")
+        self._submit(("metric", self._id, name, value, stddev, _time()))
+
+    def log_metrics(self, metrics: Mapping[str, MetricValue] | None = None, /, **kwargs: MetricValue) -> None:
+        """Record several metrics: ``log_metrics({"loss": 0.1})`` or ``log_metrics(loss=0.1)``."""
+        for name, value in {**(metrics or {}), **kwargs}.items():
+            self.log_metric(name, value)
+
+    def log_checkpoint(self, values: Mapping[str, MetricValue], step: int | None = None) -> None:
+        """Record metric values at a training step (``None`` values are dropped).
+
+        Args:
+            values: Metric name to value.
+            step: The step (default: one more than the previous checkpoint's).
+        """
+        if self._state is not _ACTIVE:
+            raise self._finished("a checkpoint")
+        if not isinstance(values, Mapping):
+            raise ValidationError(f"checkpoint values must be a mapping of metric names to numbers, got {values!r}.")
+        clean: dict[str, float] = {}
+        for name, value in values.items():
+            if value is not None:
+                clean[check_name(name, "checkpoint metric name")] = to_number(value, f"checkpoint metric {name!r}")
+        if step is None:
+            step = next(self._steps)
+        elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValidationError(f"step must be an int >= 0, got {step!r}.")
+        self._submit(("checkpoint", self._id, step, clean, _time()))
+
+    def log_metadata(self, key: str, value: Any) -> None:
+        """Record a metadata entry (non-scalar values are stored as their ``str``)."""
+        if self._state is not _ACTIVE:
+            raise self._finished(f"metadata {key!r}")
+        check_name(key, "metadata key")
+        self._submit(("fields", self._id, "metadata", {key: to_metadata(value)}))
+
+    def log_dataset(self, name: str) -> None:
+        """Record that the run used the dataset ``name``."""
+        if self._state is not _ACTIVE:
+            raise self._finished(f"dataset {name!r}")
+        check_name(name, "dataset name")
+        self._submit(("fields", self._id, "datasets", {name: {}}))
+
+    def log_model(self, type: str | None = None) -> None:  # noqa: A002 - SigOpt's argument name
+        """Record the model's type (for example ``"xgboost"``)."""
+        if self._state is not _ACTIVE:
+            raise self._finished("a model")
+        self._submit(("fields", self._id, "model", {"type": None if type is None else str(type)}))
+
+    def _record_params(self, changes: dict[str, ParamValue]) -> None:
+        if self._state is not _ACTIVE:
+            raise self._finished("parameters")
+        self._submit(("fields", self._id, "params", changes))
+
+    # -- failure and end ------------------------------------------------------------------------
+
+    def log_failure(self, reason: str | None = None) -> None:
+        """Mark the run failed because of its assignment (kind ``reported``).
+
+        In an experiment the suggestion becomes a failed observation; the run keeps recording until
+        it ends, and a clean exit does not undo the failure.
+        """
+        if self._state is not _ACTIVE:
+            raise self._finished("a failure")
+        self._set_failure(FailureInfo(FailureKind.REPORTED, message=reason or ""))
+
+    def _set_failure(self, failure: FailureInfo) -> None:
+        if self._failure is None:
+            self._failure = failure
+            self._submit(("failure", self._id, failure, _time()))
+
+    def _fail_with(self, exc: BaseException) -> None:
+        if self._state is _ACTIVE:
+            self._set_failure(describe(exc))
+
+    def end(self) -> RunState:
+        """End the run and make everything it recorded durable (idempotent).
+
+        Returns:
+            The final state: ``failed`` if a failure was recorded or a metric diverged, else
+            ``completed``.
+        """
+        with self._end_lock:
+            if self._state is not _ACTIVE:
+                return self._state
+            if self._failure is None and self._diverged is not None:
+                self._set_failure(FailureInfo(FailureKind.DIVERGED, type=None, message=self._diverged))
+            self._sample_memory()
+            self._submit(("fields", self._id, "sys_metadata", self._end_facts()))
+            self._state = RunState.FAILED if self._failure else RunState.COMPLETED
+            self._submit(("end", self._id, self._state, _time()))
+            self._client.active.pop(self._id, None)
+        if not self._client.flush():
+            logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
+        return self._state
+
+    def _end_facts(self) -> dict[str, Any]:
+        return {"peak_rss_bytes": self._peak_rss, "duration_seconds": _time() - self._started}
+
+    def _end_at_exit(self) -> None:
+        """End a run still open at interpreter exit (a run from create_run() that was never ended)."""
+        self.end()
+
+    def _sample_memory(self) -> None:
+        self._peak_rss = max(self._peak_rss, rss_bytes())
+
+    def _claim_for_function(self) -> bool:
+        """Let one decorated function record into this run (an experiment loop's run), once."""
+        claimable, self._claimable = self._claimable, False
+        return claimable
+
+    def _default_metric(self) -> str:
+        return self._metric_name
+
+    # -- context manager ------------------------------------------------------------------------
+
+    def __enter__(self) -> RunContext:
+        if self._state is not _ACTIVE:
+            raise UsageError(f"Run {self._id!r} has already finished and cannot be entered again.")
+        self._tokens.append(current_run_var.set(self))
+        _signals.install_sigterm_handler()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc is not None and not _is_clean_exit(exc):
+                self._fail_with(exc)
+            self.end()
+        finally:
+            if self._tokens:
+                current_run_var.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> RunContext:
+        return self.__enter__()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def record(self) -> RunRecord:
+        """The run as stored now (flushes first)."""
+        from sigopt_ai._api import get_run
+
+        return get_run(self._id)
+
+
+def _is_clean_exit(exc: BaseException) -> bool:
+    """``sys.exit(0)`` inside a run is a normal end, not a failure."""
+    return isinstance(exc, SystemExit) and exc.code in (0, None)

@@ -1,0 +1,79 @@
+"""System facts recorded with every run: host, OS, Python, CPU, memory, GPUs, git commit."""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import psutil
+
+
+@functools.lru_cache(maxsize=1)
+def static_facts() -> dict[str, Any]:
+    """Facts that do not change while the process lives (collected once, about 10 ms)."""
+    facts: dict[str, Any] = {
+        "host": socket.gethostname(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "cpu_count": os.cpu_count(),
+        "memory_total_bytes": psutil.virtual_memory().total,
+        "pid": os.getpid(),
+        "argv": list(sys.argv),
+        "gpus": gpus(),
+    }
+    facts.update(git_facts(os.getcwd()))
+    return facts
+
+
+def gpus() -> list[dict[str, Any]]:
+    """GPUs seen through NVML (``pip install nvidia-ml-py``); empty when NVML or a GPU is missing."""
+    try:
+        import pynvml  # optional
+    except ImportError:
+        return []
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # no driver: NVMLError is only importable once NVML is present
+        return []
+    try:
+        return [_gpu(pynvml, i) for i in range(pynvml.nvmlDeviceGetCount())]
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def _gpu(pynvml: Any, index: int) -> dict[str, Any]:
+    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    name = pynvml.nvmlDeviceGetName(handle)
+    return {
+        "index": index,
+        "name": name.decode() if isinstance(name, bytes) else name,
+        "memory_total_bytes": int(pynvml.nvmlDeviceGetMemoryInfo(handle).total),
+    }
+
+
+def git_facts(cwd: str) -> dict[str, Any]:
+    """The git commit and whether the work tree is dirty, when ``cwd`` is inside a repository."""
+    try:
+        commit = _git(cwd, "rev-parse", "HEAD")
+        dirty = bool(_git(cwd, "status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"git_commit": commit, "git_dirty": dirty} if commit else {}
+
+
+def _git(cwd: str, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
+    )
+    return result.stdout.strip()
+
+
+def rss_bytes() -> int:
+    """The resident set size of this process now."""
+    return int(psutil.Process().memory_info().rss)

@@ -1,0 +1,64 @@
+"""The strategy interface between the experiment backend and the suggestion algorithms."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._types import ParamValue
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A finished evaluation as a strategy sees it.
+
+    ``values`` maps metric names to values and is empty when ``failed`` is true. A successful
+    observation may still lack a stored metric; it always carries every optimized one.
+    """
+
+    assignments: Mapping[str, ParamValue]
+    values: Mapping[str, float] = field(default_factory=dict)
+    failed: bool = False
+
+
+class Strategy(ABC):
+    """Proposes the next assignment of an experiment.
+
+    Contract:
+        * A strategy is built once per process for an experiment (``definition``, ``seed``) and may
+          keep caches between calls (warm starts), but the answer must depend only on the arguments
+          of :meth:`suggest` plus the seed, because several processes share one experiment and each
+          builds its own strategy.
+        * ``suggest`` returns a complete assignment: every parameter active under the chosen
+          conditional values, conditionals included, inactive parameters omitted; values inside
+          bounds, on the grid, of the right type, satisfying every linear constraint.
+        * ``suggest`` never raises for numerical trouble: it falls back to quasi-random points with
+          a ``RuntimeWarning``.
+        * It is not required to be thread-safe; the backend calls it under a lock.
+    """
+
+    def __init__(self, definition: ExperimentDefinition, *, seed: int = 0) -> None:
+        self.definition = definition
+        self.seed = seed
+
+    @abstractmethod
+    def suggest(
+        self,
+        observations: Sequence[Observation],
+        pending: Sequence[Mapping[str, ParamValue]],
+        *,
+        index: int,
+    ) -> dict[str, ParamValue]:
+        """Propose one assignment.
+
+        Args:
+            observations: Every finished observation of the experiment, oldest first.
+            pending: Assignments already served and still being evaluated by some worker.
+            index: How many suggestions the experiment has created before this one (a counter shared
+                by all processes, used by quasi-random sequences to continue where they stopped).
+
+        Returns:
+            A mapping from parameter name to value.
+        """
