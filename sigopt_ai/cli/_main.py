@@ -1,0 +1,121 @@
+"""``sigopt-ai``: list and show runs (and experiments) in the store, as rich tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import sigopt_ai as sigopt
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(click.ClickException):
+    """A :class:`~sigopt_ai.SigOptError` shown as a one-line message with exit code 1 (2 for usage)."""
+
+    def __init__(self, error: sigopt.SigOptError) -> None:
+        super().__init__(str(error))
+        self.exit_code = 2 if isinstance(error, (sigopt.ValidationError, sigopt.UsageError)) else 1
+
+
+def _errors(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except sigopt.SigOptError as exc:
+            raise CliError(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _number(value: float) -> str:
+    return str(value) if math.isnan(value) or math.isinf(value) else f"{value:.6g}"
+
+
+def _pairs(items: Iterable[tuple[str, Any]]) -> str:
+    return ", ".join(f"{k}={_number(v) if isinstance(v, float) else v}" for k, v in items) or "-"
+
+
+_STATE_STYLE = {"active": "cyan", "completed": "green", "failed": "red"}
+
+
+def _state(record: sigopt.RunRecord) -> str:
+    text = record.state.value
+    if record.failure is not None:
+        text += f" ({record.failure.kind.value})"
+    return f"[{_STATE_STYLE[record.state.value]}]{text}[/]"
+
+
+@click.group()
+@click.option("--db", envvar="SIGOPT_AI_DB", help="Store: a SQLite path or SQLAlchemy URL.")
+@click.version_option(sigopt.__version__, prog_name="sigopt-ai")
+def main(db: str | None) -> None:
+    """Record training runs and optimize hyperparameters (sigopt-ai)."""
+    if db:
+        sigopt.configure(db=db)
+
+
+@main.group()
+def runs() -> None:
+    """Inspect recorded runs."""
+
+
+@runs.command("list")
+@click.option("--project", "-p", help="Only runs of this project.")
+@click.option("--limit", "-n", default=50, show_default=True, help="How many runs to show.")
+@_errors
+def runs_list(project: str | None, limit: int) -> None:
+    """List runs, newest first."""
+    table = Table(title=f"Runs{f' in {project}' if project else ''}")
+    for column in ("id", "name", "project", "state", "metrics", "created"):
+        table.add_column(column, overflow="fold")
+    for record in sigopt.list_runs(project, limit=limit):
+        table.add_row(
+            record.id, record.name, record.project, _state(record), _pairs(sorted(record.metrics.items())),
+            _when(record.created),
+        )
+    Console().print(table)
+
+
+@runs.command("show")
+@click.argument("run_id")
+@_errors
+def runs_show(run_id: str) -> None:
+    """Show one run: parameters, metrics, metadata, failure."""
+    record = sigopt.get_run(run_id)
+    table = Table(title=f"Run {record.id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows: list[tuple[str, str]] = [
+        ("name", record.name), ("project", record.project), ("state", _state(record)),
+        ("created", _when(record.created)), ("ended", _when(record.ended)),
+        ("params", _pairs(sorted(record.params.items()))),
+        ("metrics", _pairs(sorted(record.metrics.items()))),
+        ("checkpoints", str(len(record.checkpoints))),
+        ("metadata", _pairs(sorted(record.metadata.items()))),
+        ("datasets", ", ".join(record.datasets) or "-"), ("model", record.model or "-"),
+    ]
+    if record.experiment:
+        rows.append(("experiment", f"{record.experiment} (suggestion {record.suggestion})"))
+    for key in ("host", "python", "git_commit", "peak_rss_bytes", "duration_seconds"):
+        if key in record.sys_metadata:
+            rows.append((key, str(record.sys_metadata[key])))
+    if record.failure is not None:
+        rows += [("failure", f"{record.failure.kind.value}: {record.failure.type or ''} {record.failure.message}")]
+    for field, value in rows:
+        table.add_row(field, value)
+    Console().print(table)

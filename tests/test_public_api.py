@@ -1,0 +1,34 @@
+"""The public surface is deliberate: a sorted __all__, and an import that stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import sigopt_ai
+
+
+def test_all_is_sorted_and_complete() -> None:
+    public = {name for name in dir(sigopt_ai) if not name.startswith("_")}
+    submodules = {"optimizer"}  # imported lazily by the experiment backend, never by `import sigopt_ai`
+    assert sigopt_ai.__all__ == sorted(sigopt_ai.__all__)
+    assert set(sigopt_ai.__all__) == public - submodules
+    assert not [name for name in sigopt_ai.__all__ if name.startswith("_")]
+
+
+def test_exceptions_share_one_root() -> None:
+    for name in sigopt_ai.__all__:
+        obj = getattr(sigopt_ai, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException) and obj is not sigopt_ai.Terminated:
+            assert issubclass(obj, sigopt_ai.SigOptError), name
+    assert issubclass(sigopt_ai.Terminated, KeyboardInterrupt)
+    assert not issubclass(sigopt_ai.Terminated, Exception)
+
+
+def test_import_loads_no_heavy_dependency() -> None:
+    code = "import sys, json, sigopt_ai; print(json.dumps(sorted(sys.modules)))"
+    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                           check=True).stdout))
+    heavy = {"numpy", "scipy", "sqlalchemy", "torch", "tensorflow", "httpx", "rich", "yaml"}
+    assert not loaded & heavy
