@@ -37,7 +37,7 @@ def log_dataset(name: str) -> None:
     current_run().log_dataset(name)
 
 
-def log_model(type: str | None = None) -> None:  # noqa: A002 - SigOpt's argument name
+def log_model(type: str | None = None) -> None:
     """Record the model type of the current run."""
     current_run().log_model(type)
 

@@ -124,9 +124,7 @@ def _install_exit_hooks() -> None:
     atexit.register(_at_exit)
     previous = sys.excepthook
 
-    def _excepthook(
-        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         # An uncaught exception ends the process: open runs (from create_run) fail with it.
         if _client is not None:
             for run in list(_client.active.values()):

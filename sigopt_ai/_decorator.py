@@ -29,7 +29,9 @@ class RunSpec:
     Each decorated *call*, and each ``with`` block, opens a fresh :class:`RunContext`.
     """
 
-    def __init__(self, *, name: str | None = None, project: str | None = None, metric: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, project: str | None = None, metric: str | None = None
+    ) -> None:
         if project is not None:
             _config.check_project(project)
         if metric is not None:
@@ -67,7 +69,9 @@ class RunSpec:
         spec = self
 
         @wrapt.decorator
-        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def wrapper(
+            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             if _config.disabled():
                 return wrapped(*args, **kwargs)
             params = _bound_params(wrapped, args, kwargs)
@@ -81,7 +85,10 @@ class RunSpec:
         return wrapper(func)  # type: ignore[no-any-return]
 
     async def _call_async(
-        self, wrapped: Callable[..., Awaitable[Any]], args: tuple[Any, ...], kwargs: dict[str, Any],
+        self,
+        wrapped: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
         params: dict[str, Any],
     ) -> Any:
         with self._open_run(wrapped, params) as (run, metric):
@@ -137,7 +144,8 @@ def _bound_params(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
 def _record_params(run: RunContext, params: Mapping[str, Any]) -> None:
     """Record the scalar arguments; others (a dataset, a model object) are not parameters."""
     scalars = {
-        k: v for k, v in params.items()
+        k: v
+        for k, v in params.items()
         if v is None or isinstance(v, (bool, int, float, str)) and not run.params.is_fixed(k)
     }
     run.params.update(scalars)
@@ -165,7 +173,11 @@ def run(func: F, /) -> F: ...
 @overload
 def run(*, name: str | None = None, project: str | None = None, metric: str | None = None) -> RunSpec: ...
 def run(
-    func: Callable[..., Any] | None = None, /, *, name: str | None = None, project: str | None = None,
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    project: str | None = None,
     metric: str | None = None,
 ) -> Any:
     """Record a training run: ``@sigopt.run``, ``@sigopt.run(...)`` or ``with sigopt.run(...) as run:``.

@@ -178,11 +178,33 @@ _OOM_TEXT = re.compile(
     re.IGNORECASE,
 )
 _INFRA_NAMES = frozenset(
-    {"ConnectionError", "TimeoutError", "Timeout", "ConnectTimeout", "ReadTimeout", "ConnectError",
-     "RemoteProtocolError", "TransportError", "DistBackendError", "DistNetworkError", "NCCLError"}
+    {
+        "ConnectionError",
+        "TimeoutError",
+        "Timeout",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "ConnectError",
+        "RemoteProtocolError",
+        "TransportError",
+        "DistBackendError",
+        "DistNetworkError",
+        "NCCLError",
+    }
 )
-_INFRA_ERRNOS = frozenset({errno.ENOSPC, errno.EPIPE, errno.EDQUOT, errno.ECONNRESET, errno.ECONNREFUSED,
-                           errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ESTALE})
+_INFRA_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EPIPE,
+        errno.EDQUOT,
+        errno.ECONNRESET,
+        errno.ECONNREFUSED,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ESTALE,
+    }
+)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from sigopt_ai._failures import FailureInfo
 from sigopt_ai._types import MetadataValue, ParamValue
@@ -77,7 +77,9 @@ class RunRecord:
         if self.state is RunState.FAILED and self.failure is None:
             raise ValueError(f"Run {self.id!r} is failed but has no failure information.")
         if self.failure is not None and self.state is not RunState.FAILED:
-            raise ValueError(f"Run {self.id!r} has failure information but its state is {self.state.value!r}.")
+            raise ValueError(
+                f"Run {self.id!r} has failure information but its state is {self.state.value!r}."
+            )
 
 
 # Write operations, in the order a run produces them. The first item names the operation:
@@ -88,4 +90,4 @@ class RunRecord:
 #   ("failure", run_id, FailureInfo, timestamp)    sets the state to failed
 #   ("end", run_id, state, timestamp)              completed or failed; precedence is applied by the store
 #   ("heartbeat", (run_id, ...), timestamp)
-Op = tuple[Union[str, Any], ...]
+Op = tuple[str | Any, ...]

@@ -176,11 +176,15 @@ class RunContext:
         if self._state is not _ACTIVE:
             raise self._finished("a checkpoint")
         if not isinstance(values, Mapping):
-            raise ValidationError(f"checkpoint values must be a mapping of metric names to numbers, got {values!r}.")
+            raise ValidationError(
+                f"checkpoint values must be a mapping of metric names to numbers, got {values!r}."
+            )
         clean: dict[str, float] = {}
         for name, value in values.items():
             if value is not None:
-                clean[check_name(name, "checkpoint metric name")] = to_number(value, f"checkpoint metric {name!r}")
+                clean[check_name(name, "checkpoint metric name")] = to_number(
+                    value, f"checkpoint metric {name!r}"
+                )
         if step is None:
             step = next(self._steps)
         elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
@@ -201,7 +205,7 @@ class RunContext:
         check_name(name, "dataset name")
         self._submit(("fields", self._id, "datasets", {name: {}}))
 
-    def log_model(self, type: str | None = None) -> None:  # noqa: A002 - SigOpt's argument name
+    def log_model(self, type: str | None = None) -> None:
         """Record the model's type (for example ``"xgboost"``)."""
         if self._state is not _ACTIVE:
             raise self._finished("a model")

@@ -68,9 +68,7 @@ def git_facts(cwd: str) -> dict[str, Any]:
 
 
 def _git(cwd: str, *args: str) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True
-    )
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=5, check=True)
     return result.stdout.strip()
 
 

@@ -20,9 +20,7 @@ def check_name(name: Any, field: str) -> str:
     if not isinstance(name, str):
         raise ValidationTypeError(f"{field} must be a string, got {name!r} ({type(name).__name__}).")
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
-        raise ValidationError(
-            f"{field} must be 1 to {MAX_NAME_LENGTH} printable characters, got {name!r}."
-        )
+        raise ValidationError(f"{field} must be 1 to {MAX_NAME_LENGTH} printable characters, got {name!r}.")
     if len(_checked_names) < _CACHE_LIMIT:
         _checked_names.add(name)
     return name

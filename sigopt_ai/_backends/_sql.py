@@ -158,8 +158,14 @@ def _write_start(conn: Connection, ops: list[Op]) -> None:
         if exists is None:
             conn.execute(
                 t.runs.insert().values(
-                    id=run_id, project=project, name=name, state=RunState.ACTIVE.value, created=created,
-                    heartbeat=created, experiment_id=experiment, suggestion_id=suggestion,
+                    id=run_id,
+                    project=project,
+                    name=name,
+                    state=RunState.ACTIVE.value,
+                    created=created,
+                    heartbeat=created,
+                    experiment_id=experiment,
+                    suggestion_id=suggestion,
                 )
             )
 
@@ -172,7 +178,9 @@ def _write_fields(conn: Connection, ops: list[Op]) -> None:
     for run_id, section, key in merged:
         conn.execute(
             t.run_fields.delete().where(
-                (t.run_fields.c.run_id == run_id) & (t.run_fields.c.section == section) & (t.run_fields.c.key == key)
+                (t.run_fields.c.run_id == run_id)
+                & (t.run_fields.c.section == section)
+                & (t.run_fields.c.key == key)
             )
         )
     conn.execute(
@@ -208,7 +216,10 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
 def _write_checkpoints(conn: Connection, ops: list[Op]) -> None:
     conn.execute(
         t.checkpoints.insert(),
-        [{"run_id": r, "step": step, "values": _dump(values), "created": ts} for _, r, step, values, ts in ops],
+        [
+            {"run_id": r, "step": step, "values": _dump(values), "created": ts}
+            for _, r, step, values, ts in ops
+        ],
     )
 
 
@@ -219,8 +230,11 @@ def _write_failures(conn: Connection, ops: list[Op]) -> None:
             t.runs.update()
             .where((t.runs.c.id == run_id) & t.runs.c.failure_kind.is_(None))
             .values(
-                state=RunState.FAILED.value, failure_kind=failure.kind.value, failure_type=failure.type,
-                failure_message=failure.message, failure_traceback=failure.traceback,
+                state=RunState.FAILED.value,
+                failure_kind=failure.kind.value,
+                failure_type=failure.type,
+                failure_message=failure.message,
+                failure_traceback=failure.traceback,
             )
         )
 
@@ -232,7 +246,9 @@ def _write_ends(conn: Connection, ops: list[Op]) -> None:
             query = query.where(t.runs.c.state != RunState.FAILED.value)
         conn.execute(query.values(state=state.value))
         conn.execute(
-            t.runs.update().where((t.runs.c.id == run_id) & t.runs.c.ended.is_(None)).values(ended=ts, heartbeat=ts)
+            t.runs.update()
+            .where((t.runs.c.id == run_id) & t.runs.c.ended.is_(None))
+            .values(ended=ts, heartbeat=ts)
         )
 
 
@@ -283,12 +299,24 @@ def _load_run(conn: Connection, row: Any) -> RunRecord:
         )
     )
     return RunRecord(
-        id=run_id, name=row["name"], project=row["project"], state=RunState(row["state"]),
-        created=row["created"], ended=row["ended"], params=fields["params"], metrics=metrics,
-        metric_stddevs=stddevs, checkpoints=checkpoints, metadata=fields["metadata"],
-        sys_metadata=fields["sys_metadata"], datasets=tuple(fields["datasets"]),
-        model=fields["model"].get("type"), failure=_load_failure(row), experiment=row["experiment_id"],
-        suggestion=row["suggestion_id"], heartbeat=row["heartbeat"],
+        id=run_id,
+        name=row["name"],
+        project=row["project"],
+        state=RunState(row["state"]),
+        created=row["created"],
+        ended=row["ended"],
+        params=fields["params"],
+        metrics=metrics,
+        metric_stddevs=stddevs,
+        checkpoints=checkpoints,
+        metadata=fields["metadata"],
+        sys_metadata=fields["sys_metadata"],
+        datasets=tuple(fields["datasets"]),
+        model=fields["model"].get("type"),
+        failure=_load_failure(row),
+        experiment=row["experiment_id"],
+        suggestion=row["suggestion_id"],
+        heartbeat=row["heartbeat"],
     )
 
 
@@ -296,6 +324,8 @@ def _load_failure(row: Any) -> FailureInfo | None:
     if row["failure_kind"] is None:
         return None
     return FailureInfo(
-        kind=FailureKind(row["failure_kind"]), type=row["failure_type"], message=row["failure_message"] or "",
+        kind=FailureKind(row["failure_kind"]),
+        type=row["failure_type"],
+        message=row["failure_message"] or "",
         traceback=row["failure_traceback"],
     )

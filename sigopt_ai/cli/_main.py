@@ -85,7 +85,11 @@ def runs_list(project: str | None, limit: int) -> None:
         table.add_column(column, overflow="fold")
     for record in sigopt.list_runs(project, limit=limit):
         table.add_row(
-            record.id, record.name, record.project, _state(record), _pairs(sorted(record.metrics.items())),
+            record.id,
+            record.name,
+            record.project,
+            _state(record),
+            _pairs(sorted(record.metrics.items())),
             _when(record.created),
         )
     Console().print(table)
@@ -101,13 +105,17 @@ def runs_show(run_id: str) -> None:
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows: list[tuple[str, str]] = [
-        ("name", record.name), ("project", record.project), ("state", _state(record)),
-        ("created", _when(record.created)), ("ended", _when(record.ended)),
+        ("name", record.name),
+        ("project", record.project),
+        ("state", _state(record)),
+        ("created", _when(record.created)),
+        ("ended", _when(record.ended)),
         ("params", _pairs(sorted(record.params.items()))),
         ("metrics", _pairs(sorted(record.metrics.items()))),
         ("checkpoints", str(len(record.checkpoints))),
         ("metadata", _pairs(sorted(record.metadata.items()))),
-        ("datasets", ", ".join(record.datasets) or "-"), ("model", record.model or "-"),
+        ("datasets", ", ".join(record.datasets) or "-"),
+        ("model", record.model or "-"),
     ]
     if record.experiment:
         rows.append(("experiment", f"{record.experiment} (suggestion {record.suggestion})"))
@@ -115,7 +123,9 @@ def runs_show(run_id: str) -> None:
         if key in record.sys_metadata:
             rows.append((key, str(record.sys_metadata[key])))
     if record.failure is not None:
-        rows += [("failure", f"{record.failure.kind.value}: {record.failure.type or ''} {record.failure.message}")]
+        rows += [
+            ("failure", f"{record.failure.kind.value}: {record.failure.type or ''} {record.failure.message}")
+        ]
     for field, value in rows:
         table.add_row(field, value)
     Console().print(table)

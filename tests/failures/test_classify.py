@@ -21,7 +21,7 @@ def raised(exc: BaseException) -> BaseException:
     """``exc`` after a real raise, with its traceback."""
     try:
         raise exc
-    except BaseException as caught:  # noqa: BLE001 - the point is to catch anything
+    except BaseException as caught:
         return caught
 
 
@@ -35,18 +35,39 @@ def huge_allocation() -> BaseException:
 
 CASES = [
     ("real MemoryError from an allocation", huge_allocation, K.OOM),
-    ("torch.cuda.OutOfMemoryError", lambda: framework_error("torch.cuda", "OutOfMemoryError")("CUDA oom"), K.OOM),
-    ("CUDA out of memory RuntimeError", lambda: RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), K.OOM),
-    ("TensorFlow ResourceExhaustedError",
-     lambda: framework_error("tensorflow.python.framework.errors_impl", "ResourceExhaustedError", Exception)("OOM"),
-     K.OOM),
-    ("JAX RESOURCE_EXHAUSTED",
-     lambda: framework_error("jaxlib.xla_extension", "XlaRuntimeError")("RESOURCE_EXHAUSTED: Out of memory"), K.OOM),
+    (
+        "torch.cuda.OutOfMemoryError",
+        lambda: framework_error("torch.cuda", "OutOfMemoryError")("CUDA oom"),
+        K.OOM,
+    ),
+    (
+        "CUDA out of memory RuntimeError",
+        lambda: RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+        K.OOM,
+    ),
+    (
+        "TensorFlow ResourceExhaustedError",
+        lambda: framework_error(
+            "tensorflow.python.framework.errors_impl", "ResourceExhaustedError", Exception
+        )("OOM"),
+        K.OOM,
+    ),
+    (
+        "JAX RESOURCE_EXHAUSTED",
+        lambda: framework_error("jaxlib.xla_extension", "XlaRuntimeError")(
+            "RESOURCE_EXHAUSTED: Out of memory"
+        ),
+        K.OOM,
+    ),
     ("std::bad_alloc", lambda: RuntimeError("std::bad_alloc"), K.OOM),
     ("OSError ENOMEM", lambda: OSError(errno.ENOMEM, "Cannot allocate memory"), K.OOM),
     ("InvalidAssignment", lambda: sigopt.InvalidAssignment("batch too big"), K.INVALID_ASSIGNMENT),
     ("ValueError", lambda: ValueError("bad"), K.INVALID_ASSIGNMENT),
-    ("ZeroDivisionError (ArithmeticError)", lambda: ZeroDivisionError("division by zero"), K.INVALID_ASSIGNMENT),
+    (
+        "ZeroDivisionError (ArithmeticError)",
+        lambda: ZeroDivisionError("division by zero"),
+        K.INVALID_ASSIGNMENT,
+    ),
     ("OverflowError (ArithmeticError)", lambda: OverflowError("math range error"), K.INVALID_ASSIGNMENT),
     ("FloatingPointError", lambda: FloatingPointError("overflow encountered"), K.DIVERGED),
     ("sigopt.Diverged", lambda: sigopt.Diverged("loss is nan"), K.DIVERGED),
@@ -56,9 +77,16 @@ CASES = [
     ("TimeoutError", lambda: TimeoutError("timed out"), K.INFRASTRUCTURE),
     ("BrokenPipeError", lambda: BrokenPipeError(errno.EPIPE, "Broken pipe"), K.INFRASTRUCTURE),
     ("disk full", lambda: OSError(errno.ENOSPC, "No space left on device"), K.INFRASTRUCTURE),
-    ("requests ConnectionError by name",
-     lambda: framework_error("requests.exceptions", "ConnectionError", OSError)("refused"), K.INFRASTRUCTURE),
-    ("NCCL error by name", lambda: framework_error("torch.distributed", "DistBackendError")("NCCL"), K.INFRASTRUCTURE),
+    (
+        "requests ConnectionError by name",
+        lambda: framework_error("requests.exceptions", "ConnectionError", OSError)("refused"),
+        K.INFRASTRUCTURE,
+    ),
+    (
+        "NCCL error by name",
+        lambda: framework_error("torch.distributed", "DistBackendError")("NCCL"),
+        K.INFRASTRUCTURE,
+    ),
     ("TypeError (a bug)", lambda: TypeError("unsupported operand"), K.ERROR),
     ("NameError (a bug)", lambda: NameError("name 'x' is not defined"), K.ERROR),
     ("KeyError (a bug)", lambda: KeyError("lr"), K.ERROR),
@@ -76,11 +104,11 @@ def chained(outer: BaseException, inner: BaseException, *, cause: bool) -> BaseE
     try:
         try:
             raise inner
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             if cause:
                 raise outer from exc
             raise outer  # noqa: B904 - an implicit __context__ is what is tested
-    except BaseException as final:  # noqa: BLE001
+    except BaseException as final:
         return final
 
 
@@ -106,7 +134,9 @@ def test_user_types_and_classifiers_win() -> None:
         pass
 
     register_failure_type(ShardTooLarge, "oom", registry=registry)
-    register_failure_classifier(lambda e: "infrastructure" if "preempted" in str(e) else None, registry=registry)
+    register_failure_classifier(
+        lambda e: "infrastructure" if "preempted" in str(e) else None, registry=registry
+    )
     assert classify(ShardTooLarge(), registry=registry) is K.OOM
     assert classify(RuntimeError("node preempted"), registry=registry) is K.INFRASTRUCTURE
     assert classify(ValueError("x"), registry=registry) is K.INVALID_ASSIGNMENT
@@ -139,11 +169,18 @@ def test_public_registration_affects_runs() -> None:
     assert failure is not None and failure.kind is K.INFRASTRUCTURE and failure.retryable
 
 
-@pytest.mark.parametrize(("kind", "assignment", "retryable"), [
-    (K.OOM, True, False), (K.INVALID_ASSIGNMENT, True, False), (K.DIVERGED, True, False),
-    (K.REPORTED, True, False), (K.INTERRUPTED, False, True), (K.INFRASTRUCTURE, False, True),
-    (K.ERROR, False, False),
-])
+@pytest.mark.parametrize(
+    ("kind", "assignment", "retryable"),
+    [
+        (K.OOM, True, False),
+        (K.INVALID_ASSIGNMENT, True, False),
+        (K.DIVERGED, True, False),
+        (K.REPORTED, True, False),
+        (K.INTERRUPTED, False, True),
+        (K.INFRASTRUCTURE, False, True),
+        (K.ERROR, False, False),
+    ],
+)
 def test_kind_effects(kind: sigopt.FailureKind, assignment: bool, retryable: bool) -> None:
     assert kind.is_assignment_failure is assignment
     assert kind.retryable is retryable

@@ -37,7 +37,9 @@ def test_context_manager_records_everything() -> None:
     assert record.model == "mlp"
     assert record.ended is not None and record.ended >= record.created
     sys_md = record.sys_metadata
-    assert {"host", "os", "python", "cpu_count", "memory_total_bytes", "peak_rss_bytes", "gpus"} <= set(sys_md)
+    assert {"host", "os", "python", "cpu_count", "memory_total_bytes", "peak_rss_bytes", "gpus"} <= set(
+        sys_md
+    )
     assert sys_md["peak_rss_bytes"] > 1_000_000
 
 
@@ -74,7 +76,9 @@ def test_end_is_idempotent_and_finished_runs_refuse_writes() -> None:
     run.log_metric("x", 1)
     assert run.end() is sigopt.RunState.COMPLETED
     assert run.end() is sigopt.RunState.COMPLETED
-    with pytest.raises(sigopt.UsageError, match=f"Run '{run.id}' has already finished and cannot accept metric 'x'"):
+    with pytest.raises(
+        sigopt.UsageError, match=f"Run '{run.id}' has already finished and cannot accept metric 'x'"
+    ):
         run.log_metric("x", 2)
     with pytest.raises(sigopt.UsageError, match="cannot be entered again"):
         with run:
@@ -95,9 +99,21 @@ def test_module_level_calls_need_an_active_run() -> None:
         (lambda r: r.log_metric("", 1.0), sigopt.ValidationError, "metric name must be 1 to 100"),
         (lambda r: r.log_metric(3, 1.0), sigopt.ValidationTypeError, "metric name must be a string"),
         (lambda r: r.log_metric("x" * 101, 1.0), sigopt.ValidationError, "metric name must be 1 to 100"),
-        (lambda r: r.log_metric("acc", "high"), sigopt.ValidationTypeError, "metric 'acc' must be a number, got 'high'"),
-        (lambda r: r.log_metric("acc", True), sigopt.ValidationTypeError, "metric 'acc' must be a number, got True"),
-        (lambda r: r.log_metric("acc", 1.0, stddev=-1), sigopt.ValidationError, "stddev of metric 'acc' must be"),
+        (
+            lambda r: r.log_metric("acc", "high"),
+            sigopt.ValidationTypeError,
+            "metric 'acc' must be a number, got 'high'",
+        ),
+        (
+            lambda r: r.log_metric("acc", True),
+            sigopt.ValidationTypeError,
+            "metric 'acc' must be a number, got True",
+        ),
+        (
+            lambda r: r.log_metric("acc", 1.0, stddev=-1),
+            sigopt.ValidationError,
+            "stddev of metric 'acc' must be",
+        ),
         (lambda r: r.log_checkpoint([1, 2]), sigopt.ValidationError, "checkpoint values must be a mapping"),
         (lambda r: r.log_checkpoint({"a": 1}, step=-1), sigopt.ValidationError, "step must be an int >= 0"),
         (lambda r: r.log_metadata(None, 1), sigopt.ValidationTypeError, "metadata key must be a string"),
@@ -131,7 +147,9 @@ def test_fixed_params_are_read_only() -> None:
         run.params.setdefaults(lr=0.5, epochs=2)
         assert run.params.lr == 0.1 and run.params.epochs == 2
         run.params.lr = 0.1  # the same value is fine
-        with pytest.raises(sigopt.ValidationError, match="Parameter 'lr' was suggested by the experiment as 0.1"):
+        with pytest.raises(
+            sigopt.ValidationError, match="Parameter 'lr' was suggested by the experiment as 0.1"
+        ):
             run.params.lr = 0.2
         with pytest.raises(AttributeError, match="There is no parameter named 'missing'"):
             _ = run.params.missing

@@ -82,7 +82,7 @@ def test_kill_9_loses_at_most_the_last_flush_interval(store: Path) -> None:
     assert record.name == "victim" and record.sys_metadata["pid"] == proc.pid
     last_durable = record.metrics["t"]
     # What was logged more than one flush interval (plus a commit's worth of slack) before the kill survived.
-    assert last_durable >= killed_at - (interval + 0.3), (killed_at - last_durable)
+    assert last_durable >= killed_at - (interval + 0.3), killed_at - last_durable
     assert record.metrics["i"] > 100
 
 
