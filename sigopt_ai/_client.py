@@ -43,6 +43,7 @@ class Client:
         self.backend: SQLBackend = SQLBackend(db)
         self.active: dict[str, RunContext] = {}
         self._last_heartbeat = 0.0
+        self.heartbeat_interval = HEARTBEAT_INTERVAL
         self.syncer = Syncer(self.backend, interval=interval, on_tick=self._tick)
         self.syncer.start()
 
@@ -51,7 +52,7 @@ class Client:
         runs = list(self.active.values())
         for run in runs:
             run._sample_memory()
-        if not runs or now - self._last_heartbeat < HEARTBEAT_INTERVAL:
+        if not runs or now - self._last_heartbeat < self.heartbeat_interval:
             return []
         self._last_heartbeat = now
         return [("heartbeat", tuple(r.id for r in runs), now)]

@@ -51,7 +51,7 @@ class RunSpec:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._open.pop().__exit__(exc_type, exc, tb)
+        self._open.pop().__exit__(exc_type, exc, tb)  # a plain run never absorbs an exception
 
     async def __aenter__(self) -> RunContext:
         return self.__enter__()

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -67,12 +67,13 @@ class RunContext:
         experiment: str | None = None,
         suggestion: str | None = None,
         client: Client | None = None,
+        run_id: str | None = None,
     ) -> None:
         self._project = _config.check_project(project) if project is not None else _config.default_project()
         if name is not None and (not isinstance(name, str) or not name):
             raise ValidationError(f"name must be a non-empty string, got {name!r}.")
         self._name = name or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        self._id = _new_id()
+        self._id = run_id or _new_id()
         self._client = client or get_client()
         self._submit = self._client.submit
         self._state = _ACTIVE
@@ -86,6 +87,10 @@ class RunContext:
         self._end_lock = threading.Lock()
         self._claimable = experiment is not None
         self._metric_name = "value"
+        # Set by an experiment loop: turns the finished run into an observation (or releases the
+        # suggestion) before the run's end is recorded, and decides which failures the loop absorbs.
+        self._end_hook: Callable[[RunContext], None] | None = None
+        self._absorbs: Callable[[FailureInfo], bool] | None = None
         self.params = RunParams(self._record_params, fixed_params)
         self._submit(("start", self._id, self._project, self._name, self._started, experiment, suggestion))
         self._submit(("fields", self._id, "sys_metadata", static_facts()))
@@ -251,12 +256,21 @@ class RunContext:
                 self._set_failure(FailureInfo(FailureKind.DIVERGED, type=None, message=self._diverged))
             self._sample_memory()
             self._submit(("fields", self._id, "sys_metadata", self._end_facts()))
+            if self._end_hook is not None:
+                self._run_end_hook(self._end_hook)
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
             self._submit(("end", self._id, self._state, _time()))
             self._client.active.pop(self._id, None)
         if not self._client.flush():
             logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
         return self._state
+
+    def _run_end_hook(self, hook: Callable[[RunContext], None]) -> None:
+        self._client.flush()
+        try:
+            hook(self)
+        except Exception:  # the store failing must not raise into training code; the lease expires
+            logger.warning("sigopt_ai: recording the result of run %s failed", self._id, exc_info=True)
 
     def _end_facts(self) -> dict[str, Any]:
         return {"peak_rss_bytes": self._peak_rss, "duration_seconds": _time() - self._started}
@@ -287,7 +301,7 @@ class RunContext:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    ) -> bool:
         try:
             if exc is not None and not _is_clean_exit(exc):
                 self._fail_with(exc)
@@ -295,14 +309,18 @@ class RunContext:
         finally:
             if self._tokens:
                 current_run_var.reset(self._tokens.pop())
+        # Only a run owned by an experiment loop absorbs an exception (an OOM, say), so that the
+        # loop goes on with the next suggestion; a plain run always lets it propagate.
+        absorbed = exc is not None and self._absorbs is not None and self._failure is not None
+        return absorbed and self._absorbs(self._failure)  # type: ignore[misc]
 
     async def __aenter__(self) -> RunContext:
         return self.__enter__()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
+    ) -> bool:
+        return self.__exit__(exc_type, exc, tb)
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -86,3 +86,48 @@ checkpoints = Table(
     Column("created", Float, nullable=False),
     Index("ix_checkpoints_run", "run_id"),
 )
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("project", String(100), ForeignKey("projects.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("definition", Text, nullable=False),  # SigOpt-shaped JSON
+    Column("state", String(16), nullable=False),  # active | deleted
+    Column("seed", Integer, nullable=False),
+    Column("suggestion_count", Integer, nullable=False),  # the quasi-random sequence's position
+    Column("lease_timeout", Float, nullable=False),
+    Column("created", Float, nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+# An open suggestion is either leased (a worker evaluates it) or waiting to be served (again).
+suggestions = Table(
+    "suggestions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("assignments", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # open | closed
+    Column("lease_run_id", String(40)),  # the run evaluating it; NULL for a manual suggest()
+    Column("leased_at", Float),  # NULL while waiting to be served
+    Column("serve_count", Integer, nullable=False),
+    Column("created", Float, nullable=False),
+    Index("ix_suggestions_experiment_state", "experiment_id", "state"),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("suggestion_id", Integer, ForeignKey("suggestions.id")),
+    Column("run_id", String(40)),
+    Column("assignments", Text, nullable=False),
+    Column("values", Text),  # {name: value}; NULL when failed
+    Column("failed", Integer, nullable=False),
+    Column("failure_kind", String(32)),
+    Column("created", Float, nullable=False),
+    Index("ix_observations_experiment", "experiment_id"),
+)

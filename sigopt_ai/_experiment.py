@@ -1,0 +1,406 @@
+"""Experiments: suggestions evaluated as runs, until the budget is spent.
+
+An :class:`Experiment` is a handle on a stored experiment; any number of processes may hold one
+(``sigopt.get_experiment(id)``) and run :meth:`Experiment.loop` at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sigopt_ai import _config
+from sigopt_ai._backends import _experiments as store
+from sigopt_ai._client import get_client
+from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._failures import FailureInfo, FailureKind
+from sigopt_ai._loop_guard import RepeatGuard
+from sigopt_ai._progress import ProgressLine
+from sigopt_ai._records import RunRecord
+from sigopt_ai._run import RunContext, _new_id
+from sigopt_ai._types import ParamValue
+
+if TYPE_CHECKING:
+    from sigopt_ai.optimizer import Strategy
+
+logger = logging.getLogger("sigopt_ai")
+
+DEFAULT_LEASE_TIMEOUT = 60.0
+"""Seconds without a heartbeat after which a worker's suggestion is served again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an experiment stands: ``remaining = budget - finished - active`` (None without budget)."""
+
+    budget: int | None
+    finished: int
+    failed: int
+    active: int
+    remaining: int | None
+    failed_by_kind: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An assignment to evaluate outside runs; report it with :meth:`Experiment.observe`."""
+
+    id: str
+    assignments: Mapping[str, ParamValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A finished evaluation (``values`` is empty when it failed)."""
+
+    id: str
+    suggestion: str | None
+    run: str | None
+    assignments: Mapping[str, ParamValue]
+    values: Mapping[str, float]
+    failed: bool
+    failure_kind: str | None
+
+
+_strategies: dict[tuple[str, str], Strategy] = {}
+_strategy_lock = threading.Lock()
+
+
+class Experiment:
+    """A stored experiment. Get one from :func:`create_experiment` or :func:`get_experiment`."""
+
+    def __init__(self, stored: store.StoredExperiment) -> None:
+        from sigopt_ai._validate import parse_experiment
+
+        self._stored = stored
+        self.definition: ExperimentDefinition = parse_experiment(stored.definition)
+
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The experiment's id."""
+        return self._stored.id
+
+    @property
+    def name(self) -> str:
+        """The experiment's name."""
+        return self._stored.name
+
+    @property
+    def project(self) -> str:
+        """The experiment's project."""
+        return self._stored.project
+
+    @property
+    def budget(self) -> int | None:
+        """How many observations (failed ones included) the experiment may have."""
+        return self.definition.budget
+
+    @property
+    def metric(self) -> str:
+        """The first optimized metric's name."""
+        metrics = self.definition.optimized_metrics or self.definition.constraint_metrics
+        return metrics[0].name
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self.id} {self.name!r}>"
+
+    @property
+    def _backend(self) -> Any:
+        return get_client().backend
+
+    # -- progress and results -------------------------------------------------------------------
+
+    @property
+    def progress(self) -> Progress:
+        """Budget, finished, failed, active and remaining counts."""
+        counts = store.counts(self._backend, self.id)
+        remaining = None if self.budget is None else max(0, self.budget - counts.finished - counts.active)
+        return Progress(self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind)
+
+    def is_finished(self) -> bool:
+        """Whether the budget is spent (or the experiment archived)."""
+        if self._current_state() != "active":
+            return True
+        progress = self.progress
+        return progress.budget is not None and progress.finished >= progress.budget
+
+    def _current_state(self) -> str:
+        stored = store.get_experiment(self._backend, self.id)
+        return "deleted" if stored is None else stored.state
+
+    def observations(self) -> list[Observation]:
+        """Every observation, oldest first."""
+        return [_public_observation(o) for o in store.observations(self._backend, self.id)]
+
+    def runs(self) -> list[RunRecord]:
+        """The experiment's runs, newest first."""
+        get_client().flush()
+        return list(self._backend.list_runs(experiment=self.id))
+
+    def best_observations(self) -> list[Observation]:
+        """The best successful observations meeting every metric threshold (the Pareto front for two
+        optimized metrics; the ``num_solutions`` best for several solutions)."""
+        from sigopt_ai._best import best_observations
+
+        return best_observations(self.definition, self.observations())
+
+    def best_runs(self) -> list[RunRecord]:
+        """The runs of :meth:`best_observations` (observations made outside runs are left out)."""
+        get_client().flush()
+        records = (self._backend.read_run(o.run) for o in self.best_observations() if o.run)
+        return [r for r in records if r is not None]
+
+    def archive(self) -> None:
+        """Archive the experiment: loops stop serving suggestions."""
+        store.archive_experiment(self._backend, self.id)
+
+    # -- suggestions ----------------------------------------------------------------------------
+
+    def _strategy(self) -> Strategy:
+        from sigopt_ai.optimizer import make_strategy
+
+        key = (str(self._backend.url), self.id)
+        with _strategy_lock:
+            if key not in _strategies:
+                _strategies[key] = make_strategy(self.definition, seed=self._stored.seed)
+            return _strategies[key]
+
+    def _suggest(self, observed: Sequence[store.StoredObservation], pending: Sequence[Mapping[str, ParamValue]],
+                 index: int) -> dict[str, ParamValue]:
+        from sigopt_ai.optimizer import Observation as StrategyObservation
+
+        history = [StrategyObservation(o.assignments, o.values, o.failed) for o in observed]
+        return self._strategy().suggest(history, pending, index=index)
+
+    def _serve(self, run_id: str | None) -> store.StoredSuggestion | None:
+        return store.serve(self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest)
+
+    def suggest(self) -> Suggestion:
+        """Draw a suggestion to evaluate outside a run (core-module style).
+
+        Raises:
+            UsageError: The budget is spent or the experiment is archived.
+        """
+        served = self._serve(None)
+        if served is None:
+            raise UsageError(f"Experiment {self.id!r} has no budget left (or is archived); no suggestion to serve.")
+        return Suggestion(served.id, served.assignments)
+
+    def observe(
+        self, suggestion: Suggestion | str, *, values: Mapping[str, float] | Sequence[Mapping[str, Any]] | None = None,
+        failed: bool = False,
+    ) -> Observation:
+        """Report the evaluation of a suggestion from :meth:`suggest`.
+
+        Args:
+            suggestion: The suggestion or its id.
+            values: ``{"metric": value}`` or SigOpt's ``[{"name": ..., "value": ...}]``; every
+                optimized metric is required unless ``failed``.
+            failed: The assignment failed (no values).
+
+        Raises:
+            ValidationError: Values and ``failed`` disagree, or a metric is missing or unknown.
+            UsageError: The suggestion is not open.
+        """
+        sid = suggestion.id if isinstance(suggestion, Suggestion) else str(suggestion)
+        clean = self._check_values(values, failed)
+        observed = store.observe(self._backend, sid, run_id=None, values=clean,
+                                 failure_kind=FailureKind.REPORTED.value if failed else None)
+        if observed is None:
+            raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
+        return _public_observation(observed)
+
+    def _check_values(self, values: Any, failed: bool) -> dict[str, float] | None:
+        if failed:
+            if values:
+                raise ValidationError("values: a failed observation cannot have values.")
+            return None
+        if values is None:
+            raise ValidationError("values: an observation needs values unless failed=True.")
+        pairs = values.items() if isinstance(values, Mapping) else ((v.get("name"), v.get("value")) for v in values)
+        clean = {str(k): float(v) for k, v in pairs}
+        known = {m.name for m in self.definition.metrics}
+        if unknown := set(clean) - known:
+            raise ValidationError(f"values: {sorted(unknown)!r} are not metrics of this experiment ({sorted(known)!r}).")
+        if missing := [m.name for m in self.definition.optimized_metrics if m.name not in clean]:
+            raise ValidationError(f"values: optimized metric(s) {missing!r} are missing.")
+        return clean
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def loop(self, *, name: str | None = None, progress: bool = True) -> Iterator[RunContext]:
+        """Yield runs carrying suggested parameters until the budget is spent.
+
+        Use each run as ``with run:``. Inside the loop, a failure of the assignment (out of memory,
+        invalid assignment, divergence, ``log_failure``) becomes a failed observation and the loop
+        goes on; an interrupt or infrastructure failure puts the suggestion back to be served again
+        (Ctrl-C still stops the worker); a bug stops the loop once it repeats three times.
+
+        Args:
+            name: The runs' name (default: ``"<experiment name> #<suggestion id>"``).
+            progress: Print a progress line after each run.
+
+        Raises:
+            ExperimentStopped: The same error repeated, instead of burning the budget.
+        """
+        guard = RepeatGuard()
+        line = ProgressLine(self, enabled=progress)
+        self._shorten_heartbeat()
+        while True:
+            run = self._next_run(name)
+            if run is None:
+                line.finish()
+                return
+            try:
+                yield run
+            finally:
+                run.end()  # a run the body did not end (no `with run:`) ends as completed
+            line.update(run)
+            guard.check(run.failure, self)
+
+    def _next_run(self, name: str | None) -> RunContext | None:
+        run_id = _new_id()
+        served = self._serve(run_id)
+        if served is None:
+            return None
+        run = RunContext(
+            name or f"{self.name} #{served.id}", self.project, fixed_params=served.assignments,
+            experiment=self.id, suggestion=served.id, run_id=run_id,
+        )
+        run._metric_name = self.metric
+        run._end_hook = lambda r: self._record_result(r, served.id)
+        run._absorbs = _absorbs
+        return run
+
+    def _shorten_heartbeat(self) -> None:
+        client = get_client()
+        client.heartbeat_interval = min(client.heartbeat_interval, self._stored.lease_timeout / 4)
+
+    def _record_result(self, run: RunContext, suggestion_id: str) -> None:
+        failure = run.failure
+        if failure is not None and not failure.kind.is_assignment_failure:
+            store.release(self._backend, suggestion_id, run.id)
+            return
+        values = None
+        kind = failure.kind.value if failure is not None else None
+        if failure is None:
+            values = self._metric_values(run)
+            if values is None:
+                kind = "missing_metric"
+        store.observe(self._backend, suggestion_id, run_id=run.id, values=values, failure_kind=kind)
+
+    def _metric_values(self, run: RunContext) -> dict[str, float] | None:
+        record = self._backend.read_run(run.id)
+        metrics = dict(record.metrics) if record is not None else {}
+        missing = [m.name for m in self.definition.optimized_metrics if m.name not in metrics]
+        missing += [m.name for m in self.definition.constraint_metrics if m.name not in metrics]
+        if missing:
+            warnings.warn(
+                f"Run {run.id!r} completed without metric(s) {missing!r} of experiment {self.id!r}; "
+                "it is recorded as a failed observation.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return None
+        known = {m.name for m in self.definition.metrics}
+        return {k: v for k, v in metrics.items() if k in known}
+
+    def optimize(self, function: Callable[..., Any], *, progress: bool = True) -> list[RunRecord]:
+        """Call ``function(**suggested_params)`` for each suggestion until the budget is spent.
+
+        ``function`` may be decorated with ``@sigopt.run`` (its return value is logged into the
+        experiment's run) or plain (a numeric return is logged as the experiment's metric, a dict
+        as several metrics).
+
+        Returns:
+            The best runs.
+        """
+        from sigopt_ai._decorator import _log_result
+
+        for run in self.loop(progress=progress):
+            with run:
+                result = function(**run.params)
+                if run._claim_for_function():  # a plain function: log what it returned
+                    _log_result(run, self.metric, result)
+        return self.best_runs()
+
+
+def _absorbs(failure: FailureInfo) -> bool:
+    """Failures the loop absorbs; an interrupt (Ctrl-C, SIGTERM) stops the worker."""
+    return failure.kind is not FailureKind.INTERRUPTED
+
+
+def _public_observation(o: store.StoredObservation) -> Observation:
+    return Observation(o.id, o.suggestion, o.run, o.assignments, o.values, o.failed, o.failure_kind)
+
+
+def create_experiment(
+    name: str | None = None, *, project: str | None = None, parameters: Sequence[Mapping[str, Any]] | None = None,
+    metrics: Sequence[Mapping[str, Any] | str] | None = None, file: str | os.PathLike[str] | None = None,
+    lease_timeout: float = DEFAULT_LEASE_TIMEOUT, seed: int | None = None, **options: Any,
+) -> Experiment:
+    """Create an experiment in the store.
+
+    Args:
+        name: The experiment's name.
+        project: The project (default: ``SIGOPT_PROJECT``, else the working directory's name).
+        parameters: SigOpt parameter definitions (``name``, ``type``, ``bounds``, ...).
+        metrics: SigOpt metric definitions (``name``, ``objective``, ``strategy``, ``threshold``).
+        file: A SigOpt ``experiment.yml`` to load the definition from instead.
+        lease_timeout: Seconds without a heartbeat after which a worker's suggestion is re-served.
+        seed: Seed of the suggestion sequence (default: random).
+        **options: ``budget``, ``parallel_bandwidth``, ``conditionals``, ``linear_constraints``,
+            ``num_solutions``, ``metadata``, ``type`` (``offline``: Bayesian; ``random``: Sobol).
+
+    Returns:
+        The experiment.
+
+    Raises:
+        ValidationError: The definition breaks a rule; the message names the field.
+
+    Example:
+        >>> exp = sigopt.create_experiment(
+        ...     name="tune", parameters=[dict(name="lr", type="double", bounds=dict(min=1e-4, max=1))],
+        ...     metrics=[dict(name="error", objective="minimize")], budget=20)
+    """
+    from sigopt_ai._validate import definition_to_json, load_experiment_file, parse_experiment
+
+    if file is not None:
+        definition = load_experiment_file(Path(file))
+    else:
+        body = {"name": name, "parameters": parameters, "metrics": metrics, **options}
+        definition = parse_experiment({k: v for k, v in body.items() if v is not None})
+    if not (isinstance(lease_timeout, (int, float)) and lease_timeout > 0):
+        raise ValidationError(f"lease_timeout must be a number of seconds > 0, got {lease_timeout!r}.")
+    stored = store.create_experiment(
+        get_client().backend,
+        project=_config.check_project(project) if project is not None else _config.default_project(),
+        name=definition.name, definition=definition_to_json(definition),
+        seed=random.SystemRandom().randrange(2**31) if seed is None else int(seed), lease_timeout=float(lease_timeout),
+    )
+    return Experiment(stored)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    """Attach to an existing experiment (from any process sharing the store).
+
+    Raises:
+        ValidationError: No experiment has this id.
+    """
+    stored = store.get_experiment(get_client().backend, str(experiment_id))
+    if stored is None:
+        raise ValidationError(f"There is no experiment with id {experiment_id!r}.")
+    return Experiment(stored)
+
+
+__all__ = ["Experiment", "Observation", "Progress", "Suggestion", "create_experiment", "get_experiment"]

@@ -1,0 +1,296 @@
+"""Gaussian-process regression with a Matérn-5/2 ARD kernel, as pure functions.
+
+The model: ``f ~ GP(m, k)`` with a constant mean ``m`` and
+``k(x, x') = s * (1 + sqrt(5) r + 5/3 r^2) * exp(-sqrt(5) r)``, ``r^2 = sum_i (x_i - x'_i)^2 / l_i^2``,
+observed as ``y = f + e``, ``e ~ N(0, noise)``. Outputs are standardised (optionally Yeo-Johnson
+warped first) by :func:`standardize`. Hyperparameters ``(log l, log s, log noise, m)`` are fitted by
+MAP with L-BFGS-B on analytic gradients of the log marginal likelihood.
+
+The :class:`Posterior` form is shared with the Laplace classifier (:mod:`._classifier`): the mean
+is ``m + k(x, X) @ alpha`` and the variance ``s - ||L^-1 (scale * k(X, x))||^2``.
+
+References:
+    C. E. Rasmussen, C. K. I. Williams. Gaussian Processes for Machine Learning. MIT Press, 2006
+    (Alg. 2.1, Eq. 4.17 for the Matérn kernel, Eq. 5.9 for the gradient).
+    C. Hvarfner, E. O. Hellsten, L. Nardi. Vanilla Bayesian Optimization Performs Great in High
+    Dimensions. ICML 2024 (the dimension-scaled log-normal lengthscale prior).
+    I.-K. Yeo, R. A. Johnson. A new family of power transformations to improve normality or
+    symmetry. Biometrika 87(4), 2000.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import linalg, optimize, stats
+
+from sigopt_ai.optimizer._arrays import FloatArray, as_float
+
+SQRT5 = math.sqrt(5.0)
+_JITTER = 1e-8
+_LOG_2PI = math.log(2.0 * math.pi)
+
+# Bounds of (log lengthscale, log signal variance, log noise variance, constant mean) for
+# standardised outputs on the unit cube.
+_LOG_LS_BOUNDS = (math.log(1e-2), math.log(1e3))
+_LOG_SIGNAL_BOUNDS = (math.log(1e-2), math.log(1e2))
+_LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(2.0))
+_MEAN_BOUNDS = (-5.0, 5.0)
+
+# Gaussian priors on (log signal, log noise, mean); log noise ~ N(-4, 1) as in BoTorch's defaults.
+_SIGNAL_PRIOR = (0.0, 1.5)
+_NOISE_PRIOR = (-4.0, 1.0)
+_MEAN_PRIOR = (0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Hyper:
+    """Kernel and likelihood hyperparameters."""
+
+    lengthscales: FloatArray
+    signal: float
+    noise: float
+    mean: float
+
+    def to_theta(self) -> FloatArray:
+        """The unconstrained vector ``(log l, log s, log noise, m)`` that the optimiser moves."""
+        return np.concatenate([np.log(self.lengthscales), [math.log(self.signal), math.log(self.noise)], [self.mean]])
+
+    @classmethod
+    def from_theta(cls, theta: FloatArray) -> Hyper:
+        """The inverse of :meth:`to_theta`."""
+        return cls(np.exp(theta[:-3]), math.exp(theta[-3]), math.exp(theta[-2]), float(theta[-1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Posterior:
+    """A fitted GP (regression or Laplace classification) ready for prediction.
+
+    Attributes:
+        x: ``(n, d)`` training inputs.
+        hyper: Hyperparameters; ``hyper.mean`` is the prior mean.
+        alpha: ``(n,)`` weights of the predictive mean.
+        chol: ``(n, n)`` lower Cholesky factor used by the predictive variance.
+        scale: ``(n,)`` scaling of ``k(X, x)`` before the triangular solve (ones for regression).
+    """
+
+    x: FloatArray
+    hyper: Hyper
+    alpha: FloatArray
+    chol: FloatArray
+    scale: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Standardizer:
+    """The output transform: optional Yeo-Johnson, then ``(y - shift) / scale``."""
+
+    shift: float
+    scale: float
+    lmbda: float | None
+    pre_shift: float
+    pre_scale: float
+
+    def __call__(self, y: FloatArray) -> FloatArray:
+        """Transform raw outputs (or thresholds) the same way the training outputs were."""
+        z = (np.asarray(y, dtype=np.float64) - self.pre_shift) / self.pre_scale
+        if self.lmbda is not None:
+            z = stats.yeojohnson(z, lmbda=self.lmbda)
+        return as_float((z - self.shift) / self.scale)
+
+
+def lengthscale_prior(d: int) -> tuple[float, float]:
+    """``(loc, scale)`` of the Gaussian prior on log lengthscales: ``sqrt(2) + log(d)/2, sqrt(3)``.
+
+    From Hvarfner et al. 2024 (Sec. 4): the prior median grows like ``sqrt(d)`` so that the
+    model's complexity stays constant as dimensions are added.
+    """
+    return math.sqrt(2.0) + 0.5 * math.log(max(d, 1)), math.sqrt(3.0)
+
+
+def default_hyper(d: int) -> Hyper:
+    """The starting point of a cold fit: prior modes, clipped to the bounds."""
+    loc, _ = lengthscale_prior(d)
+    ls = math.exp(min(loc, _LOG_LS_BOUNDS[1]))
+    return Hyper(np.full(d, min(ls, 2.0)), 1.0, math.exp(_NOISE_PRIOR[0]), 0.0)
+
+
+def standardize(y: FloatArray, *, warp: Literal["none", "yeo-johnson"] = "none") -> Standardizer:
+    """Fit the output transform of ``y`` (raises nothing: constant ``y`` gets scale 1).
+
+    Args:
+        y: ``(n,)`` finite outputs.
+        warp: ``"yeo-johnson"`` first standardises, then applies the maximum-likelihood
+            Yeo-Johnson power transform (HEBO's output warp), then standardises again.
+    """
+    pre_shift, pre_scale = float(np.mean(y)), float(np.std(y))
+    pre_scale = pre_scale if pre_scale > 1e-12 else 1.0
+    z = (y - pre_shift) / pre_scale
+    lmbda = None
+    if warp == "yeo-johnson" and np.ptp(z) > 1e-12:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            z, lm = stats.yeojohnson(z)
+        lmbda = float(lm) if np.all(np.isfinite(z)) else None
+        z = z if lmbda is not None else (y - pre_shift) / pre_scale
+    shift, scale = float(np.mean(z)), float(np.std(z))
+    return Standardizer(shift, scale if scale > 1e-12 else 1.0, lmbda, pre_shift, pre_scale)
+
+
+# -- kernel ---------------------------------------------------------------------------------------
+
+
+def _scaled_sqdist(x1: FloatArray, x2: FloatArray) -> FloatArray:
+    sq = (x1**2).sum(1)[:, None] + (x2**2).sum(1)[None, :] - 2.0 * x1 @ x2.T
+    return as_float(np.maximum(sq, 0.0))
+
+
+def matern52(x1: FloatArray, x2: FloatArray, lengthscales: FloatArray, signal: float) -> FloatArray:
+    """The Matérn-5/2 ARD kernel matrix ``k(x1, x2)`` (Eq. 4.17 in Rasmussen & Williams)."""
+    sq = _scaled_sqdist(x1 / lengthscales, x2 / lengthscales)
+    r = np.sqrt(sq)
+    return as_float(signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * sq) * np.exp(-SQRT5 * r))
+
+
+def _matern_with_g(xs: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
+    """``K`` and ``G = -dk/dr / r``, so that ``dK/dlog l_i = G * (dx_i / l_i)^2``."""
+    sq = _scaled_sqdist(xs, xs)
+    r = np.sqrt(sq)
+    e = np.exp(-SQRT5 * r)
+    k = signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * sq) * e
+    g = signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e
+    return as_float(k), as_float(g)
+
+
+# -- marginal likelihood --------------------------------------------------------------------------
+
+
+def _log_prior(theta: FloatArray, d: int) -> tuple[float, FloatArray]:
+    loc, sc = lengthscale_prior(d)
+    locs = np.concatenate([np.full(d, loc), [_SIGNAL_PRIOR[0], _NOISE_PRIOR[0], _MEAN_PRIOR[0]]])
+    scales = np.concatenate([np.full(d, sc), [_SIGNAL_PRIOR[1], _NOISE_PRIOR[1], _MEAN_PRIOR[1]]])
+    z = (theta - locs) / scales
+    return float(-0.5 * z @ z), as_float(-z / scales)
+
+
+def log_marginal_likelihood(theta: FloatArray, x: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
+    """Log marginal likelihood of ``y`` and its gradient in ``theta = (log l, log s, log noise, m)``.
+
+    Eq. 5.8 and 5.9 in Rasmussen & Williams: ``dL/dθ = 1/2 tr((αα^T - K^-1) dK/dθ)``.
+
+    Raises:
+        numpy.linalg.LinAlgError: ``K`` is not positive definite.
+    """
+    n, d = x.shape
+    hyper = Hyper.from_theta(theta)
+    xs = x / hyper.lengthscales
+    kf, g = _matern_with_g(xs, hyper.signal)
+    chol = linalg.cholesky(kf + (hyper.noise + _JITTER) * np.eye(n), lower=True)
+    resid = y - hyper.mean
+    alpha = linalg.cho_solve((chol, True), resid)
+    value = -0.5 * resid @ alpha - np.log(np.diag(chol)).sum() - 0.5 * n * _LOG_2PI
+    w = np.outer(alpha, alpha) - linalg.cho_solve((chol, True), np.eye(n))
+    m = w * g
+    # sum_jk M_jk (xs_ji - xs_ki)^2 = 2 sum_j xs_ji^2 (M 1)_j - 2 (xs^T M xs)_ii, as M is symmetric.
+    d_ls = (xs**2).T @ m.sum(1) - (xs * (m @ xs)).sum(0)
+    d_signal = 0.5 * float((w * kf).sum())
+    d_noise = 0.5 * hyper.noise * float(np.trace(w))
+    grad = np.concatenate([d_ls, [d_signal, d_noise, float(alpha.sum())]])
+    return float(value), as_float(grad)
+
+
+def _neg_log_posterior(theta: FloatArray, x: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
+    try:
+        lml, g = log_marginal_likelihood(theta, x, y)
+    except (np.linalg.LinAlgError, ValueError):
+        return 1e10, np.zeros_like(theta)
+    lp, gp = _log_prior(theta, x.shape[1])
+    value = -(lml + lp)
+    if not math.isfinite(value) or not np.all(np.isfinite(g)):
+        return 1e10, np.zeros_like(theta)
+    return value, -(g + gp)
+
+
+def _theta_bounds(d: int) -> list[tuple[float, float]]:
+    return [_LOG_LS_BOUNDS] * d + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS, _MEAN_BOUNDS]
+
+
+def fit_hyper(
+    x: FloatArray,
+    y: FloatArray,
+    *,
+    starts: list[Hyper] | None = None,
+    maxiter: int = 100,
+) -> Hyper:
+    """MAP hyperparameters of a GP on standardised ``y``: L-BFGS-B from each start, best kept.
+
+    Args:
+        x: ``(n, d)`` inputs in the unit cube.
+        y: ``(n,)`` standardised outputs.
+        starts: Starting points (a warm start first); default: the prior modes.
+        maxiter: L-BFGS-B iteration limit per start.
+
+    Returns:
+        The best hyperparameters found (a start itself when no run improved on it).
+    """
+    d = x.shape[1]
+    bounds = _theta_bounds(d)
+    lo, hi = np.array(bounds).T
+    best_theta, best_value = None, math.inf
+    for start in starts or [default_hyper(d)]:
+        theta0 = np.clip(start.to_theta(), lo, hi)
+        res = optimize.minimize(
+            _neg_log_posterior, theta0, args=(x, y), jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"maxiter": maxiter},
+        )  # fmt: skip
+        if res.fun < best_value:
+            best_theta, best_value = res.x, float(res.fun)
+    if best_theta is None:
+        raise np.linalg.LinAlgError("No hyperparameter start gave a positive-definite kernel matrix.")
+    return Hyper.from_theta(as_float(best_theta))
+
+
+def posterior(x: FloatArray, y: FloatArray, hyper: Hyper) -> Posterior:
+    """The regression posterior of ``y`` (Alg. 2.1 in Rasmussen & Williams).
+
+    Raises:
+        numpy.linalg.LinAlgError: The kernel matrix is not positive definite.
+    """
+    n = x.shape[0]
+    k = matern52(x, x, hyper.lengthscales, hyper.signal) + (hyper.noise + _JITTER) * np.eye(n)
+    chol = linalg.cholesky(k, lower=True)
+    alpha = linalg.cho_solve((chol, True), y - hyper.mean)
+    return Posterior(x, hyper, as_float(alpha), as_float(chol), np.ones(n))
+
+
+def predict(post: Posterior, xq: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Predictive mean and latent variance at ``xq`` (``(m, d)``), without the noise."""
+    h = post.hyper
+    ks = matern52(xq, post.x, h.lengthscales, h.signal)
+    v = linalg.solve_triangular(post.chol, (post.scale[:, None] * ks.T), lower=True, check_finite=False)
+    var = np.maximum(h.signal - (v**2).sum(0), 1e-12)
+    return as_float(h.mean + ks @ post.alpha), as_float(var)
+
+
+def predict_with_grad(post: Posterior, xq: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Mean, variance and their ``(m, d)`` gradients with respect to ``xq``.
+
+    ``dk/dx_i = -G(r) (x_i - X_i) / l_i^2`` with ``G = s 5/3 (1 + sqrt(5) r) exp(-sqrt(5) r)``.
+    """
+    h = post.hyper
+    ls2 = h.lengthscales**2
+    diff = xq[:, None, :] - post.x[None, :, :]
+    r = np.sqrt(np.maximum(((diff**2) / ls2).sum(-1), 0.0))
+    e = np.exp(-SQRT5 * r)
+    ks = h.signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r**2) * e
+    dk = -(h.signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)[..., None] * diff / ls2
+    v = linalg.solve_triangular(post.chol, post.scale[:, None] * ks.T, lower=True, check_finite=False)
+    u = linalg.solve_triangular(post.chol.T, v, lower=False, check_finite=False)
+    var = np.maximum(h.signal - (v**2).sum(0), 1e-12)
+    dmean = np.einsum("pnd,n->pd", dk, post.alpha)
+    dvar = -2.0 * np.einsum("pnd,np->pd", dk, post.scale[:, None] * u)
+    return as_float(h.mean + ks @ post.alpha), as_float(var), as_float(dmean), as_float(dvar)

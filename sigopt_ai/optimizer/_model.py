@@ -1,0 +1,198 @@
+"""Fitting the models of one suggestion and evaluating their joint log acquisition.
+
+Failures enter the models in two ways (optimizer-design.md §4.1 step 4): *floor padding* puts each
+failed observation into the objective GP at the worst successful value (libsigopt's
+``CONSTANT_LIAR_MIN``; Wakabayashi et al. 2022), and a GP classifier gives ``P(success | x)``.
+Pending suggestions enter the objective GP at the same worst value (constant liar, Ginsbourger et
+al. 2010), with the hyperparameters fitted on real observations only.
+
+References:
+    Y. K. Wakabayashi et al. Bayesian optimization with experimental failure for high-throughput
+    materials growth. npj Comput. Mater. 8:180, 2022.
+    D. Ginsbourger, R. Le Riche, L. Carraro. Kriging is well-suited to parallelize optimization.
+    In Computational Intelligence in Expensive Optimization Problems, Springer, 2010.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sigopt_ai.optimizer._acquisition import log_ei, log_prob_above, log_prob_success
+from sigopt_ai.optimizer._arrays import FloatArray, as_float
+from sigopt_ai.optimizer._classifier import fit_classifier
+from sigopt_ai.optimizer._gp import (
+    Hyper,
+    Posterior,
+    Standardizer,
+    default_hyper,
+    fit_hyper,
+    posterior,
+    predict,
+    predict_with_grad,
+    standardize,
+)
+from sigopt_ai.optimizer._targets import Data
+
+FailureModel = Literal["hybrid", "impute", "classifier", "ignore"]
+OutputWarp = Literal["none", "yeo-johnson"]
+
+_COLD_LENGTHSCALE = 0.3
+_WARM_MAXITER = 60
+_COLD_MAXITER = 150
+_SMALL_N = 40  # below this many points a cold start is cheap enough to try beside the warm one
+
+
+@dataclass(frozen=True, slots=True)
+class ConstraintModel:
+    """The GP of one constraint metric and its threshold in the GP's standardised units."""
+
+    posterior: Posterior
+    threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """Everything the acquisition needs.
+
+    Attributes:
+        objective: GP of the standardised (padded) objective, larger is better.
+        best: Standardised incumbent value; None when no success satisfies the thresholds yet.
+        classifier: Laplace GP of success, or None when it is off or all labels agree.
+        constraints: GPs of the constraint metrics.
+    """
+
+    objective: Posterior
+    best: float | None
+    classifier: Posterior | None
+    constraints: tuple[ConstraintModel, ...]
+
+
+class HyperCache:
+    """The last hyperparameters of each model, by name: warm starts for the next fit."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, Hyper] = {}
+
+    def clear(self) -> None:
+        """Forget every warm start."""
+        self._last.clear()
+
+    def starts(self, key: str, d: int, n: int) -> list[Hyper]:
+        """Starting points: the warm start (when its dimension fits) and cold starts as needed."""
+        cold = [default_hyper(d), Hyper(np.full(d, _COLD_LENGTHSCALE), 1.0, 1e-3, 0.0)]
+        warm = self._last.get(key)
+        if warm is None or warm.lengthscales.shape != (d,):
+            return cold
+        return [warm, cold[0]] if n < _SMALL_N else [warm]
+
+    def lengthscales(self, key: str) -> FloatArray | None:
+        """The last lengthscales of model ``key``, if any."""
+        warm = self._last.get(key)
+        return None if warm is None else warm.lengthscales
+
+    def fit(self, key: str, x: FloatArray, y: FloatArray) -> Hyper:
+        """Fit MAP hyperparameters from this cache's starts and remember the result."""
+        starts = self.starts(key, x.shape[1], x.shape[0])
+        maxiter = _COLD_MAXITER if len(starts) > 1 else _WARM_MAXITER
+        hyper = fit_hyper(x, y, starts=starts, maxiter=maxiter)
+        self._last[key] = hyper
+        return hyper
+
+
+def _fit_regression(
+    cache: HyperCache, key: str, x: FloatArray, y_raw: FloatArray, *, warp: OutputWarp, lies: FloatArray
+) -> tuple[Posterior, Standardizer]:
+    st = standardize(y_raw, warp=warp)
+    y = st(y_raw)
+    hyper = cache.fit(key, x, y)
+    if lies.shape[0]:
+        x, y = np.vstack([x, lies]), np.concatenate([y, np.full(lies.shape[0], y.min())])
+    return posterior(x, y, hyper), st
+
+
+def _objective_training(data: Data, failure_model: FailureModel) -> tuple[FloatArray, FloatArray]:
+    worst = float(np.min(data.objective[data.success]))
+    if failure_model in ("hybrid", "impute"):
+        return data.x, as_float(np.where(data.success, data.objective, worst))
+    return data.x[data.success], data.objective[data.success]
+
+
+def _fit_constraints(data: Data, cache: HyperCache) -> tuple[ConstraintModel, ...]:
+    out = []
+    for c in data.constraints:
+        valid = data.success & np.isfinite(c.values)
+        if valid.sum() < 2:
+            continue
+        # Failures are padded with the worst value here too, as libsigopt does.
+        use = valid | ~data.success
+        vals = np.where(valid, c.values, np.min(c.values[valid]))[use]
+        post, st = _fit_regression(cache, f"constraint:{c.name}", data.x[use], vals, warp="none", lies=data.x[:0])
+        out.append(ConstraintModel(post, float(st(np.array([c.threshold]))[0])))
+    return tuple(out)
+
+
+def fit_models(data: Data, cache: HyperCache, *, failure_model: FailureModel, warp: OutputWarp) -> Models:
+    """Fit the objective GP, the success classifier and the constraint GPs of one suggestion.
+
+    Args:
+        data: Observations and pending points; at least two successes.
+        cache: Warm starts, updated in place.
+        failure_model: ``"hybrid"`` (padding and classifier), ``"impute"`` (padding only),
+            ``"classifier"`` (classifier only, failures left out of the objective GP) or
+            ``"ignore"`` (failures dropped: the ablation that shows why not to).
+        warp: Output warp of the objective.
+
+    Raises:
+        numpy.linalg.LinAlgError: A kernel matrix is not positive definite.
+        ValueError: Fewer than two successes.
+    """
+    if data.success.sum() < 2:
+        raise ValueError("Fitting the models needs at least two successful observations.")
+    x, y = _objective_training(data, failure_model)
+    objective, st = _fit_regression(cache, "objective", x, y, warp=warp, lies=data.pending)
+    satisfied = data.satisfied
+    best = float(st(data.objective[satisfied]).max()) if satisfied.any() else None
+    classifier = None
+    if failure_model in ("hybrid", "classifier") and not data.success.all():
+        classifier = fit_classifier(data.x, data.success, objective.hyper.lengthscales)
+    return Models(objective, best, classifier, _fit_constraints(data, cache))
+
+
+def acquisition(models: Models, x: FloatArray) -> FloatArray:
+    """The log acquisition at ``(m, d)`` points: log EI + log P(success) + sum log P(constraint)."""
+    total = np.zeros(x.shape[0])
+    if models.best is not None:
+        mu, var = predict(models.objective, x)
+        total += log_ei(mu, np.sqrt(var), models.best)[0]
+    if models.classifier is not None:
+        total += log_prob_success(*predict(models.classifier, x))[0]
+    for c in models.constraints:
+        mu, var = predict(c.posterior, x)
+        total += log_prob_above(mu, np.sqrt(var), c.threshold)[0]
+    return as_float(total)
+
+
+def acquisition_with_grad(models: Models, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`acquisition` and its ``(m, d)`` gradient with respect to ``x``."""
+    total, grad = np.zeros(x.shape[0]), np.zeros_like(x)
+    if models.best is not None:
+        mu, var, dmu, dvar = predict_with_grad(models.objective, x)
+        std = np.sqrt(var)
+        v, a, b = log_ei(mu, std, models.best)
+        total += v
+        grad += a[:, None] * dmu + (b / (2.0 * std))[:, None] * dvar
+    if models.classifier is not None:
+        mu, var, dmu, dvar = predict_with_grad(models.classifier, x)
+        v, a, b = log_prob_success(mu, var)
+        total += v
+        grad += a[:, None] * dmu + b[:, None] * dvar
+    for c in models.constraints:
+        mu, var, dmu, dvar = predict_with_grad(c.posterior, x)
+        std = np.sqrt(var)
+        v, a, b = log_prob_above(mu, std, c.threshold)
+        total += v
+        grad += a[:, None] * dmu + (b / (2.0 * std))[:, None] * dvar
+    return as_float(total), as_float(grad)

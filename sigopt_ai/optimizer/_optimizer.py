@@ -1,0 +1,207 @@
+"""The Bayesian optimizer: a thin stateful strategy over pure model and search functions.
+
+Per suggestion (optimizer-design.md §4.1):
+
+1. a scrambled Sobol design until ``n_initial`` observations and two successes exist;
+2. the objective GP (Matérn-5/2 ARD, MAP hyperparameters warm-started from the previous suggestion),
+   with failures floor-padded at the worst successful value and pending suggestions lied about with
+   the same value; a Laplace GP classifier of success; one GP per thresholded constraint metric;
+   two optimised metrics are scalarised with fresh ParEGO weights;
+3. the log acquisition ``log EI + log P(success) + sum log P(constraint)`` maximised over Sobol
+   candidates and perturbed incumbents, the best polished with L-BFGS-B;
+4. above ``max_points`` observations the models are fitted on the points nearest the incumbent
+   and the search is restricted to their bounding box (a trust region), which bounds the cost.
+
+Any numerical failure falls back to the Sobol sequence with a ``RuntimeWarning``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import linalg, optimize
+
+from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._types import ParamValue
+from sigopt_ai.optimizer._acquisition import parego_weights
+from sigopt_ai.optimizer._arrays import FloatArray, SeedLike, as_float, check_seed, index_rng
+from sigopt_ai.optimizer._base import Observation, Strategy
+from sigopt_ai.optimizer._model import (
+    FailureModel,
+    HyperCache,
+    Models,
+    OutputWarp,
+    acquisition,
+    acquisition_with_grad,
+    fit_models,
+)
+from sigopt_ai.optimizer._search import Box, SearchOptions, maximize
+from sigopt_ai.optimizer._sobol import SobolStrategy
+from sigopt_ai.optimizer._targets import Data, collect, is_success
+from sigopt_ai.optimizer._threads import one_blas_thread
+
+_N_INCUMBENTS = 3
+_MIN_BOX_WIDTH = 0.1
+
+
+def initial_design_size(n_parameters: int) -> int:
+    """``max(5, min(2 d, 10))`` quasi-random points before the first model."""
+    return max(5, min(2 * n_parameters, 10))
+
+
+def _incumbents(data: Data) -> FloatArray:
+    good = data.satisfied if data.satisfied.any() else data.success
+    idx = np.flatnonzero(good)
+    order = idx[np.argsort(-data.objective[idx])]
+    return as_float(data.x[order[:_N_INCUMBENTS]])
+
+
+def trust_region(data: Data, max_points: int, lengthscales: FloatArray | None) -> tuple[Data, Box | None]:
+    """The ``max_points`` observations nearest the incumbent and their bounding box.
+
+    Distances are scaled by the previous objective lengthscales when known. Data with at most
+    ``max_points`` observations is returned unchanged with no box.
+    """
+    n = data.x.shape[0]
+    if n <= max_points:
+        return data, None
+    center = _incumbents(data)[0]
+    scale = lengthscales if lengthscales is not None else np.ones(data.x.shape[1])
+    dist = (((data.x - center) / scale) ** 2).sum(1)
+    sub = data.take(np.sort(np.argsort(dist)[:max_points]))
+    lo = np.minimum(sub.x.min(0), np.clip(center - _MIN_BOX_WIDTH / 2, 0.0, 1.0))
+    hi = np.maximum(sub.x.max(0), np.clip(center + _MIN_BOX_WIDTH / 2, 0.0, 1.0))
+    inside = np.all((sub.pending >= lo) & (sub.pending <= hi), axis=1)
+    return dataclasses.replace(sub, pending=sub.pending[inside]), Box(as_float(lo), as_float(hi))
+
+
+class BayesianOptimizer(Strategy):
+    """Bayesian optimization that learns where runs fail.
+
+    Failed observations are floor-padded into the objective GP and train a GP classifier of
+    success, so suggestions move away from failing regions without banning them (failures are
+    often flaky). Metric constraints get one GP each; two optimised metrics are handled by random
+    ParEGO scalarisations; pending suggestions are covered by a constant liar, so parallel workers
+    get different points. Every random stream derives from ``(seed, index)``.
+
+    Args:
+        definition: The experiment definition.
+        seed: An int, a numpy Generator (one int is drawn from it) or None (fresh entropy).
+        failure_model: How failures enter the models: ``"hybrid"`` (padding + classifier, the
+            default), ``"impute"``, ``"classifier"`` or ``"ignore"`` (ablations).
+        output_warp: ``"yeo-johnson"`` warps the objective before the GP (helps heavy tails).
+        n_initial: Size of the Sobol design; default ``max(5, min(2 d, 10))``.
+        max_points: Above this many observations, fit on the nearest ones in a trust region.
+        search: Candidate and polish counts of the acquisition search.
+
+    Raises:
+        ValueError: The search space cannot be encoded, or an option is out of range.
+
+    Example:
+        >>> optimizer = BayesianOptimizer(definition, seed=0)
+        >>> optimizer.suggest(observations, pending=[], index=len(observations))
+        {'lr': 0.0012..., 'batch_size': 128}
+
+    References:
+        See :mod:`sigopt_ai.optimizer._gp`, :mod:`._classifier`, :mod:`._acquisition` and
+        :mod:`._search`.
+    """
+
+    def __init__(
+        self,
+        definition: ExperimentDefinition,
+        *,
+        seed: SeedLike = 0,
+        failure_model: FailureModel = "hybrid",
+        output_warp: OutputWarp = "none",
+        n_initial: int | None = None,
+        max_points: int = 400,
+        search: SearchOptions | None = None,
+    ) -> None:
+        super().__init__(definition, seed=check_seed(seed))
+        if failure_model not in ("hybrid", "impute", "classifier", "ignore"):
+            raise ValueError(f"{failure_model!r} is not a failure model.")
+        if output_warp not in ("none", "yeo-johnson"):
+            raise ValueError(f"{output_warp!r} is not an output warp.")
+        if max_points < 10:
+            raise ValueError(f"max_points must be at least 10, got {max_points!r}.")
+        self.sobol = SobolStrategy(definition, seed=self.seed)
+        self.space = self.sobol.space
+        self.failure_model: FailureModel = failure_model
+        self.output_warp: OutputWarp = output_warp
+        self.n_initial = n_initial if n_initial is not None else initial_design_size(self.space.n_parameters)
+        self.max_points = max_points
+        self.search = search or SearchOptions()
+        self._cache = HyperCache()
+
+    def reset(self) -> None:
+        """Forget warm starts and caches (suggestions may change slightly: warm starts move fits)."""
+        self._cache.clear()
+        self.sobol.reset()
+
+    def suggest(
+        self,
+        observations: Sequence[Observation],
+        pending: Sequence[Mapping[str, ParamValue]],
+        *,
+        index: int,
+    ) -> dict[str, ParamValue]:
+        """Propose one assignment (see :meth:`Strategy.suggest`).
+
+        Raises:
+            ValueError: ``index`` is negative, or an assignment has a value the space cannot encode.
+        """
+        if index < 0:
+            raise ValueError(f"index must be >= 0, got {index!r}.")
+        if self._in_initial_design(observations):
+            return self.sobol.suggest(observations, pending, index=index)
+        try:
+            point = self._model_point(observations, pending, index)
+        except (ValueError, ArithmeticError) as exc:
+            warnings.warn(
+                f"Bayesian optimization failed ({type(exc).__name__}: {exc}); suggesting a quasi-random point.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            point = None
+        if point is None:
+            return self.sobol.suggest(observations, pending, index=index)
+        return self.space.decode(point)
+
+    def _in_initial_design(self, observations: Sequence[Observation]) -> bool:
+        n_success = sum(is_success(o, self.definition) for o in observations)
+        return len(observations) < self.n_initial or n_success < 2
+
+    def _model_point(
+        self, observations: Sequence[Observation], pending: Sequence[Mapping[str, ParamValue]], index: int
+    ) -> FloatArray | None:
+        rng = index_rng(self.seed, index)
+        weights = parego_weights(rng, len(self.definition.optimized_metrics))
+        full = collect(self.space, observations, pending, weights=weights)
+        with one_blas_thread(), np.errstate(all="ignore"), warnings.catch_warnings():
+            for category in (RuntimeWarning, linalg.LinAlgWarning, optimize.OptimizeWarning):
+                warnings.simplefilter("ignore", category)
+            data, box = trust_region(full, self.max_points, self._cache.lengthscales("objective"))
+            models = fit_models(data, self._cache, failure_model=self.failure_model, warp=self.output_warp)
+            return self._search(models, data, np.vstack([full.x, full.pending]), rng, box)
+
+    def _search(
+        self, models: Models, data: Data, avoid: FloatArray, rng: np.random.Generator, box: Box | None
+    ) -> FloatArray | None:
+        point = maximize(
+            self.space,
+            functools.partial(acquisition, models),
+            functools.partial(acquisition_with_grad, models),
+            incumbents=_incumbents(data),
+            avoid=avoid,
+            rng=rng,
+            options=self.search,
+            box=box,
+        )
+        if point is not None and not np.all(np.isfinite(point)):
+            raise FloatingPointError("The acquisition search returned a non-finite point.")
+        return point
