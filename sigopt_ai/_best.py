@@ -30,7 +30,9 @@ def _key(metric: Metric, value: float) -> float:
     return -value if metric.objective == "maximize" else value
 
 
-def best_observations(definition: ExperimentDefinition, observations: Sequence[Observation]) -> list[Observation]:
+def best_observations(
+    definition: ExperimentDefinition, observations: Sequence[Observation]
+) -> list[Observation]:
     """Failed observations and those outside a threshold never count.
 
     One optimized metric: the best (or the ``num_solutions`` best); two: the Pareto front sorted by
@@ -50,7 +52,8 @@ def best_observations(definition: ExperimentDefinition, observations: Sequence[O
 def _pareto(observations: list[Observation], metrics: Sequence[Metric]) -> list[Observation]:
     keyed = [(tuple(_key(m, o.values[m.name]) for m in metrics), o) for o in observations]
     front = [
-        o for k, o in keyed
+        o
+        for k, o in keyed
         if not any(all(a <= b for a, b in zip(other, k)) and other != k for other, _ in keyed)
     ]
     return sorted(front, key=lambda o: _key(metrics[0], o.values[metrics[0].name]))

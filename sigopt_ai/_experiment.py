@@ -10,6 +10,7 @@ import logging
 import os
 import random
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -125,7 +126,9 @@ class Experiment:
         """Budget, finished, failed, active and remaining counts."""
         counts = store.counts(self._backend, self.id)
         remaining = None if self.budget is None else max(0, self.budget - counts.finished - counts.active)
-        return Progress(self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind)
+        return Progress(
+            self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind
+        )
 
     def is_finished(self) -> bool:
         """Whether the budget is spent (or the experiment archived)."""
@@ -175,8 +178,12 @@ class Experiment:
                 _strategies[key] = make_strategy(self.definition, seed=self._stored.seed)
             return _strategies[key]
 
-    def _suggest(self, observed: Sequence[store.StoredObservation], pending: Sequence[Mapping[str, ParamValue]],
-                 index: int) -> dict[str, ParamValue]:
+    def _suggest(
+        self,
+        observed: Sequence[store.StoredObservation],
+        pending: Sequence[Mapping[str, ParamValue]],
+        index: int,
+    ) -> dict[str, ParamValue]:
         from sigopt_ai.optimizer import Observation as StrategyObservation
 
         history = [StrategyObservation(o.assignments, o.values, o.failed) for o in observed]
@@ -193,11 +200,16 @@ class Experiment:
         """
         served = self._serve(None)
         if served is None:
-            raise UsageError(f"Experiment {self.id!r} has no budget left (or is archived); no suggestion to serve.")
+            raise UsageError(
+                f"Experiment {self.id!r} has no budget left (or is archived); no suggestion to serve."
+            )
         return Suggestion(served.id, served.assignments)
 
     def observe(
-        self, suggestion: Suggestion | str, *, values: Mapping[str, float] | Sequence[Mapping[str, Any]] | None = None,
+        self,
+        suggestion: Suggestion | str,
+        *,
+        values: Mapping[str, float] | Sequence[Mapping[str, Any]] | None = None,
         failed: bool = False,
     ) -> Observation:
         """Report the evaluation of a suggestion from :meth:`suggest`.
@@ -214,10 +226,17 @@ class Experiment:
         """
         sid = suggestion.id if isinstance(suggestion, Suggestion) else str(suggestion)
         clean = self._check_values(values, failed)
-        observed = store.observe(self._backend, sid, run_id=None, values=clean,
-                                 failure_kind=FailureKind.REPORTED.value if failed else None)
+        observed = store.observe(
+            self._backend,
+            sid,
+            run_id=None,
+            values=clean,
+            failure_kind=FailureKind.REPORTED.value if failed else None,
+        )
         if observed is None:
-            raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
+            raise UsageError(
+                f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed."
+            )
         return _public_observation(observed)
 
     def _check_values(self, values: Any, failed: bool) -> dict[str, float] | None:
@@ -227,11 +246,17 @@ class Experiment:
             return None
         if values is None:
             raise ValidationError("values: an observation needs values unless failed=True.")
-        pairs = values.items() if isinstance(values, Mapping) else ((v.get("name"), v.get("value")) for v in values)
+        pairs = (
+            values.items()
+            if isinstance(values, Mapping)
+            else ((v.get("name"), v.get("value")) for v in values)
+        )
         clean = {str(k): float(v) for k, v in pairs}
         known = {m.name for m in self.definition.metrics}
         if unknown := set(clean) - known:
-            raise ValidationError(f"values: {sorted(unknown)!r} are not metrics of this experiment ({sorted(known)!r}).")
+            raise ValidationError(
+                f"values: {sorted(unknown)!r} are not metrics of this experiment ({sorted(known)!r})."
+            )
         if missing := [m.name for m in self.definition.optimized_metrics if m.name not in clean]:
             raise ValidationError(f"values: optimized metric(s) {missing!r} are missing.")
         return clean
@@ -263,24 +288,45 @@ class Experiment:
                 return
             try:
                 yield run
-            finally:
-                run.end()  # a run the body did not end (no `with run:`) ends as completed
+            except GeneratorExit:
+                # The caller left the loop with this run unfinished: give the suggestion back.
+                run._abandon()
+                raise
+            run.end()  # a run the body did not end (no `with run:`) ends as completed
             line.update(run)
             guard.check(run.failure, self)
 
     def _next_run(self, name: str | None) -> RunContext | None:
         run_id = _new_id()
-        served = self._serve(run_id)
+        served = self._serve_or_wait(run_id)
         if served is None:
             return None
         run = RunContext(
-            name or f"{self.name} #{served.id}", self.project, fixed_params=served.assignments,
-            experiment=self.id, suggestion=served.id, run_id=run_id,
+            name or f"{self.name} #{served.id}",
+            self.project,
+            fixed_params=served.assignments,
+            experiment=self.id,
+            suggestion=served.id,
+            run_id=run_id,
         )
         run._metric_name = self.metric
         run._end_hook = lambda r: self._record_result(r, served.id)
         run._absorbs = _absorbs
         return run
+
+    def _serve_or_wait(self, run_id: str) -> store.StoredSuggestion | None:
+        """Serve a suggestion; while the rest of the budget is leased to other workers, wait: one of
+        them may die and its suggestion come back."""
+        delay = 0.2
+        while True:
+            served = self._serve(run_id)
+            if served is not None:
+                return served
+            progress = self.progress
+            if self._current_state() != "active" or progress.active == 0 or progress.remaining is None:
+                return None
+            time.sleep(delay)
+            delay = min(2.0, delay * 1.5)
 
     def _shorten_heartbeat(self) -> None:
         client = get_client()
@@ -291,29 +337,34 @@ class Experiment:
         if failure is not None and not failure.kind.is_assignment_failure:
             store.release(self._backend, suggestion_id, run.id)
             return
-        values = None
-        kind = failure.kind.value if failure is not None else None
-        if failure is None:
-            values = self._metric_values(run)
-            if values is None:
-                kind = "missing_metric"
-        store.observe(self._backend, suggestion_id, run_id=run.id, values=values, failure_kind=kind)
-
-    def _metric_values(self, run: RunContext) -> dict[str, float] | None:
-        record = self._backend.read_run(run.id)
-        metrics = dict(record.metrics) if record is not None else {}
-        missing = [m.name for m in self.definition.optimized_metrics if m.name not in metrics]
-        missing += [m.name for m in self.definition.constraint_metrics if m.name not in metrics]
+        if failure is not None:
+            store.observe(
+                self._backend, suggestion_id, run_id=run.id, values=None, failure_kind=failure.kind.value
+            )
+            return
+        values, missing = self._metric_values(run)
+        store.observe(
+            self._backend,
+            suggestion_id,
+            run_id=run.id,
+            values=None if missing else values,
+            failure_kind="missing_metric" if missing else None,
+        )
         if missing:
             warnings.warn(
                 f"Run {run.id!r} completed without metric(s) {missing!r} of experiment {self.id!r}; "
                 "it is recorded as a failed observation.",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=4,
             )
-            return None
+
+    def _metric_values(self, run: RunContext) -> tuple[dict[str, float], list[str]]:
+        record = self._backend.read_run(run.id)
+        metrics = dict(record.metrics) if record is not None else {}
+        required = self.definition.optimized_metrics + self.definition.constraint_metrics
+        missing = [m.name for m in required if m.name not in metrics]
         known = {m.name for m in self.definition.metrics}
-        return {k: v for k, v in metrics.items() if k in known}
+        return {k: v for k, v in metrics.items() if k in known}, missing
 
     def optimize(self, function: Callable[..., Any], *, progress: bool = True) -> list[RunRecord]:
         """Call ``function(**suggested_params)`` for each suggestion until the budget is spent.
@@ -345,9 +396,15 @@ def _public_observation(o: store.StoredObservation) -> Observation:
 
 
 def create_experiment(
-    name: str | None = None, *, project: str | None = None, parameters: Sequence[Mapping[str, Any]] | None = None,
-    metrics: Sequence[Mapping[str, Any] | str] | None = None, file: str | os.PathLike[str] | None = None,
-    lease_timeout: float = DEFAULT_LEASE_TIMEOUT, seed: int | None = None, **options: Any,
+    name: str | None = None,
+    *,
+    project: str | None = None,
+    parameters: Sequence[Mapping[str, Any]] | None = None,
+    metrics: Sequence[Mapping[str, Any] | str] | None = None,
+    file: str | os.PathLike[str] | None = None,
+    lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
+    seed: int | None = None,
+    **options: Any,
 ) -> Experiment:
     """Create an experiment in the store.
 
@@ -385,8 +442,10 @@ def create_experiment(
     stored = store.create_experiment(
         get_client().backend,
         project=_config.check_project(project) if project is not None else _config.default_project(),
-        name=definition.name, definition=definition_to_json(definition),
-        seed=random.SystemRandom().randrange(2**31) if seed is None else int(seed), lease_timeout=float(lease_timeout),
+        name=definition.name,
+        definition=definition_to_json(definition),
+        seed=random.SystemRandom().randrange(2**31) if seed is None else int(seed),
+        lease_timeout=float(lease_timeout),
     )
     return Experiment(stored)
 

@@ -37,10 +37,13 @@ class RepeatGuard:
 
     def check(self, failure: FailureInfo | None, experiment: Experiment) -> None:
         """Account for one finished run; raise when the loop should stop."""
+        self._check_streak(failure, experiment)
         if len(self._first) < REPEATS:
             self._first.append(None if failure is None else _identity(failure))
             if len(self._first) == REPEATS and self._first[0] is not None and len(set(self._first)) == 1:
                 raise self._stop(experiment, failure, f"the first {REPEATS} runs failed identically")
+
+    def _check_streak(self, failure: FailureInfo | None, experiment: Experiment) -> None:
         if failure is None or failure.kind is not FailureKind.ERROR:
             self._streak.clear()
             return

@@ -269,11 +269,19 @@ class RunContext:
         self._client.flush()
         try:
             hook(self)
+        except Warning:
+            raise  # a warning turned into an error by the user's filters is theirs to see
         except Exception:  # the store failing must not raise into training code; the lease expires
             logger.warning("sigopt_ai: recording the result of run %s failed", self._id, exc_info=True)
 
     def _end_facts(self) -> dict[str, Any]:
         return {"peak_rss_bytes": self._peak_rss, "duration_seconds": _time() - self._started}
+
+    def _abandon(self) -> None:
+        """End a run its experiment loop was left with (the suggestion goes back to be served)."""
+        if self._state is _ACTIVE:
+            self._set_failure(FailureInfo(FailureKind.INTERRUPTED, message="The experiment loop was left."))
+            self.end()
 
     def _end_at_exit(self) -> None:
         """End a run still open at interpreter exit (a run from create_run() that was never ended)."""

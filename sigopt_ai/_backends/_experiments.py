@@ -22,7 +22,9 @@ from sigopt_ai._failures import FailureKind
 from sigopt_ai._records import RunState
 from sigopt_ai._types import ParamValue
 
-Suggest = Callable[[Sequence["StoredObservation"], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]]
+Suggest = Callable[
+    [Sequence["StoredObservation"], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +77,13 @@ class Counts:
 
 
 def create_experiment(
-    store: SQLBackend, *, project: str, name: str, definition: Mapping[str, Any], seed: int, lease_timeout: float
+    store: SQLBackend,
+    *,
+    project: str,
+    name: str,
+    definition: Mapping[str, Any],
+    seed: int,
+    lease_timeout: float,
 ) -> StoredExperiment:
     """Insert an experiment (and its project) and return it."""
     now = time.time()
@@ -84,8 +92,15 @@ def create_experiment(
             conn.execute(t.projects.insert().values(id=project, created=now))
         result = conn.execute(
             t.experiments.insert().values(
-                project=project, name=name, definition=json.dumps(definition), state="active", seed=seed,
-                suggestion_count=0, lease_timeout=lease_timeout, created=now, updated=now,
+                project=project,
+                name=name,
+                definition=json.dumps(definition),
+                state="active",
+                seed=seed,
+                suggestion_count=0,
+                lease_timeout=lease_timeout,
+                created=now,
+                updated=now,
             )
         )
         return _experiment(conn, result.inserted_primary_key[0])
@@ -103,7 +118,8 @@ def archive_experiment(store: SQLBackend, experiment_id: str) -> None:
     """Mark an experiment deleted: loops stop serving it."""
     with store.transaction() as conn:
         conn.execute(
-            t.experiments.update().where(t.experiments.c.id == int(experiment_id))
+            t.experiments.update()
+            .where(t.experiments.c.id == int(experiment_id))
             .values(state="deleted", updated=time.time())
         )
 
@@ -113,8 +129,14 @@ def _experiment(conn: Connection, experiment_id: int) -> StoredExperiment | None
     if row is None:
         return None
     return StoredExperiment(
-        id=str(row["id"]), project=row["project"], name=row["name"], definition=json.loads(row["definition"]),
-        state=row["state"], seed=row["seed"], lease_timeout=row["lease_timeout"], created=row["created"],
+        id=str(row["id"]),
+        project=row["project"],
+        name=row["name"],
+        definition=json.loads(row["definition"]),
+        state=row["state"],
+        seed=row["seed"],
+        lease_timeout=row["lease_timeout"],
+        created=row["created"],
     )
 
 
@@ -135,18 +157,27 @@ def serve(
         counts = _counts(conn, eid)
         if budget is not None and counts.finished + counts.active >= budget:
             return None
-        row = conn.execute(
-            sa.select(t.suggestions)
-            .where((t.suggestions.c.experiment_id == eid) & (t.suggestions.c.state == "open")
-                   & t.suggestions.c.leased_at.is_(None))
-            .order_by(t.suggestions.c.id).limit(1)
-        ).mappings().first()
+        row = (
+            conn.execute(
+                sa.select(t.suggestions)
+                .where(
+                    (t.suggestions.c.experiment_id == eid)
+                    & (t.suggestions.c.state == "open")
+                    & t.suggestions.c.leased_at.is_(None)
+                )
+                .order_by(t.suggestions.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
         if row is not None:
             sid = row["id"]
         else:
             sid = _new_suggestion(conn, eid, now, suggest)
         conn.execute(
-            t.suggestions.update().where(t.suggestions.c.id == sid)
+            t.suggestions.update()
+            .where(t.suggestions.c.id == sid)
             .values(lease_run_id=run_id, leased_at=now, serve_count=t.suggestions.c.serve_count + 1)
         )
         return _suggestion(conn, sid)
@@ -162,9 +193,11 @@ def _new_suggestion(conn: Connection, eid: int, now: float, suggest: Suggest) ->
         sa.select(t.experiments.c.suggestion_count).where(t.experiments.c.id == eid)
     ).scalar_one()
     pending = [
-        json.loads(a) for (a,) in conn.execute(
-            sa.select(t.suggestions.c.assignments)
-            .where((t.suggestions.c.experiment_id == eid) & (t.suggestions.c.state == "open"))
+        json.loads(a)
+        for (a,) in conn.execute(
+            sa.select(t.suggestions.c.assignments).where(
+                (t.suggestions.c.experiment_id == eid) & (t.suggestions.c.state == "open")
+            )
         )
     ]
     assignments = suggest(_observations(conn, eid), pending, index)
@@ -183,21 +216,30 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
     Returns:
         The ids of the runs declared lost.
     """
-    timeout = conn.execute(sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)).scalar_one()
+    timeout = conn.execute(
+        sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)
+    ).scalar_one()
     heartbeat = sa.func.coalesce(t.runs.c.heartbeat, t.suggestions.c.leased_at)
     stale = conn.execute(
         sa.select(t.suggestions.c.id, t.suggestions.c.lease_run_id)
         .select_from(t.suggestions.outerjoin(t.runs, t.runs.c.id == t.suggestions.c.lease_run_id))
-        .where((t.suggestions.c.experiment_id == eid) & (t.suggestions.c.state == "open")
-               & t.suggestions.c.lease_run_id.is_not(None)
-               & (heartbeat < now - timeout))
+        .where(
+            (t.suggestions.c.experiment_id == eid)
+            & (t.suggestions.c.state == "open")
+            & t.suggestions.c.lease_run_id.is_not(None)
+            & (heartbeat < now - timeout)
+        )
     ).all()
     lost = []
     for sid, run_id in stale:
         _release(conn, sid)
         updated = conn.execute(
-            t.runs.update().where((t.runs.c.id == run_id) & (t.runs.c.state == RunState.ACTIVE.value)).values(
-                state=RunState.FAILED.value, ended=now, failure_kind=FailureKind.INFRASTRUCTURE.value,
+            t.runs.update()
+            .where((t.runs.c.id == run_id) & (t.runs.c.state == RunState.ACTIVE.value))
+            .values(
+                state=RunState.FAILED.value,
+                ended=now,
+                failure_kind=FailureKind.INFRASTRUCTURE.value,
                 failure_message=f"The worker stopped sending heartbeats for more than {timeout:g} s; "
                 "the suggestion was served again.",
             )
@@ -208,7 +250,9 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
 
 
 def _release(conn: Connection, sid: int) -> None:
-    conn.execute(t.suggestions.update().where(t.suggestions.c.id == sid).values(lease_run_id=None, leased_at=None))
+    conn.execute(
+        t.suggestions.update().where(t.suggestions.c.id == sid).values(lease_run_id=None, leased_at=None)
+    )
 
 
 def release(store: SQLBackend, suggestion_id: str, run_id: str | None) -> bool:
@@ -222,7 +266,11 @@ def release(store: SQLBackend, suggestion_id: str, run_id: str | None) -> bool:
 
 
 def observe(
-    store: SQLBackend, suggestion_id: str, *, run_id: str | None, values: Mapping[str, float] | None,
+    store: SQLBackend,
+    suggestion_id: str,
+    *,
+    run_id: str | None,
+    values: Mapping[str, float] | None,
     failure_kind: str | None = None,
 ) -> StoredObservation | None:
     """Close a suggestion with an observation (``values`` None: failed).
@@ -237,9 +285,14 @@ def observe(
             return None
         result = conn.execute(
             t.observations.insert().values(
-                experiment_id=row["experiment_id"], suggestion_id=row["id"], run_id=run_id,
-                assignments=row["assignments"], values=None if values is None else json.dumps(dict(values)),
-                failed=int(values is None), failure_kind=failure_kind, created=now,
+                experiment_id=row["experiment_id"],
+                suggestion_id=row["id"],
+                run_id=run_id,
+                assignments=row["assignments"],
+                values=None if values is None else json.dumps(dict(values)),
+                failed=int(values is None),
+                failure_kind=failure_kind,
+                created=now,
             )
         )
         conn.execute(t.suggestions.update().where(t.suggestions.c.id == row["id"]).values(state="closed"))
@@ -266,10 +319,14 @@ def _observations(conn: Connection, eid: int) -> list[StoredObservation]:
     ).mappings()
     return [
         StoredObservation(
-            id=str(r["id"]), suggestion=None if r["suggestion_id"] is None else str(r["suggestion_id"]),
-            run=r["run_id"], assignments=json.loads(r["assignments"]),
-            values={} if r["values"] is None else json.loads(r["values"]), failed=bool(r["failed"]),
-            failure_kind=r["failure_kind"], created=r["created"],
+            id=str(r["id"]),
+            suggestion=None if r["suggestion_id"] is None else str(r["suggestion_id"]),
+            run=r["run_id"],
+            assignments=json.loads(r["assignments"]),
+            values={} if r["values"] is None else json.loads(r["values"]),
+            failed=bool(r["failed"]),
+            failure_kind=r["failure_kind"],
+            created=r["created"],
         )
         for r in rows
     ]
@@ -278,8 +335,11 @@ def _observations(conn: Connection, eid: int) -> list[StoredObservation]:
 def _suggestion(conn: Connection, sid: int) -> StoredSuggestion:
     row = conn.execute(sa.select(t.suggestions).where(t.suggestions.c.id == sid)).mappings().one()
     return StoredSuggestion(
-        id=str(row["id"]), experiment=str(row["experiment_id"]), assignments=json.loads(row["assignments"]),
-        state=row["state"], serve_count=row["serve_count"],
+        id=str(row["id"]),
+        experiment=str(row["experiment_id"]),
+        assignments=json.loads(row["assignments"]),
+        state=row["state"],
+        serve_count=row["serve_count"],
     )
 
 
@@ -308,8 +368,12 @@ def _counts(conn: Connection, eid: int) -> Counts:
             failed += n
             by_kind[kind or "reported"] = by_kind.get(kind or "reported", 0) + n
     active = conn.execute(
-        sa.select(sa.func.count()).select_from(t.suggestions)
-        .where((t.suggestions.c.experiment_id == eid) & (t.suggestions.c.state == "open")
-               & t.suggestions.c.leased_at.is_not(None))
+        sa.select(sa.func.count())
+        .select_from(t.suggestions)
+        .where(
+            (t.suggestions.c.experiment_id == eid)
+            & (t.suggestions.c.state == "open")
+            & t.suggestions.c.leased_at.is_not(None)
+        )
     ).scalar_one()
     return Counts(finished=finished, failed=failed, active=int(active), failed_by_kind=by_kind)

@@ -109,6 +109,9 @@ def lengthscale_prior(d: int) -> tuple[float, float]:
     From Hvarfner et al. 2024 (Sec. 4): the prior median grows like ``sqrt(d)`` so that the
     model's complexity stays constant as dimensions are added.
     """
+    import os
+    if os.environ.get("LSLOC"):
+        return float(os.environ["LSLOC"]), float(os.environ.get("LSSC", "1.0"))
     return math.sqrt(2.0) + 0.5 * math.log(max(d, 1)), math.sqrt(3.0)
 
 
