@@ -54,6 +54,6 @@ def _pareto(observations: list[Observation], metrics: Sequence[Metric]) -> list[
     front = [
         o
         for k, o in keyed
-        if not any(all(a <= b for a, b in zip(other, k)) and other != k for other, _ in keyed)
+        if not any(all(a <= b for a, b in zip(other, k, strict=True)) and other != k for other, _ in keyed)
     ]
     return sorted(front, key=lambda o: _key(metrics[0], o.values[metrics[0].name]))
