@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigopt_ai import _config
-from sigopt_ai._backends import _experiments as store
 from sigopt_ai._client import get_client
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import UsageError, ValidationError
@@ -30,6 +29,7 @@ from sigopt_ai._run import RunContext, _new_id
 from sigopt_ai._types import ParamValue
 
 if TYPE_CHECKING:
+    from sigopt_ai._backends import _experiments as store
     from sigopt_ai.optimizer import Strategy
 
 logger = logging.getLogger("sigopt_ai")
@@ -69,6 +69,13 @@ class Observation:
     values: Mapping[str, float]
     failed: bool
     failure_kind: str | None
+
+
+def _db() -> Any:
+    """The experiment store functions (SQLAlchemy loads on first use, not at ``import sigopt_ai``)."""
+    from sigopt_ai._backends import _experiments
+
+    return _experiments
 
 
 _strategies: dict[tuple[str, str], Strategy] = {}
@@ -124,7 +131,7 @@ class Experiment:
     @property
     def progress(self) -> Progress:
         """Budget, finished, failed, active and remaining counts."""
-        counts = store.counts(self._backend, self.id)
+        counts = _db().counts(self._backend, self.id)
         remaining = None if self.budget is None else max(0, self.budget - counts.finished - counts.active)
         return Progress(
             self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind
@@ -138,12 +145,12 @@ class Experiment:
         return progress.budget is not None and progress.finished >= progress.budget
 
     def _current_state(self) -> str:
-        stored = store.get_experiment(self._backend, self.id)
+        stored = _db().get_experiment(self._backend, self.id)
         return "deleted" if stored is None else stored.state
 
     def observations(self) -> list[Observation]:
         """Every observation, oldest first."""
-        return [_public_observation(o) for o in store.observations(self._backend, self.id)]
+        return [_public_observation(o) for o in _db().observations(self._backend, self.id)]
 
     def runs(self) -> list[RunRecord]:
         """The experiment's runs, newest first."""
@@ -165,7 +172,7 @@ class Experiment:
 
     def archive(self) -> None:
         """Archive the experiment: loops stop serving suggestions."""
-        store.archive_experiment(self._backend, self.id)
+        _db().archive_experiment(self._backend, self.id)
 
     # -- suggestions ----------------------------------------------------------------------------
 
@@ -190,7 +197,7 @@ class Experiment:
         return self._strategy().suggest(history, pending, index=index)
 
     def _serve(self, run_id: str | None) -> store.StoredSuggestion | None:
-        return store.serve(self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest)
+        return _db().serve(self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest)
 
     def suggest(self) -> Suggestion:
         """Draw a suggestion to evaluate outside a run (core-module style).
@@ -226,7 +233,7 @@ class Experiment:
         """
         sid = suggestion.id if isinstance(suggestion, Suggestion) else str(suggestion)
         clean = self._check_values(values, failed)
-        observed = store.observe(
+        observed = _db().observe(
             self._backend,
             sid,
             run_id=None,
@@ -335,15 +342,15 @@ class Experiment:
     def _record_result(self, run: RunContext, suggestion_id: str) -> None:
         failure = run.failure
         if failure is not None and not failure.kind.is_assignment_failure:
-            store.release(self._backend, suggestion_id, run.id)
+            _db().release(self._backend, suggestion_id, run.id)
             return
         if failure is not None:
-            store.observe(
+            _db().observe(
                 self._backend, suggestion_id, run_id=run.id, values=None, failure_kind=failure.kind.value
             )
             return
         values, missing = self._metric_values(run)
-        store.observe(
+        _db().observe(
             self._backend,
             suggestion_id,
             run_id=run.id,
@@ -439,7 +446,7 @@ def create_experiment(
         definition = parse_experiment({k: v for k, v in body.items() if v is not None})
     if not (isinstance(lease_timeout, (int, float)) and lease_timeout > 0):
         raise ValidationError(f"lease_timeout must be a number of seconds > 0, got {lease_timeout!r}.")
-    stored = store.create_experiment(
+    stored = _db().create_experiment(
         get_client().backend,
         project=_config.check_project(project) if project is not None else _config.default_project(),
         name=definition.name,
@@ -456,7 +463,7 @@ def get_experiment(experiment_id: str) -> Experiment:
     Raises:
         ValidationError: No experiment has this id.
     """
-    stored = store.get_experiment(get_client().backend, str(experiment_id))
+    stored = _db().get_experiment(get_client().backend, str(experiment_id))
     if stored is None:
         raise ValidationError(f"There is no experiment with id {experiment_id!r}.")
     return Experiment(stored)
