@@ -30,9 +30,7 @@ def _key(metric: Metric, value: float) -> float:
     return -value if metric.objective == "maximize" else value
 
 
-def best_observations(
-    definition: ExperimentDefinition, observations: Sequence[Observation]
-) -> list[Observation]:
+def best_observations(definition: ExperimentDefinition, observations: Sequence[Observation]) -> list[Observation]:
     """Failed observations and those outside a threshold never count.
 
     One optimized metric: the best (or the ``num_solutions`` best); two: the Pareto front sorted by

@@ -29,9 +29,7 @@ class RunSpec:
     Each decorated *call*, and each ``with`` block, opens a fresh :class:`RunContext`.
     """
 
-    def __init__(
-        self, *, name: str | None = None, project: str | None = None, metric: str | None = None
-    ) -> None:
+    def __init__(self, *, name: str | None = None, project: str | None = None, metric: str | None = None) -> None:
         if project is not None:
             _config.check_project(project)
         if metric is not None:
@@ -69,9 +67,7 @@ class RunSpec:
         spec = self
 
         @wrapt.decorator
-        def wrapper(
-            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-        ) -> Any:
+        def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             if _config.disabled():
                 return wrapped(*args, **kwargs)
             params = _bound_params(wrapped, args, kwargs)
@@ -82,7 +78,7 @@ class RunSpec:
                 _log_result(run, metric, result)
                 return result
 
-        return wrapper(func)  # type: ignore[no-any-return]
+        return wrapper(func)  # type: ignore[return-value]
 
     async def _call_async(
         self,

@@ -149,6 +149,4 @@ class ExperimentDefinition:
 
     def active_parameters(self, conditions: Mapping[str, str]) -> tuple[Parameter, ...]:
         """The parameters active under the given conditional values."""
-        return tuple(
-            p for p in self.parameters if all(conditions.get(c) in vals for c, vals in p.conditions.items())
-        )
+        return tuple(p for p in self.parameters if all(conditions.get(c) in vals for c, vals in p.conditions.items()))

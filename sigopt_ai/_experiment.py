@@ -133,9 +133,7 @@ class Experiment:
         """Budget, finished, failed, active and remaining counts."""
         counts = _db().counts(self._backend, self.id)
         remaining = None if self.budget is None else max(0, self.budget - counts.finished - counts.active)
-        return Progress(
-            self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind
-        )
+        return Progress(self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind)
 
     def is_finished(self) -> bool:
         """Whether the budget is spent (or the experiment archived)."""
@@ -197,7 +195,10 @@ class Experiment:
         return self._strategy().suggest(history, pending, index=index)
 
     def _serve(self, run_id: str | None) -> store.StoredSuggestion | None:
-        return _db().serve(self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest)
+        served: store.StoredSuggestion | None = _db().serve(
+            self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest
+        )
+        return served
 
     def suggest(self) -> Suggestion:
         """Draw a suggestion to evaluate outside a run (core-module style).
@@ -207,9 +208,7 @@ class Experiment:
         """
         served = self._serve(None)
         if served is None:
-            raise UsageError(
-                f"Experiment {self.id!r} has no budget left (or is archived); no suggestion to serve."
-            )
+            raise UsageError(f"Experiment {self.id!r} has no budget left (or is archived); no suggestion to serve.")
         return Suggestion(served.id, served.assignments)
 
     def observe(
@@ -241,9 +240,7 @@ class Experiment:
             failure_kind=FailureKind.REPORTED.value if failed else None,
         )
         if observed is None:
-            raise UsageError(
-                f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed."
-            )
+            raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
         return _public_observation(observed)
 
     def _check_values(self, values: Any, failed: bool) -> dict[str, float] | None:
@@ -253,11 +250,7 @@ class Experiment:
             return None
         if values is None:
             raise ValidationError("values: an observation needs values unless failed=True.")
-        pairs = (
-            values.items()
-            if isinstance(values, Mapping)
-            else ((v.get("name"), v.get("value")) for v in values)
-        )
+        pairs = values.items() if isinstance(values, Mapping) else ((v.get("name"), v.get("value")) for v in values)
         clean = {str(k): float(v) for k, v in pairs}
         known = {m.name for m in self.definition.metrics}
         if unknown := set(clean) - known:
@@ -345,9 +338,7 @@ class Experiment:
             _db().release(self._backend, suggestion_id, run.id)
             return
         if failure is not None:
-            _db().observe(
-                self._backend, suggestion_id, run_id=run.id, values=None, failure_kind=failure.kind.value
-            )
+            _db().observe(self._backend, suggestion_id, run_id=run.id, values=None, failure_kind=failure.kind.value)
             return
         values, missing = self._metric_values(run)
         _db().observe(

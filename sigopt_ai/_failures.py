@@ -153,9 +153,7 @@ def register_failure_type(
     return exc_type
 
 
-def register_failure_classifier(
-    classifier: Classifier, *, registry: FailureRegistry | None = None
-) -> Classifier:
+def register_failure_classifier(classifier: Classifier, *, registry: FailureRegistry | None = None) -> Classifier:
     """Consult ``classifier(exc)`` before the built-in rules; it returns a kind, or None to pass.
 
     Args:

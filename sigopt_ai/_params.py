@@ -26,6 +26,9 @@ class RunParams(MutableMapping[str, ParamValue]):
     """
 
     __slots__ = ("_fixed", "_record", "_values")
+    _fixed: frozenset[str]
+    _record: Recorder
+    _values: dict[str, ParamValue]
 
     def __init__(self, record: Recorder, fixed: Mapping[str, ParamValue] | None = None) -> None:
         object.__setattr__(self, "_record", record)
@@ -85,7 +88,7 @@ class RunParams(MutableMapping[str, ParamValue]):
             changes[name] = to_param(value, f"parameter {name!r}")
         return changes
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """Set several parameters at once; nothing is set if any is invalid."""
         changes = self._validated(*args, **kwargs)
         for name, value in changes.items():
@@ -100,7 +103,7 @@ class RunParams(MutableMapping[str, ParamValue]):
         self.update(changes)
         return self
 
-    def setdefault(self, name: str, default: Any = None) -> ParamValue:
+    def setdefault(self, name: str, default: Any = None) -> ParamValue:  # type: ignore[override]
         """The value of ``name``, set to ``default`` first if it has none."""
         self.setdefaults({name: default})
         return self._values[name]
@@ -143,7 +146,7 @@ class CurrentRunParams(MutableMapping[str, ParamValue]):
     def __repr__(self) -> str:
         return repr(self._params())
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """Set several parameters of the current run at once."""
         self._params().update(*args, **kwargs)
 

@@ -29,11 +29,7 @@ class ProgressLine:
         """The line as rich markup."""
         exp = self._experiment
         progress = exp.progress
-        done = (
-            f"{progress.finished}/{progress.budget}"
-            if progress.budget is not None
-            else str(progress.finished)
-        )
+        done = f"{progress.finished}/{progress.budget}" if progress.budget is not None else str(progress.finished)
         parts = [f"[bold]{exp.name}[/] {done} done"]
         if progress.failed:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(progress.failed_by_kind.items()))
@@ -45,9 +41,7 @@ class ProgressLine:
             metric = exp.definition.optimized_metrics[0].name
             parts.append(f"best {metric} [green]{best[0].values[metric]:.6g}[/]")
         if run is not None and run.failure is not None:
-            parts.append(
-                f"last run {run.failure.kind.value}: {run.failure.type or ''} {run.failure.message[:60]}"
-            )
+            parts.append(f"last run {run.failure.kind.value}: {run.failure.type or ''} {run.failure.message[:60]}")
         return " · ".join(parts)
 
     def finish(self) -> None:

@@ -77,9 +77,7 @@ class RunRecord:
         if self.state is RunState.FAILED and self.failure is None:
             raise ValueError(f"Run {self.id!r} is failed but has no failure information.")
         if self.failure is not None and self.state is not RunState.FAILED:
-            raise ValueError(
-                f"Run {self.id!r} has failure information but its state is {self.state.value!r}."
-            )
+            raise ValueError(f"Run {self.id!r} has failure information but its state is {self.state.value!r}.")
 
 
 # Write operations, in the order a run produces them. The first item names the operation:
@@ -90,4 +88,4 @@ class RunRecord:
 #   ("failure", run_id, FailureInfo, timestamp)    sets the state to failed
 #   ("end", run_id, state, timestamp)              completed or failed; precedence is applied by the store
 #   ("heartbeat", (run_id, ...), timestamp)
-Op = tuple[str | Any, ...]
+Op = tuple[Any, ...]

@@ -181,15 +181,11 @@ class RunContext:
         if self._state is not _ACTIVE:
             raise self._finished("a checkpoint")
         if not isinstance(values, Mapping):
-            raise ValidationError(
-                f"checkpoint values must be a mapping of metric names to numbers, got {values!r}."
-            )
+            raise ValidationError(f"checkpoint values must be a mapping of metric names to numbers, got {values!r}.")
         clean: dict[str, float] = {}
         for name, value in values.items():
             if value is not None:
-                clean[check_name(name, "checkpoint metric name")] = to_number(
-                    value, f"checkpoint metric {name!r}"
-                )
+                clean[check_name(name, "checkpoint metric name")] = to_number(value, f"checkpoint metric {name!r}")
         if step is None:
             step = next(self._steps)
         elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
@@ -319,8 +315,9 @@ class RunContext:
                 current_run_var.reset(self._tokens.pop())
         # Only a run owned by an experiment loop absorbs an exception (an OOM, say), so that the
         # loop goes on with the next suggestion; a plain run always lets it propagate.
-        absorbed = exc is not None and self._absorbs is not None and self._failure is not None
-        return absorbed and self._absorbs(self._failure)  # type: ignore[misc]
+        if exc is None or self._absorbs is None or self._failure is None:
+            return False
+        return self._absorbs(self._failure)
 
     async def __aenter__(self) -> RunContext:
         return self.__enter__()

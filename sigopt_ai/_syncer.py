@@ -78,7 +78,7 @@ class Syncer:
 
     def _delay(self) -> float:
         if self._retry:
-            return min(_RETRY_BACKOFF_MAX, self.interval * 2 ** min(self.error_count, 4))
+            return float(min(_RETRY_BACKOFF_MAX, self.interval * 2 ** min(self.error_count, 4)))
         return self.interval
 
     def flush(self, timeout: float | None = 30.0) -> bool:

@@ -199,9 +199,7 @@ def load_experiment_file(path: str | os.PathLike[str]) -> ExperimentDefinition:
     document = _read_yaml(file)
     if not isinstance(document, Mapping):
         got = "an empty document" if document is None else _describe(document)
-        raise ValidationError(
-            f"Experiment file {str(file)!r} must hold a mapping of experiment fields, got {got}."
-        )
+        raise ValidationError(f"Experiment file {str(file)!r} must hold a mapping of experiment fields, got {got}.")
     if "project" in document:
         raise ValidationError(
             f"Experiment file {str(file)!r} sets 'project', which an experiment file may not hold. "
@@ -452,8 +450,7 @@ def _parse_conditions(value: Any, path: str, name: str, conditionals: _Condition
     if unknown:
         _fail(
             path,
-            f"The parameter {name} has conditions {unknown!r} that are not part of the conditionals "
-            f"{sorted(known)!r}.",
+            f"The parameter {name} has conditions {unknown!r} that are not part of the conditionals {sorted(known)!r}.",
         )
     return {key: _condition_values(item, f"{path}.{key}", key, known[key]) for key, item in obj.items()}
 
@@ -466,8 +463,7 @@ def _condition_values(value: Any, path: str, conditional: str, allowed: tuple[st
         if not isinstance(item, str) or item not in allowed:
             _fail(
                 path,
-                f"{_short(item)} is not a value of conditional {conditional}. "
-                f"Valid values are {list(allowed)!r}.",
+                f"{_short(item)} is not a value of conditional {conditional}. Valid values are {list(allowed)!r}.",
             )
         if item in items[:index]:
             _fail(path, f"the value {item!r} is listed twice.")
@@ -489,9 +485,7 @@ def _check_conditional_features(
             "variables defined in experiment; no parameter has conditions.",
         )
     if num_solutions > 1:
-        _fail(
-            "num_solutions", "An experiment with multiple solutions does not support conditional parameters."
-        )
+        _fail("num_solutions", "An experiment with multiple solutions does not support conditional parameters.")
     if not any(m.strategy == "optimize" for m in metrics):
         _fail("conditionals", "All-Constraint experiment does not support conditional parameters.")
     _check_conditional_coverage(parameters, conditionals)
@@ -515,9 +509,7 @@ def _check_conditional_coverage(parameters: _Parameters, conditionals: _Conditio
 # --- parameters
 def _parse_parameters(value: Any, conditionals: _Conditionals) -> _Parameters:
     items = _non_empty_list(value, "parameters", "parameter")
-    parameters = tuple(
-        _parse_parameter(item, f"parameters[{i}]", conditionals) for i, item in enumerate(items)
-    )
+    parameters = tuple(_parse_parameter(item, f"parameters[{i}]", conditionals) for i, item in enumerate(items))
     _check_unique([p.name for p in parameters], "parameters", "No duplicate parameters are allowed")
     conditional_names = {c.name for c in conditionals}
     for index, parameter in enumerate(parameters):
@@ -621,8 +613,7 @@ def _parse_bounds(value: Any, path: str, name: str, ptype: ParameterType, has_gr
         if value is not None:
             _fail(
                 path,
-                f"Grid parameter should not have bounds (got {_short(value)}); "
-                f"the grid of {name} sets its range.",
+                f"Grid parameter should not have bounds (got {_short(value)}); the grid of {name} sets its range.",
             )
         return None
     if value is None:
@@ -726,8 +717,7 @@ def _numeric_default(
     if grid and number not in grid:
         _fail(
             path,
-            f"Grid parameter {name} must have one of following grid values: {list(grid)!r} "
-            f"instead of {_num(number)}.",
+            f"Grid parameter {name} must have one of following grid values: {list(grid)!r} instead of {_num(number)}.",
         )
     if bounds is not None and not bounds.min <= number <= bounds.max:
         _fail(
@@ -762,9 +752,7 @@ def _parse_metric(item: Any, path: str) -> Metric:
     if strategy == "constraint" and threshold is None:
         _fail(f"{path}.threshold", "Constraint metrics must have the threshold field defined.")
     if strategy == "store" and threshold is not None:
-        _fail(
-            f"{path}.threshold", f"Thresholds cannot be specified on stored metrics, got {_num(threshold)}."
-        )
+        _fail(f"{path}.threshold", f"Thresholds cannot be specified on stored metrics, got {_num(threshold)}.")
     return Metric(name=name, objective=objective, strategy=strategy, threshold=threshold)
 
 
@@ -778,9 +766,7 @@ def _check_metric_counts(metrics: _Metrics) -> None:
         )
     if len(optimized) > MAX_OPTIMIZED_METRICS:
         names = [m.name for m in optimized]
-        _fail(
-            "metrics", f"An experiment must have one or two optimized metrics, got {len(names)}: {names!r}."
-        )
+        _fail("metrics", f"An experiment must have one or two optimized metrics, got {len(names)}: {names!r}.")
     if len(constraints) > MAX_CONSTRAINT_METRICS:
         _fail(
             "metrics",
@@ -856,9 +842,7 @@ def _parse_linear_constraints(value: Any, parameters: _Parameters) -> _Constrain
         return ()
     items = _as_list(value, "linear_constraints")
     by_name = {p.name: p for p in parameters}
-    return tuple(
-        _parse_linear_constraint(item, f"linear_constraints[{i}]", by_name) for i, item in enumerate(items)
-    )
+    return tuple(_parse_linear_constraint(item, f"linear_constraints[{i}]", by_name) for i, item in enumerate(items))
 
 
 def _parse_linear_constraint(item: Any, path: str, by_name: Mapping[str, Parameter]) -> LinearConstraint:
@@ -866,9 +850,7 @@ def _parse_linear_constraint(item: Any, path: str, by_name: Mapping[str, Paramet
     _check_keys(obj, frozenset({"type", "threshold", "terms"}), path)
     raw_type = _required(obj, "type", f"{path}.type")
     if not isinstance(raw_type, str) or raw_type not in _CONSTRAINT_TYPES:
-        _fail(
-            f"{path}.type", f"{_short(raw_type)} is not one of the allowed values: greater_than, less_than."
-        )
+        _fail(f"{path}.type", f"{_short(raw_type)} is not one of the allowed values: greater_than, less_than.")
     threshold = _number(_required(obj, "threshold", f"{path}.threshold"), f"{path}.threshold")
     items = _as_list(_required(obj, "terms", f"{path}.terms"), f"{path}.terms")
     terms = tuple(_parse_term(term, f"{path}.terms[{j}]") for j, term in enumerate(items))
@@ -960,9 +942,7 @@ def _has_interior_point(constraints: _Constraints, by_name: Mapping[str, Paramet
     b = np.array(rhs) - np.array(rows) @ low
     n = len(names)
     cube = np.vstack([-np.eye(n), np.eye(n)])
-    a_ub = np.vstack(
-        [np.hstack([a, np.linalg.norm(a, axis=1)[:, None]]), np.hstack([cube, np.ones((2 * n, 1))])]
-    )
+    a_ub = np.vstack([np.hstack([a, np.linalg.norm(a, axis=1)[:, None]]), np.hstack([cube, np.ones((2 * n, 1))])])
     b_ub = np.concatenate([b, np.zeros(n), np.ones(n)])
     objective = np.zeros(n + 1)
     objective[-1] = -1.0
@@ -1037,9 +1017,7 @@ def _constraint_to_json(constraint: LinearConstraint) -> dict[str, Any]:
         "object": "linear_constraint",
         "type": constraint.type,
         "threshold": constraint.threshold,
-        "terms": [
-            {"object": "constraint_term", "name": t.name, "weight": t.weight} for t in constraint.terms
-        ],
+        "terms": [{"object": "constraint_term", "name": t.name, "weight": t.weight} for t in constraint.terms],
     }
 
 
@@ -1065,9 +1043,7 @@ def _read_yaml(file: Path) -> Any:
     try:
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise ValidationError(
-            f"Experiment file {str(file)!r} is not valid YAML: {_yaml_problem(exc)}"
-        ) from exc
+        raise ValidationError(f"Experiment file {str(file)!r} is not valid YAML: {_yaml_problem(exc)}") from exc
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

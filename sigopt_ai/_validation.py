@@ -16,7 +16,7 @@ _CACHE_LIMIT = 10_000
 def check_name(name: Any, field: str) -> str:
     """A metric, parameter or metadata name: a non-empty string of at most 100 characters."""
     if name in _checked_names:  # the hot path: a name logged before
-        return name  # type: ignore[no-any-return]
+        return str(name)
     if not isinstance(name, str):
         raise ValidationTypeError(f"{field} must be a string, got {name!r} ({type(name).__name__}).")
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
@@ -33,9 +33,7 @@ def to_number(value: Any, field: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValidationTypeError(
-            f"{field} must be a number, got {value!r} ({type(value).__name__})."
-        ) from None
+        raise ValidationTypeError(f"{field} must be a number, got {value!r} ({type(value).__name__}).") from None
 
 
 def check_stddev(stddev: Any, field: str) -> float:
@@ -49,7 +47,7 @@ def check_stddev(stddev: Any, field: str) -> float:
 def to_param(value: Any, field: str) -> ParamValue:
     """A parameter value: int, float, str, bool or None (numpy scalars are unwrapped)."""
     if value is None or isinstance(value, (bool, int, float, str)):
-        return value  # type: ignore[no-any-return]
+        return value
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "ndim", 0) == 0:
         unwrapped = item()

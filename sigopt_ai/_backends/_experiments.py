@@ -22,9 +22,7 @@ from sigopt_ai._failures import FailureKind
 from sigopt_ai._records import RunState
 from sigopt_ai._types import ParamValue
 
-Suggest = Callable[
-    [Sequence["StoredObservation"], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]
-]
+Suggest = Callable[[Sequence["StoredObservation"], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +101,9 @@ def create_experiment(
                 updated=now,
             )
         )
-        return _experiment(conn, result.inserted_primary_key[0])
+        created = _experiment(conn, result.inserted_primary_key[0])
+        assert created is not None
+        return created
 
 
 def get_experiment(store: SQLBackend, experiment_id: str) -> StoredExperiment | None:
@@ -189,9 +189,7 @@ def _lock(conn: Connection, eid: int) -> None:
 
 
 def _new_suggestion(conn: Connection, eid: int, now: float, suggest: Suggest) -> int:
-    index = conn.execute(
-        sa.select(t.experiments.c.suggestion_count).where(t.experiments.c.id == eid)
-    ).scalar_one()
+    index = conn.execute(sa.select(t.experiments.c.suggestion_count).where(t.experiments.c.id == eid)).scalar_one()
     pending = [
         json.loads(a)
         for (a,) in conn.execute(
@@ -207,7 +205,7 @@ def _new_suggestion(conn: Connection, eid: int, now: float, suggest: Suggest) ->
             experiment_id=eid, assignments=json.dumps(assignments), state="open", serve_count=0, created=now
         )
     )
-    return int(result.inserted_primary_key[0])
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
@@ -216,9 +214,7 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
     Returns:
         The ids of the runs declared lost.
     """
-    timeout = conn.execute(
-        sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)
-    ).scalar_one()
+    timeout = conn.execute(sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)).scalar_one()
     heartbeat = sa.func.coalesce(t.runs.c.heartbeat, t.suggestions.c.leased_at)
     stale = conn.execute(
         sa.select(t.suggestions.c.id, t.suggestions.c.lease_run_id)
@@ -250,9 +246,7 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
 
 
 def _release(conn: Connection, sid: int) -> None:
-    conn.execute(
-        t.suggestions.update().where(t.suggestions.c.id == sid).values(lease_run_id=None, leased_at=None)
-    )
+    conn.execute(t.suggestions.update().where(t.suggestions.c.id == sid).values(lease_run_id=None, leased_at=None))
 
 
 def release(store: SQLBackend, suggestion_id: str, run_id: str | None) -> bool:

@@ -178,9 +178,7 @@ def _write_fields(conn: Connection, ops: list[Op]) -> None:
     for run_id, section, key in merged:
         conn.execute(
             t.run_fields.delete().where(
-                (t.run_fields.c.run_id == run_id)
-                & (t.run_fields.c.section == section)
-                & (t.run_fields.c.key == key)
+                (t.run_fields.c.run_id == run_id) & (t.run_fields.c.section == section) & (t.run_fields.c.key == key)
             )
         )
     conn.execute(
@@ -201,9 +199,7 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
     keys = list(last)
     for run_id in {r for r, _ in keys}:
         names = [n for r, n in keys if r == run_id]
-        conn.execute(
-            t.run_metrics.delete().where((t.run_metrics.c.run_id == run_id) & t.run_metrics.c.name.in_(names))
-        )
+        conn.execute(t.run_metrics.delete().where((t.run_metrics.c.run_id == run_id) & t.run_metrics.c.name.in_(names)))
     conn.execute(
         t.run_metrics.insert(),
         [
@@ -216,10 +212,7 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
 def _write_checkpoints(conn: Connection, ops: list[Op]) -> None:
     conn.execute(
         t.checkpoints.insert(),
-        [
-            {"run_id": r, "step": step, "values": _dump(values), "created": ts}
-            for _, r, step, values, ts in ops
-        ],
+        [{"run_id": r, "step": step, "values": _dump(values), "created": ts} for _, r, step, values, ts in ops],
     )
 
 
@@ -246,9 +239,7 @@ def _write_ends(conn: Connection, ops: list[Op]) -> None:
             query = query.where(t.runs.c.state != RunState.FAILED.value)
         conn.execute(query.values(state=state.value))
         conn.execute(
-            t.runs.update()
-            .where((t.runs.c.id == run_id) & t.runs.c.ended.is_(None))
-            .values(ended=ts, heartbeat=ts)
+            t.runs.update().where((t.runs.c.id == run_id) & t.runs.c.ended.is_(None)).values(ended=ts, heartbeat=ts)
         )
 
 

@@ -123,9 +123,7 @@ def runs_show(run_id: str) -> None:
         if key in record.sys_metadata:
             rows.append((key, str(record.sys_metadata[key])))
     if record.failure is not None:
-        rows += [
-            ("failure", f"{record.failure.kind.value}: {record.failure.type or ''} {record.failure.message}")
-        ]
+        rows += [("failure", f"{record.failure.kind.value}: {record.failure.type or ''} {record.failure.message}")]
     for field, value in rows:
         table.add_row(field, value)
     Console().print(table)
