@@ -7,7 +7,7 @@ from typing import Any
 from sigopt_ai import _client, _config
 from sigopt_ai._context import current_run
 from sigopt_ai._exceptions import UsageError, ValidationError
-from sigopt_ai._records import RunRecord, RunState
+from sigopt_ai._records import RunRecord
 from sigopt_ai._run import RunContext
 from sigopt_ai._types import MetricValue
 
@@ -104,20 +104,3 @@ def configure(*, db: str | None = None, flush_interval: float | None = None) -> 
         _config.check_interval(flush_interval, "flush_interval")
     _client.reset_client()
     _config.update(db=db, flush_interval=flush_interval)
-
-
-__all__ = [
-    "RunState",
-    "configure",
-    "create_run",
-    "flush",
-    "get_run",
-    "list_runs",
-    "log_checkpoint",
-    "log_dataset",
-    "log_failure",
-    "log_metadata",
-    "log_metric",
-    "log_metrics",
-    "log_model",
-]

@@ -21,6 +21,7 @@ from sigopt_ai import _config
 from sigopt_ai._client import get_client
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._experiment_records import Observation, StoredExperiment, Suggestion
 from sigopt_ai._failures import FailureInfo, FailureKind
 from sigopt_ai._loop_guard import RepeatGuard
 from sigopt_ai._progress import ProgressLine
@@ -29,7 +30,6 @@ from sigopt_ai._run import RunContext, _new_id
 from sigopt_ai._types import ParamValue
 
 if TYPE_CHECKING:
-    from sigopt_ai._backends import _experiments as store
     from sigopt_ai.optimizer import Strategy
 
 logger = logging.getLogger("sigopt_ai")
@@ -50,27 +50,6 @@ class Progress:
     failed_by_kind: Mapping[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """An assignment to evaluate outside runs; report it with :meth:`Experiment.observe`."""
-
-    id: str
-    assignments: Mapping[str, ParamValue]
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A finished evaluation (``values`` is empty when it failed)."""
-
-    id: str
-    suggestion: str | None
-    run: str | None
-    assignments: Mapping[str, ParamValue]
-    values: Mapping[str, float]
-    failed: bool
-    failure_kind: str | None
-
-
 def _db() -> Any:
     """The experiment store functions (SQLAlchemy loads on first use, not at ``import sigopt_ai``)."""
     from sigopt_ai._backends import _experiments
@@ -85,7 +64,7 @@ _strategy_lock = threading.Lock()
 class Experiment:
     """A stored experiment. Get one from :func:`create_experiment` or :func:`get_experiment`."""
 
-    def __init__(self, stored: store.StoredExperiment) -> None:
+    def __init__(self, stored: StoredExperiment) -> None:
         from sigopt_ai._validate import parse_experiment
 
         self._stored = stored
@@ -148,7 +127,8 @@ class Experiment:
 
     def observations(self) -> list[Observation]:
         """Every observation, oldest first."""
-        return [_public_observation(o) for o in _db().observations(self._backend, self.id)]
+        observed: list[Observation] = _db().observations(self._backend, self.id)
+        return observed
 
     def runs(self) -> list[RunRecord]:
         """The experiment's runs, newest first."""
@@ -185,7 +165,7 @@ class Experiment:
 
     def _suggest(
         self,
-        observed: Sequence[store.StoredObservation],
+        observed: Sequence[Observation],
         pending: Sequence[Mapping[str, ParamValue]],
         index: int,
     ) -> dict[str, ParamValue]:
@@ -194,8 +174,8 @@ class Experiment:
         history = [StrategyObservation(o.assignments, o.values, o.failed) for o in observed]
         return self._strategy().suggest(history, pending, index=index)
 
-    def _serve(self, run_id: str | None) -> store.StoredSuggestion | None:
-        served: store.StoredSuggestion | None = _db().serve(
+    def _serve(self, run_id: str | None) -> Suggestion | None:
+        served: Suggestion | None = _db().serve(
             self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest
         )
         return served
@@ -209,7 +189,7 @@ class Experiment:
         served = self._serve(None)
         if served is None:
             raise UsageError(f"Experiment {self.id!r} has no budget left (or is archived); no suggestion to serve.")
-        return Suggestion(served.id, served.assignments)
+        return served
 
     def observe(
         self,
@@ -239,9 +219,9 @@ class Experiment:
             values=clean,
             failure_kind=FailureKind.REPORTED.value if failed else None,
         )
-        if observed is None:
+        if not isinstance(observed, Observation):
             raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
-        return _public_observation(observed)
+        return observed
 
     def _check_values(self, values: Any, failed: bool) -> dict[str, float] | None:
         if failed:
@@ -314,7 +294,7 @@ class Experiment:
         run._absorbs = _absorbs
         return run
 
-    def _serve_or_wait(self, run_id: str) -> store.StoredSuggestion | None:
+    def _serve_or_wait(self, run_id: str) -> Suggestion | None:
         """Serve a suggestion; while the rest of the budget is leased to other workers, wait: one of
         them may die and its suggestion come back."""
         delay = 0.2
@@ -387,10 +367,6 @@ class Experiment:
 def _absorbs(failure: FailureInfo) -> bool:
     """Failures the loop absorbs; an interrupt (Ctrl-C, SIGTERM) stops the worker."""
     return failure.kind is not FailureKind.INTERRUPTED
-
-
-def _public_observation(o: store.StoredObservation) -> Observation:
-    return Observation(o.id, o.suggestion, o.run, o.assignments, o.values, o.failed, o.failure_kind)
 
 
 def create_experiment(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,60 +17,12 @@ from sqlalchemy.engine import Connection
 
 from sigopt_ai._backends import _schema as t
 from sigopt_ai._backends._sql import SQLBackend
+from sigopt_ai._experiment_records import Counts, Observation, StoredExperiment, Suggestion
 from sigopt_ai._failures import FailureKind
 from sigopt_ai._records import RunState
 from sigopt_ai._types import ParamValue
 
-Suggest = Callable[[Sequence["StoredObservation"], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredExperiment:
-    """An experiment row: its definition as SigOpt JSON, and bookkeeping."""
-
-    id: str
-    project: str
-    name: str
-    definition: Mapping[str, Any]
-    state: str
-    seed: int
-    lease_timeout: float
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSuggestion:
-    """A suggestion: an assignment to evaluate."""
-
-    id: str
-    experiment: str
-    assignments: Mapping[str, ParamValue]
-    state: str
-    serve_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredObservation:
-    """A finished evaluation of a suggestion."""
-
-    id: str
-    suggestion: str | None
-    run: str | None
-    assignments: Mapping[str, ParamValue]
-    values: Mapping[str, float]
-    failed: bool
-    failure_kind: str | None
-    created: float
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Observation and lease counts of an experiment."""
-
-    finished: int
-    failed: int
-    active: int
-    failed_by_kind: Mapping[str, int]
+Suggest = Callable[[Sequence[Observation], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]]
 
 
 def create_experiment(
@@ -142,7 +93,7 @@ def _experiment(conn: Connection, experiment_id: int) -> StoredExperiment | None
 
 def serve(
     store: SQLBackend, experiment_id: str, *, run_id: str | None, budget: int | None, suggest: Suggest
-) -> StoredSuggestion | None:
+) -> Suggestion | None:
     """Lease a suggestion to ``run_id`` (None: a manual ``suggest()``), or None when the budget is spent.
 
     A suggestion released by an interrupted or lost worker is served before a new one is made.
@@ -266,7 +217,7 @@ def observe(
     run_id: str | None,
     values: Mapping[str, float] | None,
     failure_kind: str | None = None,
-) -> StoredObservation | None:
+) -> Observation | None:
     """Close a suggestion with an observation (``values`` None: failed).
 
     Returns None, writing nothing, when ``run_id`` no longer holds the lease (the suggestion was
@@ -301,18 +252,18 @@ def _open_lease(conn: Connection, sid: int, run_id: str | None) -> Any:
     return conn.execute(query).mappings().first()
 
 
-def observations(store: SQLBackend, experiment_id: str) -> list[StoredObservation]:
+def observations(store: SQLBackend, experiment_id: str) -> list[Observation]:
     """Every observation of an experiment, oldest first."""
     with store.transaction(write=False) as conn:
         return _observations(conn, int(experiment_id))
 
 
-def _observations(conn: Connection, eid: int) -> list[StoredObservation]:
+def _observations(conn: Connection, eid: int) -> list[Observation]:
     rows = conn.execute(
         sa.select(t.observations).where(t.observations.c.experiment_id == eid).order_by(t.observations.c.id)
     ).mappings()
     return [
-        StoredObservation(
+        Observation(
             id=str(r["id"]),
             suggestion=None if r["suggestion_id"] is None else str(r["suggestion_id"]),
             run=r["run_id"],
@@ -326,9 +277,9 @@ def _observations(conn: Connection, eid: int) -> list[StoredObservation]:
     ]
 
 
-def _suggestion(conn: Connection, sid: int) -> StoredSuggestion:
+def _suggestion(conn: Connection, sid: int) -> Suggestion:
     row = conn.execute(sa.select(t.suggestions).where(t.suggestions.c.id == sid)).mappings().one()
-    return StoredSuggestion(
+    return Suggestion(
         id=str(row["id"]),
         experiment=str(row["experiment_id"]),
         assignments=json.loads(row["assignments"]),
