@@ -1,0 +1,83 @@
+"""The same behaviour from the SQLite file and from PostgreSQL: one contract, both stores."""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+import pytest
+
+import sigopt_ai as sigopt
+from sigopt_ai._backends._sql import SQLBackend
+from sigopt_ai._failures import FailureInfo, FailureKind
+from sigopt_ai._records import RunState
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        url = str(tmp_path / "contract.db")
+    else:
+        url = request.getfixturevalue("postgres_url")
+    sigopt.configure(db=url, flush_interval=0.1)
+    return url
+
+
+def test_a_run_round_trips(db: str) -> None:
+    with sigopt.run(name="contract", project="p") as run:
+        run.params.update(lr=0.1, layers=3, opt="adam", flag=True, none=None)
+        for i in range(100):
+            run.log_metric("loss", 1 / (i + 1), stddev=0.01)
+        run.log_metric("nan_metric", float("nan"))
+        run.log_checkpoint({"acc": 0.5})
+        run.log_metadata("k", "v")
+        run.log_dataset("d")
+        run.log_model("m")
+    record = sigopt.get_run(run.id)
+    assert record.params == {"lr": 0.1, "layers": 3, "opt": "adam", "flag": True, "none": None}
+    assert record.metrics["loss"] == 0.01 and math.isnan(record.metrics["nan_metric"])
+    assert record.state is RunState.FAILED and record.failure.kind is FailureKind.DIVERGED  # type: ignore[union-attr]
+    assert [dict(c.values) for c in record.checkpoints] == [{"acc": 0.5}]
+    assert (record.metadata, record.datasets, record.model) == ({"k": "v"}, ("d",), "m")
+
+
+def test_state_precedence_is_applied_by_the_store(db: str) -> None:
+    backend = SQLBackend(db)
+    backend.write([("start", "r1", "p", "n", 1.0, None, None)])
+    backend.write([("end", "r1", RunState.COMPLETED, 2.0)])
+    backend.write([("failure", "r1", FailureInfo(FailureKind.REPORTED, message="late"), 3.0),
+                   ("end", "r1", RunState.FAILED, 3.0)])
+    backend.write([("end", "r1", RunState.COMPLETED, 4.0)])  # failed > completed: ignored
+    record = backend.read_run("r1")
+    assert record is not None and record.state is RunState.FAILED and record.ended == 2.0
+    backend.write([("start", "r1", "p", "n", 1.0, None, None)])  # replaying a start is harmless
+    assert backend.read_run("r1").state is RunState.FAILED  # type: ignore[union-attr]
+    backend.close()
+
+
+def test_concurrent_serving_respects_the_budget(db: str) -> None:
+    exp = sigopt.create_experiment(
+        name="contract", parameters=[dict(name="x", type="double", bounds=dict(min=0, max=1))],
+        metrics=[dict(name="y")], budget=12, type="random",
+    )
+    served: list[str] = []
+
+    def worker() -> None:
+        handle = sigopt.get_experiment(exp.id)
+        while True:
+            try:
+                suggestion = handle.suggest()
+            except sigopt.UsageError:
+                return
+            served.append(suggestion.id)
+            handle.observe(suggestion, values={"y": float(suggestion.assignments["x"])})  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(served) == len(set(served)) == 12
+    assert exp.progress.finished == 12
+    assert exp.best_observations()[0].values["y"] == max(o.values["y"] for o in exp.observations())
