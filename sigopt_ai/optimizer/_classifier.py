@@ -19,7 +19,7 @@ import numpy as np
 from scipy import linalg, special
 
 from sigopt_ai.optimizer._arrays import BoolArray, FloatArray, as_float
-from sigopt_ai.optimizer._gp import Hyper, Posterior, matern52
+from sigopt_ai.optimizer._gp import Hyper, Posterior, matern52, triangular_inverse
 
 _NEWTON_STEPS = 30
 _NEWTON_TOL = 1e-6
@@ -82,4 +82,4 @@ def fit_classifier(x: FloatArray, success: BoolArray, lengthscales: FloatArray, 
     sw = np.sqrt(w)
     chol = linalg.cholesky(np.eye(n) + sw[:, None] * k * sw[None, :], lower=True)
     # Alg. 3.2: E[f*] = m + k*^T grad log p(y | f_hat), V[f*] = k** - ||L^-1 (W^1/2 k*)||^2.
-    return Posterior(x, Hyper(lengthscales, signal, 0.0, mean), grad, as_float(chol), sw)
+    return Posterior(x, Hyper(lengthscales, signal, 0.0, mean), grad, triangular_inverse(chol), sw)

@@ -36,6 +36,4 @@ def make_strategy(definition: ExperimentDefinition, *, seed: SeedLike = 0) -> St
         return SobolStrategy(definition, seed=seed)
     if definition.type == "offline":
         return BayesianOptimizer(definition, seed=seed)
-    raise ValueError(
-        f"{definition.type!r} is not an experiment type; expected 'offline', 'random' or 'grid'."
-    )
+    raise ValueError(f"{definition.type!r} is not an experiment type; expected 'offline', 'random' or 'grid'.")

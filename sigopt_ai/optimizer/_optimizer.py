@@ -93,7 +93,8 @@ class BayesianOptimizer(Strategy):
         seed: An int, a numpy Generator (one int is drawn from it) or None (fresh entropy).
         failure_model: How failures enter the models: ``"hybrid"`` (padding + classifier, the
             default), ``"impute"``, ``"classifier"`` or ``"ignore"`` (ablations).
-        output_warp: ``"yeo-johnson"`` warps the objective before the GP (helps heavy tails).
+        output_warp: ``"yeo-johnson"`` (default) warps the objective before the GP, which helps
+            heavy-tailed metrics (HEBO); ``"none"`` only standardises.
         n_initial: Size of the Sobol design; default ``max(5, min(2 d, 10))``.
         max_points: Above this many observations, fit on the nearest ones in a trust region.
         search: Candidate and polish counts of the acquisition search.
@@ -117,9 +118,9 @@ class BayesianOptimizer(Strategy):
         *,
         seed: SeedLike = 0,
         failure_model: FailureModel = "hybrid",
-        output_warp: OutputWarp = "none",
+        output_warp: OutputWarp = "yeo-johnson",
         n_initial: int | None = None,
-        max_points: int = 400,
+        max_points: int = 300,
         search: SearchOptions | None = None,
     ) -> None:
         super().__init__(definition, seed=check_seed(seed))

@@ -88,7 +88,8 @@ def candidates(
         if box is not None:
             local = space.repair(space.round(np.clip(local, box.lower, box.upper)), incumbents[:1])
         parts.append(local)
-    return as_float(np.vstack(parts))
+    out = np.vstack(parts)
+    return as_float(out[space.feasible(out)])  # an infeasible incumbent repairs towards itself
 
 
 def _not_near(u: FloatArray, avoid: FloatArray) -> BoolArray:
@@ -103,9 +104,7 @@ def _unique(u: FloatArray) -> FloatArray:
     return as_float(u[np.sort(first)])
 
 
-def polish(
-    space: SearchSpace, acq: AcquisitionWithGrad, starts: FloatArray, box: Box | None = None
-) -> FloatArray:
+def polish(space: SearchSpace, acq: AcquisitionWithGrad, starts: FloatArray, box: Box | None = None) -> FloatArray:
     """L-BFGS-B on the continuous active columns of each start, jointly; other columns stay fixed.
 
     Returns:

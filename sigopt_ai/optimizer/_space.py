@@ -39,7 +39,7 @@ INACTIVE = 0.5
 """The value every column of an inactive parameter holds in a canonical point."""
 
 _CONSTRAINT_TOL = 1e-10  # stricter than LinearConstraint.is_satisfied's 1e-9, so decoded points pass it
-_REPAIR_STEPS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0)
+_REPAIR_BISECTIONS = 12
 _ANCHOR_SCAN = 1 << 14
 
 
@@ -129,10 +129,10 @@ class _Choice:
     def canonical(self, u: FloatArray) -> FloatArray:
         return np.eye(len(self.choices))[self.indices(u)]
 
-    def encode(self, value: ParamValue) -> FloatArray:
+    def index(self, value: ParamValue) -> int:
         if value not in self.choices:
             raise ValueError(f"{value!r} is not a value of {self.name!r}; expected one of {self.choices!r}.")
-        return as_float(np.eye(len(self.choices))[self.choices.index(str(value))])
+        return self.choices.index(str(value))
 
 
 _Scalar = _Numeric | _Grid
@@ -353,55 +353,69 @@ class SearchSpace:
         return as_float(pts[ok[0]])
 
     def _milp_anchor(self) -> FloatArray | None:
-        """Maximise the smallest normalised slack over the constrained parameters (ints integral)."""
+        """The Chebyshev centre of the constraints in bound-normalised units (ints integral).
+
+        Maximises ``t`` such that every linear constraint and every bound keeps a slack of ``t``
+        (constraints measured in units of ``||w * range||``, bounds in units of the range).
+        """
         if not self._constraints:
             return as_float(self.round(np.full((1, self.dim), INACTIVE))[0])
         by_param = {p: k for c in self._constraints for p, k in zip(c.params, c.codecs, strict=True)}
         idx = sorted(by_param)
         codecs = [by_param[i] for i in idx]
-        a = np.zeros((len(self._constraints), len(idx) + 1))
-        for r, c in enumerate(self._constraints):
-            for p, w in zip(c.params, c.weights, strict=True):
-                a[r, idx.index(p)] += c.sign * w
-            a[r, -1] = -float(np.linalg.norm(c.weights))
-        lower = np.array([c.sign * c.threshold for c in self._constraints])
-        lo = [min(c.grid) if isinstance(c, _Grid) else c.vmin for c in codecs] + [0.0]
-        hi = [max(c.grid) if isinstance(c, _Grid) else c.vmax for c in codecs] + [1e9]
-        integral = [int(isinstance(c, _Numeric) and c.kind == "int") for c in codecs] + [0]
-        cost = np.zeros(len(idx) + 1)
+        lo = np.array([min(c.grid) if isinstance(c, _Grid) else c.vmin for c in codecs])
+        hi = np.array([max(c.grid) if isinstance(c, _Grid) else c.vmax for c in codecs])
+        rows, lower = self._chebyshev_rows(idx, hi - lo)
+        m = len(idx)
+        box = np.hstack([np.vstack([np.eye(m), -np.eye(m)]), -np.concatenate([hi - lo, hi - lo])[:, None]])
+        cost = np.zeros(m + 1)
         cost[-1] = -1.0
         res = optimize.milp(
             cost,
-            constraints=optimize.LinearConstraint(a, lower, np.inf),
-            integrality=np.array(integral),
-            bounds=optimize.Bounds(lo, hi),
+            constraints=optimize.LinearConstraint(np.vstack([rows, box]), np.concatenate([lower, lo, -hi]), np.inf),
+            integrality=np.array([int(isinstance(c, _Numeric) and c.kind == "int") for c in codecs] + [0]),
+            bounds=optimize.Bounds(np.append(lo, 0.0), np.append(hi, 0.5)),
         )
         if res.x is None:
             return None
         return self.encode({self._names[i]: float(v) for i, v in zip(idx, res.x[:-1], strict=True)})
 
+    def _chebyshev_rows(self, idx: list[int], ranges: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Rows ``sign * w @ x - t * ||w * range|| >= sign * threshold`` over parameters ``idx``."""
+        rows = np.zeros((len(self._constraints), len(idx) + 1))
+        for r, c in enumerate(self._constraints):
+            for p, w in zip(c.params, c.weights, strict=True):
+                rows[r, idx.index(p)] += c.sign * w
+            rows[r, -1] = -float(np.linalg.norm(rows[r, :-1] * ranges))
+        return as_float(rows), as_float(np.array([c.sign * c.threshold for c in self._constraints]))
+
     def repair(self, u: FloatArray, anchors: FloatArray) -> FloatArray:
-        """Move each infeasible canonical point towards its (feasible) anchor until it is feasible.
+        """Move each infeasible canonical point towards its (feasible) anchor, as little as found.
+
+        Bisects ``t`` on the segment ``anchor + t (u - anchor)``, keeping the largest ``t`` whose
+        rounded point is feasible. ``t = 0`` (the anchor) is feasible, so the result always is when
+        the anchors are; rounding can make feasibility along the segment non-monotone, so the
+        result is a feasible point near the boundary, not necessarily the nearest one.
 
         Args:
             u: ``(n, dim)`` canonical points.
-            anchors: ``(n, dim)`` or ``(dim,)`` canonical feasible points; the last step returns the
-                anchor itself, so the result is always feasible when the anchors are.
+            anchors: ``(n, dim)`` or ``(dim,)`` canonical feasible points.
 
         Returns:
             A new ``(n, dim)`` array of canonical points.
         """
+        bad = np.flatnonzero(~self.feasible(u))
         out = u.copy()
-        bad = ~self.feasible(out)
-        anchors = np.broadcast_to(anchors, u.shape)
-        for t in _REPAIR_STEPS:
-            if not bad.any():
-                break
-            idx = np.flatnonzero(bad)
-            trial = self.round(anchors[idx] + t * (u[idx] - anchors[idx]))
-            ok = self.feasible(trial)
-            out[idx[ok]] = trial[ok]
-            bad[idx[ok]] = False
+        if bad.size == 0:
+            return as_float(out)
+        start = np.broadcast_to(anchors, u.shape)[bad]
+        step = u[bad] - start
+        lo, hi = np.zeros(bad.size), np.ones(bad.size)
+        for _ in range(_REPAIR_BISECTIONS):
+            mid = 0.5 * (lo + hi)
+            ok = self.feasible(self.round(start + mid[:, None] * step))
+            lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
+        out[bad] = self.round(start + lo[:, None] * step)
         return as_float(out)
 
     # -- assignments ------------------------------------------------------------------------------
@@ -412,23 +426,22 @@ class SearchSpace:
         Raises:
             ValueError: A categorical or conditional value is unknown, or a numeric value is not a number.
         """
-        row = np.full(self.dim, INACTIVE)
-        for name, codec in (*self._params.items(), *self._conds.items()):
-            value = assignment.get(name)
-            if value is None:
-                continue
-            if isinstance(codec, _Choice):
-                row[codec.columns] = codec.encode(value)
-            elif isinstance(value, (int, float)):
-                row[codec.column] = codec.encode(np.array([float(value)]))[0]
-            else:
-                raise ValueError(f"Parameter {name!r} needs a number, got {value!r}.")
-        return as_float(self.round(row[None])[0])
+        return as_float(self.encode_many([assignment])[0])
 
     def encode_many(self, assignments: Iterable[Mapping[str, ParamValue]]) -> FloatArray:
-        """Canonical points of several assignments, as an ``(n, dim)`` array."""
-        rows = [self.encode(a) for a in assignments]
-        return np.array(rows, dtype=np.float64).reshape(len(rows), self.dim)
+        """Canonical points of several assignments, as an ``(n, dim)`` array (see :meth:`encode`)."""
+        items = list(assignments)
+        out = np.full((len(items), self.dim), INACTIVE)
+        for name, codec in (*self._params.items(), *self._conds.items()):
+            present = [(i, a[name]) for i, a in enumerate(items) if a.get(name) is not None]
+            if not present:
+                continue
+            rows = np.array([i for i, _ in present], dtype=np.int64)
+            if isinstance(codec, _Choice):
+                out[rows, codec.columns] = np.eye(len(codec.choices))[[codec.index(v) for _, v in present]]
+            else:
+                out[rows, codec.column] = codec.encode(np.array([_number(name, v) for _, v in present]))
+        return self.round(out)
 
     def decode(self, u: FloatArray | Sequence[float]) -> dict[str, ParamValue]:
         """The assignment of one point (rounded first): conditionals plus the active parameters.
@@ -454,6 +467,12 @@ class SearchSpace:
         if isinstance(codec, _Choice):
             return codec.choices[int(codec.indices(row)[0])]
         return codec.python(float(codec.values(row[:, codec.column])[0]))
+
+
+def _number(name: str, value: ParamValue) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"Parameter {name!r} needs a number, got {value!r}.")
 
 
 def row_keys(u: FloatArray) -> list[bytes]:

@@ -53,7 +53,7 @@ class Data:
         ok = self.success.copy()
         for c in self.constraints:
             ok &= np.nan_to_num(c.values, nan=-np.inf) >= c.threshold
-        return ok
+        return np.asarray(ok, dtype=bool)
 
     def take(self, idx: IntArray) -> Data:
         """The observations at ``idx`` (pending suggestions unchanged)."""
