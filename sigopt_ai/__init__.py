@@ -20,6 +20,7 @@ from sigopt_ai._api import (
     log_metric,
     log_metrics,
     log_model,
+    metric_history,
 )
 from sigopt_ai._context import current_run
 from sigopt_ai._decorator import RunSpec, run
@@ -55,7 +56,7 @@ from sigopt_ai._failures import (
     register_failure_type,
 )
 from sigopt_ai._params import CurrentRunParams, RunParams
-from sigopt_ai._records import Checkpoint, RunRecord, RunState
+from sigopt_ai._records import Checkpoint, MetricPoint, RunRecord, RunState
 from sigopt_ai._run import RunContext
 
 __version__ = "0.1.0"
@@ -76,6 +77,7 @@ __all__ = [
     "FailureInfo",
     "FailureKind",
     "InvalidAssignment",
+    "MetricPoint",
     "Observation",
     "Progress",
     "RunContext",
@@ -107,6 +109,7 @@ __all__ = [
     "log_metric",
     "log_metrics",
     "log_model",
+    "metric_history",
     "params",
     "register_failure_classifier",
     "register_failure_type",

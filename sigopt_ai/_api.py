@@ -7,7 +7,7 @@ from typing import Any
 from sigopt_ai import _client, _config
 from sigopt_ai._context import current_run
 from sigopt_ai._exceptions import UsageError, ValidationError
-from sigopt_ai._records import RunRecord
+from sigopt_ai._records import MetricPoint, RunRecord
 from sigopt_ai._run import RunContext
 from sigopt_ai._types import MetricValue
 
@@ -70,6 +70,18 @@ def get_run(run_id: str) -> RunRecord:
     if record is None:
         raise ValidationError(f"There is no run with id {run_id!r} in {client.backend.url!r}.")
     return record
+
+
+def metric_history(run_id: str, name: str) -> list[MetricPoint]:
+    """Every value logged for metric ``name`` of run ``run_id``, oldest first (pending writes flushed first).
+
+    Example:
+        >>> [p.value for p in sigopt.metric_history(run.id, "loss")]
+        [0.9, 0.5, 0.2]
+    """
+    client = _client.get_client()
+    client.flush()
+    return client.backend.metric_history(run_id, name)
 
 
 def list_runs(project: str | None = None, *, limit: int | None = None) -> list[RunRecord]:

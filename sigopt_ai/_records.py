@@ -15,7 +15,7 @@ from typing import Any
 from sigopt_ai._failures import FailureInfo
 from sigopt_ai._types import MetadataValue, ParamValue
 
-__all__ = ["Checkpoint", "Op", "RunRecord", "RunState"]
+__all__ = ["Checkpoint", "MetricPoint", "Op", "RunRecord", "RunState"]
 
 
 class RunState(str, enum.Enum):
@@ -36,6 +36,15 @@ class RunState(str, enum.Enum):
 
 
 _PRECEDENCE = {RunState.ACTIVE: 0, RunState.COMPLETED: 1, RunState.FAILED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One logged value of a metric (NaN and infinities are kept as logged)."""
+
+    value: float
+    stddev: float | None
+    created: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
+from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ from sigopt_ai._backends import _schema as t
 from sigopt_ai._backends._base import Backend
 from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._records import Checkpoint, Op, RunRecord, RunState
+from sigopt_ai._records import Checkpoint, MetricPoint, Op, RunRecord, RunState
 
 _SECTIONS = ("params", "metadata", "sys_metadata", "datasets", "model")
 
@@ -133,6 +135,23 @@ class SQLBackend(Backend):
         with self._scope() as conn:
             return [_load_run(conn, row) for row in conn.execute(query).mappings().all()]
 
+    def metric_history(self, run_id: str, name: str) -> list[MetricPoint]:
+        """Every value logged for metric ``name`` of run ``run_id``, in logging order."""
+        query = (
+            sa.select(t.metric_chunks.c["values"], t.metric_chunks.c.stddevs, t.metric_chunks.c.created)
+            .where((t.metric_chunks.c.run_id == run_id) & (t.metric_chunks.c.name == name))
+            .order_by(t.metric_chunks.c.id)
+        )
+        points: list[MetricPoint] = []
+        with self._scope() as conn:
+            for values, stddevs, created in conn.execute(query):
+                sds = _unpack(stddevs) if stddevs is not None else [math.nan] * (len(values) // 8)
+                points += [
+                    MetricPoint(v, None if math.isnan(s) else s, c)
+                    for v, s, c in zip(_unpack(values), sds, _unpack(created), strict=True)
+                ]
+        return points
+
     def close(self) -> None:
         """Dispose of the engine's connections."""
         self._engine.dispose()
@@ -187,24 +206,59 @@ def _write_fields(conn: Connection, ops: list[Op]) -> None:
     )
 
 
+def _pack(values: list[float]) -> bytes:
+    packed = array("d", values)
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def _unpack(blob: bytes) -> list[float]:
+    unpacked = array("d")
+    unpacked.frombytes(blob)
+    if sys.byteorder != "little":
+        unpacked.byteswap()
+    return unpacked.tolist()
+
+
 def _write_metrics(conn: Connection, ops: list[Op]) -> None:
+    series: dict[tuple[str, str], tuple[list[float], list[float], list[float]]] = {}
+    for _, run_id, name, value, stddev, ts in ops:
+        key = (run_id, name)
+        if key not in series:
+            series[key] = ([], [], [])
+        values, stddevs, created = series[key]
+        values.append(value)
+        stddevs.append(math.nan if stddev is None else stddev)
+        created.append(ts)
     conn.execute(
-        t.metric_points.insert(),
+        t.metric_chunks.insert(),
         [
-            {"run_id": run_id, "name": name, "value": _float_in(value), "stddev": stddev, "created": ts}
-            for _, run_id, name, value, stddev, ts in ops
+            {
+                "run_id": run_id,
+                "name": name,
+                "count": len(values),
+                "values": _pack(values),
+                "stddevs": None if all(math.isnan(s) for s in stddevs) else _pack(stddevs),
+                "created": _pack(created),
+            }
+            for (run_id, name), (values, stddevs, created) in series.items()
         ],
     )
-    last: dict[tuple[str, str], Op] = {(op[1], op[2]): op for op in ops}
-    keys = list(last)
-    for run_id in {r for r, _ in keys}:
-        names = [n for r, n in keys if r == run_id]
+    for run_id in {r for r, _ in series}:
+        names = [n for r, n in series if r == run_id]
         conn.execute(t.run_metrics.delete().where((t.run_metrics.c.run_id == run_id) & t.run_metrics.c.name.in_(names)))
     conn.execute(
         t.run_metrics.insert(),
         [
-            {"run_id": run_id, "name": name, "value": _float_in(value), "stddev": stddev, "updated": ts}
-            for _, run_id, name, value, stddev, ts in last.values()
+            {
+                "run_id": run_id,
+                "name": name,
+                "value": _float_in(values[-1]),
+                "stddev": None if math.isnan(stddevs[-1]) else stddevs[-1],
+                "updated": created[-1],
+            }
+            for (run_id, name), (values, stddevs, created) in series.items()
         ],
     )
 

@@ -39,6 +39,9 @@ def test_a_run_round_trips(db: str) -> None:
     assert record.metrics["loss"] == 0.01 and math.isnan(record.metrics["nan_metric"])
     assert record.state is RunState.FAILED and record.failure.kind is FailureKind.DIVERGED  # type: ignore[union-attr]
     assert [dict(c.values) for c in record.checkpoints] == [{"acc": 0.5}]
+    history = sigopt.metric_history(run.id, "loss")
+    assert [p.value for p in history] == [1 / (i + 1) for i in range(100)]
+    assert all(p.stddev == 0.01 for p in history)
     assert (record.metadata, record.datasets, record.model) == ({"k": "v"}, ("d",), "m")
 
 

@@ -47,7 +47,16 @@ def test_last_metric_value_wins_and_history_is_kept() -> None:
     with sigopt.run() as run:
         for i in range(5):
             run.log_metric("loss", 1.0 / (i + 1))
-    assert sigopt.get_run(run.id).metrics["loss"] == pytest.approx(0.2)
+            sigopt.flush()  # several write batches: the history spans chunks
+        run.log_metric("loss", math.nan, stddev=0.5)
+        run.log_metric("other", 1.0)
+    assert math.isnan(sigopt.get_run(run.id).metrics["loss"])
+    history = sigopt.metric_history(run.id, "loss")
+    assert [p.value for p in history[:5]] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    assert math.isnan(history[5].value) and history[5].stddev == 0.5
+    assert all(p.stddev is None for p in history[:5])
+    assert [p.created for p in history] == sorted(p.created for p in history)
+    assert sigopt.metric_history(run.id, "missing") == []
 
 
 def test_log_failure_then_clean_exit_stays_failed() -> None:
