@@ -46,6 +46,7 @@ class Client:
         self.heartbeat_interval = HEARTBEAT_INTERVAL
         self.syncer = Syncer(self.backend, interval=interval, on_tick=self._tick)
         self.syncer.start()
+        self.submit = self.syncer.submit  # type: ignore[method-assign]
 
     def _tick(self) -> list[Op]:
         now = time.time()

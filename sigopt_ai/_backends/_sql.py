@@ -194,16 +194,19 @@ def _write_fields(conn: Connection, ops: list[Op]) -> None:
     for _, run_id, section, values in ops:
         for key, value in values.items():
             merged[(run_id, section, key)] = value
-    for run_id, section, key in merged:
-        conn.execute(
-            t.run_fields.delete().where(
-                (t.run_fields.c.run_id == run_id) & (t.run_fields.c.section == section) & (t.run_fields.c.key == key)
-            )
-        )
-    conn.execute(
-        t.run_fields.insert(),
-        [{"run_id": r, "section": s, "key": k, "value": _dump(v)} for (r, s, k), v in merged.items()],
+    rows = [{"run_id": r, "section": s, "key": k, "value": _dump(v)} for (r, s, k), v in merged.items()]
+    insert = _dialect_insert(conn)(t.run_fields)
+    upsert = insert.on_conflict_do_update(
+        index_elements=["run_id", "section", "key"], set_={"value": insert.excluded.value}
     )
+    conn.execute(upsert, rows)
+
+
+def _dialect_insert(conn: Connection) -> Any:
+    """The INSERT construct with ON CONFLICT support for this database (SQLite and PostgreSQL have it)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def _pack(values: list[float]) -> bytes:
