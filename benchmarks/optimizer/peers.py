@@ -1,0 +1,261 @@
+"""The optimizers under test, each behind the same ask/tell driver (optimizer-design.md §3.4).
+
+Peers (Optuna, imported lazily: it is a benchmark-only dependency):
+
+* ``random``: ``RandomSampler(seed)``, the floor.
+* ``tpe``: ``TPESampler(seed)`` defaults; a failure is told as ``TrialState.FAIL`` (what most
+  users get; Optuna's samplers then ignore it).
+* ``tpe_c``: ``TPESampler(seed)`` with failures as an infeasible constraint (c-TPE): Optuna >= 4
+  reads constraints that the trial itself carries (``trial.set_constraint(key, value)``, stored in
+  the trial's system attributes; feasible when every value is <= 0). The deprecated
+  ``constraints_func`` is not called for ``FAIL`` trials, so a failure is told as a *complete* trial
+  with ``failed = +1`` and the worst successful value so far as a dummy objective; a success
+  carries ``failed = -1``. Before the first success no dummy value exists and the failure is told
+  as ``FAIL``.
+* ``gp_c``: ``GPSampler(seed)`` with the same constraint encoding (LogCEI); needs ``torch``.
+* ``gp``: ``GPSampler(seed)`` with failures told as ``FAIL`` (not in ``all``; opt-in).
+
+Ours: ``sigopt_ai`` (``make_strategy(definition, seed=seed)``, the default ``type="offline"``
+Bayesian optimizer) and ``sigopt_ai_random`` (``type="random"``, Sobol).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from benchmarks.optimizer.problems import METRIC, Problem
+from sigopt_ai._definition import ExperimentDefinition, Parameter
+from sigopt_ai._types import ParamValue
+
+if TYPE_CHECKING:
+    import optuna
+
+FailureEncoding = Literal["fail", "constraint"]
+
+
+class Driver(Protocol):
+    """One optimizer run, driven sequentially: ``ask`` then ``tell`` the evaluation's result."""
+
+    implementation: str
+    """The class doing the work (sampler or strategy), recorded with every trace."""
+
+    def ask(self) -> dict[str, ParamValue]:
+        """The next assignment to evaluate (the only call whose wall time is measured)."""
+        ...
+
+    def tell(self, assignments: Mapping[str, ParamValue], value: float | None) -> None:
+        """Report the value of the last asked assignment; ``None`` = the evaluation failed."""
+        ...
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method of the benchmark: how to build its driver and what it needs."""
+
+    name: str
+    build: Callable[[Problem, int], Driver]
+    description: str
+    fast: bool
+    requires: tuple[str, ...] = ()
+
+
+# --- Optuna -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def _suggest(trial: optuna.Trial, parameter: Parameter) -> ParamValue:
+    if parameter.type == "categorical":
+        return trial.suggest_categorical(parameter.name, parameter.categorical_values)
+    assert parameter.bounds is not None, f"{parameter.name} has no bounds"
+    low, high = parameter.bounds.min, parameter.bounds.max
+    if parameter.type == "int":
+        return trial.suggest_int(parameter.name, int(low), int(high), log=parameter.is_log)
+    return trial.suggest_float(parameter.name, low, high, log=parameter.is_log)
+
+
+class OptunaDriver:
+    """Drives an Optuna sampler through ``study.ask`` / ``study.tell``."""
+
+    def __init__(
+        self,
+        definition: ExperimentDefinition,
+        sampler: optuna.samplers.BaseSampler,
+        failures: FailureEncoding,
+    ) -> None:
+        import optuna
+
+        with _quiet_optuna():
+            self._study = optuna.create_study(direction="minimize", sampler=sampler)
+        self._definition = definition
+        self._failures = failures
+        self.implementation = type(sampler).__name__
+        self._trial: optuna.Trial | None = None
+        self._worst: float | None = None
+
+    def ask(self) -> dict[str, ParamValue]:
+        """Ask a trial and sample every parameter (relative and independent sampling both happen here)."""
+        with _quiet_optuna():
+            self._trial = self._study.ask()
+            return {p.name: _suggest(self._trial, p) for p in self._definition.parameters}
+
+    def tell(self, assignments: Mapping[str, ParamValue], value: float | None) -> None:
+        """Tell the pending trial, encoding a failure as configured."""
+        import optuna
+
+        trial, self._trial = self._trial, None
+        assert trial is not None, "tell() without ask()"
+        with _quiet_optuna():
+            if self._failures == "fail" or (value is None and self._worst is None):
+                state = optuna.trial.TrialState.FAIL if value is None else optuna.trial.TrialState.COMPLETE
+                self._study.tell(trial, value, state=state)
+            else:
+                self._tell_constrained(trial, value)
+
+    def _tell_constrained(self, trial: optuna.Trial, value: float | None) -> None:
+        if value is None:
+            trial.set_constraint("failed", 1.0)
+            self._study.tell(trial, self._worst)
+            return
+        self._worst = value if self._worst is None else max(self._worst, value)
+        trial.set_constraint("failed", -1.0)
+        self._study.tell(trial, value)
+
+
+def _random(problem: Problem, seed: int) -> Driver:
+    import optuna
+
+    return OptunaDriver(problem.definition, optuna.samplers.RandomSampler(seed=seed), "fail")
+
+
+def _tpe(problem: Problem, seed: int) -> Driver:
+    import optuna
+
+    return OptunaDriver(problem.definition, optuna.samplers.TPESampler(seed=seed), "fail")
+
+
+def _tpe_c(problem: Problem, seed: int) -> Driver:
+    import optuna
+
+    return OptunaDriver(problem.definition, optuna.samplers.TPESampler(seed=seed), "constraint")
+
+
+def _gp_sampler(seed: int) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    with _quiet_optuna():
+        return optuna.samplers.GPSampler(seed=seed)
+
+
+def _gp(problem: Problem, seed: int) -> Driver:
+    return OptunaDriver(problem.definition, _gp_sampler(seed), "fail")
+
+
+def _gp_c(problem: Problem, seed: int) -> Driver:
+    return OptunaDriver(problem.definition, _gp_sampler(seed), "constraint")
+
+
+# --- sigopt_ai --------------------------------------------------------------------------------
+
+
+class StrategyDriver:
+    """Drives a :class:`sigopt_ai.optimizer.Strategy` with the full observation history."""
+
+    def __init__(self, strategy: Any) -> None:
+        self._strategy = strategy
+        self.implementation = type(strategy).__name__
+        self._observations: list[Any] = []
+        self._index = 0
+
+    def ask(self) -> dict[str, ParamValue]:
+        """``strategy.suggest(observations, pending=[], index=n)`` (sequential: nothing pending)."""
+        suggestion = self._strategy.suggest(self._observations, [], index=self._index)
+        self._index += 1
+        return dict(suggestion)
+
+    def tell(self, assignments: Mapping[str, ParamValue], value: float | None) -> None:
+        """Append an :class:`Observation` (``failed=True`` without values on a failure)."""
+        from sigopt_ai.optimizer._base import Observation
+
+        if value is None:
+            self._observations.append(Observation(dict(assignments), failed=True))
+        else:
+            self._observations.append(Observation(dict(assignments), {METRIC: value}))
+
+
+def _sigopt_ai(problem: Problem, seed: int, experiment_type: Literal["offline", "random"]) -> Driver:
+    from sigopt_ai.optimizer import make_strategy
+
+    definition = replace(problem.definition, type=experiment_type)
+    return StrategyDriver(make_strategy(definition, seed=seed))
+
+
+def _sigopt_ai_bayes(problem: Problem, seed: int) -> Driver:
+    return _sigopt_ai(problem, seed, "offline")
+
+
+def _sigopt_ai_sobol(problem: Problem, seed: int) -> Driver:
+    return _sigopt_ai(problem, seed, "random")
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+METHODS: dict[str, MethodSpec] = {
+    spec.name: spec
+    for spec in (
+        MethodSpec("sigopt_ai", _sigopt_ai_bayes, "make_strategy default (Bayesian)", True, ("sigopt_ai",)),
+        MethodSpec("sigopt_ai_random", _sigopt_ai_sobol, "make_strategy type=random (Sobol)", True, ("sigopt_ai",)),
+        MethodSpec("random", _random, "Optuna RandomSampler", True, ("optuna",)),
+        MethodSpec("tpe", _tpe, "Optuna TPESampler, failure told as FAIL", True, ("optuna",)),
+        MethodSpec("tpe_c", _tpe_c, "Optuna TPESampler, failure as constraint", True, ("optuna",)),
+        MethodSpec("gp_c", _gp_c, "Optuna GPSampler, failure as constraint", False, ("optuna", "torch")),
+        MethodSpec("gp", _gp, "Optuna GPSampler, failure told as FAIL", False, ("optuna", "torch")),
+    )
+}
+DEFAULT_METHODS = ("sigopt_ai", "sigopt_ai_random", "random", "tpe", "tpe_c", "gp_c")
+"""What ``--methods all`` runs (``gp`` is opt-in)."""
+OURS = "sigopt_ai"
+"""The method compared against every peer in the paired statistics."""
+
+
+def _has_make_strategy() -> bool:
+    try:
+        from sigopt_ai.optimizer import make_strategy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def missing_requirement(method: str) -> str | None:
+    """Why ``method`` cannot run here (a missing package), or ``None`` when it can."""
+    for requirement in METHODS[method].requires:
+        if requirement == "sigopt_ai":
+            if not _has_make_strategy():
+                return "sigopt_ai.optimizer.make_strategy is not importable"
+        elif importlib.util.find_spec(requirement) is None:
+            return f"{requirement} is not installed"
+    return None
+
+
+def build_driver(method: str, problem: Problem, seed: int) -> Driver:
+    """A fresh driver of ``method`` on ``problem`` with ``seed``.
+
+    Raises:
+        KeyError: Unknown method name.
+    """
+    if method not in METHODS:
+        raise KeyError(f"{method!r} is not a benchmark method. It must be one of {sorted(METHODS)!r}.")
+    return METHODS[method].build(problem, seed)

@@ -1,0 +1,391 @@
+"""Run the optimizer benchmark: every (problem, method, seed), a JSON of traces and a markdown summary.
+
+Usage (from the repository root)::
+
+    python -m benchmarks.optimizer.run --seeds 20 --problems all --methods all --out benchmarks/results/
+    python -m benchmarks.optimizer.run --smoke            # CI: 2 seeds, budget 12, fast methods
+
+Every method is driven sequentially (ask -> evaluate -> tell); only the ``ask`` call is timed.
+Runs go to ``--workers`` processes (spawned, one BLAS/torch thread each so that two workers share
+two cores without oversubscription); ``--workers 1`` runs in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from datetime import datetime, timezone
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.optimizer import summary as summary_mod
+from benchmarks.optimizer.latency import END as LATENCY_END
+from benchmarks.optimizer.latency import START as LATENCY_START
+from benchmarks.optimizer.latency import latency_markdown
+from benchmarks.optimizer.peers import (
+    DEFAULT_METHODS,
+    METHODS,
+    OURS,
+    Driver,
+    build_driver,
+    missing_requirement,
+)
+from benchmarks.optimizer.problems import PROBLEMS, Problem, get_problem, verify_known_optima
+
+SMOKE_SEEDS = 2
+SMOKE_BUDGET = 12
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Rough seconds per evaluation and per suggestion (measured on the 2-core box), used only to start
+# the slowest runs first so that both workers stay busy until the end.
+_EVALUATE_S = {"MLP-DIGITS": 3.0}
+_SUGGEST_S = {"gp_c": 2.0, "gp": 2.0, "sigopt_ai": 0.3}
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _evaluation(
+    assignments: Mapping[str, Any], value: float | None, seconds: float, notes: list[str]
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "assignments": {k: _jsonable(v) for k, v in assignments.items()},
+        "value": value,
+        "failed": value is None,
+        "suggest_s": seconds,
+    }
+    if notes:
+        record["warnings"] = notes
+    return record
+
+
+def drive(problem: Problem, driver: Driver, budget: int) -> list[dict[str, Any]]:
+    """Run ``driver`` on ``problem`` for ``budget`` evaluations; one record per evaluation.
+
+    Warnings raised while suggesting (e.g. the optimizer's numerical fallback) are recorded on the
+    evaluation, not printed.
+    """
+    evaluations = []
+    for _ in range(budget):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            start = time.perf_counter()
+            assignments = driver.ask()
+            seconds = time.perf_counter() - start
+        value = problem.evaluate(assignments)
+        driver.tell(assignments, value)
+        notes = [f"{w.category.__name__}: {w.message}" for w in caught]
+        evaluations.append(_evaluation(assignments, value, seconds, notes))
+    return evaluations
+
+
+def run_one(problem_name: str, method: str, seed: int, budget: int) -> dict[str, Any]:
+    """One (problem, method, seed) trace; an exception is recorded in ``error``, not raised."""
+    problem = with_budget(get_problem(problem_name), budget)
+    start = time.perf_counter()
+    trace: dict[str, Any] = {"problem": problem_name, "method": method, "seed": seed, "budget": budget}
+    try:
+        driver = build_driver(method, problem, seed)
+        trace["implementation"] = driver.implementation
+        trace["evaluations"], trace["error"] = drive(problem, driver, budget), None
+    except Exception:  # a crashing method must not lose the other runs
+        trace["evaluations"], trace["error"] = [], traceback.format_exc(limit=8)
+    trace["wall_s"] = time.perf_counter() - start
+    return trace
+
+
+def with_budget(problem: Problem, budget: int) -> Problem:
+    """``problem`` with its budget (and its definition's observation budget) set to ``budget``."""
+    return replace(problem, budget=budget, definition=replace(problem.definition, budget=budget))
+
+
+# --- many runs --------------------------------------------------------------------------------
+
+
+def _init_worker() -> None:
+    """One BLAS thread per worker, and heavy imports done once, outside any timed call."""
+    import importlib
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    for module in ("optuna", "torch", "sklearn.neural_network", "sigopt_ai.optimizer"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
+
+
+def tasks(
+    problems: Sequence[str], methods: Sequence[str], seeds: int, budgets: Mapping[str, int]
+) -> list[tuple[str, str, int, int]]:
+    """Every (problem, method, seed, budget), the most expensive first."""
+    items = [(p, m, s, budgets[p]) for p in problems for m in methods for s in range(seeds)]
+    return sorted(items, key=lambda t: -t[3] * (_EVALUATE_S.get(t[0], 0.01) + _SUGGEST_S.get(t[1], 0.01)))
+
+
+def run_all(items: Sequence[tuple[str, str, int, int]], workers: int, checkpoint: Path) -> list[dict[str, Any]]:
+    """Run every task, in-process (``workers == 1``) or in a process pool; progress on stderr.
+
+    Each finished trace is appended to ``checkpoint`` (JSON lines) so that ``--resume`` can skip it.
+    """
+    if workers <= 1:
+        return [_report(run_one(*item), i, len(items), checkpoint) for i, item in enumerate(items, start=1)]
+    for name in THREAD_ENV:  # read by numpy/torch when the spawned workers import them
+        os.environ.setdefault(name, "1")
+    traces = []
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        futures = [pool.submit(run_one, *item) for item in items]
+        for i, future in enumerate(as_completed(futures), start=1):
+            traces.append(_report(future.result(), i, len(items), checkpoint))
+    return traces
+
+
+def _report(trace: dict[str, Any], done: int, total: int, checkpoint: Path) -> dict[str, Any]:
+    with checkpoint.open("a") as f:
+        f.write(json.dumps(_finite_or_none(trace), allow_nan=False) + "\n")
+    status = "ERROR" if trace["error"] else "ok"
+    print(
+        f"[{done}/{total}] {trace['problem']} {trace['method']} seed={trace['seed']} {status} {trace['wall_s']:.1f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return trace
+
+
+def resume(
+    checkpoint: Path, items: Sequence[tuple[str, str, int, int]]
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, int, int]]]:
+    """Traces already in ``checkpoint`` and the tasks still to run."""
+    done = [json.loads(line) for line in checkpoint.read_text().splitlines() if line.strip()]
+    keyed = {(t["problem"], t["method"], t["seed"], t["budget"]): t for t in done}
+    return [keyed[item] for item in items if item in keyed], [item for item in items if item not in keyed]
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("numpy", "scipy", "optuna", "scikit-learn", "torch", "greenlet"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def optimizer_fingerprint() -> str:
+    """SHA-256 prefix of ``sigopt_ai/optimizer/*.py``: which optimizer version was benchmarked."""
+    import hashlib
+
+    import sigopt_ai
+
+    digest = hashlib.sha256()
+    for path in sorted((Path(sigopt_ai.__file__).parent / "optimizer").glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def implementations(traces: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Per method, the sampler/strategy classes that did the work."""
+    found: dict[str, set[str]] = {}
+    for trace in traces:
+        if "implementation" in trace:
+            found.setdefault(trace["method"], set()).add(trace["implementation"])
+    return {method: ", ".join(sorted(names)) for method, names in found.items()}
+
+
+def problem_info(problems: Iterable[str], budgets: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """JSON-ready description of each problem in the run."""
+    info = {}
+    for name in problems:
+        problem = get_problem(name)
+        info[name] = {
+            "budget": budgets[name],
+            "f_star": problem.f_star,
+            "optimum": dict(problem.optimum) if problem.optimum else None,
+            "note": problem.note,
+            "failure_rules": list(problem.failure_rules),
+            "parameters": [p.name for p in problem.definition.parameters],
+        }
+    return info
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def header_lines(meta: Mapping[str, Any]) -> list[str]:
+    """Markdown lines describing the run (protocol, versions, what was left out)."""
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    classes = ", ".join(f"{m} = {c}" for m, c in meta["implementations"].items())
+    workers = "in-process" if meta["workers"] <= 1 else f"{meta['workers']} worker processes"
+    lines = [
+        "# Optimizer benchmark",
+        "",
+        f"Generated {meta['finished']} by `python -m benchmarks.optimizer.run {' '.join(meta['argv'])}` "
+        f"in {meta['wall_s'] / 60:.1f} min on {meta['cpus']} CPUs ({workers}, one BLAS/torch thread each). "
+        f"{versions}; sigopt_ai/optimizer sources sha256 {meta['sigopt_ai_optimizer_sha256']}.",
+        "",
+        f"Implementations: {classes}.",
+        "",
+        f"Seeds 0..{meta['seeds'] - 1}; methods: {', '.join(meta['methods'])}.",
+        "Protocol: optimizer-design.md §3. Regret = best successful value among the first N evaluations",
+        "− f* (∞ while none succeeded); failed evaluations count against the budget.",
+        f"'failed after {summary_mod.INITIAL_DESIGN}' = failed fraction of evaluations"
+        f" {summary_mod.INITIAL_DESIGN + 1}..N pooled over seeds.",
+        "Suggest latency = wall time of the ask/suggest call only.",
+        "Paired statistics: sigopt_ai vs each peer, regret at full budget, same seeds; Wilcoxon signed-rank",
+        "(two-sided, zero differences dropped, ∞ regrets ranked above every finite one).",
+        "MLP-DIGITS has no known optimum: its f* is the best validation error found by any method and seed",
+        "in this run, so its regrets are relative to that run.",
+    ]
+    return lines + [f"Left out: {note}" for note in meta["left_out"]]
+
+
+def latency_section(out_dir: Path) -> str | None:
+    """The markdown of ``optimizer_latency.json`` (written by ``latency.py``), if present."""
+    path = out_dir / "optimizer_latency.json"
+    if not path.exists():
+        return None
+    return latency_markdown(json.loads(path.read_text()))
+
+
+def write_outputs(out_dir: Path, name: str, document: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``<name>.json`` (traces + summary) and ``<name>.md``; return both paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / f"{name}.json", out_dir / f"{name}.md"
+    json_path.write_text(json.dumps(_finite_or_none(document), allow_nan=False, separators=(",", ":")))
+    markdown = summary_mod.report_markdown(document["summary"], header_lines(document["meta"]))
+    latency = latency_section(out_dir)
+    if latency is not None:
+        markdown += f"\n{LATENCY_START}\n{latency}{LATENCY_END}\n"
+    md_path.write_text(markdown)
+    return json_path, md_path
+
+
+# --- CLI --------------------------------------------------------------------------------------
+
+
+def _choices(value: str, known: Sequence[str], default: Sequence[str], what: str) -> list[str]:
+    if value == "all":
+        return list(default)
+    chosen = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown {what} {unknown}; choose from {sorted(known)} or 'all'")
+    return chosen
+
+
+def _budgets(args: argparse.Namespace, problems: Sequence[str]) -> dict[str, int]:
+    budgets = {p: get_problem(p).budget for p in problems}
+    if args.smoke:
+        budgets = dict.fromkeys(problems, SMOKE_BUDGET)
+    for item in args.budgets.split(",") if args.budgets else []:
+        key, _, value = item.partition("=")
+        budgets[key.strip()] = int(value)
+    if args.budget is not None:
+        budgets = dict.fromkeys(problems, args.budget)
+    return budgets
+
+
+def _methods(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    explicit = args.methods != "all"
+    default: tuple[str, ...] = DEFAULT_METHODS
+    if args.smoke and not explicit:
+        default = tuple(m for m in DEFAULT_METHODS if METHODS[m].fast)
+    methods = _choices(args.methods, list(METHODS), default, "methods")
+    missing = {m: missing_requirement(m) for m in methods}
+    unavailable = [f"{m} ({why})" for m, why in missing.items() if why]
+    if unavailable and explicit:
+        raise SystemExit(f"cannot run {', '.join(unavailable)}")
+    return [m for m in methods if not missing[m]], unavailable
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.optimizer.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 20; smoke 2)")
+    parser.add_argument("--problems", default="all", help=f"'all' or a comma list of {', '.join(PROBLEMS)}")
+    parser.add_argument("--methods", default="all", help=f"'all' or a comma list of {', '.join(METHODS)}")
+    parser.add_argument("--budgets", default="", help="per-problem overrides, e.g. 'BR-DISK=40,H6-FAIL=60'")
+    parser.add_argument("--budget", type=int, default=None, help="one budget for every problem")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output directory")
+    parser.add_argument("--name", default=None, help="output file stem (default optimizer; smoke optimizer_smoke)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (1 = in-process)")
+    parser.add_argument("--resume", action="store_true", help="skip runs already in <name>.partial.jsonl")
+    parser.add_argument("--smoke", action="store_true", help="CI run: 2 seeds, budget 12, fast methods")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark described by ``argv``; return the JSON document that was written."""
+    args = parse_args(argv)
+    verify_known_optima()
+    problems = _choices(args.problems, list(PROBLEMS), list(PROBLEMS), "problems")
+    methods, left_out = _methods(args)
+    seeds = args.seeds if args.seeds is not None else (SMOKE_SEEDS if args.smoke else 20)
+    budgets = _budgets(args, problems)
+    started, fingerprint = time.perf_counter(), optimizer_fingerprint()  # workers import this version
+    name = args.name or ("optimizer_smoke" if args.smoke else "optimizer")
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.out / f"{name}.partial.jsonl"
+    items = tasks(problems, methods, seeds, budgets)
+    traces: list[dict[str, Any]] = []
+    if args.resume and checkpoint.exists():
+        traces, items = resume(checkpoint, items)
+    elif checkpoint.exists():
+        checkpoint.unlink()
+    traces += run_all(items, args.workers, checkpoint)
+    traces.sort(key=lambda t: (problems.index(t["problem"]), methods.index(t["method"]), t["seed"]))
+    info = problem_info(problems, budgets)
+    meta = {
+        "argv": list(sys.argv[1:] if argv is None else argv),
+        "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall_s": time.perf_counter() - started,
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "seeds": seeds,
+        "methods": methods,
+        "left_out": left_out,
+        "implementations": implementations(traces),
+        "sigopt_ai_optimizer_sha256": fingerprint,
+        "versions": _versions(),
+    }
+    document = {
+        "meta": meta,
+        "problems": info,
+        "summary": summary_mod.summarize(traces, info, OURS),
+        "traces": traces,
+    }
+    json_path, md_path = write_outputs(args.out, name, document)
+    checkpoint.unlink()
+    print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    return document
+
+
+if __name__ == "__main__":
+    main()

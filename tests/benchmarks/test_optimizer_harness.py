@@ -1,0 +1,215 @@
+"""The optimizer benchmark harness works (problems, drivers, CLI, statistics); not its numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.optimizer import latency, problems, run, summary  # noqa: E402
+from benchmarks.optimizer.peers import build_driver, missing_requirement  # noqa: E402
+
+pytest.importorskip("optuna")
+
+OURS_AVAILABLE = missing_requirement("sigopt_ai") is None
+FAST_METHODS = ["random", "tpe", "tpe_c"] + (["sigopt_ai", "sigopt_ai_random"] if OURS_AVAILABLE else [])
+
+
+def test_known_optima_are_rederived() -> None:
+    optima = problems.verify_known_optima()
+    assert optima["BR-DISK"] == pytest.approx(0.397887, abs=1e-6)
+    assert optima["H6-FAIL"] == pytest.approx(-3.32237)
+    assert optima["OOM-MIX"] == pytest.approx(0.136474, abs=1e-6)
+    value, point = problems.derive_oom_optimum()
+    assert problems.evaluate_oom_mix(point) == value
+    assert problems.evaluate_oom_mix(problems.OOM_DESIGN_DOC_POINT) == pytest.approx(0.139035, abs=1e-6)
+
+
+OOM_BASE: dict[str, Any] = {
+    "lr": 1e-3,
+    "batch_size": 128,
+    "width": 256,
+    "depth": 2,
+    "optimizer": "adam",
+    "dropout": 0.3,
+}
+H6_BASE = dict(zip([f"x{i}" for i in range(1, 7)], problems.H6_OPTIMUM, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("name", "assignments", "fails"),
+    [
+        ("BR-DISK", {"x1": math.pi, "x2": 2.275}, False),
+        ("BR-DISK", {"x1": -math.pi, "x2": 12.275}, True),  # a global minimum inside the disk's outside
+        ("BR-DISK", {"x1": 3 * math.pi, "x2": 2.475}, True),
+        ("BR-DISK", {"x1": 2.5 + 7.08, "x2": 7.5}, True),  # just outside radius sqrt(50) = 7.071
+        ("BR-DISK", {"x1": 2.5 + 7.06, "x2": 7.5}, False),
+        ("H6-FAIL", H6_BASE, False),
+        ("H6-FAIL", {**H6_BASE, "x1": 0.7, "x2": 0.6}, True),  # x1 + x2 > 1.2
+        ("H6-FAIL", {**H6_BASE, "x4": 0.25, "x5": 0.25}, True),  # x4 + x5 < 0.55
+        ("OOM-MIX", OOM_BASE, False),
+        ("OOM-MIX", {**OOM_BASE, "width": 1024}, True),  # 128 * 1024 * 2 = 2^18 > 2^17
+        ("OOM-MIX", {**OOM_BASE, "lr": 10**-2.6}, True),  # u* = -3 for adam at batch 128: -2.6 > -2.65
+        ("OOM-MIX", {**OOM_BASE, "lr": 10**-2.7}, False),
+        ("OOM-MIX", {**OOM_BASE, "optimizer": "sgd", "lr": 10**-1.1}, True),  # u* + 0.35 = -1.15 for sgd
+        ("OOM-MIX", {**OOM_BASE, "optimizer": "sgd", "lr": 10**-1.5}, False),
+    ],
+)
+def test_evaluate_fails_exactly_in_the_failure_regions(name: str, assignments: dict[str, Any], fails: bool) -> None:
+    value = problems.get_problem(name).evaluate(assignments)
+    if fails:
+        assert value is None
+    else:
+        assert value is not None and math.isfinite(value)
+        assert value >= problems.get_problem(name).f_star - 1e-9  # type: ignore[operator]
+
+
+MLP_OK: dict[str, Any] = {
+    "learning_rate_init": 0.01,
+    "width": 16,
+    "depth": 1,
+    "batch_size": 64,
+    "alpha": 1e-4,
+    "momentum": 0.9,
+    "activation": "relu",
+}
+
+
+def test_mlp_digits_fails_on_memory_cap_and_divergence() -> None:
+    evaluate = problems.get_problem("MLP-DIGITS").evaluate
+    value = evaluate(MLP_OK)
+    assert value is not None and 0.0 <= value < 0.5
+    assert evaluate({**MLP_OK, "width": 512, "depth": 3, "batch_size": 64}) is None  # 98,304 > 2^15
+    assert evaluate({**MLP_OK, "learning_rate_init": 1.0, "batch_size": 16}) is None  # diverges
+
+
+def test_mlp_memory_cap_raises_a_real_memory_error() -> None:
+    with pytest.raises(MemoryError, match="simulated memory cap"):
+        problems._mlp({**MLP_OK, "width": 512, "depth": 1, "batch_size": 128})
+
+
+def test_smoke_run_writes_json_and_markdown(tmp_path: Path) -> None:
+    argv = ["--smoke", "--problems", "BR-DISK,OOM-MIX", "--methods", ",".join(FAST_METHODS)]
+    document = run.main([*argv, "--budget", "12", "--workers", "1", "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "optimizer_smoke.json").read_text())
+    assert set(data) == {"meta", "problems", "summary", "traces"} == set(document)
+    assert not (tmp_path / "optimizer_smoke.partial.jsonl").exists()
+    assert len(data["traces"]) == 2 * len(FAST_METHODS) * 2
+    for trace in data["traces"]:
+        assert trace["error"] is None, trace["error"]
+        assert len(trace["evaluations"]) == 12
+        assert {"assignments", "value", "failed", "suggest_s"} <= set(trace["evaluations"][0])
+    stats = data["summary"]["BR-DISK"]["methods"]["random"]
+    assert {"regret_half", "regret_full", "failed_after_initial", "failed_last_half", "latency_s"} <= set(stats)
+    markdown = (tmp_path / "optimizer_smoke.md").read_text()
+    assert "### BR-DISK" in markdown and "### OOM-MIX" in markdown and "failed after 10" in markdown
+    if OURS_AVAILABLE:
+        assert set(data["summary"]["OOM-MIX"]["paired"]) == set(FAST_METHODS) - {"sigopt_ai"}
+        assert "Wilcoxon p" in markdown
+
+
+def test_unknown_or_unavailable_method_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        run.main(["--methods", "nope", "--out", str(tmp_path)])
+
+
+def test_gp_sampler_with_constraint_encoding_runs() -> None:
+    pytest.importorskip("torch")
+    problem = run.with_budget(problems.get_problem("BR-DISK"), 12)
+    evaluations = run.drive(problem, build_driver("gp_c", problem, seed=0), 12)  # GP after 10 random
+    assert len(evaluations) == 12 and all(e["suggest_s"] >= 0 for e in evaluations)
+
+
+def _trace(method: str, seed: int, values: list[float | None]) -> dict[str, Any]:
+    evaluations = [{"value": v, "failed": v is None, "suggest_s": 0.01 * (i + 1)} for i, v in enumerate(values)]
+    return {
+        "problem": "P",
+        "method": method,
+        "seed": seed,
+        "budget": len(values),
+        "error": None,
+        "evaluations": evaluations,
+    }
+
+
+def test_regret_and_failure_statistics_on_a_hand_made_trace() -> None:
+    trace = _trace("m", 0, [None, 3.0, 1.0, None] + [2.0] * 6 + [None, 0.5])
+    assert summary.regret_at(trace, 0.0, 1) == math.inf
+    assert summary.regret_at(trace, 0.0, 2) == 3.0
+    assert summary.regret_at(trace, 0.0, 12) == 0.5
+    assert summary.regret_curve(trace, 0.0)[:3] == [math.inf, 3.0, 1.0]
+    assert summary.failure_rate([trace], 10, 12) == 0.5
+    assert summary.failure_rate([trace], 6, 12) == pytest.approx(1 / 6)
+    assert summary.latency([trace])["max"] == pytest.approx(0.12)
+    assert summary.quantile([1.0, 2.0, math.inf], 0.5) == 2.0
+    assert summary.quantile([1.0, math.inf], 0.5) == math.inf
+
+
+def test_wilcoxon_and_paired_wins_handle_ties_and_infinite_regrets() -> None:
+    from scipy.stats import wilcoxon
+
+    ours = {0: 0.1, 1: 0.2, 2: 0.3, 3: math.inf}
+    peer = {0: 1.0, 1: 2.0, 2: 3.0, 3: math.inf}
+    result = summary.paired(ours, peer)
+    assert (result["wins"], result["ties"], result["losses"]) == (3, 1, 0)
+    assert result["p"] == pytest.approx(wilcoxon([0.1, 0.2, 0.3], [1.0, 2.0, 3.0]).pvalue)  # 0.25
+    all_inf = summary.paired({s: float(s + 1) for s in range(6)}, dict.fromkeys(range(6), math.inf))
+    assert all_inf["wins"] == 6 and all_inf["p"] == pytest.approx(2 / 64)
+    assert summary.wilcoxon_p([1.0, math.inf], [1.0, math.inf]) == 1.0
+
+
+def test_summarize_uses_run_best_when_optimum_is_unknown() -> None:
+    traces = [_trace("sigopt_ai", s, [None, 1.0 + s]) for s in range(3)]
+    traces += [_trace("random", s, [2.0 + s, None]) for s in range(3)]
+    result = summary.summarize(traces, {"P": {"budget": 2, "f_star": None}})["P"]
+    assert result["f_star"] == 1.0 and result["f_star_source"].startswith("best value")
+    assert result["paired"]["random"]["wins"] == 3
+    assert result["average_rank"] == {"sigopt_ai": 1.0, "random": 2.0}
+    markdown = summary.report_markdown({"P": result}, ["# header"])
+    assert "| sigopt_ai vs |" in markdown and "| random | 3 | 3 / 0 / 0 |" in markdown
+
+
+def test_latency_section_is_replaced_not_duplicated(tmp_path: Path) -> None:
+    report = tmp_path / "optimizer.md"
+    report.write_text("# report\n")
+    document = {
+        "meta": {"finished": "now", "threads": 1, "python": "3"},
+        "cases": [
+            {
+                "n": 200,
+                "dim": 10,
+                "repeats": 3,
+                "failed_fraction": 0.2,
+                **dict.fromkeys(("first_s", "p50_s", "p95_s", "max_s"), 0.1),
+            }
+        ],
+    }
+    latency.update_markdown(report, latency.latency_markdown(document))
+    latency.update_markdown(report, latency.latency_markdown(document))
+    text = report.read_text()
+    assert text.startswith("# report") and text.count(latency.START) == 1 and "| 200 | 10 | 20 % |" in text
+
+
+@pytest.mark.skipif(not OURS_AVAILABLE, reason="sigopt_ai.optimizer.make_strategy is not there yet")
+def test_latency_measure_runs_our_optimizer() -> None:
+    observations = latency.synthetic_observations(500, 10, seed=0)
+    assert 0.15 < sum(o.failed for o in observations) / 500 < 0.25
+    result = latency.measure(n=12, dim=3, repeats=2)
+    assert result["repeats"] == 2 and result["p95_s"] >= result["p50_s"] >= 0
+
+
+def test_resume_skips_runs_already_in_the_checkpoint(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "optimizer.partial.jsonl"
+    done = {**_trace("random", 0, [1.0]), "problem": "BR-DISK", "budget": 1}
+    checkpoint.write_text(json.dumps(done) + "\n")
+    items = [("BR-DISK", "random", 0, 1), ("BR-DISK", "random", 1, 1)]
+    traces, todo = run.resume(checkpoint, items)
+    assert [t["seed"] for t in traces] == [0] and todo == [("BR-DISK", "random", 1, 1)]
