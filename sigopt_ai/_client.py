@@ -69,7 +69,7 @@ class Client:
     def shutdown(self) -> None:
         """End open runs, flush and stop the writer."""
         for run in list(self.active.values()):
-            run._end_at_exit()
+            run.end()  # a run from create_run() that was never ended
         if not self.syncer.close(timeout=30.0) and self.syncer.last_error is not None:
             logger.error(
                 "sigopt_ai: %d records could not be written at exit: %s",

@@ -161,7 +161,7 @@ def _is_number(value: Any) -> bool:
         return False
     if isinstance(value, (int, float)):
         return True
-    return getattr(value, "ndim", None) == 0 or type(value).__module__ == "numpy"
+    return getattr(value, "ndim", None) == 0  # numpy/torch scalars; an array is not a metric
 
 
 @overload

@@ -29,7 +29,7 @@ from sigopt_ai._types import MetricValue, ParamValue
 from sigopt_ai._validation import check_name, check_stddev, to_metadata, to_number
 
 if TYPE_CHECKING:
-    from sigopt_ai._records import RunRecord
+    pass
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -279,10 +279,6 @@ class RunContext:
             self._set_failure(FailureInfo(FailureKind.INTERRUPTED, message="The experiment loop was left."))
             self.end()
 
-    def _end_at_exit(self) -> None:
-        """End a run still open at interpreter exit (a run from create_run() that was never ended)."""
-        self.end()
-
     def _sample_memory(self) -> None:
         self._peak_rss = max(self._peak_rss, rss_bytes())
 
@@ -326,14 +322,6 @@ class RunContext:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
         return self.__exit__(exc_type, exc, tb)
-
-    # -- reading --------------------------------------------------------------------------------
-
-    def record(self) -> RunRecord:
-        """The run as stored now (flushes first)."""
-        from sigopt_ai._api import get_run
-
-        return get_run(self._id)
 
 
 def _is_clean_exit(exc: BaseException) -> bool:

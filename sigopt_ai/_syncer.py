@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -163,10 +162,3 @@ class Syncer:
     def pending(self) -> int:
         """Operations not yet written."""
         return len(self._queue) + len(self._retry)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until nothing is pending (for tests and shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self.pending and time.monotonic() < deadline:
-            self.flush(max(0.0, deadline - time.monotonic()))
-        return not self.pending

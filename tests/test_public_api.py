@@ -29,9 +29,7 @@ def test_exceptions_share_one_root() -> None:
 def test_import_loads_no_heavy_dependency() -> None:
     code = "import sys, json, sigopt_ai; print(json.dumps(sorted(sys.modules)))"
     loaded = set(
-        json.loads(
-            subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-        )
+        json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     )
     heavy = {"numpy", "scipy", "sqlalchemy", "torch", "tensorflow", "httpx", "rich", "yaml"}
     assert not loaded & heavy

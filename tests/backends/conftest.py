@@ -43,18 +43,30 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres")
     port = _free_port()
-    subprocess.run(_as_postgres([initdb, "-D", data, "-A", "trust", "-U", "postgres"]), check=True,
-                   capture_output=True)
+    subprocess.run(_as_postgres([initdb, "-D", data, "-A", "trust", "-U", "postgres"]), check=True, capture_output=True)
     subprocess.run(
-        _as_postgres([os.path.join(bindir, "pg_ctl"), "-D", data, "-w", "-l", os.path.join(data, "log"), "-o",
-                      f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-        check=True, capture_output=True,
+        _as_postgres(
+            [
+                os.path.join(bindir, "pg_ctl"),
+                "-D",
+                data,
+                "-w",
+                "-l",
+                os.path.join(data, "log"),
+                "-o",
+                f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run(_as_postgres([os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres([os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "stop"]), capture_output=True
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -49,8 +49,9 @@ def test_state_precedence_is_applied_by_the_store(db: str) -> None:
     backend = SQLBackend(db)
     backend.write([("start", "r1", "p", "n", 1.0, None, None)])
     backend.write([("end", "r1", RunState.COMPLETED, 2.0)])
-    backend.write([("failure", "r1", FailureInfo(FailureKind.REPORTED, message="late"), 3.0),
-                   ("end", "r1", RunState.FAILED, 3.0)])
+    backend.write(
+        [("failure", "r1", FailureInfo(FailureKind.REPORTED, message="late"), 3.0), ("end", "r1", RunState.FAILED, 3.0)]
+    )
     backend.write([("end", "r1", RunState.COMPLETED, 4.0)])  # failed > completed: ignored
     record = backend.read_run("r1")
     assert record is not None and record.state is RunState.FAILED and record.ended == 2.0
@@ -61,8 +62,11 @@ def test_state_precedence_is_applied_by_the_store(db: str) -> None:
 
 def test_concurrent_serving_respects_the_budget(db: str) -> None:
     exp = sigopt.create_experiment(
-        name="contract", parameters=[dict(name="x", type="double", bounds=dict(min=0, max=1))],
-        metrics=[dict(name="y")], budget=12, type="random",
+        name="contract",
+        parameters=[dict(name="x", type="double", bounds=dict(min=0, max=1))],
+        metrics=[dict(name="y")],
+        budget=12,
+        type="random",
     )
     served: list[str] = []
 

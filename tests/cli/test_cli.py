@@ -52,7 +52,5 @@ def test_console_script_is_installed(store) -> None:  # type: ignore[no-untyped-
 
     exe = shutil.which("sigopt-ai")
     assert exe is not None
-    out = subprocess.run(
-        [exe, "--db", str(store), "runs", "list"], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([exe, "--db", str(store), "runs", "list"], capture_output=True, text=True, check=True)
     assert "Runs" in out.stdout

@@ -54,9 +54,7 @@ def test_loop_turns_runs_into_observations_until_the_budget() -> None:
     observations = exp.observations()
     assert [o.assignments for o in observations] == seen
     runs = exp.runs()
-    assert len(runs) == 8 and all(
-        r.experiment == exp.id and r.state is sigopt.RunState.COMPLETED for r in runs
-    )
+    assert len(runs) == 8 and all(r.experiment == exp.id and r.state is sigopt.RunState.COMPLETED for r in runs)
     best = exp.best_runs()
     assert len(best) == 1
     assert best[0].metrics["error"] == min(error(s["lr"]) for s in seen)
@@ -278,12 +276,7 @@ def test_progress_line_shows_failures_by_kind_and_best(capsys: pytest.CaptureFix
                 raise MemoryError("cap")
             run.log_metric("error", 0.25 * i)
     err = capsys.readouterr().err
-    assert (
-        "tune 3/3 done" in err
-        and "1 failed (oom 1)" in err
-        and "best error 0.25" in err
-        and "finished" in err
-    )
+    assert "tune 3/3 done" in err and "1 failed (oom 1)" in err and "best error 0.25" in err and "finished" in err
 
 
 def test_bayesian_default_strategy_runs_in_the_loop() -> None:

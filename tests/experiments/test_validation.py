@@ -77,8 +77,7 @@ ALL_KEYS = (
     "'observation_budget', 'parallel_bandwidth', 'parameters', 'type']"
 )
 PARAM_KEYS = (
-    "['bounds', 'categorical_values', 'conditions', 'default_value', 'grid', 'name', 'prior', "
-    "'transformation', 'type']"
+    "['bounds', 'categorical_values', 'conditions', 'default_value', 'grid', 'name', 'prior', 'transformation', 'type']"
 )
 LONG = repr("n" * 101)
 TWO_OPT = [{"name": "a"}, {"name": "b", "objective": "minimize"}]
@@ -87,8 +86,7 @@ INVALID = [
     # ----------------------------------------------------------------- top level
     (
         [X],
-        "experiment: expected a mapping, got list ([{'name': 'x', 'type': 'double', 'bounds': "
-        "{'min': 0, 'max': 1}}]).",
+        "experiment: expected a mapping, got list ([{'name': 'x', 'type': 'double', 'bounds': {'min': 0, 'max': 1}}]).",
     ),
     (body(foo=1), f"experiment: unknown field 'foo'. Valid fields are {ALL_KEYS}."),
     (
@@ -198,8 +196,7 @@ INVALID = [
     ),
     (
         body(parameters=[param(C, categorical_values=["a", {"label": "b"}])]),
-        "parameters[0].categorical_values[1]: unknown field 'label'. Valid fields are "
-        "['enum_index', 'name'].",
+        "parameters[0].categorical_values[1]: unknown field 'label'. Valid fields are ['enum_index', 'name'].",
     ),
     (
         body(parameters=[param(C, bounds={"min": 0, "max": 1})]),
@@ -218,8 +215,7 @@ INVALID = [
     ),
     (
         body(parameters=[param(C, transformation="log")]),
-        "parameters[0].transformation: log-transformation only applies to parameters type of double, "
-        "not categorical.",
+        "parameters[0].transformation: log-transformation only applies to parameters type of double, not categorical.",
     ),
     (
         with_param(categorical_values=["a", "b"]),
@@ -251,13 +247,11 @@ INVALID = [
     # ----------------------------------------------------------------- log transformation
     (
         with_param(transformation="exp"),
-        "parameters[0].transformation: 'exp' is not a valid transformation. It must be one of "
-        "['log', 'none'].",
+        "parameters[0].transformation: 'exp' is not a valid transformation. It must be one of ['log', 'none'].",
     ),
     (
         body(parameters=[param(INT1, transformation="log", bounds={"min": 1, "max": 10})]),
-        "parameters[0].transformation: log-transformation only applies to parameters type of "
-        "double, not int.",
+        "parameters[0].transformation: log-transformation only applies to parameters type of double, not int.",
     ),
     (
         with_param(transformation="log"),
@@ -351,13 +345,11 @@ INVALID = [
     ),
     (
         conditional([X, cnn(Y, arch=["rnn"])]),
-        "parameters[1].conditions.arch: 'rnn' is not a value of conditional arch. Valid values are "
-        "['cnn', 'mlp'].",
+        "parameters[1].conditions.arch: 'rnn' is not a value of conditional arch. Valid values are ['cnn', 'mlp'].",
     ),
     (
         conditional([X, cnn(Y, arch=[])]),
-        "parameters[1].conditions.arch: a condition must list at least one value of conditional "
-        "arch, got none.",
+        "parameters[1].conditions.arch: a condition must list at least one value of conditional arch, got none.",
     ),
     (
         conditional([X, cnn(Y, arch=["cnn", "cnn"])]),
@@ -369,8 +361,7 @@ INVALID = [
     ),
     (
         conditional([X, cnn(Y)], [ARCH, ARCH]),
-        "conditionals[1].name: No duplicate conditionals are allowed: 'arch' is also the name of "
-        "conditionals[0].",
+        "conditionals[1].name: No duplicate conditionals are allowed: 'arch' is also the name of conditionals[0].",
     ),
     (
         conditional([X, cnn(Y)], [{"name": "arch"}]),
@@ -398,9 +389,7 @@ INVALID = [
         "num_solutions: An experiment with multiple solutions does not support conditional parameters.",
     ),
     (
-        conditional(
-            [X, cnn(Y)], metrics=[{"name": "m", "strategy": "constraint", "threshold": 1}], budget=10
-        ),
+        conditional([X, cnn(Y)], metrics=[{"name": "m", "strategy": "constraint", "threshold": 1}], budget=10),
         "conditionals: All-Constraint experiment does not support conditional parameters.",
     ),
     # ----------------------------------------------------------------- metrics
@@ -456,8 +445,7 @@ INVALID = [
     ),
     (
         metrics(*({"name": f"c{i}", "strategy": "constraint", "threshold": 0} for i in range(5)), budget=10),
-        "metrics: An experiment can have at most 4 constraint metrics, got 5: ['c0', 'c1', 'c2', "
-        "'c3', 'c4'].",
+        "metrics: An experiment can have at most 4 constraint metrics, got 5: ['c0', 'c1', 'c2', 'c3', 'c4'].",
     ),
     (
         metrics(*TWO_OPT),
@@ -475,14 +463,12 @@ INVALID = [
     ),
     (
         body(num_solutions=5, budget=3),
-        "num_solutions: The budget needs to be larger than the number of solutions, got 5 solutions and a "
-        "budget of 3.",
+        "num_solutions: The budget needs to be larger than the number of solutions, got 5 solutions and a budget of 3.",
     ),
     # ----------------------------------------------------------------- grid experiments
     (
         body(type="grid", parameters=[X]),
-        "parameters[0].grid: a grid experiment needs grid values on every double and int parameter, and x "
-        "has none.",
+        "parameters[0].grid: a grid experiment needs grid values on every double and int parameter, and x has none.",
     ),
     (
         body(type="grid", parameters=[param(bounds=None, grid=[1, 2, 3]), C], budget=5),
@@ -501,8 +487,7 @@ INVALID = [
     (body(metadata={1: "a"}), "metadata: keys must be strings, got int (1)."),
     (
         body(metadata={"k" * 101: 1}),
-        "metadata: The length of the metadata key 'kkkkkkkkkk...kkkkkkkkkk' must be at most 100 characters, "
-        "got 101.",
+        "metadata: The length of the metadata key 'kkkkkkkkkk...kkkkkkkkkk' must be at most 100 characters, got 101.",
     ),
     (
         body(metadata={"note": "n" * 501}),
@@ -520,8 +505,7 @@ INVALID = [
     ),
     (
         constrained([X, Y], constraint(("x", 1), ("y", 1), type="strictly_less_than")),
-        "linear_constraints[0].type: 'strictly_less_than' is not one of the allowed values: greater_than, "
-        "less_than.",
+        "linear_constraints[0].type: 'strictly_less_than' is not one of the allowed values: greater_than, less_than.",
     ),
     (
         constrained([X, Y], {**constraint(("x", 1), ("y", 1)), "rhs": 1}),
@@ -545,17 +529,14 @@ INVALID = [
     ),
     (
         constrained([X, Y, INT1], constraint(("x", 1), ("i", 1))),
-        "linear_constraints[0].terms: Constraint functions cannot mix integers and doubles. One "
-        "or the other only.",
+        "linear_constraints[0].terms: Constraint functions cannot mix integers and doubles. One or the other only.",
     ),
     (
         constrained([X, param(Y, bounds=None, grid=[0.1, 0.2])], constraint(("x", 1), ("y", 1))),
         "linear_constraints[0].terms[1].name: Constraint cannot be defined on a grid parameter y.",
     ),
     (
-        constrained(
-            [X, param(Y, bounds={"min": 1, "max": 2}, transformation="log")], constraint(("x", 1), ("y", 1))
-        ),
+        constrained([X, param(Y, bounds={"min": 1, "max": 2}, transformation="log")], constraint(("x", 1), ("y", 1))),
         "linear_constraints[0].terms[1].name: Constraint cannot be defined on a log-transformed parameter y.",
     ),
     (
@@ -774,9 +755,7 @@ def test_metadata_values() -> None:
 
 def test_default_values() -> None:
     defn = parse_experiment(
-        body(
-            parameters=[param(default_value=0.5), param(INT1, default_value=3.0), param(C, default_value="b")]
-        )
+        body(parameters=[param(default_value=0.5), param(INT1, default_value=3.0), param(C, default_value="b")])
     )
     assert [p.default_value for p in defn.parameters] == [0.5, 3, "b"]
 
@@ -786,12 +765,8 @@ def test_null_optional_fields_and_object_tags_are_ignored() -> None:
     definition = {
         "name": "exp",
         "parameters": [{**X, **nulls, "object": "parameter", "categorical_values": None}],
-        "metrics": [
-            {"object": "metric", "name": "acc", "threshold": None, "strategy": None, "objective": None}
-        ],
-        **dict.fromkeys(
-            ["budget", "conditionals", "linear_constraints", "metadata", "num_solutions", "type"]
-        ),
+        "metrics": [{"object": "metric", "name": "acc", "threshold": None, "strategy": None, "objective": None}],
+        **dict.fromkeys(["budget", "conditionals", "linear_constraints", "metadata", "num_solutions", "type"]),
         **dict.fromkeys(["parallel_bandwidth", "observation_budget", "project", "tasks"]),
     }
     assert parse_experiment(definition) == parse_experiment(body())
@@ -884,9 +859,7 @@ def test_definition_to_json_has_the_sigopt_v1_shape() -> None:
         ],
     }
     assert data["conditionals"] == [{"object": "conditional", "name": "arch", "values": ["cnn", "mlp"]}]
-    assert {
-        k: data[k] for k in ("name", "type", "budget", "parallel_bandwidth", "num_solutions", "metadata")
-    } == {
+    assert {k: data[k] for k in ("name", "type", "budget", "parallel_bandwidth", "num_solutions", "metadata")} == {
         "name": "resnet-tune",
         "type": "random",
         "budget": 60,
@@ -944,9 +917,7 @@ def test_load_experiment_file_accepts_str_paths(tmp_path: Path) -> None:
 
 def test_load_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nope.yml"
-    with pytest.raises(
-        ValidationError, match="^" + re.escape(f"Experiment file {str(path)!r} does not exist.") + "$"
-    ):
+    with pytest.raises(ValidationError, match="^" + re.escape(f"Experiment file {str(path)!r} does not exist.") + "$"):
         load_experiment_file(path)
 
 

@@ -47,16 +47,12 @@ CASES = [
     ),
     (
         "TensorFlow ResourceExhaustedError",
-        lambda: framework_error(
-            "tensorflow.python.framework.errors_impl", "ResourceExhaustedError", Exception
-        )("OOM"),
+        lambda: framework_error("tensorflow.python.framework.errors_impl", "ResourceExhaustedError", Exception)("OOM"),
         K.OOM,
     ),
     (
         "JAX RESOURCE_EXHAUSTED",
-        lambda: framework_error("jaxlib.xla_extension", "XlaRuntimeError")(
-            "RESOURCE_EXHAUSTED: Out of memory"
-        ),
+        lambda: framework_error("jaxlib.xla_extension", "XlaRuntimeError")("RESOURCE_EXHAUSTED: Out of memory"),
         K.OOM,
     ),
     ("std::bad_alloc", lambda: RuntimeError("std::bad_alloc"), K.OOM),
@@ -134,9 +130,7 @@ def test_user_types_and_classifiers_win() -> None:
         pass
 
     register_failure_type(ShardTooLarge, "oom", registry=registry)
-    register_failure_classifier(
-        lambda e: "infrastructure" if "preempted" in str(e) else None, registry=registry
-    )
+    register_failure_classifier(lambda e: "infrastructure" if "preempted" in str(e) else None, registry=registry)
     assert classify(ShardTooLarge(), registry=registry) is K.OOM
     assert classify(RuntimeError("node preempted"), registry=registry) is K.INFRASTRUCTURE
     assert classify(ValueError("x"), registry=registry) is K.INVALID_ASSIGNMENT

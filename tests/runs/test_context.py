@@ -37,9 +37,7 @@ def test_context_manager_records_everything() -> None:
     assert record.model == "mlp"
     assert record.ended is not None and record.ended >= record.created
     sys_md = record.sys_metadata
-    assert {"host", "os", "python", "cpu_count", "memory_total_bytes", "peak_rss_bytes", "gpus"} <= set(
-        sys_md
-    )
+    assert {"host", "os", "python", "cpu_count", "memory_total_bytes", "peak_rss_bytes", "gpus"} <= set(sys_md)
     assert sys_md["peak_rss_bytes"] > 1_000_000
 
 
@@ -85,9 +83,7 @@ def test_end_is_idempotent_and_finished_runs_refuse_writes() -> None:
     run.log_metric("x", 1)
     assert run.end() is sigopt.RunState.COMPLETED
     assert run.end() is sigopt.RunState.COMPLETED
-    with pytest.raises(
-        sigopt.UsageError, match=f"Run '{run.id}' has already finished and cannot accept metric 'x'"
-    ):
+    with pytest.raises(sigopt.UsageError, match=f"Run '{run.id}' has already finished and cannot accept metric 'x'"):
         run.log_metric("x", 2)
     with pytest.raises(sigopt.UsageError, match="cannot be entered again"):
         with run:
@@ -156,9 +152,7 @@ def test_fixed_params_are_read_only() -> None:
         run.params.setdefaults(lr=0.5, epochs=2)
         assert run.params.lr == 0.1 and run.params.epochs == 2
         run.params.lr = 0.1  # the same value is fine
-        with pytest.raises(
-            sigopt.ValidationError, match="Parameter 'lr' was suggested by the experiment as 0.1"
-        ):
+        with pytest.raises(sigopt.ValidationError, match="Parameter 'lr' was suggested by the experiment as 0.1"):
             run.params.lr = 0.2
         with pytest.raises(AttributeError, match="There is no parameter named 'missing'"):
             _ = run.params.missing

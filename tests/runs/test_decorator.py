@@ -132,6 +132,24 @@ def test_disabled_switch_passes_calls_through(monkeypatch: pytest.MonkeyPatch) -
     assert sigopt.list_runs() == []
 
 
+def test_array_return_is_passed_through_and_not_a_metric() -> None:
+    np = pytest.importorskip("numpy")
+
+    @sigopt.run
+    def predict() -> object:
+        return np.array([0.1, 0.2])
+
+    @sigopt.run
+    def score() -> object:
+        return {"acc": np.float32(0.5), "probs": np.array([0.3, 0.7])}
+
+    assert predict().tolist() == [0.1, 0.2]
+    score()
+    records = sigopt.list_runs()
+    assert [r.metrics for r in records] == [{"acc": 0.5}, {}]
+    assert all(r.state is sigopt.RunState.COMPLETED for r in records)
+
+
 def test_non_scalar_arguments_are_not_parameters() -> None:
     @sigopt.run
     def train(data: list[int], lr: float = 0.1) -> None:
