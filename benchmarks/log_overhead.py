@@ -108,8 +108,10 @@ def count_points(db: Path, run_id: str) -> tuple[int, str]:
             query = "SELECT COUNT(*) FROM metric_points WHERE run_id = ?"
             (rows,) = conn.execute(query, (run_id,)).fetchone()
             return int(rows), "COUNT(*) of metric_points rows"
-        query = 'SELECT COALESCE(SUM("count"), 0), COALESCE(SUM(LENGTH("values")) / 8, 0), COUNT(*) ' \
+        query = (
+            'SELECT COALESCE(SUM("count"), 0), COALESCE(SUM(LENGTH("values")) / 8, 0), COUNT(*) '
             "FROM metric_chunks WHERE run_id = ?"
+        )
         declared, held, chunks = conn.execute(query, (run_id,)).fetchone()
     if declared != held:
         return -1, f"metric_chunks: count column says {declared}, packed values hold {held}"

@@ -37,8 +37,14 @@ X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.3, stratify=
 
 def build(lr: float, width: int, depth: int, batch_size: int, alpha: float, momentum: float) -> MLPClassifier:
     return MLPClassifier(
-        hidden_layer_sizes=(width,) * depth, solver="sgd", learning_rate_init=lr, batch_size=batch_size,
-        alpha=alpha, momentum=momentum, max_iter=8, random_state=0,
+        hidden_layer_sizes=(width,) * depth,
+        solver="sgd",
+        learning_rate_init=lr,
+        batch_size=batch_size,
+        alpha=alpha,
+        momentum=momentum,
+        max_iter=8,
+        random_state=0,
     )
 
 
@@ -83,7 +89,8 @@ def main() -> None:
     args = parser.parse_args()
 
     experiment = sigopt.create_experiment(
-        name="digits-mlp", project="digits",
+        name="digits-mlp",
+        project="digits",
         parameters=[
             dict(name="lr", type="double", bounds=dict(min=1e-4, max=1.0), transformation="log"),
             dict(name="width", type="int", bounds=dict(min=16, max=256)),
@@ -93,12 +100,15 @@ def main() -> None:
             dict(name="momentum", type="double", bounds=dict(min=0.0, max=0.99)),
         ],
         metrics=[dict(name="error", objective="minimize")],
-        budget=args.budget, parallel_bandwidth=args.workers_hint,
+        budget=args.budget,
+        parallel_bandwidth=args.workers_hint,
     )
     best = experiment.optimize(train)
     progress = experiment.progress
-    print(f"\nexperiment {experiment.id}: {progress.finished} runs, {progress.failed} failed "
-          f"{dict(progress.failed_by_kind)}")
+    print(
+        f"\nexperiment {experiment.id}: {progress.finished} runs, {progress.failed} failed "
+        f"{dict(progress.failed_by_kind)}"
+    )
     for record in best:
         print(f"best run {record.id}: validation error {record.metrics['error']:.4f} with {dict(record.params)}")
 

@@ -1,8 +1,8 @@
 """A Gaussian-process classifier of success versus failure (Laplace approximation, probit link).
 
-It reuses the objective model's lengthscales (cheaper than fitting its own, and the failure boundary
-lives on the same scales as the objective's cliff), a prior mean at the probit of the smoothed
-success rate (so P(success) far from the data is the base rate, not 1/2), and reports
+It takes its lengthscales from the caller (the optimizer fits them by GP regression on the +-1
+labels, which is cheaper than maximising the Laplace evidence), a prior mean at the probit of the
+smoothed success rate (so P(success) far from the data is the base rate, not 1/2), and reports
 ``P(success | x) = Phi(mu / sqrt(1 + var))`` (Eq. 3.82 in Rasmussen & Williams).
 
 References:

@@ -57,7 +57,8 @@ class Box:
         return as_float(self.lower + u * (self.upper - self.lower))
 
 
-def _sobol_candidates(space: SearchSpace, n: int, rng: np.random.Generator, box: Box | None) -> FloatArray:
+def sobol_points(space: SearchSpace, n: int, rng: np.random.Generator, box: Box | None = None) -> FloatArray:
+    """Up to ``n`` scrambled Sobol points in ``box`` (or the cube), rounded, linear constraints met."""
     u = qmc.Sobol(space.dim, scramble=True, seed=rng).random(n)
     u = space.round(box.scale(u) if box is not None else u)
     return as_float(u[space.feasible(u)])
@@ -82,7 +83,7 @@ def candidates(
     box: Box | None = None,
 ) -> FloatArray:
     """Feasible canonical candidates: Sobol points (in ``box``) and perturbed incumbents."""
-    parts = [_sobol_candidates(space, options.n_sobol, rng, box)]
+    parts = [sobol_points(space, options.n_sobol, rng, box)]
     if incumbents.shape[0] and options.n_local:
         local = _perturb(space, incumbents, options.n_local, rng)
         if box is not None:

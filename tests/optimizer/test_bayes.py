@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Callable
@@ -44,11 +45,13 @@ def _best(observations: list[Observation]) -> float:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_learns_failures_and_beats_sobol_on_branin_disk(seed: int) -> None:
-    bayes = _run(BayesianOptimizer(BRANIN, seed=seed), branin_disk, 25)
-    sobol = _run(SobolStrategy(BRANIN, seed=seed), branin_disk, 25)
-    assert sum(o.failed for o in bayes[-10:]) < sum(o.failed for o in sobol[-10:])
-    assert _best(bayes) < _best(sobol)
-    assert _best(bayes) < 0.397887 + 0.5
+    definition = dataclasses.replace(BRANIN, budget=40)
+    bayes = _run(BayesianOptimizer(definition, seed=seed), branin_disk, 40)
+    sobol = _run(SobolStrategy(definition, seed=seed), branin_disk, 40)
+    assert _best(bayes[:25]) < _best(sobol[:25])
+    assert _best(bayes) < 0.397887 + 0.01
+    # The second half of the budget stays inside the disk (the success gate): Sobol fails ~35 %.
+    assert sum(o.failed for o in bayes[20:]) <= 2 < sum(o.failed for o in sobol[20:])
 
 
 def test_initial_design_is_the_sobol_sequence() -> None:
