@@ -133,10 +133,10 @@ def _init_worker() -> None:
 
 
 def tasks(
-    problems: Sequence[str], methods: Sequence[str], seeds: int, budgets: Mapping[str, int]
+    problems: Sequence[str], methods: Sequence[str], seeds: Mapping[str, int], budgets: Mapping[str, int]
 ) -> list[tuple[str, str, int, int]]:
     """Every (problem, method, seed, budget), the most expensive first."""
-    items = [(p, m, s, budgets[p]) for p in problems for m in methods for s in range(seeds)]
+    items = [(p, m, s, budgets[p]) for p in problems for m in methods for s in range(seeds[p])]
     return sorted(items, key=lambda t: -t[3] * (_EVALUATE_S.get(t[0], 0.01) + _SUGGEST_S.get(t[1], 0.01)))
 
 
@@ -238,6 +238,13 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def _seeds_text(seeds: Mapping[str, int]) -> str:
+    groups: dict[int, list[str]] = {}
+    for problem, n in seeds.items():
+        groups.setdefault(n, []).append(problem)
+    return "; ".join(f"0..{n - 1} ({', '.join(problems)})" for n, problems in groups.items())
+
+
 def header_lines(meta: Mapping[str, Any]) -> list[str]:
     """Markdown lines describing the run (protocol, versions, what was left out)."""
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
@@ -252,7 +259,8 @@ def header_lines(meta: Mapping[str, Any]) -> list[str]:
         "",
         f"Implementations: {classes}.",
         "",
-        f"Seeds 0..{meta['seeds'] - 1}; methods: {', '.join(meta['methods'])}.",
+        f"Seeds: {_seeds_text(meta['seeds'])}; methods: {', '.join(meta['methods'])}.",
+        f"Worker time summed over all runs: {meta['run_s'] / 60:.1f} min.",
         "Protocol: optimizer-design.md §3. Regret = best successful value among the first N evaluations",
         "− f* (∞ while none succeeded); failed evaluations count against the budget.",
         f"'failed after {summary_mod.INITIAL_DESIGN}' = failed fraction of evaluations"
@@ -300,13 +308,28 @@ def _choices(value: str, known: Sequence[str], default: Sequence[str], what: str
     return chosen
 
 
+def _per_problem(text: str, what: str, problems: Sequence[str]) -> dict[str, int]:
+    """``'A=1,B=2'`` as a dict restricted to ``problems``; a key that is no problem at all is an error."""
+    out = {}
+    for item in text.split(",") if text else []:
+        key, _, value = item.partition("=")
+        if key.strip() not in PROBLEMS:
+            raise SystemExit(f"{what}: unknown problem {key.strip()!r}; choose from {list(PROBLEMS)}")
+        if key.strip() in problems:
+            out[key.strip()] = int(value)
+    return out
+
+
+def _seeds(args: argparse.Namespace, problems: Sequence[str]) -> dict[str, int]:
+    default = args.seeds if args.seeds is not None else (SMOKE_SEEDS if args.smoke else 20)
+    return {p: default for p in problems} | _per_problem(args.problem_seeds, "--problem-seeds", problems)
+
+
 def _budgets(args: argparse.Namespace, problems: Sequence[str]) -> dict[str, int]:
     budgets = {p: get_problem(p).budget for p in problems}
     if args.smoke:
         budgets = dict.fromkeys(problems, SMOKE_BUDGET)
-    for item in args.budgets.split(",") if args.budgets else []:
-        key, _, value = item.partition("=")
-        budgets[key.strip()] = int(value)
+    budgets.update(_per_problem(args.budgets, "--budgets", problems))
     if args.budget is not None:
         budgets = dict.fromkeys(problems, args.budget)
     return budgets
@@ -331,6 +354,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default 20; smoke 2)")
     parser.add_argument("--problems", default="all", help=f"'all' or a comma list of {', '.join(PROBLEMS)}")
     parser.add_argument("--methods", default="all", help=f"'all' or a comma list of {', '.join(METHODS)}")
+    parser.add_argument("--problem-seeds", default="", help="per-problem seed counts, e.g. 'MLP-DIGITS=10'")
     parser.add_argument("--budgets", default="", help="per-problem overrides, e.g. 'BR-DISK=40,H6-FAIL=60'")
     parser.add_argument("--budget", type=int, default=None, help="one budget for every problem")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="output directory")
@@ -347,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     verify_known_optima()
     problems = _choices(args.problems, list(PROBLEMS), list(PROBLEMS), "problems")
     methods, left_out = _methods(args)
-    seeds = args.seeds if args.seeds is not None else (SMOKE_SEEDS if args.smoke else 20)
+    seeds = _seeds(args, problems)
     budgets = _budgets(args, problems)
     started, fingerprint = time.perf_counter(), optimizer_fingerprint()  # workers import this version
     name = args.name or ("optimizer_smoke" if args.smoke else "optimizer")
@@ -369,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "workers": args.workers,
         "seeds": seeds,
+        "run_s": sum(t["wall_s"] for t in traces),
         "methods": methods,
         "left_out": left_out,
         "implementations": implementations(traces),

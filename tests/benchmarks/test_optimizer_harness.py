@@ -116,6 +116,17 @@ def test_smoke_run_writes_json_and_markdown(tmp_path: Path) -> None:
         assert "Wilcoxon p" in markdown
 
 
+def test_problem_seeds_override_the_seed_count_per_problem(tmp_path: Path) -> None:
+    argv = ["--problems", "BR-DISK,H6-FAIL", "--methods", "random", "--seeds", "3", "--budget", "4"]
+    data = run.main([*argv, "--problem-seeds", "H6-FAIL=1", "--workers", "1", "--out", str(tmp_path), "--name", "x"])
+    seeds = {(t["problem"], t["seed"]) for t in data["traces"]}
+    assert seeds == {("BR-DISK", 0), ("BR-DISK", 1), ("BR-DISK", 2), ("H6-FAIL", 0)}
+    assert data["meta"]["seeds"] == {"BR-DISK": 3, "H6-FAIL": 1}
+    assert "0..2 (BR-DISK); 0..0 (H6-FAIL)" in (tmp_path / "x.md").read_text()
+    with pytest.raises(SystemExit, match="unknown problem 'NOPE'"):
+        run.main([*argv, "--problem-seeds", "NOPE=1", "--out", str(tmp_path)])
+
+
 def test_unknown_or_unavailable_method_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         run.main(["--methods", "nope", "--out", str(tmp_path)])
