@@ -238,6 +238,11 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def _resumed_text(meta: Mapping[str, Any]) -> str:
+    resumed = meta.get("resumed", 0)
+    return f"; {resumed} of its runs were resumed from earlier invocations' checkpoint" if resumed else ""
+
+
 def _seeds_text(seeds: Mapping[str, int]) -> str:
     groups: dict[int, list[str]] = {}
     for problem, n in seeds.items():
@@ -254,7 +259,8 @@ def header_lines(meta: Mapping[str, Any]) -> list[str]:
         "# Optimizer benchmark",
         "",
         f"Generated {meta['finished']} by `python -m benchmarks.optimizer.run {' '.join(meta['argv'])}` "
-        f"in {meta['wall_s'] / 60:.1f} min on {meta['cpus']} CPUs ({workers}, one BLAS/torch thread each). "
+        f"in {meta['wall_s'] / 60:.1f} min on {meta['cpus']} CPUs ({workers}, one BLAS/torch thread each)"
+        f"{_resumed_text(meta)}. "
         f"{versions}; sigopt_ai/optimizer sources sha256 {meta['sigopt_ai_optimizer_sha256']}.",
         "",
         f"Implementations: {classes}.",
@@ -383,6 +389,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         traces, items = resume(checkpoint, items)
     elif checkpoint.exists():
         checkpoint.unlink()
+    resumed = len(traces)
     traces += run_all(items, args.workers, checkpoint)
     traces.sort(key=lambda t: (problems.index(t["problem"]), methods.index(t["method"]), t["seed"]))
     info = problem_info(problems, budgets)
@@ -394,6 +401,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "workers": args.workers,
         "seeds": seeds,
         "run_s": sum(t["wall_s"] for t in traces),
+        "resumed": resumed,
         "methods": methods,
         "left_out": left_out,
         "implementations": implementations(traces),

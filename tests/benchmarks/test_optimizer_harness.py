@@ -224,3 +224,13 @@ def test_resume_skips_runs_already_in_the_checkpoint(tmp_path: Path) -> None:
     items = [("BR-DISK", "random", 0, 1), ("BR-DISK", "random", 1, 1)]
     traces, todo = run.resume(checkpoint, items)
     assert [t["seed"] for t in traces] == [0] and todo == [("BR-DISK", "random", 1, 1)]
+
+
+def test_resumed_run_says_how_many_runs_came_from_the_checkpoint(tmp_path: Path) -> None:
+    argv = ["--problems", "BR-DISK", "--methods", "random", "--seeds", "2", "--budget", "3", "--workers", "1"]
+    first = run.main([*argv, "--problem-seeds", "BR-DISK=1", "--out", str(tmp_path), "--name", "r"])
+    (tmp_path / "r.partial.jsonl").write_text(json.dumps(first["traces"][0]) + "\n")
+    second = run.main([*argv, "--resume", "--out", str(tmp_path), "--name", "r"])
+    assert second["meta"]["resumed"] == 1 and len(second["traces"]) == 2
+    assert second["traces"][0]["evaluations"] == first["traces"][0]["evaluations"]
+    assert "1 of its runs were resumed" in (tmp_path / "r.md").read_text()
