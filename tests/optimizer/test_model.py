@@ -63,7 +63,7 @@ def test_gate_penalises_points_below_it_and_leaves_the_rest(make_box: Callable[.
     assert grid[np.argmax(after), 0] <= 0.6 + 0.05
 
 
-def test_gate_off_without_a_classifier_or_at_zero(make_box: Callable[..., ExperimentDefinition]) -> None:
+def test_gate_is_off_at_zero_or_without_reference_points(make_box: Callable[..., ExperimentDefinition]) -> None:
     models = _models(make_box())
     assert with_success_gate(models, _grid(), 0.0) is models
     assert with_success_gate(models, _grid()[:0]) is models
