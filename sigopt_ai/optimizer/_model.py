@@ -210,6 +210,13 @@ def with_success_gate(models: Models, reference: FloatArray, gate: float = SUCCE
     return dataclasses.replace(models, success_floor=top + math.log(gate))
 
 
+def _gated_log_success(models: Models, mean: FloatArray, var: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """log P(success) with the gate's wall below ``models.success_floor``, and its derivatives."""
+    v, dmean, dvar = log_prob_success(mean, var)
+    weight = 1.0 + _GATE_SLOPE * (v < models.success_floor)
+    return as_float(v - _GATE_SLOPE * np.maximum(models.success_floor - v, 0.0)), weight * dmean, weight * dvar
+
+
 def acquisition(models: Models, x: FloatArray) -> FloatArray:
     """The log acquisition at ``(m, d)`` points: log EI + log P(success) + sum log P(constraint).
 
@@ -221,8 +228,7 @@ def acquisition(models: Models, x: FloatArray) -> FloatArray:
         mu, var = predict(models.objective, x)
         total += log_ei(mu, np.sqrt(var), models.best)[0]
     if models.classifier is not None:
-        v = log_prob_success(*predict(models.classifier, x))[0]
-        total += v - _GATE_SLOPE * np.maximum(models.success_floor - v, 0.0)
+        total += _gated_log_success(models, *predict(models.classifier, x))[0]
     for c in models.constraints:
         mu, var = predict(c.posterior, x)
         total += log_prob_above(mu, np.sqrt(var), c.threshold)[0]
@@ -240,10 +246,9 @@ def acquisition_with_grad(models: Models, x: FloatArray) -> tuple[FloatArray, Fl
         grad += a[:, None] * dmu + (b / (2.0 * std))[:, None] * dvar
     if models.classifier is not None:
         mu, var, dmu, dvar = predict_with_grad(models.classifier, x)
-        v, a, b = log_prob_success(mu, var)
-        weight = 1.0 + _GATE_SLOPE * (v < models.success_floor)
-        total += v - _GATE_SLOPE * np.maximum(models.success_floor - v, 0.0)
-        grad += (weight * a)[:, None] * dmu + (weight * b)[:, None] * dvar
+        v, a, b = _gated_log_success(models, mu, var)
+        total += v
+        grad += a[:, None] * dmu + b[:, None] * dvar
     for c in models.constraints:
         mu, var, dmu, dvar = predict_with_grad(c.posterior, x)
         std = np.sqrt(var)
