@@ -139,6 +139,20 @@ def test_gp_sampler_with_constraint_encoding_runs() -> None:
     assert len(evaluations) == 12 and all(e["suggest_s"] >= 0 for e in evaluations)
 
 
+@pytest.mark.skipif(not OURS_AVAILABLE, reason="sigopt_ai.optimizer is not importable")
+def test_no_padding_ablation_is_opt_in_and_differs_only_after_failures() -> None:
+    assert "sigopt_ai_no_padding" not in run.DEFAULT_METHODS
+    problem = run.with_budget(problems.get_problem("BR-DISK"), 13)
+    ours = run.drive(problem, build_driver("sigopt_ai", problem, seed=0), 13)
+    driver = build_driver("sigopt_ai_no_padding", problem, seed=0)
+    ablation = run.drive(problem, driver, 13)
+    assert driver._strategy.failure_model == "classifier"
+    # Same Sobol design, then the same models until a failure is there to be used differently.
+    diverged = next(i for i, (a, b) in enumerate(zip(ours, ablation)) if a["assignments"] != b["assignments"])
+    assert diverged >= driver._strategy.n_initial
+    assert any(e["failed"] for e in ours[:diverged])
+
+
 def _trace(method: str, seed: int, values: list[float | None]) -> dict[str, Any]:
     evaluations = [{"value": v, "failed": v is None, "suggest_s": 0.01 * (i + 1)} for i, v in enumerate(values)]
     return {
