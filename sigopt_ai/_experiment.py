@@ -171,7 +171,7 @@ class Experiment:
     ) -> dict[str, ParamValue]:
         from sigopt_ai.optimizer import Observation as StrategyObservation
 
-        history = [StrategyObservation(o.assignments, o.values, o.failed) for o in observed]
+        history = [StrategyObservation(o.assignments, o.values, o.failed, o.failure_kind) for o in observed]
         return self._strategy().suggest(history, pending, index=index)
 
     def _serve(self, run_id: str | None) -> Suggestion | None:

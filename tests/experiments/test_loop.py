@@ -293,3 +293,26 @@ def test_bayesian_default_strategy_runs_in_the_loop() -> None:
             with run:
                 run.log_metric("error", error(run.params.lr))
     assert exp.best_observations()[0].values["error"] < 0.3
+
+
+def test_the_optimizer_is_told_why_each_run_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sigopt_ai.optimizer import BayesianOptimizer
+
+    told: list[list[str | None]] = []
+    real_suggest = BayesianOptimizer.suggest
+
+    def spy(self, observations, pending, *, index):  # type: ignore[no-untyped-def]
+        told.append([o.failure_kind for o in observations])
+        return real_suggest(self, observations, pending, index=index)
+
+    monkeypatch.setattr(BayesianOptimizer, "suggest", spy)
+    exp = make(budget=10, type="offline")
+    for run in exp.loop(progress=False):
+        with run:
+            if run.params.width > 300:
+                bytearray(1 << 55)
+            run.log_metric("error", float("nan") if run.params.lr > 0.05 else error(run.params.lr))
+    stored = [o.failure_kind for o in exp.observations()]
+    assert {"oom", "diverged"} <= set(stored), "the seed must produce both kinds"
+    # The last suggestion saw every earlier observation with the kind the store recorded.
+    assert told[-1] == stored[: len(told[-1])] and len(told[-1]) == len(stored) - 1
