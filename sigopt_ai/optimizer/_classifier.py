@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import linalg, special
+from scipy import linalg, optimize, special
 
 from sigopt_ai.optimizer._arrays import BoolArray, FloatArray, as_float
 from sigopt_ai.optimizer._gp import Hyper, Posterior, matern52, triangular_inverse
@@ -42,7 +42,35 @@ def prior_mean(success: BoolArray) -> float:
     return float(special.ndtri(rate))
 
 
-def fit_classifier(x: FloatArray, success: BoolArray, lengthscales: FloatArray, *, signal: float = 4.0) -> Posterior:
+def oblique_direction(x: FloatArray, success: BoolArray, *, prior_sd: float = 5.0) -> FloatArray:
+    """Unit normal of the MAP linear probit boundary between successes and failures.
+
+    ``P(success) = Phi(b + w . (x - mean x))`` with ``w ~ N(0, prior_sd^2 I)`` and a flat ``b``.
+    """
+    xc = x - x.mean(axis=0)
+    labels = np.where(success, 1.0, -1.0)
+    d = x.shape[1]
+
+    def loss(theta: FloatArray) -> tuple[float, FloatArray]:
+        w, b = theta[:d], theta[d]
+        value, grad, _ = _probit_terms(xc @ w + b, labels)
+        g = np.concatenate([-(xc.T @ grad) + w / prior_sd**2, [-grad.sum()]])
+        return -value + 0.5 * float(w @ w) / prior_sd**2, as_float(g)
+
+    theta0 = np.concatenate([np.zeros(d), [prior_mean(success)]])
+    w = optimize.minimize(loss, theta0, jac=True, method="L-BFGS-B").x[:d]
+    norm = float(np.linalg.norm(w))
+    return as_float(w / norm) if norm > 0 else as_float(np.zeros(d))
+
+
+def fit_classifier(
+    x: FloatArray,
+    success: BoolArray,
+    lengthscales: FloatArray,
+    *,
+    signal: float = 4.0,
+    projection: FloatArray | None = None,
+) -> Posterior:
     """Laplace posterior of the latent success function (Alg. 3.1, Newton steps with a mean).
 
     Args:
@@ -61,6 +89,8 @@ def fit_classifier(x: FloatArray, success: BoolArray, lengthscales: FloatArray, 
     """
     if success.shape != (x.shape[0],) or success.all() or not success.any():
         raise ValueError("The classifier needs both successes and failures, one label per point.")
+    if projection is not None:
+        x = x @ projection
     n = x.shape[0]
     labels = np.where(success, 1.0, -1.0)
     mean = prior_mean(success)
@@ -82,4 +112,4 @@ def fit_classifier(x: FloatArray, success: BoolArray, lengthscales: FloatArray, 
     sw = np.sqrt(w)
     chol = linalg.cholesky(np.eye(n) + sw[:, None] * k * sw[None, :], lower=True)
     # Alg. 3.2: E[f*] = m + k*^T grad log p(y | f_hat), V[f*] = k** - ||L^-1 (W^1/2 k*)||^2.
-    return Posterior(x, Hyper(lengthscales, signal, 0.0, mean), grad, triangular_inverse(chol), sw)
+    return Posterior(x, Hyper(lengthscales, signal, 0.0, mean), grad, triangular_inverse(chol), sw, projection)

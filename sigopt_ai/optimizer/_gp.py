@@ -81,6 +81,8 @@ class Posterior:
             (explicit, because one matrix product per batch of points is twice as fast as a
             triangular solve).
         scale: ``(n,)`` scaling of ``k(X, x)`` before the triangular solve (ones for regression).
+        projection: ``(d, d')`` map from query points to the kernel's inputs, or None (identity):
+            ``x`` then holds the projected training inputs.
     """
 
     x: FloatArray
@@ -88,6 +90,7 @@ class Posterior:
     alpha: FloatArray
     chol_inv: FloatArray
     scale: FloatArray
+    projection: FloatArray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +313,8 @@ def posterior(x: FloatArray, y: FloatArray, hyper: Hyper, extra_noise: FloatArra
 
 def predict(post: Posterior, xq: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Predictive mean and latent variance at ``xq`` (``(m, d)``), without the noise."""
+    if post.projection is not None:
+        xq = xq @ post.projection
     h = post.hyper
     ks = matern52(xq, post.x, h.lengthscales, h.signal)
     v = (ks * post.scale) @ post.chol_inv.T
@@ -322,6 +327,8 @@ def predict_with_grad(post: Posterior, xq: FloatArray) -> tuple[FloatArray, Floa
 
     ``dk/dx_i = -G(r) (x_i - X_i) / l_i^2`` with ``G = s 5/3 (1 + sqrt(5) r) exp(-sqrt(5) r)``.
     """
+    if post.projection is not None:
+        xq = xq @ post.projection
     h = post.hyper
     ls2 = h.lengthscales**2
     diff = xq[:, None, :] - post.x[None, :, :]
@@ -334,4 +341,6 @@ def predict_with_grad(post: Posterior, xq: FloatArray) -> tuple[FloatArray, Floa
     var = np.maximum(h.signal - (v**2).sum(1), 1e-12)
     dmean = np.einsum("pnd,n->pd", dk, post.alpha)
     dvar = -2.0 * np.einsum("pnd,pn->pd", dk, u * post.scale)
+    if post.projection is not None:
+        dmean, dvar = dmean @ post.projection.T, dvar @ post.projection.T
     return as_float(h.mean + ks @ post.alpha), as_float(var), as_float(dmean), as_float(dvar)

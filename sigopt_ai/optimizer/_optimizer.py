@@ -4,8 +4,10 @@ Per suggestion (optimizer-design.md §4.1):
 
 1. a scrambled Sobol design until ``n_initial`` observations and two successes exist;
 2. the objective GP (Matérn-5/2 ARD, MAP hyperparameters warm-started from the previous suggestion),
-   with failures floor-padded at the worst successful value and pending suggestions lied about with
-   the same value; a Laplace GP classifier of success with its own lengthscales; one GP per
+   with failures floor-padded at the worst successful value (except runs that ran out of memory or
+   were invalid, which only the classifier learns) and pending suggestions lied about with
+   the same value; a Laplace GP classifier of success with its own lengthscales, which also sees
+   each point's coordinate along an oblique boundary per failure kind; one GP per
    thresholded constraint metric; two optimised metrics are scalarised with fresh ParEGO weights;
 3. the log acquisition ``log EI + log P(success) + sum log P(constraint)``, gated to points whose
    P(success) is at least 95 % of the highest one found, maximised over Sobol candidates and

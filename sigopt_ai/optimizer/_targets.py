@@ -39,6 +39,9 @@ class Data:
         objective: ``(n,)`` the oriented scalar objective, NaN where ``success`` is false.
         constraints: One entry per constraint metric that has a threshold.
         pending: ``(p, dim)`` canonical points of the pending suggestions.
+        failure_group: ``(n,)`` -1 for a success; for a failure, the index of its failure kind
+            in ``failure_kinds``.
+        failure_kinds: The failure kinds in order of first appearance (None: nobody said why).
     """
 
     x: FloatArray
@@ -46,6 +49,13 @@ class Data:
     objective: FloatArray
     constraints: tuple[ConstraintData, ...]
     pending: FloatArray
+    failure_group: IntArray
+    failure_kinds: tuple[str | None, ...] = ()
+
+    def failed_as(self, kinds: frozenset[str]) -> BoolArray:
+        """Failures whose kind is one of ``kinds``."""
+        groups = [g for g, kind in enumerate(self.failure_kinds) if kind in kinds]
+        return np.asarray(np.isin(self.failure_group, groups), dtype=bool)
 
     @property
     def satisfied(self) -> BoolArray:
@@ -58,7 +68,7 @@ class Data:
     def take(self, idx: IntArray) -> Data:
         """The observations at ``idx`` (pending suggestions unchanged)."""
         cons = tuple(ConstraintData(c.name, c.values[idx], c.threshold) for c in self.constraints)
-        return Data(self.x[idx], self.success[idx], self.objective[idx], cons, self.pending)
+        return Data(self.x[idx], self.success[idx], self.objective[idx], cons, self.pending, self.failure_group[idx], self.failure_kinds)
 
 
 def _sign(metric: Metric) -> float:
@@ -99,6 +109,19 @@ def _constraints(definition: ExperimentDefinition, observations: Sequence[Observ
     return tuple(out)
 
 
+def _failure_groups(
+    observations: Sequence[Observation], success: BoolArray
+) -> tuple[IntArray, tuple[str | None, ...]]:
+    groups: dict[str | None, int] = {}
+    out = np.full(len(observations), -1, dtype=np.int64)
+    for i, (obs, ok) in enumerate(zip(observations, success, strict=True)):
+        if not ok:
+            # A run that finished with a non-finite optimised metric diverged.
+            kind = obs.failure_kind if obs.failed else "diverged"
+            out[i] = groups.setdefault(kind, len(groups))
+    return out, tuple(groups)
+
+
 def collect(
     space: SearchSpace,
     observations: Sequence[Observation],
@@ -119,10 +142,13 @@ def collect(
     """
     definition = space.definition
     success = np.array([is_success(o, definition) for o in observations], dtype=bool)
+    groups, kinds = _failure_groups(observations, success)
     return Data(
         x=space.encode_many(o.assignments for o in observations),
         success=success,
         objective=as_float(_objective(definition, observations, success, weights)),
         constraints=_constraints(definition, observations),
         pending=space.encode_many(pending),
+        failure_group=groups,
+        failure_kinds=kinds,
     )

@@ -48,8 +48,10 @@ def test_learns_failures_and_beats_sobol_on_branin_disk(seed: int) -> None:
     definition = dataclasses.replace(BRANIN, budget=40)
     bayes = _run(BayesianOptimizer(definition, seed=seed), branin_disk, 40)
     sobol = _run(SobolStrategy(definition, seed=seed), branin_disk, 40)
-    assert _best(bayes[:25]) < _best(sobol[:25])
-    assert _best(bayes) < 0.397887 + 0.01
+    optimum = 0.397887
+    # Sobol's luck varies (seed 1 is 0.04 from the optimum after 20 points); the model's regret at the
+    # same budget is over ten times smaller.
+    assert _best(bayes) - optimum < min(0.01, 0.1 * (_best(sobol) - optimum))
     # The second half of the budget stays inside the disk (the success gate): Sobol fails ~35 %.
     assert sum(o.failed for o in bayes[20:]) <= 2 < sum(o.failed for o in sobol[20:])
 

@@ -36,6 +36,20 @@ def _models(definition: ExperimentDefinition) -> Models:
     return fit_models(data, HyperCache(), failure_model="hybrid", warp="yeo-johnson")
 
 
+def _two_kinds(definition: ExperimentDefinition, *, with_kinds: bool) -> Models:
+    """Runs run out of memory where x0 + x1 > 1.3 and diverge where x1 - x0 > 0.5: two oblique cliffs."""
+    observations = []
+    for x0, x1 in np.random.default_rng(0).random((40, 2)):
+        a = {"x0": float(x0), "x1": float(x1)}
+        kind = "oom" if x0 + x1 > 1.3 else "diverged" if x1 - x0 > 0.5 else None
+        if kind is None:
+            observations.append(Observation(a, {"f": (x0 - 0.7) ** 2 + (x1 - 0.55) ** 2}))
+        else:
+            observations.append(Observation(a, failed=True, failure_kind=kind if with_kinds else None))
+    data = collect(SearchSpace(definition), observations, [], weights=np.ones(1))
+    return fit_models(data, HyperCache(), failure_model="hybrid", warp="yeo-johnson")
+
+
 def _grid(n: int = 41) -> np.ndarray:
     g = np.linspace(0.0, 1.0, n)
     return np.array([(a, b) for a in g for b in g])
@@ -82,3 +96,49 @@ def test_gated_acquisition_gradient_matches_finite_differences(
         step[i] = eps
         numeric = (acquisition(gated, x + step) - acquisition(gated, x - step)) / (2 * eps)
         np.testing.assert_allclose(grad[:, i], numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_classifier_sees_each_failure_kind_along_the_normal_of_its_boundary(
+    make_box: Callable[..., ExperimentDefinition],
+) -> None:
+    models = _two_kinds(make_box(), with_kinds=True)
+    assert models.classifier is not None and models.classifier.projection is not None
+    projection = models.classifier.projection
+    assert projection.shape == (2, 4)  # the point itself, then one direction per kind
+    np.testing.assert_array_equal(projection[:, :2], np.eye(2))
+    # Each direction points from that kind's failures to the successes.
+    assert projection[:, 2] @ np.array([-1.0, -1.0]) / np.sqrt(2) > 0.95  # out of memory
+    assert projection[:, 3] @ np.array([1.0, -1.0]) / np.sqrt(2) > 0.95  # diverged
+    unknown = _two_kinds(make_box(), with_kinds=False)
+    assert unknown.classifier is not None and unknown.classifier.projection is not None
+    assert unknown.classifier.projection.shape == (2, 3)  # failures of unknown kind are one kind
+
+
+def test_runs_out_of_memory_do_not_count_as_bad_values(make_box: Callable[..., ExperimentDefinition]) -> None:
+    told, untold = _two_kinds(make_box(), with_kinds=True), _two_kinds(make_box(), with_kinds=False)
+    # Diverged runs are floor-padded into the objective GP; runs out of memory only train the classifier.
+    assert told.objective.x.shape[0] < untold.objective.x.shape[0] == 40
+    corner = np.array([[0.95, 0.9]])  # deep in the out-of-memory region, next to the optimum (0.7, 0.55)
+    assert predict(told.objective, corner)[0][0] > predict(untold.objective, corner)[0][0]
+    # ... and the classifier still keeps suggestions out of it.
+    assert told.classifier is not None
+    p = np.exp(log_prob_success(*predict(told.classifier, np.vstack([corner, [[0.5, 0.5]]])))[0])
+    assert p[0] < 0.5 * p[1]
+
+
+def test_failure_kinds_are_grouped_and_a_non_finite_metric_is_a_divergence(
+    make_box: Callable[..., ExperimentDefinition],
+) -> None:
+    observations = [
+        Observation({"x0": 0.1, "x1": 0.1}, {"f": 1.0}),
+        Observation({"x0": 0.2, "x1": 0.1}, failed=True, failure_kind="oom"),
+        Observation({"x0": 0.3, "x1": 0.1}, failed=True),
+        Observation({"x0": 0.4, "x1": 0.1}, {"f": float("nan")}),  # finished, but the metric diverged
+        Observation({"x0": 0.5, "x1": 0.1}, failed=True, failure_kind="diverged"),
+        Observation({"x0": 0.6, "x1": 0.1}, failed=True, failure_kind="oom"),
+    ]
+    data = collect(SearchSpace(make_box()), observations, [], weights=np.ones(1))
+    assert data.failure_kinds == ("oom", None, "diverged")
+    np.testing.assert_array_equal(data.failure_group, [-1, 0, 1, 2, 2, 0])
+    np.testing.assert_array_equal(data.failed_as(frozenset({"oom"})), [0, 1, 0, 0, 0, 1])
+    np.testing.assert_array_equal(data.take(np.array([1, 3])).failed_as(frozenset({"diverged"})), [0, 1])
