@@ -50,8 +50,8 @@ class Driver(Protocol):
         """The next assignment to evaluate (the only call whose wall time is measured)."""
         ...
 
-    def tell(self, assignments: Mapping[str, ParamValue], value: float | None) -> None:
-        """Report the value of the last asked assignment; ``None`` = the evaluation failed."""
+    def tell(self, assignments: Mapping[str, ParamValue], value: float | None, kind: str | None = None) -> None:
+        """Report the value of the last asked assignment; ``None`` = the evaluation failed, ``kind`` says why."""
         ...
 
 
@@ -114,8 +114,8 @@ class OptunaDriver:
             self._trial = self._study.ask()
             return {p.name: _suggest(self._trial, p) for p in self._definition.parameters}
 
-    def tell(self, assignments: Mapping[str, ParamValue], value: float | None) -> None:
-        """Tell the pending trial, encoding a failure as configured."""
+    def tell(self, assignments: Mapping[str, ParamValue], value: float | None, kind: str | None = None) -> None:
+        """Tell the pending trial, encoding a failure as configured (Optuna has no failure kinds)."""
         import optuna
 
         trial, self._trial = self._trial, None
@@ -176,8 +176,9 @@ def _gp_c(problem: Problem, seed: int) -> Driver:
 class StrategyDriver:
     """Drives a :class:`sigopt_ai.optimizer.Strategy` with the full observation history."""
 
-    def __init__(self, strategy: Any) -> None:
+    def __init__(self, strategy: Any, *, kinds: bool = True) -> None:
         self._strategy = strategy
+        self._kinds = kinds
         self.implementation = type(strategy).__name__
         self._observations: list[Any] = []
         self._index = 0
@@ -188,12 +189,13 @@ class StrategyDriver:
         self._index += 1
         return dict(suggestion)
 
-    def tell(self, assignments: Mapping[str, ParamValue], value: float | None) -> None:
-        """Append an :class:`Observation` (``failed=True`` without values on a failure)."""
+    def tell(self, assignments: Mapping[str, ParamValue], value: float | None, kind: str | None = None) -> None:
+        """Append an :class:`Observation` (``failed=True`` with its kind and without values on a failure)."""
         from sigopt_ai.optimizer._base import Observation
 
         if value is None:
-            self._observations.append(Observation(dict(assignments), failed=True))
+            kind = kind if self._kinds else None
+            self._observations.append(Observation(dict(assignments), failed=True, failure_kind=kind))
         else:
             self._observations.append(Observation(dict(assignments), {METRIC: value}))
 
@@ -209,6 +211,12 @@ def _sigopt_ai_no_padding(problem: Problem, seed: int) -> Driver:
     from sigopt_ai.optimizer import BayesianOptimizer
 
     return StrategyDriver(BayesianOptimizer(problem.definition, seed=seed, failure_model="classifier"))
+
+
+def _sigopt_ai_no_kinds(problem: Problem, seed: int) -> Driver:
+    from sigopt_ai.optimizer import make_strategy
+
+    return StrategyDriver(make_strategy(problem.definition, seed=seed), kinds=False)
 
 
 def _sigopt_ai_bayes(problem: Problem, seed: int) -> Driver:
@@ -235,6 +243,13 @@ METHODS: dict[str, MethodSpec] = {
             "sigopt_ai_no_padding",
             _sigopt_ai_no_padding,
             "ablation: BayesianOptimizer(failure_model='classifier'), failures not padded into the objective GP",
+            True,
+            ("sigopt_ai",),
+        ),
+        MethodSpec(
+            "sigopt_ai_no_kinds",
+            _sigopt_ai_no_kinds,
+            "ablation: the default optimizer told only that an evaluation failed, not why",
             True,
             ("sigopt_ai",),
         ),

@@ -56,6 +56,10 @@ class Problem:
     optimum: Mapping[str, ParamValue] | None = None
     note: str = ""
     failure_rules: tuple[str, ...] = field(default_factory=tuple)
+    failure_kind: Callable[[Assignments], str] = lambda _: "reported"
+    """Why a failed evaluation failed, as the SDK would classify it (a ``FailureKind`` value):
+    ``"oom"`` for a ``MemoryError``, ``"diverged"`` for a non-finite loss, ``"reported"`` for a
+    simulated crash the objective reports with ``log_failure()``."""
 
 
 def _double(name: str, low: float, high: float, *, log: bool = False) -> Parameter:
@@ -206,6 +210,12 @@ def _verify_h6() -> None:
     _require(float(np.abs(grad).max()) < 1e-3, "H6-FAIL: the known optimum is not stationary")
 
 
+def _memory_or_divergence(assignments: Assignments, cap: int) -> str:
+    """The kind of a failure of OOM-MIX or MLP-DIGITS: out of memory above ``cap``, else diverged."""
+    memory = int(assignments["batch_size"]) * int(assignments["width"]) * int(assignments["depth"])  # type: ignore[arg-type]
+    return "oom" if memory > cap else "diverged"
+
+
 # --- OOM-MIX ----------------------------------------------------------------------------------
 
 OOM_MEMORY_CAP = 2**17
@@ -274,6 +284,7 @@ def oom_mix() -> Problem:
             "integer cell; the design doc's 0.139035 is the optimum over powers of two only"
         ),
         failure_rules=("batch_size * width * depth > 2^17", "log10(lr) > u* + 0.35"),
+        failure_kind=lambda a: _memory_or_divergence(a, OOM_MEMORY_CAP),
     )
 
 
@@ -394,6 +405,7 @@ def mlp_digits() -> Problem:
         budget=40,
         f_star=None,
         note="regret reference: the best value found by any method and seed in the same run",
+        failure_kind=lambda a: _memory_or_divergence(a, MLP_MEMORY_CAP),
         failure_rules=(
             "width * depth * batch_size > 2^15 (MemoryError before fitting)",
             "final loss non-finite or > ln 10, or sklearn ValueError (non-finite weights)",

@@ -64,7 +64,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _evaluation(
-    assignments: Mapping[str, Any], value: float | None, seconds: float, notes: list[str]
+    assignments: Mapping[str, Any], value: float | None, kind: str | None, seconds: float, notes: list[str]
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "assignments": {k: _jsonable(v) for k, v in assignments.items()},
@@ -72,6 +72,8 @@ def _evaluation(
         "failed": value is None,
         "suggest_s": seconds,
     }
+    if kind is not None:
+        record["failure_kind"] = kind
     if notes:
         record["warnings"] = notes
     return record
@@ -91,9 +93,10 @@ def drive(problem: Problem, driver: Driver, budget: int) -> list[dict[str, Any]]
             assignments = driver.ask()
             seconds = time.perf_counter() - start
         value = problem.evaluate(assignments)
-        driver.tell(assignments, value)
+        kind = problem.failure_kind(assignments) if value is None else None
+        driver.tell(assignments, value, kind)
         notes = [f"{w.category.__name__}: {w.message}" for w in caught]
-        evaluations.append(_evaluation(assignments, value, seconds, notes))
+        evaluations.append(_evaluation(assignments, value, kind, seconds, notes))
     return evaluations
 
 

@@ -148,7 +148,9 @@ def test_no_padding_ablation_is_opt_in_and_differs_only_after_failures() -> None
     ablation = run.drive(problem, driver, 13)
     assert driver._strategy.failure_model == "classifier"
     # Same Sobol design, then the same models until a failure is there to be used differently.
-    diverged = next(i for i, (a, b) in enumerate(zip(ours, ablation)) if a["assignments"] != b["assignments"])
+    diverged = next(
+        i for i, (a, b) in enumerate(zip(ours, ablation, strict=True)) if a["assignments"] != b["assignments"]
+    )
     assert diverged >= driver._strategy.n_initial
     assert any(e["failed"] for e in ours[:diverged])
 
@@ -248,3 +250,32 @@ def test_resumed_run_says_how_many_runs_came_from_the_checkpoint(tmp_path: Path)
     assert second["meta"]["resumed"] == 1 and len(second["traces"]) == 2
     assert second["traces"][0]["evaluations"] == first["traces"][0]["evaluations"]
     assert "1 of its runs were resumed" in (tmp_path / "r.md").read_text()
+
+
+def test_each_failure_has_the_kind_the_sdk_would_give_it() -> None:
+    oom_mix, mlp = problems.get_problem("OOM-MIX"), problems.get_problem("MLP-DIGITS")
+    memory = {**OOM_BASE, "batch_size": 512, "width": 1024}
+    assert oom_mix.evaluate(memory) is None and oom_mix.failure_kind(memory) == "oom"
+    diverged = {**OOM_BASE, "lr": 10**-2.6}
+    assert oom_mix.evaluate(diverged) is None and oom_mix.failure_kind(diverged) == "diverged"
+    assert mlp.failure_kind({**MLP_OK, "width": 512, "depth": 3, "batch_size": 64}) == "oom"
+    assert mlp.failure_kind({**MLP_OK, "learning_rate_init": 1.0, "batch_size": 16}) == "diverged"
+    assert problems.get_problem("BR-DISK").failure_kind({"x1": -5.0, "x2": 15.0}) == "reported"
+
+
+@pytest.mark.skipif(not OURS_AVAILABLE, reason="sigopt_ai.optimizer is not importable")
+def test_traces_record_failure_kinds_and_the_kindless_ablation_differs_only_with_them() -> None:
+    assert "sigopt_ai_no_kinds" not in run.DEFAULT_METHODS
+    problem = run.with_budget(problems.get_problem("OOM-MIX"), 14)
+    ours = run.drive(problem, build_driver("sigopt_ai", problem, seed=1), 14)
+    kinds = {e.get("failure_kind") for e in ours if e["failed"]}
+    assert kinds and kinds <= {"oom", "diverged"}
+    assert all("failure_kind" not in e for e in ours if not e["failed"])
+    ablation = run.drive(problem, build_driver("sigopt_ai_no_kinds", problem, seed=1), 14)
+    assert [e["assignments"] for e in ablation] != [e["assignments"] for e in ours]
+    # With a single kind ("reported") knowing it changes nothing.
+    branin = run.with_budget(problems.get_problem("BR-DISK"), 12)
+    told = run.drive(branin, build_driver("sigopt_ai", branin, seed=0), 12)
+    untold = run.drive(branin, build_driver("sigopt_ai_no_kinds", branin, seed=0), 12)
+    assert any(e["failed"] for e in told)
+    assert [e["assignments"] for e in told] == [e["assignments"] for e in untold]
