@@ -37,7 +37,11 @@ def definition(dim: int) -> ExperimentDefinition:
 
 
 def synthetic_observations(n: int, dim: int, seed: int) -> list[Any]:
-    """``n`` random observations, about 20 % failed (``x1 + x2 > 1.37``)."""
+    """``n`` random observations, about 20 % failed (``x1 + x2 > 1.37``).
+
+    Failures carry two kinds (``oom`` where ``x3 < 0.5``, else ``diverged``), so the success classifier
+    works with two oblique directions, as on a real experiment with both kinds.
+    """
     from sigopt_ai.optimizer._base import Observation
 
     x = np.random.default_rng(seed).uniform(size=(n, dim))
@@ -46,7 +50,8 @@ def synthetic_observations(n: int, dim: int, seed: int) -> list[Any]:
     for row, value in zip(x, values, strict=True):
         assignments = {f"x{i}": float(v) for i, v in enumerate(row, start=1)}
         failed = bool(row[0] + row[1] > FAILURE_EDGE)
-        observations.append(Observation(assignments, {} if failed else {"value": float(value)}, failed))
+        kind = ("oom" if row[2] < 0.5 else "diverged") if failed else None
+        observations.append(Observation(assignments, {} if failed else {"value": float(value)}, failed, kind))
     return observations
 
 

@@ -68,7 +68,15 @@ class Data:
     def take(self, idx: IntArray) -> Data:
         """The observations at ``idx`` (pending suggestions unchanged)."""
         cons = tuple(ConstraintData(c.name, c.values[idx], c.threshold) for c in self.constraints)
-        return Data(self.x[idx], self.success[idx], self.objective[idx], cons, self.pending, self.failure_group[idx], self.failure_kinds)
+        return Data(
+            self.x[idx],
+            self.success[idx],
+            self.objective[idx],
+            cons,
+            self.pending,
+            self.failure_group[idx],
+            self.failure_kinds,
+        )
 
 
 def _sign(metric: Metric) -> float:
@@ -109,9 +117,7 @@ def _constraints(definition: ExperimentDefinition, observations: Sequence[Observ
     return tuple(out)
 
 
-def _failure_groups(
-    observations: Sequence[Observation], success: BoolArray
-) -> tuple[IntArray, tuple[str | None, ...]]:
+def _failure_groups(observations: Sequence[Observation], success: BoolArray) -> tuple[IntArray, tuple[str | None, ...]]:
     groups: dict[str | None, int] = {}
     out = np.full(len(observations), -1, dtype=np.int64)
     for i, (obs, ok) in enumerate(zip(observations, success, strict=True)):
