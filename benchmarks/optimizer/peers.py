@@ -200,11 +200,13 @@ class StrategyDriver:
             self._observations.append(Observation(dict(assignments), {METRIC: value}))
 
 
-def _sigopt_ai(problem: Problem, seed: int, experiment_type: Literal["offline", "random"]) -> Driver:
+def _sigopt_ai(
+    problem: Problem, seed: int, experiment_type: Literal["offline", "random"], *, kinds: bool = True
+) -> Driver:
     from sigopt_ai.optimizer import make_strategy
 
     definition = replace(problem.definition, type=experiment_type)
-    return StrategyDriver(make_strategy(definition, seed=seed))
+    return StrategyDriver(make_strategy(definition, seed=seed), kinds=kinds)
 
 
 def _sigopt_ai_no_padding(problem: Problem, seed: int) -> Driver:
@@ -214,9 +216,7 @@ def _sigopt_ai_no_padding(problem: Problem, seed: int) -> Driver:
 
 
 def _sigopt_ai_no_kinds(problem: Problem, seed: int) -> Driver:
-    from sigopt_ai.optimizer import make_strategy
-
-    return StrategyDriver(make_strategy(problem.definition, seed=seed), kinds=False)
+    return _sigopt_ai(problem, seed, "offline", kinds=False)
 
 
 def _sigopt_ai_bayes(problem: Problem, seed: int) -> Driver:
