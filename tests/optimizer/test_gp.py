@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from scipy import optimize
+from scipy.spatial import distance
 
 from sigopt_ai.optimizer._gp import (
     Hyper,
@@ -43,6 +44,13 @@ def test_kernel_is_symmetric_positive_definite_with_unit_diagonal() -> None:
     np.testing.assert_allclose(k, k.T)
     np.testing.assert_allclose(np.diag(k), 2.0)
     assert np.linalg.eigvalsh(k).min() > 0
+
+
+def test_kernel_matches_the_matern_formula_between_two_point_sets() -> None:
+    rng = np.random.default_rng(2)
+    a, b, lengthscales = rng.random((7, 3)), rng.random((5, 3)), np.array([0.3, 0.5, 1.0])
+    r = np.sqrt(5.0) * distance.cdist(a / lengthscales, b / lengthscales)
+    np.testing.assert_allclose(matern52(a, b, lengthscales, 1.7), 1.7 * (1.0 + r + r**2 / 3.0) * np.exp(-r))
 
 
 def test_gp_interpolates_training_data() -> None:
