@@ -210,10 +210,14 @@ def _verify_h6() -> None:
     _require(float(np.abs(grad).max()) < 1e-3, "H6-FAIL: the known optimum is not stationary")
 
 
+def _memory(assignments: Assignments) -> int:
+    """Simulated memory of a network of OOM-MIX or MLP-DIGITS: ``batch_size * width * depth``."""
+    return int(assignments["batch_size"]) * int(assignments["width"]) * int(assignments["depth"])  # type: ignore[arg-type]
+
+
 def _memory_or_divergence(assignments: Assignments, cap: int) -> str:
     """The kind of a failure of OOM-MIX or MLP-DIGITS: out of memory above ``cap``, else diverged."""
-    memory = int(assignments["batch_size"]) * int(assignments["width"]) * int(assignments["depth"])  # type: ignore[arg-type]
-    return "oom" if memory > cap else "diverged"
+    return "oom" if _memory(assignments) > cap else "diverged"
 
 
 # --- OOM-MIX ----------------------------------------------------------------------------------
@@ -253,7 +257,7 @@ def evaluate_oom_mix(assignments: Assignments) -> float | None:
     """OOM-MIX objective; ``None`` on simulated out-of-memory or divergence."""
     batch, width = int(assignments["batch_size"]), int(assignments["width"])  # type: ignore[arg-type]
     depth, optimizer = int(assignments["depth"]), str(assignments["optimizer"])  # type: ignore[arg-type]
-    if batch * width * depth > OOM_MEMORY_CAP:
+    if _memory(assignments) > OOM_MEMORY_CAP:
         return None
     u, u_star = math.log10(float(assignments["lr"])), oom_u_star(optimizer, batch)  # type: ignore[arg-type]
     if u > u_star + 0.35:
@@ -354,7 +358,7 @@ def _mlp(assignments: Assignments) -> Any:
 
     width, depth = int(assignments["width"]), int(assignments["depth"])  # type: ignore[arg-type]
     batch = int(assignments["batch_size"])  # type: ignore[arg-type]
-    if width * depth * batch > MLP_MEMORY_CAP:
+    if _memory(assignments) > MLP_MEMORY_CAP:
         raise MemoryError(f"simulated memory cap: {width} * {depth} * {batch} > {MLP_MEMORY_CAP}")
     return MLPClassifier(
         hidden_layer_sizes=(width,) * depth,
