@@ -167,37 +167,32 @@ def _scaled_sqdist(x1: FloatArray, x2: FloatArray) -> FloatArray:
     return as_float(np.maximum(sq, 0.0, out=sq))
 
 
-def matern52(x1: FloatArray, x2: FloatArray, lengthscales: FloatArray, signal: float) -> FloatArray:
-    """The Matérn-5/2 ARD kernel matrix ``k(x1, x2)`` (Eq. 4.17 in Rasmussen & Williams)."""
-    # signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * sq) * exp(-SQRT5 * r)
-    sq = _scaled_sqdist(x1 / lengthscales, x2 / lengthscales)
+def _matern_in_place(sq: FloatArray, signal: float, *, with_g: bool) -> tuple[FloatArray, FloatArray | None]:
+    """``K`` and, when asked, ``G`` from squared scaled distances ``sq`` (used as scratch space)."""
+    # k = signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * sq) * e, g = signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e
+    # with r = sqrt(sq) and e = exp(-SQRT5 * r)
     k = np.sqrt(sq)
     np.multiply(k, SQRT5, out=k)
     e = np.negative(k)
     np.exp(e, out=e)
     np.add(k, 1.0, out=k)
+    g = np.multiply(np.multiply(k, signal * (5.0 / 3.0)), e) if with_g else None
     np.multiply(sq, 5.0 / 3.0, out=sq)
     np.add(k, sq, out=k)
     np.multiply(k, signal, out=k)
-    return as_float(np.multiply(k, e, out=k))
+    return as_float(np.multiply(k, e, out=k)), g
+
+
+def matern52(x1: FloatArray, x2: FloatArray, lengthscales: FloatArray, signal: float) -> FloatArray:
+    """The Matérn-5/2 ARD kernel matrix ``k(x1, x2)`` (Eq. 4.17 in Rasmussen & Williams)."""
+    return _matern_in_place(_scaled_sqdist(x1 / lengthscales, x2 / lengthscales), signal, with_g=False)[0]
 
 
 def _matern_with_g(xs: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
     """``K`` and ``G = -dk/dr / r``, so that ``dK/dlog l_i = G * (dx_i / l_i)^2``."""
-    # k = signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * sq) * e, g = signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e
-    sq = _scaled_sqdist(xs, xs)
-    k = np.sqrt(sq)
-    np.multiply(k, SQRT5, out=k)
-    e = np.negative(k)
-    np.exp(e, out=e)
-    np.add(k, 1.0, out=k)
-    g = np.multiply(k, signal * (5.0 / 3.0))
-    np.multiply(g, e, out=g)
-    np.multiply(sq, 5.0 / 3.0, out=sq)
-    np.add(k, sq, out=k)
-    np.multiply(k, signal, out=k)
-    np.multiply(k, e, out=k)
-    return as_float(k), as_float(g)
+    k, g = _matern_in_place(_scaled_sqdist(xs, xs), signal, with_g=True)
+    assert g is not None
+    return k, as_float(g)
 
 
 def _noise_diag(noise: float, n: int, extra: FloatArray | None) -> FloatArray:
