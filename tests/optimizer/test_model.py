@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai.optimizer._acquisition import log_prob_success
@@ -142,3 +143,37 @@ def test_failure_kinds_are_grouped_and_a_non_finite_metric_is_a_divergence(
     np.testing.assert_array_equal(data.failure_group, [-1, 0, 1, 2, 2, 0])
     np.testing.assert_array_equal(data.failed_as(frozenset({"oom"})), [0, 1, 0, 0, 0, 1])
     np.testing.assert_array_equal(data.take(np.array([1, 3])).failed_as(frozenset({"diverged"})), [0, 1])
+
+
+def test_cold_fit_on_many_points_finds_the_same_optimum_from_a_subset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A restarted process at 300 observations starts its fit on 60 points, and loses nothing by it.
+
+    The two cold starts run on the subset; on all points the fit is one refinement from the
+    subset's optimum, limited like a warm start (60 iterations).
+    """
+    from sigopt_ai.optimizer import _gp
+    from sigopt_ai.optimizer._gp import Hyper, _neg_log_posterior, default_hyper, fit_hyper
+
+    rng = np.random.default_rng(3)
+    x = rng.random((300, 4))
+    y = np.sin(6 * x[:, 0]) + (x[:, 1] - 0.5) ** 2 + 0.05 * rng.standard_normal(300)
+    y = (y - y.mean()) / y.std()
+    sizes: list[int] = []
+
+    def counted(theta: np.ndarray, x: np.ndarray, *args: object) -> object:
+        sizes.append(x.shape[0])
+        return _neg_log_posterior(theta, x, *args)  # type: ignore[arg-type]
+
+    cache = HyperCache()
+    with monkeypatch.context() as patch:
+        patch.setattr(_gp, "_neg_log_posterior", counted)
+        subset_first = cache.fit("objective", x, y)
+    assert 0 < sizes.count(300) <= 70 and sizes.count(60) > 0
+    every_point = fit_hyper(x, y, starts=[default_hyper(4)], maxiter=150)
+
+    def neg_log_posterior(h: Hyper) -> float:
+        return float(_neg_log_posterior(h.to_theta(), x, y, None)[0])
+
+    assert neg_log_posterior(subset_first) <= neg_log_posterior(every_point) + 1e-3
+    assert subset_first.lengthscales[0] < subset_first.lengthscales[2]  # x0 matters, x2 does not
+    assert cache.lengthscales("objective") is subset_first.lengthscales  # the warm start of the next fit
