@@ -188,11 +188,16 @@ def matern52(x1: FloatArray, x2: FloatArray, lengthscales: FloatArray, signal: f
     return _matern_in_place(_scaled_sqdist(x1 / lengthscales, x2 / lengthscales), signal, with_g=False)[0]
 
 
+def _matern_with_g_sq(sq: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
+    """``k`` and ``G = -dk/dr / r`` from squared scaled distances ``sq`` (overwritten)."""
+    k, g = _matern_in_place(sq, signal, with_g=True)
+    assert g is not None  # with_g=True always returns it
+    return k, g
+
+
 def _matern_with_g(xs: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
-    """``K`` and ``G = -dk/dr / r``, so that ``dK/dlog l_i = G * (dx_i / l_i)^2``."""
-    k, g = _matern_in_place(_scaled_sqdist(xs, xs), signal, with_g=True)
-    assert g is not None
-    return k, as_float(g)
+    """``K`` and ``G``, so that ``dK/dlog l_i = G * (dx_i / l_i)^2``, at scaled points ``xs``."""
+    return _matern_with_g_sq(_scaled_sqdist(xs, xs), signal)
 
 
 def _noise_diag(noise: float, n: int, extra: FloatArray | None) -> FloatArray:
@@ -355,10 +360,8 @@ def predict_with_grad(post: Posterior, xq: FloatArray) -> tuple[FloatArray, Floa
     h = post.hyper
     ls2 = h.lengthscales**2
     diff = xq[:, None, :] - post.x[None, :, :]
-    r = np.sqrt(np.maximum(((diff**2) / ls2).sum(-1), 0.0))
-    e = np.exp(-SQRT5 * r)
-    ks = h.signal * (1.0 + SQRT5 * r + (5.0 / 3.0) * r**2) * e
-    dk = -(h.signal * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)[..., None] * diff / ls2
+    ks, g = _matern_with_g_sq(as_float(((diff**2) / ls2).sum(-1)), h.signal)
+    dk = -g[..., None] * diff / ls2
     v = (ks * post.scale) @ post.chol_inv.T
     u = v @ post.chol_inv  # rows of L^-T v
     var = np.maximum(h.signal - (v**2).sum(1), 1e-12)
