@@ -233,6 +233,14 @@ def test_latency_measure_runs_our_optimizer() -> None:
     assert result["repeats"] == 2 and result["p95_s"] >= result["p50_s"] >= 0
 
 
+@pytest.mark.skipif(not OURS_AVAILABLE, reason="sigopt_ai.optimizer.make_strategy is not there yet")
+def test_latency_cli_measures_every_size_in_every_dimension(tmp_path: Path) -> None:
+    document = latency.main(["--sizes", "12,14", "--dims", "3,4", "--repeats", "1", "--out", str(tmp_path)])
+    assert [(c["dim"], c["n"]) for c in document["cases"]] == [(3, 12), (3, 14), (4, 12), (4, 14)]
+    assert json.loads((tmp_path / "optimizer_latency.json").read_text()) == document
+    assert "| 14 | 4 |" in (tmp_path / "optimizer.md").read_text()
+
+
 def test_resume_skips_runs_already_in_the_checkpoint(tmp_path: Path) -> None:
     checkpoint = tmp_path / "optimizer.partial.jsonl"
     done = {**_trace("random", 0, [1.0]), "problem": "BR-DISK", "budget": 1}
