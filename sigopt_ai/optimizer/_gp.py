@@ -188,16 +188,14 @@ def matern52(x1: FloatArray, x2: FloatArray, lengthscales: FloatArray, signal: f
     return _matern_in_place(_scaled_sqdist(x1 / lengthscales, x2 / lengthscales), signal, with_g=False)[0]
 
 
-def _matern_with_g_sq(sq: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
-    """``k`` and ``G = -dk/dr / r`` from squared scaled distances ``sq`` (overwritten)."""
+def _matern_with_g(sq: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
+    """``k`` and ``G = -dk/dr / r`` from squared scaled distances ``sq`` (overwritten).
+
+    ``dk/dx_i = -G (x_i - X_i) / l_i^2`` and ``dK/dlog l_i = G * (dx_i / l_i)^2``.
+    """
     k, g = _matern_in_place(sq, signal, with_g=True)
     assert g is not None  # with_g=True always returns it
     return k, g
-
-
-def _matern_with_g(xs: FloatArray, signal: float) -> tuple[FloatArray, FloatArray]:
-    """``K`` and ``G``, so that ``dK/dlog l_i = G * (dx_i / l_i)^2``, at scaled points ``xs``."""
-    return _matern_with_g_sq(_scaled_sqdist(xs, xs), signal)
 
 
 def _noise_diag(noise: float, n: int, extra: FloatArray | None) -> FloatArray:
@@ -229,7 +227,7 @@ def log_marginal_likelihood(
     n, d = x.shape
     hyper = Hyper.from_theta(theta)
     xs = x / hyper.lengthscales
-    kf, g = _matern_with_g(xs, hyper.signal)
+    kf, g = _matern_with_g(_scaled_sqdist(xs, xs), hyper.signal)
     noisy = kf.copy()
     noisy.flat[:: n + 1] += _noise_diag(hyper.noise, n, extra_noise)
     chol = linalg.cholesky(noisy, lower=True, overwrite_a=True)
@@ -360,7 +358,7 @@ def predict_with_grad(post: Posterior, xq: FloatArray) -> tuple[FloatArray, Floa
     h = post.hyper
     ls2 = h.lengthscales**2
     diff = xq[:, None, :] - post.x[None, :, :]
-    ks, g = _matern_with_g_sq(as_float(((diff**2) / ls2).sum(-1)), h.signal)
+    ks, g = _matern_with_g(as_float(((diff**2) / ls2).sum(-1)), h.signal)
     dk = -g[..., None] * diff / ls2
     v = (ks * post.scale) @ post.chol_inv.T
     u = v @ post.chol_inv  # rows of L^-T v
