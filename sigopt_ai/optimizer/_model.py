@@ -126,13 +126,17 @@ class HyperCache:
         """Forget every warm start."""
         self._last.clear()
 
-    def starts(self, key: str, d: int, n: int) -> list[Hyper]:
-        """Starting points: the warm start (when its dimension fits) and cold starts as needed."""
+    def _starts(self, key: str, d: int, n: int) -> tuple[list[Hyper], bool]:
+        """Starting points and whether there is no warm start (a warm start's dimension must fit).
+
+        Without a warm start: two cold starts. With one: the warm start, plus a cold one while
+        fewer than ``_SMALL_N`` points make it cheap.
+        """
         cold = [default_hyper(d), Hyper(np.full(d, _COLD_LENGTHSCALE), 1.0, 1e-3, 0.0)]
         warm = self._last.get(key)
         if warm is None or warm.lengthscales.shape != (d,):
-            return cold
-        return [warm, cold[0]] if n < _SMALL_N else [warm]
+            return cold, True
+        return ([warm, cold[0]] if n < _SMALL_N else [warm]), False
 
     def lengthscales(self, key: str) -> FloatArray | None:
         """The last lengthscales of model ``key``, if any."""
@@ -154,12 +158,13 @@ class HyperCache:
         ``_COLD_SUBSET`` evenly spread points and the best of them is refined on all points.
         """
         n = x.shape[0]
-        starts = self.starts(key, x.shape[1], n)
-        if len(starts) > 1 and n >= _LARGE_N:
+        starts, cold = self._starts(key, x.shape[1], n)
+        if cold and n >= _LARGE_N:
             sub = np.linspace(0, n - 1, _COLD_SUBSET).round().astype(np.intp)
             noise = None if extra_noise is None else extra_noise[sub]
             starts = [fit_hyper(x[sub], y[sub], starts=starts, maxiter=_COLD_MAXITER, extra_noise=noise)]
-        maxiter = _COLD_MAXITER if len(starts) > 1 else warm_maxiter
+        # Any cold start gets the long iteration limit; a warm start or a refined subset fit the short one.
+        maxiter = warm_maxiter if len(starts) == 1 else _COLD_MAXITER
         hyper = fit_hyper(x, y, starts=starts, maxiter=maxiter, extra_noise=extra_noise)
         self._last[key] = hyper
         return hyper

@@ -50,7 +50,7 @@ class Data:
     constraints: tuple[ConstraintData, ...]
     pending: FloatArray
     failure_group: IntArray
-    failure_kinds: tuple[str | None, ...] = ()
+    failure_kinds: tuple[str | None, ...]
 
     def failed_as(self, kinds: frozenset[str]) -> BoolArray:
         """Failures whose kind is one of ``kinds``."""
