@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -40,18 +40,30 @@ if TYPE_CHECKING:
 FailureEncoding = Literal["fail", "constraint"]
 
 
+@dataclass(frozen=True)
+class Asked:
+    """An assignment handed out by :meth:`Driver.ask`, with the driver's handle on it."""
+
+    assignments: dict[str, ParamValue]
+    handle: Any
+
+
 class Driver(Protocol):
-    """One optimizer run, driven sequentially: ``ask`` then ``tell`` the evaluation's result."""
+    """One optimizer run: ``ask`` for assignments, ``tell`` each one's result.
+
+    Sequentially one assignment is out at a time; simulated parallel workers keep several out,
+    and results come back in any order.
+    """
 
     implementation: str
     """The class doing the work (sampler or strategy), recorded with every trace."""
 
-    def ask(self) -> dict[str, ParamValue]:
+    def ask(self) -> Asked:
         """The next assignment to evaluate (the only call whose wall time is measured)."""
         ...
 
-    def tell(self, assignments: Mapping[str, ParamValue], value: float | None, kind: str | None = None) -> None:
-        """Report the value of the last asked assignment; ``None`` = the evaluation failed, ``kind`` says why."""
+    def tell(self, asked: Asked, value: float | None, kind: str | None = None) -> None:
+        """Report the result of an asked assignment; ``None`` = the evaluation failed, ``kind`` says why."""
         ...
 
 
@@ -105,21 +117,22 @@ class OptunaDriver:
         self._definition = definition
         self._failures = failures
         self.implementation = type(sampler).__name__
-        self._trial: optuna.Trial | None = None
         self._worst: float | None = None
 
-    def ask(self) -> dict[str, ParamValue]:
-        """Ask a trial and sample every parameter (relative and independent sampling both happen here)."""
-        with _quiet_optuna():
-            self._trial = self._study.ask()
-            return {p.name: _suggest(self._trial, p) for p in self._definition.parameters}
+    def ask(self) -> Asked:
+        """Ask a trial and sample every parameter (relative and independent sampling both happen here).
 
-    def tell(self, assignments: Mapping[str, ParamValue], value: float | None, kind: str | None = None) -> None:
-        """Tell the pending trial, encoding a failure as configured (Optuna has no failure kinds)."""
+        Trials still out are ``RUNNING`` in the study, which is how Optuna's samplers see them.
+        """
+        with _quiet_optuna():
+            trial = self._study.ask()
+            return Asked({p.name: _suggest(trial, p) for p in self._definition.parameters}, trial)
+
+    def tell(self, asked: Asked, value: float | None, kind: str | None = None) -> None:
+        """Tell the asked trial, encoding a failure as configured (Optuna has no failure kinds)."""
         import optuna
 
-        trial, self._trial = self._trial, None
-        assert trial is not None, "tell() without ask()"
+        trial = asked.handle
         with _quiet_optuna():
             if self._failures == "fail" or (value is None and self._worst is None):
                 state = optuna.trial.TrialState.FAIL if value is None else optuna.trial.TrialState.COMPLETE
@@ -181,18 +194,21 @@ class StrategyDriver:
         self._kinds = kinds
         self.implementation = type(strategy).__name__
         self._observations: list[Any] = []
+        self._pending: dict[int, dict[str, ParamValue]] = {}
         self._index = 0
 
-    def ask(self) -> dict[str, ParamValue]:
-        """``strategy.suggest(observations, pending=[], index=n)`` (sequential: nothing pending)."""
-        suggestion = self._strategy.suggest(self._observations, [], index=self._index)
+    def ask(self) -> Asked:
+        """``strategy.suggest(observations, pending, index=n)``: ``pending`` = the assignments still out."""
+        suggestion = dict(self._strategy.suggest(self._observations, list(self._pending.values()), index=self._index))
+        self._pending[self._index] = suggestion
         self._index += 1
-        return dict(suggestion)
+        return Asked(suggestion, self._index - 1)
 
-    def tell(self, assignments: Mapping[str, ParamValue], value: float | None, kind: str | None = None) -> None:
+    def tell(self, asked: Asked, value: float | None, kind: str | None = None) -> None:
         """Append an :class:`Observation` (``failed=True`` with its kind and without values on a failure)."""
         from sigopt_ai.optimizer._base import Observation
 
+        assignments = self._pending.pop(asked.handle)
         if value is None:
             kind = kind if self._kinds else None
             self._observations.append(Observation(dict(assignments), failed=True, failure_kind=kind))

@@ -5,7 +5,8 @@ Usage (from the repository root)::
     python -m benchmarks.optimizer.run --seeds 20 --problems all --methods all --out benchmarks/results/
     python -m benchmarks.optimizer.run --smoke            # CI: 2 seeds, budget 12, fast methods
 
-Every method is driven sequentially (ask -> evaluate -> tell); only the ``ask`` call is timed.
+Every method is driven sequentially (ask -> evaluate -> tell), or with ``--parallel N`` by N
+simulated asynchronous workers (:func:`drive`); only the ``ask`` call is timed.
 Runs go to ``--workers`` processes (spawned, one BLAS/torch thread each so that two workers share
 two cores without oversubscription); ``--workers 1`` runs in-process.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
 import json
 import math
 import os
@@ -41,6 +43,7 @@ from benchmarks.optimizer.peers import (
     DEFAULT_METHODS,
     METHODS,
     OURS,
+    Asked,
     Driver,
     build_driver,
     missing_requirement,
@@ -54,6 +57,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # the slowest runs first so that both workers stay busy until the end.
 _EVALUATE_S = {"MLP-DIGITS": 3.0}
 _SUGGEST_S = {"gp_c": 2.0, "gp": 2.0, "sigopt_ai": 0.3}
+_DURATION_STREAM = 0x5E7  # the random stream of simulated evaluation times, apart from the methods'
 
 
 # --- one run ----------------------------------------------------------------------------------
@@ -79,36 +83,57 @@ def _evaluation(
     return record
 
 
-def drive(problem: Problem, driver: Driver, budget: int) -> list[dict[str, Any]]:
-    """Run ``driver`` on ``problem`` for ``budget`` evaluations; one record per evaluation.
+def drive(problem: Problem, driver: Driver, budget: int, *, workers: int = 1, seed: int = 0) -> list[dict[str, Any]]:
+    """Run ``driver`` on ``problem`` for ``budget`` evaluations; one record per evaluation, in finishing order.
+
+    With ``workers > 1``, that many simulated asynchronous workers each hold an assignment: an
+    evaluation lasts a random time (log-normal, median 1, sigma 0.5, drawn from ``seed``), and the
+    worker that finishes first is told its result and asks for the next assignment while the
+    others are still out. Each record then says how many other assignments were out when it was
+    asked (``in_flight``). With one worker this is the sequential loop: ask, evaluate, tell.
 
     Warnings raised while suggesting (e.g. the optimizer's numerical fallback) are recorded on the
     evaluation, not printed.
     """
-    evaluations = []
-    for _ in range(budget):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            start = time.perf_counter()
-            assignments = driver.ask()
-            seconds = time.perf_counter() - start
-        value = problem.evaluate(assignments)
-        kind = problem.failure_kind(assignments) if value is None else None
-        driver.tell(assignments, value, kind)
-        notes = [f"{w.category.__name__}: {w.message}" for w in caught]
-        evaluations.append(_evaluation(assignments, value, kind, seconds, notes))
+    durations = np.random.default_rng([seed, _DURATION_STREAM])
+    out: list[tuple[float, int, Asked, float | None, str | None, dict[str, Any]]] = []
+    evaluations: list[dict[str, Any]] = []
+    clock, asked = 0.0, 0
+    while len(evaluations) < budget:
+        while asked < budget and len(out) < workers:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                start = time.perf_counter()
+                ticket = driver.ask()
+                seconds = time.perf_counter() - start
+            value = problem.evaluate(ticket.assignments)
+            kind = problem.failure_kind(ticket.assignments) if value is None else None
+            notes = [f"{w.category.__name__}: {w.message}" for w in caught]
+            record = _evaluation(ticket.assignments, value, kind, seconds, notes)
+            if workers > 1:
+                record["in_flight"] = len(out)
+                finish = clock + float(durations.lognormal(0.0, 0.5))
+            else:
+                finish = clock
+            heapq.heappush(out, (finish, asked, ticket, value, kind, record))
+            asked += 1
+        clock, _, ticket, value, kind, record = heapq.heappop(out)
+        driver.tell(ticket, value, kind)
+        evaluations.append(record)
     return evaluations
 
 
-def run_one(problem_name: str, method: str, seed: int, budget: int) -> dict[str, Any]:
+def run_one(problem_name: str, method: str, seed: int, budget: int, *, workers: int = 1) -> dict[str, Any]:
     """One (problem, method, seed) trace; an exception is recorded in ``error``, not raised."""
     problem = with_budget(get_problem(problem_name), budget)
     start = time.perf_counter()
     trace: dict[str, Any] = {"problem": problem_name, "method": method, "seed": seed, "budget": budget}
+    if workers > 1:
+        trace["workers"] = workers
     try:
         driver = build_driver(method, problem, seed)
         trace["implementation"] = driver.implementation
-        trace["evaluations"], trace["error"] = drive(problem, driver, budget), None
+        trace["evaluations"], trace["error"] = drive(problem, driver, budget, workers=workers, seed=seed), None
     except Exception:  # a crashing method must not lose the other runs
         trace["evaluations"], trace["error"] = [], traceback.format_exc(limit=8)
     trace["wall_s"] = time.perf_counter() - start
@@ -143,18 +168,24 @@ def tasks(
     return sorted(items, key=lambda t: -t[3] * (_EVALUATE_S.get(t[0], 0.01) + _SUGGEST_S.get(t[1], 0.01)))
 
 
-def run_all(items: Sequence[tuple[str, str, int, int]], workers: int, checkpoint: Path) -> list[dict[str, Any]]:
+def run_all(
+    items: Sequence[tuple[str, str, int, int]], workers: int, checkpoint: Path, *, parallel: int = 1
+) -> list[dict[str, Any]]:
     """Run every task, in-process (``workers == 1``) or in a process pool; progress on stderr.
 
+    ``parallel`` is the number of simulated asynchronous workers inside each run (see :func:`drive`).
     Each finished trace is appended to ``checkpoint`` (JSON lines) so that ``--resume`` can skip it.
     """
     if workers <= 1:
-        return [_report(run_one(*item), i, len(items), checkpoint) for i, item in enumerate(items, start=1)]
+        return [
+            _report(run_one(*item, workers=parallel), i, len(items), checkpoint)
+            for i, item in enumerate(items, start=1)
+        ]
     for name in THREAD_ENV:  # read by numpy/torch when the spawned workers import them
         os.environ.setdefault(name, "1")
     traces = []
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        futures = [pool.submit(run_one, *item) for item in items]
+        futures = [pool.submit(run_one, *item, workers=parallel) for item in items]
         for i, future in enumerate(as_completed(futures), start=1):
             traces.append(_report(future.result(), i, len(items), checkpoint))
     return traces
@@ -173,11 +204,11 @@ def _report(trace: dict[str, Any], done: int, total: int, checkpoint: Path) -> d
 
 
 def resume(
-    checkpoint: Path, items: Sequence[tuple[str, str, int, int]]
+    checkpoint: Path, items: Sequence[tuple[str, str, int, int]], *, parallel: int = 1
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, int, int]]]:
-    """Traces already in ``checkpoint`` and the tasks still to run."""
+    """Traces already in ``checkpoint`` (run with ``parallel`` simulated workers) and the tasks still to run."""
     done = [json.loads(line) for line in checkpoint.read_text().splitlines() if line.strip()]
-    keyed = {(t["problem"], t["method"], t["seed"], t["budget"]): t for t in done}
+    keyed = {(t["problem"], t["method"], t["seed"], t["budget"]): t for t in done if t.get("workers", 1) == parallel}
     return [keyed[item] for item in items if item in keyed], [item for item in items if item not in keyed]
 
 
@@ -280,6 +311,13 @@ def header_lines(meta: Mapping[str, Any]) -> list[str]:
         "MLP-DIGITS has no known optimum: its f* is the best validation error found by any method and seed",
         "in this run, so its regrets are relative to that run.",
     ]
+    parallel = meta.get("parallel", 1)
+    if parallel > 1:
+        lines += [
+            f"Parallel variant: {parallel} simulated asynchronous workers per run (evaluation times log-normal,",
+            f"median 1, sigma 0.5); each suggestion is made while up to {parallel - 1} others are out, and",
+            "evaluations count in the order they finish.",
+        ]
     return lines + [f"Left out: {note}" for note in meta["left_out"]]
 
 
@@ -371,6 +409,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (1 = in-process)")
     parser.add_argument("--resume", action="store_true", help="skip runs already in <name>.partial.jsonl")
     parser.add_argument("--smoke", action="store_true", help="CI run: 2 seeds, budget 12, fast methods")
+    parser.add_argument(
+        "--parallel", type=int, default=1, help="simulated asynchronous workers per run (default 1: sequential)"
+    )
     return parser.parse_args(argv)
 
 
@@ -383,17 +424,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     seeds = _seeds(args, problems)
     budgets = _budgets(args, problems)
     started, fingerprint = time.perf_counter(), optimizer_fingerprint()  # workers import this version
+    if args.parallel < 1:
+        raise SystemExit(f"--parallel must be at least 1, got {args.parallel}")
     name = args.name or ("optimizer_smoke" if args.smoke else "optimizer")
+    if args.parallel > 1 and not args.name:
+        name += f"_parallel{args.parallel}"
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint = args.out / f"{name}.partial.jsonl"
     items = tasks(problems, methods, seeds, budgets)
     traces: list[dict[str, Any]] = []
     if args.resume and checkpoint.exists():
-        traces, items = resume(checkpoint, items)
+        traces, items = resume(checkpoint, items, parallel=args.parallel)
     elif checkpoint.exists():
         checkpoint.unlink()
     resumed = len(traces)
-    traces += run_all(items, args.workers, checkpoint)
+    traces += run_all(items, args.workers, checkpoint, parallel=args.parallel)
     traces.sort(key=lambda t: (problems.index(t["problem"]), methods.index(t["method"]), t["seed"]))
     info = problem_info(problems, budgets)
     meta = {
@@ -402,6 +447,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "wall_s": time.perf_counter() - started,
         "cpus": os.cpu_count(),
         "workers": args.workers,
+        "parallel": args.parallel,
         "seeds": seeds,
         "run_s": sum(t["wall_s"] for t in traces),
         "resumed": resumed,

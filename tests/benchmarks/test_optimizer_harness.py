@@ -287,3 +287,40 @@ def test_traces_record_failure_kinds_and_the_kindless_ablation_differs_only_with
     untold = run.drive(branin, build_driver("sigopt_ai_no_kinds", branin, seed=0), 12)
     assert any(e["failed"] for e in told)
     assert [e["assignments"] for e in told] == [e["assignments"] for e in untold]
+
+
+def test_parallel_workers_keep_assignments_out_and_report_them_in_finishing_order() -> None:
+    from benchmarks.optimizer.peers import StrategyDriver
+    from sigopt_ai.optimizer import SobolStrategy
+
+    problem = problems.get_problem("BR-DISK")
+    seen: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
+    order: list[dict[str, Any]] = []
+
+    class Recording(SobolStrategy):  # a real strategy that also records what the harness told it
+        def suggest(self, observations, pending, *, index):  # type: ignore[no-untyped-def]
+            seen.append(([dict(o.assignments) for o in observations], [dict(p) for p in pending]))
+            order.append(dict(super().suggest(observations, pending, index=index)))
+            return order[-1]
+
+    evaluations = run.drive(problem, StrategyDriver(Recording(problem.definition, seed=0)), 12, workers=4, seed=0)
+    assert len(evaluations) == 12 and [len(pending) for _, pending in seen] == [0, 1, 2, 3] + [3] * 8
+    assert [len(told) for told, _ in seen] == [0, 0, 0, 0, *range(1, 9)]
+    for k, (told, pending) in enumerate(seen):  # every earlier assignment is either told or still out
+        assert sorted(map(str, told + pending)) == sorted(map(str, order[:k]))
+        assert told == [dict(e["assignments"]) for e in evaluations[: len(told)]]  # told in finishing order
+    assert [dict(e["assignments"]) for e in evaluations] != order, "random evaluation times reorder results"
+    assert sorted(e["in_flight"] for e in evaluations) == sorted(len(pending) for _, pending in seen)
+
+
+def test_parallel_cli_names_its_outputs_and_never_resumes_sequential_traces(tmp_path: Path) -> None:
+    argv = ["--problems", "BR-DISK", "--methods", "random", "--seeds", "1", "--budget", "6", "--workers", "1"]
+    sequential = run.main([*argv, "--out", str(tmp_path), "--name", "p"])
+    (tmp_path / "p.partial.jsonl").write_text(json.dumps(sequential["traces"][0]) + "\n")
+    parallel = run.main([*argv, "--parallel", "3", "--resume", "--out", str(tmp_path), "--name", "p"])
+    assert parallel["meta"]["resumed"] == 0 and parallel["traces"][0]["workers"] == 3
+    assert "3 simulated asynchronous workers" in (tmp_path / "p.md").read_text()
+    run.main([*argv, "--parallel", "2", "--out", str(tmp_path)])
+    assert (tmp_path / "optimizer_parallel2.json").exists()
+    with pytest.raises(SystemExit, match="--parallel must be at least 1"):
+        run.main([*argv, "--parallel", "0", "--out", str(tmp_path)])
