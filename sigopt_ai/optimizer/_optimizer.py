@@ -5,8 +5,8 @@ Per suggestion (optimizer-design.md §4.1):
 1. a scrambled Sobol design until ``n_initial`` observations and two successes exist;
 2. the objective GP (Matérn-5/2 ARD, MAP hyperparameters warm-started from the previous suggestion),
    with failures floor-padded at the worst successful value (except runs that ran out of memory or
-   were invalid, which only the classifier learns) and pending suggestions lied about with
-   the same value; a Laplace GP classifier of success with its own lengthscales, which also sees
+   were invalid, which only the classifier learns) and pending suggestions believed at the
+   GP's own mean (kriging believer); a Laplace GP classifier of success with its own lengthscales, which also sees
    each point's coordinate along an oblique boundary per failure kind; one GP per
    thresholded constraint metric; two optimised metrics are scalarised with fresh ParEGO weights;
 3. the log acquisition ``log EI + log P(success) + sum log P(constraint)``, gated to points whose
@@ -92,8 +92,9 @@ class BayesianOptimizer(Strategy):
     Failed observations are floor-padded into the objective GP and train a GP classifier of
     success, so suggestions move away from failing regions without banning them (failures are
     often flaky). Metric constraints get one GP each; two optimised metrics are handled by random
-    ParEGO scalarisations; pending suggestions are covered by a constant liar, so parallel workers
-    get different points. Every random stream derives from ``(seed, index)``.
+    ParEGO scalarisations; pending suggestions are believed at the predicted mean (kriging
+    believer), so parallel workers get different points. Every random stream derives from
+    ``(seed, index)``.
 
     Args:
         definition: The experiment definition.

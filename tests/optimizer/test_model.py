@@ -177,3 +177,24 @@ def test_cold_fit_on_many_points_finds_the_same_optimum_from_a_subset(monkeypatc
     assert neg_log_posterior(subset_first) <= neg_log_posterior(every_point) + 1e-3
     assert subset_first.lengthscales[0] < subset_first.lengthscales[2]  # x0 matters, x2 does not
     assert cache.lengthscales("objective") is subset_first.lengthscales  # the warm start of the next fit
+
+
+def test_a_pending_suggestion_is_believed_at_the_predicted_mean(make_box: Callable[..., ExperimentDefinition]) -> None:
+    """Kriging believer: the surface stays where it was, the uncertainty at the pending point goes."""
+    definition = make_box()
+    rng = np.random.default_rng(0)
+    observations = [
+        Observation({"x0": float(a), "x1": float(b)}, {"f": (a - 0.55) ** 2 + (b - 0.5) ** 2}) for a, b in rng.random((20, 2))
+    ]
+    space = SearchSpace(definition)
+    pending = {"x0": 0.5, "x1": 0.45}
+    alone = fit_models(collect(space, observations, [], weights=np.ones(1)), HyperCache(), failure_model="hybrid", warp="none")
+    believed = fit_models(
+        collect(space, observations, [pending], weights=np.ones(1)), HyperCache(), failure_model="hybrid", warp="none"
+    )
+    probe = np.array([[0.5, 0.45], [0.52, 0.47], [0.1, 0.9]])
+    mean_alone, var_alone = predict(alone.objective, probe)
+    mean_believed, var_believed = predict(believed.objective, probe)
+    np.testing.assert_allclose(mean_believed, mean_alone, atol=1e-6)
+    assert var_believed[0] < 0.5 * var_alone[0] and var_believed[1] < var_alone[1]
+    assert var_believed[2] == pytest.approx(var_alone[2], rel=1e-3)  # far away nothing changes
