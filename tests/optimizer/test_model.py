@@ -184,14 +184,16 @@ def test_a_pending_suggestion_is_believed_at_the_predicted_mean(make_box: Callab
     definition = make_box()
     rng = np.random.default_rng(0)
     observations = [
-        Observation({"x0": float(a), "x1": float(b)}, {"f": (a - 0.55) ** 2 + (b - 0.5) ** 2}) for a, b in rng.random((20, 2))
+        Observation({"x0": float(a), "x1": float(b)}, {"f": (a - 0.55) ** 2 + (b - 0.5) ** 2})
+        for a, b in rng.random((20, 2))
     ]
     space = SearchSpace(definition)
-    pending = {"x0": 0.5, "x1": 0.45}
-    alone = fit_models(collect(space, observations, [], weights=np.ones(1)), HyperCache(), failure_model="hybrid", warp="none")
-    believed = fit_models(
-        collect(space, observations, [pending], weights=np.ones(1)), HyperCache(), failure_model="hybrid", warp="none"
-    )
+
+    def fit(pending: list[dict[str, float]]) -> Models:
+        data = collect(space, observations, pending, weights=np.ones(1))
+        return fit_models(data, HyperCache(), failure_model="hybrid", warp="none")
+
+    alone, believed = fit([]), fit([{"x0": 0.5, "x1": 0.45}])
     probe = np.array([[0.5, 0.45], [0.52, 0.47], [0.1, 0.9]])
     mean_alone, var_alone = predict(alone.objective, probe)
     mean_believed, var_believed = predict(believed.objective, probe)
