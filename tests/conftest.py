@@ -49,3 +49,19 @@ def spawn_python(code: str, *, env: dict[str, str] | None = None) -> subprocess.
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        help="Run the adversarial property tests with the 'long' hypothesis profile (thousands of examples).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from hypothesis import settings
+
+    import tests.adversarial.conftest  # noqa: F401  (registers the profiles)
+
+    settings.load_profile("long" if config.getoption("--long") else "ci")
