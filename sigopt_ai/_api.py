@@ -91,28 +91,45 @@ def list_runs(project: str | None = None, *, limit: int | None = None) -> list[R
     return client.backend.list_runs(project=project, limit=limit)
 
 
-def flush(timeout: float | None = 30.0) -> bool:
-    """Make everything logged so far durable. Returns False if the store failed (never raises)."""
+def flush(timeout: float | None = None) -> bool:
+    """Make everything logged so far durable. Returns False if the store failed (never raises).
+
+    Args:
+        timeout: Seconds to wait for the store (default: the ``flush_timeout`` setting, 30 s unless
+            configured; ``math.inf`` waits as long as it takes). While the store is known to be down
+            (an earlier flush timed out on it), a flush waits only for the writer's next attempt.
+    """
     client = _client.peek_client()
     return True if client is None else client.flush(timeout)
 
 
-def configure(*, db: str | None = None, flush_interval: float | None = None) -> None:
-    """Set where runs are stored and how often they are written, before the first run.
+def configure(
+    *, db: str | None = None, flush_interval: float | None = None, flush_timeout: float | None = None
+) -> None:
+    """Set where runs are stored, how often they are written and how long a flush waits, before the first run.
+
+    Only the settings given change; the others keep their values.
 
     Args:
         db: A SQLite file path or a SQLAlchemy URL (overrides ``SIGOPT_AI_DB``; default
             ``./.sigopt_ai/sigopt_ai.db``).
         flush_interval: Seconds between background writes, at most 1 (overrides
             ``SIGOPT_AI_FLUSH_INTERVAL``; default 0.5). A ``kill -9`` loses at most this much.
+        flush_timeout: Seconds :func:`flush` and ``run.end()`` wait for a store that is down or
+            locked before they return False, from 0 to 86,400 (overrides ``SIGOPT_AI_FLUSH_TIMEOUT``;
+            default 30). The records are kept and written when the store is back.
 
     Raises:
         UsageError: A run is active; settings cannot change under it.
+        ConfigError: ``flush_interval`` or ``flush_timeout`` is out of range.
     """
     client = _client.peek_client()
     if client is not None and client.active:
         raise UsageError("configure() cannot change the store while runs are active; end them first.")
     if flush_interval is not None:
         _config.check_interval(flush_interval, "flush_interval")
+    if flush_timeout is not None:
+        _config.check_flush_timeout(flush_timeout, "flush_timeout")
+    changes = {"db": db, "flush_interval": flush_interval, "flush_timeout": flush_timeout}
     _client.reset_client()
-    _config.update(db=db, flush_interval=flush_interval)
+    _config.update(**{name: value for name, value in changes.items() if value is not None})

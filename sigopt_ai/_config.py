@@ -1,4 +1,4 @@
-"""Settings: where runs are stored, how often they are written, the default project."""
+"""Settings: where runs are stored, how often they are written, how long a flush waits, the default project."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeGuard
 
 from sigopt_ai._exceptions import ConfigError, ValidationError
+from sigopt_ai._validation import short_repr
 
 DB_ENV = "SIGOPT_AI_DB"
 INTERVAL_ENV = "SIGOPT_AI_FLUSH_INTERVAL"
+FLUSH_TIMEOUT_ENV = "SIGOPT_AI_FLUSH_TIMEOUT"
+DEFAULT_FLUSH_TIMEOUT = 30.0
+MAX_FLUSH_TIMEOUT = 86_400.0
 DISABLED_ENV = "SIGOPT_AI_DISABLED"
 PROJECT_ENV = "SIGOPT_PROJECT"
 DEFAULT_DB = Path(".sigopt_ai") / "sigopt_ai.db"
@@ -24,6 +29,7 @@ class Settings:
 
     db: str | None = None
     flush_interval: float | None = None
+    flush_timeout: float | None = None
 
     def resolved_db(self) -> str:
         """The store URL or path: the argument, else ``SIGOPT_AI_DB``, else ``./.sigopt_ai/sigopt_ai.db``."""
@@ -42,12 +48,38 @@ class Settings:
             raise ConfigError(f"{INTERVAL_ENV}={raw!r} is not a number of seconds.") from None
         return check_interval(value, INTERVAL_ENV)
 
+    def resolved_flush_timeout(self) -> float:
+        """Seconds ``flush()`` and ``run.end()`` wait for the store (default 30)."""
+        if self.flush_timeout is not None:
+            return self.flush_timeout
+        raw = os.environ.get(FLUSH_TIMEOUT_ENV)
+        if raw is None:
+            return DEFAULT_FLUSH_TIMEOUT
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{FLUSH_TIMEOUT_ENV}={short_repr(raw)} is not a number of seconds.") from None
+        return check_flush_timeout(value, FLUSH_TIMEOUT_ENV)
 
-def check_interval(value: float, field: str) -> float:
-    """Validate a flush interval."""
-    if not 0 < value <= 1:
-        raise ConfigError(f"{field} must be more than 0 and at most 1 second, got {value!r}.")
-    return value
+
+def check_interval(value: object, field: str) -> float:
+    """Validate a flush interval: more than 0 and at most 1 second."""
+    if not _is_number(value) or not 0 < value <= 1:
+        raise ConfigError(f"{field} must be more than 0 and at most 1 second, got {short_repr(value)}.")
+    return float(value)
+
+
+def check_flush_timeout(value: object, field: str) -> float:
+    """Validate a flush timeout: from 0 to ``MAX_FLUSH_TIMEOUT`` seconds."""
+    if not _is_number(value) or not 0 <= value <= MAX_FLUSH_TIMEOUT:
+        raise ConfigError(
+            f"{field} must be a number of seconds from 0 to {MAX_FLUSH_TIMEOUT:g}, got {short_repr(value)}."
+        )
+    return float(value)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def disabled() -> bool:

@@ -135,3 +135,16 @@ observations = Table(
     Column("created", Float, nullable=False),
     Index("ix_observations_experiment", "experiment_id"),
 )
+
+# Records the writer could not store (a value the database rejects), kept as text so nothing is lost
+# silently and one bad record never blocks the others; see sigopt_ai._syncer.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created", Float, nullable=False),
+    Column("run_id", Text),
+    Column("kind", String(32), nullable=False),
+    Column("record", Text, nullable=False),  # repr() of the write operation, lone surrogates escaped
+    Column("error", Text, nullable=False),
+)
