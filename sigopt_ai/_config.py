@@ -82,6 +82,25 @@ def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+LOST_AFTER_ENV = "SIGOPT_AI_LOST_AFTER"
+DEFAULT_LOST_AFTER = 60.0
+
+
+def lost_after() -> float:
+    """Seconds without a heartbeat after which an active run is shown as lost: ``SIGOPT_AI_LOST_AFTER``,
+    1 to 86,400 (default 60)."""
+    raw = os.environ.get(LOST_AFTER_ENV)
+    if raw is None:
+        return DEFAULT_LOST_AFTER
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0  # reported below, as any other value out of range
+    if not 1 <= value <= 86_400:
+        raise ConfigError(f"{LOST_AFTER_ENV} must be a number of seconds from 1 to 86400, got {short_repr(raw)}.")
+    return value
+
+
 def disabled() -> bool:
     """Whether ``SIGOPT_AI_DISABLED`` turns recording off."""
     return os.environ.get(DISABLED_ENV, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -8,14 +8,16 @@ the training hot path, where a dataclass would cost more than the rest of ``log_
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sigopt_ai import _config
 from sigopt_ai._failures import FailureInfo
 from sigopt_ai._types import MetadataValue, ParamValue
 
-__all__ = ["Checkpoint", "MetricPoint", "Op", "RunRecord", "RunState"]
+__all__ = ["Checkpoint", "MetricPoint", "Op", "RunRecord", "RunState", "is_lost"]
 
 
 class RunState(str, enum.Enum):
@@ -61,6 +63,8 @@ class RunRecord:
     """A run as stored: what :func:`sigopt_ai.get_run` returns.
 
     ``metrics`` holds the last value logged for each metric; ``failure`` is None unless the run failed.
+    ``lost`` is true for a run still ``active`` whose process stopped sending heartbeats for longer
+    than its lease (killed, or its machine lost): nobody will end it.
     """
 
     id: str
@@ -81,12 +85,35 @@ class RunRecord:
     experiment: str | None = None
     suggestion: str | None = None
     heartbeat: float | None = None
+    lost: bool = False
 
     def __post_init__(self) -> None:
+        if self.lost and self.state is not RunState.ACTIVE:
+            raise ValueError(f"Run {self.id!r} is {self.state.value!r}; only an active run can be lost.")
         if self.state is RunState.FAILED and self.failure is None:
             raise ValueError(f"Run {self.id!r} is failed but has no failure information.")
         if self.failure is not None and self.state is not RunState.FAILED:
             raise ValueError(f"Run {self.id!r} has failure information but its state is {self.state.value!r}.")
+
+
+LOST_AFTER_KEY = "lost_after"
+"""The ``sys_metadata`` entry holding a run's lease: seconds without a heartbeat after which it is lost."""
+
+
+def is_lost(
+    state: RunState, heartbeat: float | None, sys_metadata: Mapping[str, Any], now: float | None = None
+) -> bool:
+    """Whether a run is active but sent no heartbeat for longer than its lease.
+
+    The lease is the one the run's process recorded (``SIGOPT_AI_LOST_AFTER`` there, which also set how
+    often it sent heartbeats); a run that recorded none gets this process's ``SIGOPT_AI_LOST_AFTER``.
+    """
+    if state is not RunState.ACTIVE or heartbeat is None:
+        return False
+    lease = sys_metadata.get(LOST_AFTER_KEY)
+    if isinstance(lease, bool) or not isinstance(lease, (int, float)):
+        lease = _config.lost_after()
+    return (time.time() if now is None else now) - heartbeat > lease
 
 
 # Write operations, in the order a run produces them. The first item names the operation:
