@@ -1,19 +1,38 @@
 """The background writer: one daemon thread, one queue, one stop event.
 
-Logging calls append operations to a deque (an atomic, lock-free append under the GIL) and return.
-The thread wakes every ``interval`` seconds, or at once on :meth:`Syncer.flush`, and hands what is
-queued to the backend in batches. A failed batch is kept and retried on the next tick, so a store
-outage delays records but loses none while the process lives.
+Logging calls append operations to a deque and return. The thread wakes every ``interval`` seconds,
+or at once on :meth:`Syncer.flush`, and hands what is queued to the backend in batches.
+
+A batch can fail for two reasons, handled differently:
+
+* The store is unavailable (locked, busy, unable to open, read-only, full): the batch is kept and
+  retried with backoff, so an outage delays records but loses none while the process lives. Past
+  ``high_water`` queued operations, the queue is spilled to a spool file in the temp directory
+  instead of growing, and the spool is written back, in order, when the store returns.
+* A record holds a value the store cannot take (an integer past 64 bits, text UTF-8 cannot encode,
+  an object the driver cannot bind): retrying cannot help, so the batch is split in halves until
+  the bad record is alone. Every other record is written; the bad one is repaired if its text was
+  the problem, else set aside in the backend's dead letters, and reported once.
+
+When the writer is healthy but slower than a tight logging loop, :meth:`Syncer.submit` makes the
+producer wait until the queue is back under ``high_water`` (backpressure), which bounds both memory
+and what a ``kill -9`` can lose.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import pickle
+import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
+from typing import IO
 
 from sigopt_ai._backends._base import Backend
+from sigopt_ai._backends._dead_letters import causes, escape_text, repair
 from sigopt_ai._records import Op
 
 logger = logging.getLogger("sigopt_ai")
@@ -22,9 +41,15 @@ MAX_BATCH = 50_000
 """Operations written in one transaction."""
 
 DEFAULT_INTERVAL = 0.5
-"""Seconds between writes: the most a ``kill -9`` can lose."""
+"""Seconds between writes: the most a ``kill -9`` can lose while the writer keeps up."""
+
+HIGH_WATER = 100_000
+"""Queued operations past which a producer waits for the writer (or, with the store down, spills)."""
 
 _RETRY_BACKOFF_MAX = 5.0
+_BACKPRESSURE_MAX_WAIT = 5.0  # a writer this slow is treated as down: the producer spills instead
+_BACKPRESSURE_POLL = 0.05
+_REASON_LENGTH = 200
 
 
 class Syncer:
@@ -35,6 +60,8 @@ class Syncer:
         interval: Seconds between writes.
         on_tick: Called on the writer thread before each write, returning operations to append
             (heartbeats of the process's active runs).
+        flush_timeout: Seconds :meth:`flush` waits by default (default: the ``flush_timeout`` setting).
+        high_water: Queued operations past which :meth:`submit` applies backpressure or spills.
     """
 
     def __init__(
@@ -43,32 +70,72 @@ class Syncer:
         *,
         interval: float = DEFAULT_INTERVAL,
         on_tick: Callable[[], list[Op]] | None = None,
+        flush_timeout: float | None = None,
+        high_water: int = HIGH_WATER,
     ) -> None:
+        if flush_timeout is None:
+            from sigopt_ai import _config
+
+            flush_timeout = _config.current().resolved_flush_timeout()
         self.backend = backend
         self.interval = interval
+        self.flush_timeout = flush_timeout
+        self.high_water = high_water
         self._on_tick = on_tick
         self._queue: deque[Op | threading.Event] = deque()
-        # The hot path: bind the deque's C-level append directly, no Python frame per logged value.
-        self.submit = self._queue.append  # type: ignore[method-assign,assignment]
+        self.submit = self._make_submit()  # type: ignore[method-assign,assignment]
         self._retry: list[Op] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # serialises drains between the thread and a synchronous flush
+        self._init_sync_state()
         self.last_error: BaseException | None = None
         self.error_count = 0
         self.written = 0
+        self.dead_letters = 0
+        self.repaired = 0
+        self._reported: set[tuple[object, object]] = set()
+
+    def _init_sync_state(self) -> None:
+        self._lock = threading.Lock()  # serialises drains between the thread and a synchronous flush
+        self._spool_lock = threading.Lock()  # orders spills against the writer taking from the queue
+        self._spool = _Spool()
+        self._spool_events: list[threading.Event] = []  # flush markers spilled with the queue
+        self._progress = threading.Event()  # set each time the writer finishes a batch
+        self._attempt_done = threading.Condition()
+        self._attempts = 0
+        self._failing = False  # the last write failed because of the store
+        self._down = False  # a flush timed out while failing: later flushes wait for one attempt only
 
     def submit(self, op: Op) -> None:
-        """Queue one operation. Never blocks, never raises."""
+        """Queue one operation. Never raises; waits only while a healthy writer is behind.
+
+        Replaced in ``__init__`` by a closure over the deque's C-level ``append``: the hot path costs
+        one call, one append and one length check.
+        """
         self._queue.append(op)
+        if len(self._queue) > self.high_water:
+            self._over_high_water()
+
+    def _make_submit(self) -> Callable[[Op], None]:
+        queue, append, high_water = self._queue, self._queue.append, self.high_water
+
+        def submit(op: Op) -> None:
+            append(op)
+            if len(queue) > high_water:
+                self._over_high_water()
+
+        return submit
 
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
-        if self._thread is None or not self._thread.is_alive():
+        if not self._writer_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="sigopt-ai-writer", daemon=True)
             self._thread.start()
+
+    def _writer_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -78,63 +145,150 @@ class Syncer:
         self._drain_once()  # final flush
 
     def _delay(self) -> float:
-        if self._retry:
+        if self._failing:
             return float(min(_RETRY_BACKOFF_MAX, self.interval * 2 ** min(self.error_count, 4)))
         return self.interval
 
-    def flush(self, timeout: float | None = 30.0) -> bool:
+    # -- backpressure and spilling (on the producer's thread) ---------------------------------------
+
+    def _over_high_water(self) -> None:
+        """Wait for a healthy writer to drain the queue under ``high_water``; spill it otherwise."""
+        if threading.current_thread() is self._thread:
+            return
+        deadline = time.monotonic() + _BACKPRESSURE_MAX_WAIT
+        while len(self._queue) > self.high_water:
+            if self._failing or not self._writer_alive() or time.monotonic() > deadline:
+                self._spill()
+                return
+            self._progress.clear()
+            self._wake.set()
+            self._progress.wait(_BACKPRESSURE_POLL)
+
+    def _spill(self) -> None:
+        """Move everything queued to the spool file, oldest first, so memory stays bounded."""
+        with self._spool_lock:
+            popleft = self._queue.popleft
+            chunk: list[Op] = []
+            while True:
+                try:
+                    item = popleft()
+                except IndexError:
+                    break
+                if isinstance(item, threading.Event):
+                    self._spool_events.append(item)  # set once everything spilled before it is written
+                    continue
+                chunk.append(item)
+                if len(chunk) == MAX_BATCH:
+                    self._spool.append(chunk)
+                    chunk = []
+            self._spool.append(chunk)
+
+    # -- flush and close ------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
         """Write everything queued before this call.
+
+        Args:
+            timeout: Seconds to wait (default ``flush_timeout``; ``math.inf`` waits until written).
+                While the store is known to be down (an earlier flush timed out on it), the wait
+                ends with the writer's next attempt.
 
         Returns:
             True when it is durable; False if the store failed or ``timeout`` passed
             (``last_error`` says why). Never raises.
         """
-        if self._thread is None or not self._thread.is_alive() or threading.current_thread() is self._thread:
+        wait = self.flush_timeout if timeout is None else timeout
+        limit = None if math.isinf(wait) else max(0.0, wait)
+        if not self._writer_alive() or threading.current_thread() is self._thread:
             self._drain_once()
-            return not self._retry and not self._queue
+            return self.pending == 0
+        with self._attempt_done:
+            attempts = self._attempts
         done = threading.Event()
         self._queue.append(done)
         self._wake.set()
-        return done.wait(timeout) and not self._retry
+        if self._down and self._wait_one_attempt(attempts, limit):
+            return done.is_set()
+        if done.wait(limit):
+            return True
+        if self._failing:
+            self._down = True
+        return False
 
-    def close(self, timeout: float | None = 30.0) -> bool:
+    def _wait_one_attempt(self, attempts: int, limit: float | None) -> bool:
+        """Wait (at most ``limit``) for a write attempt after ``attempts``; True if it failed."""
+        with self._attempt_done:
+            self._attempt_done.wait_for(lambda: self._attempts > attempts, limit)
+        return self._failing
+
+    def close(self, timeout: float | None = None) -> bool:
         """Flush and stop the thread. Returns whether everything was written."""
+        wait = self.flush_timeout if timeout is None else timeout
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        self._drain_once()
-        return not self._retry and not self._queue
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(None if math.isinf(wait) else wait)
+            if thread.is_alive():  # stuck in an attempt on a store that is down
+                return False
+        if thread is None or thread is threading.current_thread() or self.pending:
+            self._drain_once()
+        written = self.pending == 0
+        if written:
+            self._spool.close()
+        return written
 
-    def _take(self) -> tuple[list[Op], list[threading.Event]]:
-        batch, events = self._retry, []
-        self._retry = []
-        popleft = self._queue.popleft
-        while len(batch) < MAX_BATCH:
-            try:
-                item = popleft()
-            except IndexError:
-                break
-            if isinstance(item, threading.Event):
-                events.append(item)
-                break  # a flush marker: write what came before it now
-            batch.append(item)
-        return batch, events
+    # -- the writer -----------------------------------------------------------------------------
 
     def _drain_once(self) -> None:
         with self._lock:
-            if self._on_tick is not None:
-                self._queue.extend(self._safe_tick())
-            while True:
-                batch, events = self._take()
-                if batch and not self._write(batch):
-                    for event in events:
-                        self._queue.appendleft(event)  # the flush waits for the retry, or times out
-                    return
-                for event in events:
-                    event.set()
-                if not self._queue:
-                    return
+            try:
+                if self._on_tick is not None:
+                    self._queue.extend(self._safe_tick())
+                self._drain()
+            finally:
+                with self._attempt_done:
+                    self._attempts += 1
+                    self._attempt_done.notify_all()
+
+    def _drain(self) -> None:
+        while True:
+            batch, events = self._take()
+            if batch and not self._write(batch):
+                for event in reversed(events):
+                    self._queue.appendleft(event)  # the flush waits for the retry, or times out
+                return
+            for event in events:
+                event.set()
+            self._progress.set()
+            if not batch and not events:
+                return
+
+    def _take(self) -> tuple[list[Op], list[threading.Event]]:
+        """The next batch in logging order (a failed batch, then the spool, then the queue), and the
+        flush markers to set once it is written."""
+        with self._spool_lock:
+            events: list[threading.Event] = []
+            if self._retry:
+                batch, self._retry = self._retry, []
+                return batch, events
+            if self._spool:
+                batch = self._spool.take()
+                if not self._spool:
+                    events, self._spool_events = self._spool_events, []
+                return batch, events
+            batch = []
+            popleft = self._queue.popleft
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = popleft()
+                except IndexError:
+                    break
+                if isinstance(item, threading.Event):
+                    events.append(item)
+                    break  # a flush marker: write what came before it now
+                batch.append(item)
+            return batch, events
 
     def _safe_tick(self) -> list[Op]:
         try:
@@ -144,21 +298,203 @@ class Syncer:
             return []
 
     def _write(self, batch: list[Op]) -> bool:
+        """Write ``batch``; False (the batch kept for a retry) if the store is unavailable."""
         try:
             self.backend.write(batch)
         except Exception as exc:
+            if self._rejects(exc):
+                return self._write_apart(batch, exc)
             self._retry = batch
-            self.error_count += 1
-            if self.last_error is None or type(exc) is not type(self.last_error):
-                logger.warning("sigopt_ai: writing %d records failed; will retry", len(batch), exc_info=True)
-            self.last_error = exc
+            self._store_failed(exc, len(batch))
             return False
-        self.written += len(batch)
+        self._store_ok(len(batch))
+        return True
+
+    def _write_apart(self, batch: list[Op], error: BaseException) -> bool:
+        """Write a batch that the store rejected, in halves, until each bad record is alone and set aside.
+
+        Order is kept: the halves are written left to right. If the store becomes unavailable on
+        the way, what is left is kept for a retry and False is returned.
+        """
+        parts, part_error = [batch], error
+        first = True
+        while parts:
+            part = parts.pop()
+            if not first:
+                try:
+                    self.backend.write(part)
+                except Exception as exc:
+                    part_error = exc
+                else:
+                    self._store_ok(len(part))
+                    continue
+            first = False
+            if not self._rejects(part_error):
+                return self._keep_for_retry(part, parts, part_error)
+            if len(part) > 1:
+                middle = len(part) // 2
+                parts += [part[middle:], part[:middle]]
+            elif not self._set_aside(part[0], part_error):
+                return self._keep_for_retry(part, parts, self.last_error or part_error)
+        return True
+
+    def _keep_for_retry(self, part: list[Op], rest: list[list[Op]], error: BaseException) -> bool:
+        self._retry = part + [op for later in reversed(rest) for op in later]
+        self._store_failed(error, len(self._retry))
+        return False
+
+    def _rejects(self, error: BaseException) -> bool:
+        try:
+            return self.backend.rejects(error)
+        except Exception:  # a classification bug must not lose records: treat it as an outage
+            return False
+
+    def _set_aside(self, op: Op, error: BaseException) -> bool:
+        """Store a repaired copy of a rejected record, else keep it as a dead letter; report it once.
+
+        Returns False if the store became unavailable meanwhile (the record is then kept for a retry).
+        """
+        repaired = repair(op)
+        if repaired is not None:
+            try:
+                self.backend.write([repaired])
+            except Exception as exc:
+                if not self._rejects(exc):
+                    self._store_failed(exc, 1)
+                    return False
+            else:
+                self._store_ok(1)
+                self.repaired += 1
+                self._report(op, error, "stored it with the text UTF-8 cannot encode escaped")
+                return True
+        try:
+            where = self.backend.dead_letter(op, error)
+        except Exception as exc:
+            logger.error("sigopt_ai: a record the store rejected could not be kept anywhere (%s); it is lost", exc)
+            where = None
+        self.dead_letters += 1
+        if where is not None:
+            self._report(op, error, f"set it aside in {where}; the other records were written")
+        return True
+
+    def _report(self, op: Op, error: BaseException, outcome: str) -> None:
+        """Warn about a rejected record, once per run and kind of record."""
+        kind, run_id = op[0] if op else "?", op[1] if len(op) > 1 else None
+        if (run_id, kind) in self._reported:
+            return
+        self._reported.add((run_id, kind))
+        logger.warning(
+            "sigopt_ai: a %r record of run %s cannot be stored as logged (%s); %s.",
+            kind,
+            escape_text(str(run_id)),
+            _reason(error),
+            outcome,
+        )
+
+    def _store_failed(self, exc: BaseException, count: int) -> None:
+        self.error_count += 1
+        self._failing = True
+        if self.last_error is None or type(exc) is not type(self.last_error):
+            logger.warning("sigopt_ai: writing %d records failed; will retry: %s", count, _reason(exc))
+        self.last_error = exc
+
+    def _store_ok(self, count: int) -> None:
+        self.written += count
         self.error_count = 0
         self.last_error = None
-        return True
+        self._failing = False
+        self._down = False
 
     @property
     def pending(self) -> int:
         """Operations not yet written."""
-        return len(self._queue) + len(self._retry)
+        return len(self._queue) + len(self._retry) + len(self._spool)
+
+    def _reset_after_fork(self) -> None:
+        """Make this syncer the forked child's own: fresh locks and events, no backlog, a new thread.
+
+        Called in the child right after ``fork``, where only the forking thread exists: the parent's
+        writer thread is gone and a lock it held would stay held forever. What was queued belongs to
+        the parent, which writes it. The deque itself is kept (emptied) because runs hold its bound
+        ``append`` as their submit function.
+        """
+        self._queue.clear()
+        self._retry = []
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._init_sync_state()  # the parent's spool file is the parent's too
+        self._thread = None
+        self.last_error = None
+        self.error_count = 0
+        self.written = 0
+        self.dead_letters = 0
+        self.repaired = 0
+        self._reported = set()
+        self.start()
+
+
+class _Spool:
+    """Operations moved out of memory while the store is down, oldest first.
+
+    Chunks are pickled into one anonymous temp file (unlinked at creation, so nothing is left behind
+    even after ``kill -9``); a chunk that cannot be pickled or written stays in memory.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: deque[tuple[int, int, int] | list[Op]] = deque()  # (offset, size, count) in the file
+        self._file: IO[bytes] | None = None
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, ops: list[Op]) -> None:
+        """Add ``ops`` after those already spooled."""
+        if not ops:
+            return
+        try:
+            data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="sigopt-ai-spool-")
+            offset = self._file.seek(0, 2)
+            self._file.write(data)
+            self._chunks.append((offset, len(data), len(ops)))
+        except Exception:  # unpicklable, or the temp directory is full: memory is the last resort
+            self._chunks.append(ops)
+        self._count += len(ops)
+
+    def take(self) -> list[Op]:
+        """Remove and return the oldest chunk."""
+        chunk = self._chunks.popleft()
+        if isinstance(chunk, list):
+            ops = chunk
+        else:
+            offset, size, count = chunk
+            ops = self._read(offset, size, count)
+        self._count -= len(chunk) if isinstance(chunk, list) else chunk[2]
+        if not self._chunks and self._file is not None:
+            self._file.truncate(0)
+        return ops
+
+    def _read(self, offset: int, size: int, count: int) -> list[Op]:
+        assert self._file is not None
+        try:
+            self._file.seek(offset)
+            ops: list[Op] = pickle.loads(self._file.read(size))
+        except Exception as exc:  # the temp file failed under us: these records cannot come back
+            logger.error("sigopt_ai: %d records spooled to a temp file could not be read back: %s", count, exc)
+            return []
+        return ops
+
+    def close(self) -> None:
+        """Drop the file (after everything was taken)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _reason(error: BaseException) -> str:
+    """The root cause of ``error`` in one short line."""
+    root = list(causes(error))[-1]
+    text = f"{type(root).__name__}: {root}".splitlines()[0] if str(root) else type(root).__name__
+    return escape_text(text if len(text) <= _REASON_LENGTH else f"{text[: _REASON_LENGTH - 3]}...")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+from sigopt_ai._backends._dead_letters import append_dead_letter, dead_letter_row, is_record_error
 from sigopt_ai._records import Op, RunRecord
 
 
@@ -39,6 +40,19 @@ class Backend(ABC):
         self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None
     ) -> list[RunRecord]:
         """Runs, newest first, optionally of one project or experiment."""
+
+    def rejects(self, error: BaseException) -> bool:
+        """Whether ``error`` from :meth:`write` means a record cannot be stored (retrying cannot help),
+        rather than that the store is unavailable for now."""
+        return is_record_error(error)
+
+    def dead_letter(self, op: Op, error: BaseException) -> str:
+        """Keep a record the store rejected, as text; returns where it went.
+
+        Raises:
+            OSError: It could not be kept anywhere.
+        """
+        return str(append_dead_letter(dead_letter_row(op, error)))
 
     @abstractmethod
     def close(self) -> None:

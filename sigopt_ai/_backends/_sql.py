@@ -1,11 +1,19 @@
-"""The SQL store: SQLAlchemy Core over a SQLite file (embedded default) or PostgreSQL."""
+"""The SQL store: SQLAlchemy Core over a SQLite file (embedded default) or PostgreSQL.
+
+Constructing a backend never touches the database: the schema is created on first use (the writer
+thread's first write, or a first read), so a locked or missing store cannot raise into the code
+that starts a run. Before each write a SQLite file store checks that its file is still the one it
+opened; one deleted or replaced under it is recreated.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sys
+import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,19 +26,28 @@ from sqlalchemy.engine import Connection, Engine
 
 from sigopt_ai._backends import _schema as t
 from sigopt_ai._backends._base import Backend
+from sigopt_ai._backends._dead_letters import append_dead_letter, causes, dead_letter_row
 from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._records import Checkpoint, MetricPoint, Op, RunRecord, RunState
+from sigopt_ai._records import Checkpoint, MetricPoint, Op, RunRecord, RunState, is_lost
+
+logger = logging.getLogger("sigopt_ai")
 
 _SECTIONS = ("params", "metadata", "sys_metadata", "datasets", "model")
 
+READ_BUSY_MS = 60_000
+"""How long a reader (or an experiment's transaction) waits for another process's write lock."""
+WRITE_BUSY_MS = 5_000
+"""How long one attempt of the writer thread waits for the lock; it retries after, keeping the records."""
+
 
 def make_engine(url: str) -> Engine:
-    """An engine for a SQLAlchemy URL or a SQLite file path, with the pragmas the store relies on."""
+    """An engine for a SQLAlchemy URL or a SQLite file path, with the pragmas the store relies on.
+
+    Nothing is opened yet: SQLAlchemy connects on first use.
+    """
     if "://" not in url:
-        path = Path(url).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{Path(url).expanduser()}"
     engine = sa.create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
@@ -46,14 +63,37 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")  # durable across process kills in WAL mode
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={READ_BUSY_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get("sigopt_write") else "DEFERRED"
+        options = conn.get_execution_options()
+        busy_ms = options.get("sigopt_busy_ms", READ_BUSY_MS)
+        info = conn.connection.info
+        if info.get("busy_ms", READ_BUSY_MS) != busy_ms:  # the writer waits less than readers do
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_ms)}")
+            info["busy_ms"] = busy_ms
+        mode = "IMMEDIATE" if options.get("sigopt_write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite store (None for another database or an in-memory one)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of ``path``, or None when it does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _dump(value: Any) -> str:
@@ -79,23 +119,87 @@ class SQLBackend(Backend):
         self.url = url
         self._engine = make_engine(url)
         self._pid = os.getpid()
-        with self._scope(write=True) as conn:
-            t.metadata.create_all(conn)
+        self._file = _sqlite_file(self._engine)
+        self._file_id: tuple[int, int] | None = None  # of the file the schema was created in
+        self._ready = False
+        self._ready_lock = threading.Lock()
+        # The last start of each run this process has open: rewritten into a recreated store file so
+        # that the runs' later records land. Starts are rare, so keeping them costs nothing.
+        self._starts: dict[str, Op] = {}
+        self._restarts: list[Op] = []  # starts to rewrite with the next write
+
+    def _ensure_ready(self, busy_ms: int = READ_BUSY_MS) -> None:
+        """Create the store (its directory, file and tables) unless done already.
+
+        Raises:
+            StoreError: The store cannot be opened or created now (retry later).
+        """
+        if self._ready:
+            return
+        if os.getpid() != self._pid:
+            self._after_fork()
+        with self._ready_lock:
+            if self._ready:
+                return
+            if self._file is not None:
+                try:
+                    self._file.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"The store at {self.url!r} cannot be created: {exc}") from exc
+            with self._scope(write=True, busy_ms=busy_ms, prepared=False) as conn:
+                t.metadata.create_all(conn)
+            self._file_id = None if self._file is None else _file_identity(self._file)
+            self._ready = True
+
+    def _recover_lost_file(self) -> None:
+        """Recreate the store if its SQLite file was deleted or replaced since the schema was created.
+
+        The engine's connections still write to the old file, which nobody can read; they are closed,
+        the file and tables are created again, and the starts of this process's open runs are
+        rewritten with the next batch.
+        """
+        if self._file is None or self._file_id is None or _file_identity(self._file) == self._file_id:
+            return
+        self._engine.dispose()
+        if not self._file.exists():
+            for suffix in ("-wal", "-shm", "-journal"):  # the deleted database's; they must not pair with a new one
+                Path(f"{self._file}{suffix}").unlink(missing_ok=True)
+        self._ready = False
+        self._restarts = list(self._starts.values())
+        logger.warning(
+            "sigopt_ai: the store file %s was deleted or replaced while this process was writing to it; "
+            "recreated it. Records written to it before are gone; the %d runs still open in this process "
+            "go on in the new file.",
+            self._file,
+            len(self._restarts),
+        )
 
     @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for the experiment backend that shares this store)."""
-        if os.getpid() != self._pid:  # a forked child must not reuse the parent's connections
-            self._engine.dispose(close=False)
-            self._pid = os.getpid()
+        if os.getpid() != self._pid:
+            self._after_fork()
         return self._engine
 
+    def _after_fork(self) -> None:
+        """Forget what belongs to the parent: its connections, a lock its writer may have held, its runs."""
+        self._engine.dispose(close=False)
+        self._ready_lock = threading.Lock()
+        self._starts = {}
+        self._restarts = []
+        self._pid = os.getpid()
+
     @contextmanager
-    def _scope(self, *, write: bool = False) -> Iterator[Connection]:
-        """One transaction; every SQLAlchemy error becomes a :class:`StoreError`."""
+    def _scope(
+        self, *, write: bool = False, busy_ms: int = READ_BUSY_MS, prepared: bool = True
+    ) -> Iterator[Connection]:
+        """One transaction (in a store whose tables exist, unless ``prepared`` is False); every
+        SQLAlchemy error becomes a :class:`StoreError`."""
+        if prepared:
+            self._ensure_ready(busy_ms)
         try:
             with self.engine.connect() as conn:
-                conn = conn.execution_options(sigopt_write=write)
+                conn = conn.execution_options(sigopt_write=write, sigopt_busy_ms=busy_ms)
                 with conn.begin():
                     yield conn
         except sa.exc.SQLAlchemyError as exc:
@@ -108,12 +212,64 @@ class SQLBackend(Backend):
     # -- writes ---------------------------------------------------------------------------------
 
     def write(self, ops: Sequence[Op]) -> None:
-        """Apply ``ops`` in one transaction (see :class:`Backend`)."""
+        """Apply ``ops`` in one transaction (see :class:`Backend`); called by the writer thread."""
         if not ops:
             return
-        with self._scope(write=True) as conn:
+        self._recover_lost_file()
+        restarts = self._restarts
+        started: list[Op] = []
+        ended: list[str] = []
+        with self._scope(write=True, busy_ms=WRITE_BUSY_MS) as conn:
+            if restarts:
+                _write_start(conn, restarts)
             for group_kind, group in _groups(ops):
                 _WRITERS[group_kind](conn, group)
+                if group_kind == "start":
+                    started += group
+                elif group_kind == "end":
+                    ended += [op[1] for op in group]
+        self._restarts = []
+        self._starts.update((op[1], op) for op in started)
+        for run_id in ended:
+            self._starts.pop(run_id, None)
+
+    def rejects(self, error: BaseException) -> bool:
+        """Whether ``error`` from :meth:`write` means a record cannot be stored (see :class:`Backend`).
+
+        The database's own verdict comes first: an operational error (locked, busy, unable to open,
+        disk I/O, read-only, full) is the store's; a constraint, data or binding error is the record's.
+        """
+        for exc in causes(error):
+            if isinstance(exc, sa.exc.OperationalError):
+                return False
+            if isinstance(exc, (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.InterfaceError)):
+                return True
+            if isinstance(exc, sa.exc.ProgrammingError) and "binding parameter" in str(exc).lower():
+                return True
+        return super().rejects(error)
+
+    def dead_letter(self, op: Op, error: BaseException) -> str:
+        """Keep a rejected record in the ``dead_letters`` table, or in a file next to the store when
+        even that fails; returns where it went.
+
+        Raises:
+            OSError: It could not be kept anywhere.
+        """
+        row = dead_letter_row(op, error)
+        try:
+            with self._scope(write=True, busy_ms=WRITE_BUSY_MS) as conn:
+                conn.execute(t.dead_letters.insert(), [row])
+            return f"the dead_letters table of {self.url}"
+        except Exception:
+            return str(append_dead_letter(row, self._file))
+
+    def dead_letters(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The records kept in the ``dead_letters`` table (of one run), oldest first."""
+        query = sa.select(t.dead_letters).order_by(t.dead_letters.c.id)
+        if run_id is not None:
+            query = query.where(t.dead_letters.c.run_id == run_id)
+        with self._scope() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def read_run(self, run_id: str) -> RunRecord | None:
         """The run with this id, or None."""
@@ -365,6 +521,7 @@ def _load_run(conn: Connection, row: Any) -> RunRecord:
         experiment=row["experiment_id"],
         suggestion=row["suggestion_id"],
         heartbeat=row["heartbeat"],
+        lost=is_lost(RunState(row["state"]), row["heartbeat"], fields["sys_metadata"]),
     )
 
 

@@ -1,0 +1,137 @@
+"""Records a store rejects: telling them from store outages, repairing them, keeping them as text.
+
+A write can fail because the store is unavailable (locked, full, read-only, gone), which retrying
+fixes, or because one record holds a value the database cannot take (an integer past 64 bits, a
+string with a lone surrogate, an object the driver cannot bind), which retrying never fixes. The
+writer retries the first kind and sets the second aside (see :mod:`sigopt_ai._syncer`); this module
+holds the parts of that which do not depend on a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sigopt_ai._failures import FailureInfo
+from sigopt_ai._records import Op
+
+_RECORD_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
+"""Raised while a record's values are converted (packing, JSON, binding): the record is at fault."""
+
+DEAD_LETTER_FILE = "sigopt_ai-dead-letters.jsonl"
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_record_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says a record's own value cannot be written (so retrying cannot help).
+
+    An operating-system error anywhere in the chain (a full disk, a missing directory) means the
+    store is at fault, even when it surfaced while a value was converted.
+    """
+    chain = list(causes(exc))
+    if any(isinstance(e, OSError) for e in chain):
+        return False
+    return any(isinstance(e, _RECORD_ERRORS) for e in chain)
+
+
+def escape_text(text: str) -> str:
+    """``text`` with lone surrogates (which UTF-8 cannot encode) written as ``\\udcxx`` escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def repair(op: Op) -> Op | None:
+    """A storable copy of ``op`` if text is what made it unstorable, else None.
+
+    Lone surrogates in strings (a run name, a failure message holding a non-UTF-8 file name) are
+    escaped, and a failure whose message is not text gets its ``str``.
+    """
+    repaired = _repair_value(op)
+    return None if repaired == op else tuple(repaired)
+
+
+def _repair_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, tuple):
+        return tuple(_repair_value(v) for v in value)
+    if isinstance(value, list):
+        return [_repair_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_repair_value(k): _repair_value(v) for k, v in value.items()}
+    if isinstance(value, FailureInfo):
+        return _repair_failure(value)
+    return value
+
+
+def _repair_failure(failure: FailureInfo) -> FailureInfo:
+    def text(value: object) -> str:
+        return escape_text(value if isinstance(value, str) else str(value))
+
+    try:
+        return dataclasses.replace(
+            failure,
+            type=None if failure.type is None else text(failure.type),
+            message=text(failure.message),
+            traceback=None if failure.traceback is None else text(failure.traceback),
+        )
+    except Exception:  # not repairable as a failure: it stays as it is and is set aside
+        return failure
+
+
+def dead_letter_row(op: Op, error: BaseException) -> dict[str, Any]:
+    """A rejected record as text: when, whose, what kind, the record and why it was rejected."""
+    run_id = op[1] if len(op) > 1 and isinstance(op[1], str) else None
+    return {
+        "created": time.time(),
+        "run_id": None if run_id is None else escape_text(run_id),
+        "kind": escape_text(str(op[0]))[:32] if op else "?",
+        "record": escape_text(_safe_repr(op)),
+        "error": escape_text(f"{type(error).__name__}: {error}"),
+    }
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # a value whose repr fails (or an int past Python's digit limit)
+        return f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
+
+
+def append_dead_letter(row: dict[str, Any], near: Path | None = None) -> Path:
+    """Append ``row`` as one JSON line to the dead-letter file next to ``near`` (or in the temp
+    directory when that fails), and return the file's path.
+
+    Raises:
+        OSError: Neither place could be written.
+    """
+    line = json.dumps(row) + "\n"
+    places = [near.parent / f"{near.name}.dead-letters.jsonl"] if near is not None else []
+    places.append(Path(tempfile.gettempdir()) / DEAD_LETTER_FILE)
+    error: OSError | None = None
+    for path in places:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+            return path
+        except OSError as exc:
+            error = exc
+    assert error is not None
+    raise error
