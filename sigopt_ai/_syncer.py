@@ -410,6 +410,16 @@ class Syncer:
         """Operations not yet written."""
         return len(self._queue) + len(self._retry) + len(self._spool)
 
+    @property
+    def in_memory(self) -> int:
+        """Operations waiting in memory (the rest of :attr:`pending` is spooled to a temp file)."""
+        return len(self._queue) + len(self._retry)
+
+    @property
+    def spooled(self) -> int:
+        """Operations spilled to the spool file while the store was down or the writer stuck."""
+        return len(self._spool)
+
     def _reset_after_fork(self) -> None:
         """Make this syncer the forked child's own: fresh locks and events, no backlog, a new thread.
 

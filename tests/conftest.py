@@ -24,7 +24,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     sigopt.configure(db=str(db), flush_interval=0.1)
     yield db
     _client.reset_client()
-    _config.update(db=None, flush_interval=None)
+    _config.update(db=None, flush_interval=None, flush_timeout=None)
 
 
 def run_python(
