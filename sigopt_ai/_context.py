@@ -1,4 +1,9 @@
-"""The current run, tracked with a ContextVar: every thread and asyncio task sees its own."""
+"""The current run, tracked with ContextVars: every thread and asyncio task sees its own.
+
+Each context keeps the stack of runs entered in it, so that one run object, or one
+``sigopt.run(...)`` spec, can be entered from several threads or tasks at once, nested or
+concurrently: leaving a run restores what that context had before, whatever the others do.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,36 @@ if TYPE_CHECKING:
     from sigopt_ai._run import RunContext
 
 current_run_var: ContextVar[RunContext | None] = ContextVar("sigopt_ai_current_run", default=None)
+
+# Immutable tuples, so that a task created inside a run copies its parent's stack and changes only
+# its own copy.
+_entered: ContextVar[tuple[RunContext, ...]] = ContextVar("sigopt_ai_entered_runs", default=())
+
+
+def push_run(run: RunContext) -> None:
+    """Make ``run`` the current run of this thread or task."""
+    _entered.set((*_entered.get(), run))
+    current_run_var.set(run)
+
+
+def pop_run(run: RunContext) -> None:
+    """Leave ``run`` in this thread or task: the run entered before it becomes current again.
+
+    A run entered in another context (a generator resumed elsewhere) is not in this one's stack;
+    then there is nothing to restore here.
+    """
+    stack = _entered.get()
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index] is run:
+            rest = stack[:index] + stack[index + 1 :]
+            _entered.set(rest)
+            current_run_var.set(rest[-1] if rest else None)
+            return
+
+
+def entered_runs() -> tuple[RunContext, ...]:
+    """The runs entered in this thread or task, outermost first."""
+    return _entered.get()
 
 
 @overload

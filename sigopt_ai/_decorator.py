@@ -11,7 +11,7 @@ from typing import Any, TypeVar, overload
 import wrapt
 
 from sigopt_ai import _config
-from sigopt_ai._context import current_run_var
+from sigopt_ai._context import current_run_var, entered_runs
 from sigopt_ai._run import RunContext
 from sigopt_ai._validation import check_name
 
@@ -37,19 +37,40 @@ class RunSpec:
         self.name = name
         self.project = project
         self.metric = metric
+        # The runs entered through this spec and not left yet, from any thread or task.
         self._open: list[RunContext] = []
 
     # -- context manager ------------------------------------------------------------------------
 
     def __enter__(self) -> RunContext:
         run = RunContext(self.name, self.project)
+        run.__enter__()
         self._open.append(run)
-        return run.__enter__()
+        return run
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._open.pop().__exit__(exc_type, exc, tb)  # a plain run never absorbs an exception
+        run = self._run_to_leave()
+        if run is not None:
+            run.__exit__(exc_type, exc, tb)  # a plain run never absorbs an exception
+
+    def _run_to_leave(self) -> RunContext | None:
+        """The run this ``with`` block entered: the innermost of this spec's runs in this thread or task.
+
+        Threads and tasks share the spec, so the spec cannot simply keep the last run it opened.
+        """
+        mine = [run for run in reversed(entered_runs()) if run in self._open]
+        # A generator or coroutine finished in another context than it began: its run is the
+        # spec's only open run, or cannot be told apart (it then ends at exit).
+        candidates = mine or (self._open if len(self._open) == 1 else [])
+        if not candidates:
+            return None
+        try:
+            self._open.remove(candidates[0])
+        except ValueError:  # another context left it at the same moment
+            return None
+        return candidates[0]
 
     async def __aenter__(self) -> RunContext:
         return self.__enter__()

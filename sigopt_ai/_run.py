@@ -7,7 +7,6 @@ each call, or created with :func:`create_run` and ended with :meth:`RunContext.e
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import logging
 import threading
@@ -19,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from sigopt_ai import _config, _signals
 from sigopt_ai._client import Client, get_client
-from sigopt_ai._context import current_run_var
-from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._context import pop_run, push_run
+from sigopt_ai._exceptions import Terminated, UsageError, ValidationError
 from sigopt_ai._failures import FailureInfo, FailureKind, describe
 from sigopt_ai._params import RunParams
-from sigopt_ai._records import RunState
+from sigopt_ai._records import LOST_AFTER_KEY, RunState
 from sigopt_ai._sysinfo import rss_bytes, static_facts
 from sigopt_ai._types import MetricValue, ParamValue
 from sigopt_ai._validation import check_name, check_stddev, to_metadata, to_number
@@ -76,11 +75,13 @@ class RunContext:
         self._id = run_id or _new_id()
         self._client = client or get_client()
         self._submit = self._client.submit
+        # The logging methods' one check: active until the run ends, or until SIGTERM interrupts it.
         self._state = _ACTIVE
+        self._ended = False
+        self._interrupted: str | None = None  # why, once SIGTERM interrupted the run
         self._failure: FailureInfo | None = None
         self._diverged: str | None = None
         self._steps = itertools.count()
-        self._tokens: list[contextvars.Token[RunContext | None]] = []
         self._peak_rss = rss_bytes()
         self._started = _time()
         self._experiment = experiment
@@ -93,12 +94,19 @@ class RunContext:
         self._absorbs: Callable[[FailureInfo], bool] | None = None
         self.params = RunParams(self._record_params, fixed_params)
         self._submit(("start", self._id, self._project, self._name, self._started, experiment, suggestion))
-        self._submit(("fields", self._id, "sys_metadata", static_facts()))
+        self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **self._lease()}))
         if fixed_params:
             self._record_params(dict(fixed_params))
         if params:
             self.params.update(params)
         self._client.active[self._id] = self
+        _signals.install_sigterm_handler()  # a run from create_run() is never entered
+
+    def _lease(self) -> dict[str, float]:
+        """Heartbeat often enough that a reader does not take this live run for a lost one."""
+        lease = _config.lost_after()
+        self._client.heartbeat_interval = min(self._client.heartbeat_interval, lease / 4)
+        return {LOST_AFTER_KEY: lease}
 
     # -- identity -----------------------------------------------------------------------------
 
@@ -119,7 +127,8 @@ class RunContext:
 
     @property
     def state(self) -> RunState:
-        """``active`` until the run ends, then ``completed`` or ``failed``."""
+        """``active`` until the run ends, then ``completed`` or ``failed`` (``failed`` at once when
+        SIGTERM interrupts a run open outside the main thread's ``with`` blocks)."""
         return self._state
 
     @property
@@ -137,7 +146,10 @@ class RunContext:
 
     # -- logging (the hot path) -----------------------------------------------------------------
 
-    def _finished(self, what: str) -> UsageError:
+    def _finished(self, what: str) -> BaseException:
+        if self._interrupted is not None:
+            # SIGTERM arrived while this run was open in another thread or task: stop its training.
+            return Terminated(self._interrupted)
         return UsageError(f"Run {self._id!r} has already finished and cannot accept {what}.")
 
     def log_metric(self, name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
@@ -235,8 +247,21 @@ class RunContext:
             self._submit(("failure", self._id, failure, _time()))
 
     def _fail_with(self, exc: BaseException) -> None:
-        if self._state is _ACTIVE:
+        if not self._ended:
             self._set_failure(describe(exc))
+
+    def _interrupt(self, reason: str) -> None:
+        """Fail the run as interrupted (SIGTERM) from the main thread: its next logging call, in
+        whichever thread or task runs it, raises :class:`~sigopt_ai.Terminated`."""
+        if not self._end_lock.acquire(blocking=False):
+            return  # the run is ending at this moment
+        try:
+            if self._state is _ACTIVE:
+                self._set_failure(describe(Terminated(reason)))
+                self._interrupted = reason
+                self._state = RunState.FAILED
+        finally:
+            self._end_lock.release()
 
     def end(self) -> RunState:
         """End the run and make everything it recorded durable (idempotent).
@@ -246,7 +271,7 @@ class RunContext:
             ``completed``.
         """
         with self._end_lock:
-            if self._state is not _ACTIVE:
+            if self._ended:
                 return self._state
             if self._failure is None and self._diverged is not None:
                 self._set_failure(FailureInfo(FailureKind.DIVERGED, type=None, message=self._diverged))
@@ -255,6 +280,7 @@ class RunContext:
             if self._end_hook is not None:
                 self._run_end_hook(self._end_hook)
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
+            self._ended = True
             self._submit(("end", self._id, self._state, _time()))
             self._client.active.pop(self._id, None)
         if not self._client.flush():
@@ -275,7 +301,7 @@ class RunContext:
 
     def _abandon(self) -> None:
         """End a run its experiment loop was left with (the suggestion goes back to be served)."""
-        if self._state is _ACTIVE:
+        if not self._ended:
             self._set_failure(FailureInfo(FailureKind.INTERRUPTED, message="The experiment loop was left."))
             self.end()
 
@@ -293,10 +319,11 @@ class RunContext:
     # -- context manager ------------------------------------------------------------------------
 
     def __enter__(self) -> RunContext:
+        if self._interrupted is not None:
+            raise Terminated(self._interrupted)
         if self._state is not _ACTIVE:
             raise UsageError(f"Run {self._id!r} has already finished and cannot be entered again.")
-        self._tokens.append(current_run_var.set(self))
-        _signals.install_sigterm_handler()
+        push_run(self)
         return self
 
     def __exit__(
@@ -307,11 +334,12 @@ class RunContext:
                 self._fail_with(exc)
             self.end()
         finally:
-            if self._tokens:
-                current_run_var.reset(self._tokens.pop())
+            pop_run(self)
         # Only a run owned by an experiment loop absorbs an exception (an OOM, say), so that the
-        # loop goes on with the next suggestion; a plain run always lets it propagate.
-        if exc is None or self._absorbs is None or self._failure is None:
+        # loop goes on with the next suggestion; a plain run always lets it propagate. A
+        # BaseException that is not an Exception (Ctrl-C, SIGTERM, sys.exit, a generator being
+        # closed) always propagates: absorbing it would keep a process alive that was told to stop.
+        if not isinstance(exc, Exception) or self._absorbs is None or self._failure is None:
             return False
         return self._absorbs(self._failure)
 
@@ -325,5 +353,5 @@ class RunContext:
 
 
 def _is_clean_exit(exc: BaseException) -> bool:
-    """``sys.exit(0)`` inside a run is a normal end, not a failure."""
-    return isinstance(exc, SystemExit) and exc.code in (0, None)
+    """``sys.exit(0)``, or closing a generator suspended inside the run, is a normal end, not a failure."""
+    return isinstance(exc, GeneratorExit) or isinstance(exc, SystemExit) and exc.code in (0, None)

@@ -1,30 +1,69 @@
-"""SIGTERM inside a run: raise :class:`~sigopt_ai.Terminated` so the run records an interruption.
+"""SIGTERM during a run: every open run ends ``interrupted``, its records are written, and the process
+still dies by the signal.
 
-The handler is installed once, from the main thread, and only where nobody installed one before us.
-With no active run it restores the default action and re-sends the signal, so a process that is not
-training dies exactly as it would without us.
+The handler is installed from the main thread, when ``sigopt_ai`` is imported or a run starts there,
+and only where nobody installed one before us. With no active run it restores the default action and
+re-sends the signal, so a process that is not training dies exactly as it would without us.
+
+With runs active it raises :class:`~sigopt_ai.Terminated` in the main thread (Python runs signal
+handlers there), which ends the runs that thread is in as any exception leaving a ``with`` block
+would. Runs open elsewhere (other threads, other asyncio tasks, runs from ``create_run()``) are
+marked interrupted at once: their next logging call raises ``Terminated`` in their own thread, so a
+training thread stops instead of keeping the process alive. Once the runs are ended and written at
+exit, the process kills itself with the same signal, so that its parent sees what it sent (exit
+status ``-15``, or 143 in a shell).
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import signal
+import sys
 import threading
+from collections.abc import Iterable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sigopt_ai._exceptions import Terminated
 
+if TYPE_CHECKING:
+    from sigopt_ai._run import RunContext
+
 _installed = False
+_received: int | None = None  # the signal that arrived during a run
+_exiting_by_signal = False  # it arrived after the main thread's code had finished
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
+    global _received, _exiting_by_signal
     from sigopt_ai._client import peek_client
 
     client = peek_client()
-    if client is not None and client.active:
-        raise Terminated(f"The process received signal {signal.Signals(signum).name} during a run.")
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
+    if client is None or not client.active:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    _received = signum
+    reason = f"The process received signal {signal.Signals(signum).name} during a run."
+    _interrupt_runs_elsewhere(client.active.values(), reason)
+    if not threading.main_thread().is_alive():
+        # The main thread's code has finished and the interpreter waits for other threads: an
+        # exception here would only be printed as ignored. Those threads stop at their next log.
+        _exiting_by_signal = True
+        return
+    raise Terminated(reason)
+
+
+def _interrupt_runs_elsewhere(runs: Iterable[RunContext], reason: str) -> None:
+    """Interrupt the open runs that the ``Terminated`` about to be raised here will not pass through."""
+    from sigopt_ai._context import entered_runs
+
+    here = entered_runs()
+    for run in list(runs):
+        if not any(run is entered for entered in here):
+            run._interrupt(reason)
 
 
 def install_sigterm_handler() -> None:
@@ -35,3 +74,31 @@ def install_sigterm_handler() -> None:
     _installed = True
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _handler)
+
+
+def _terminated_uncaught() -> bool:
+    """Whether the process is exiting because the ``Terminated`` we raised was never caught."""
+    return isinstance(getattr(sys, "last_value", None), Terminated) and not hasattr(sys, "ps1")
+
+
+def _die_by_the_signal() -> None:
+    """At exit, after the runs were ended and written: die by the signal that stopped the process."""
+    if _received is None or not (_exiting_by_signal or _terminated_uncaught()):
+        return
+    # This hook runs after those registered later (the client's, which ends the runs), but before
+    # those registered before sigopt_ai was imported; logging's is one, so flush it here.
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    signal.signal(_received, signal.SIG_DFL)
+    os.kill(os.getpid(), _received)
+
+
+# Registered at import, before the client's exit hook, so that it runs after the runs are ended.
+atexit.register(_die_by_the_signal)
+# At import rather than at the first run, so that a process whose runs all live in other threads
+# (where a handler cannot be installed) is covered too.
+install_sigterm_handler()
