@@ -93,8 +93,9 @@ class RunContext:
         self._end_hook: Callable[[RunContext], None] | None = None
         self._absorbs: Callable[[FailureInfo], bool] | None = None
         self.params = RunParams(self._record_params, fixed_params)
+        lease = self._lease()  # before the start: a bad setting must not leave a run behind
         self._submit(("start", self._id, self._project, self._name, self._started, experiment, suggestion))
-        self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **self._lease()}))
+        self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **lease}))
         if fixed_params:
             self._record_params(dict(fixed_params))
         if params:

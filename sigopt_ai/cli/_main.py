@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
@@ -54,10 +55,21 @@ _STATE_STYLE = {"active": "cyan", "completed": "green", "failed": "red"}
 
 
 def _state(record: sigopt.RunRecord) -> str:
+    """The state, with why a run failed, or ``lost`` for an active run whose process stopped."""
     text = record.state.value
     if record.failure is not None:
         text += f" ({record.failure.kind.value})"
+    if record.lost:
+        return f"[yellow]{text} (lost)[/]"
     return f"[{_STATE_STYLE[record.state.value]}]{text}[/]"
+
+
+def _heartbeat(record: sigopt.RunRecord) -> str:
+    """When an active run's process last said it was alive."""
+    text = _when(record.heartbeat)
+    if record.lost and record.heartbeat is not None:
+        text += f" (lost: no heartbeat for {time.time() - record.heartbeat:.0f} s, its process is gone)"
+    return text
 
 
 @click.group()
@@ -117,6 +129,8 @@ def runs_show(run_id: str) -> None:
         ("datasets", ", ".join(record.datasets) or "-"),
         ("model", record.model or "-"),
     ]
+    if record.state is sigopt.RunState.ACTIVE:
+        rows.append(("heartbeat", _heartbeat(record)))
     if record.experiment:
         rows.append(("experiment", f"{record.experiment} (suggestion {record.suggestion})"))
     for key in ("host", "python", "git_commit", "peak_rss_bytes", "duration_seconds"):
