@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from sigopt_ai._context import entered_runs
 from sigopt_ai._exceptions import Terminated
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 
 def _interrupt_runs_elsewhere(runs: Iterable[RunContext], reason: str) -> None:
     """Interrupt the open runs that the ``Terminated`` about to be raised here will not pass through."""
-    from sigopt_ai._context import entered_runs
-
     here = entered_runs()
     for run in list(runs):
         if not any(run is entered for entered in here):
@@ -72,8 +71,11 @@ def install_sigterm_handler() -> None:
     if _installed or threading.current_thread() is not threading.main_thread():
         return
     _installed = True
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _handler)
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _handler)
+    except ValueError:  # a sub-interpreter's main thread: signals stay as they are
+        pass
 
 
 def _terminated_uncaught() -> bool:
