@@ -231,7 +231,7 @@ class Syncer:
             thread.join(None if math.isinf(wait) else wait)
             if thread.is_alive():  # stuck in an attempt on a store that is down
                 return False
-        if thread is None or thread is threading.current_thread() or self.pending:
+        if thread is None or thread is threading.current_thread():  # else the thread's last drain was the flush
             self._drain_once()
         written = self.pending == 0
         if written:

@@ -165,6 +165,7 @@ class SQLBackend(Backend):
             for suffix in ("-wal", "-shm", "-journal"):  # the deleted database's; they must not pair with a new one
                 Path(f"{self._file}{suffix}").unlink(missing_ok=True)
         self._ready = False
+        self._file_id = None  # known lost: warn once, however many attempts recreating it takes
         self._restarts = list(self._starts.values())
         logger.warning(
             "sigopt_ai: the store file %s was deleted or replaced while this process was writing to it; "
@@ -240,11 +241,11 @@ class SQLBackend(Backend):
         disk I/O, read-only, full) is the store's; a constraint, data or binding error is the record's.
         """
         for exc in causes(error):
-            if isinstance(exc, sa.exc.OperationalError):
+            if isinstance(exc, sa.exc.OperationalError) or getattr(exc, "connection_invalidated", False):
                 return False
-            if isinstance(exc, (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.InterfaceError)):
+            if isinstance(exc, (sa.exc.IntegrityError, sa.exc.DataError)):
                 return True
-            if isinstance(exc, sa.exc.ProgrammingError) and "binding parameter" in str(exc).lower():
+            if isinstance(exc, (sa.exc.InterfaceError, sa.exc.ProgrammingError)) and _is_binding_error(exc):
                 return True
         return super().rejects(error)
 
@@ -311,6 +312,12 @@ class SQLBackend(Backend):
     def close(self) -> None:
         """Dispose of the engine's connections."""
         self._engine.dispose()
+
+
+def _is_binding_error(exc: BaseException) -> bool:
+    """A driver refusing a parameter's type (sqlite3: "Error binding parameter"; psycopg: "cannot adapt")."""
+    text = str(exc).lower()
+    return "binding parameter" in text or "cannot adapt" in text
 
 
 def _groups(ops: Sequence[Op]) -> Iterator[tuple[str, list[Op]]]:
