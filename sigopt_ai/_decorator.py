@@ -13,7 +13,7 @@ import wrapt
 from sigopt_ai import _config
 from sigopt_ai._context import current_run_var, entered_runs
 from sigopt_ai._run import RunContext
-from sigopt_ai._validation import check_name
+from sigopt_ai._validation import check_name, check_run_name, is_param
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -34,7 +34,7 @@ class RunSpec:
             _config.check_project(project)
         if metric is not None:
             check_name(metric, "metric")
-        self.name = name
+        self.name = check_run_name(name)
         self.project = project
         self.metric = metric
         # The runs entered through this spec and not left yet, from any thread or task.
@@ -160,11 +160,7 @@ def _bound_params(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
 
 def _record_params(run: RunContext, params: Mapping[str, Any]) -> None:
     """Record the scalar arguments; others (a dataset, a model object) are not parameters."""
-    scalars = {
-        k: v
-        for k, v in params.items()
-        if v is None or isinstance(v, (bool, int, float, str)) and not run.params.is_fixed(k)
-    }
+    scalars = {k: v for k, v in params.items() if is_param(k, v) and not run.params.is_fixed(k)}
     run.params.update(scalars)
 
 

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from sigopt_ai._context import current_run
-from sigopt_ai._exceptions import ValidationError
+from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._types import ParamValue
-from sigopt_ai._validation import check_name, to_param
+from sigopt_ai._validation import check_name, short_repr, to_param
 
 Recorder = Callable[[dict[str, ParamValue]], None]
 
@@ -54,6 +54,7 @@ class RunParams(MutableMapping[str, ParamValue]):
         self.update({name: value})
 
     def __delitem__(self, name: str) -> None:
+        check_name(name, "parameter name")
         self._check_writable(name, None)
         del self._values[name]
         self._record({name: None})
@@ -78,12 +79,19 @@ class RunParams(MutableMapping[str, ParamValue]):
         if name in self._fixed and self._values[name] != value:
             raise ValidationError(
                 f"Parameter {name!r} was suggested by the experiment as {self._values[name]!r} and cannot "
-                f"be changed to {value!r}."
+                f"be changed to {short_repr(value)}."
             )
 
     def _validated(self, *args: Any, **kwargs: Any) -> dict[str, ParamValue]:
+        try:
+            given = dict(*args, **kwargs)
+        except (TypeError, ValueError):  # what dict() says of a non-mapping is about dict, not parameters
+            shown = ", ".join(short_repr(a) for a in args)
+            raise ValidationTypeError(
+                f"parameters must be given as a mapping or as name=value keywords, got {shown}."
+            ) from None
         changes: dict[str, ParamValue] = {}
-        for name, value in dict(*args, **kwargs).items():
+        for name, value in given.items():
             check_name(name, "parameter name")
             changes[name] = to_param(value, f"parameter {name!r}")
         return changes
@@ -105,7 +113,7 @@ class RunParams(MutableMapping[str, ParamValue]):
 
     def setdefault(self, name: str, default: Any = None) -> ParamValue:  # type: ignore[override]
         """The value of ``name``, set to ``default`` first if it has none."""
-        self.setdefaults({name: default})
+        self.setdefaults({check_name(name, "parameter name"): default})
         return self._values[name]
 
     def as_dict(self) -> dict[str, ParamValue]:

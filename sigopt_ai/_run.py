@@ -19,13 +19,25 @@ from typing import TYPE_CHECKING, Any
 from sigopt_ai import _config, _signals
 from sigopt_ai._client import Client, get_client
 from sigopt_ai._context import pop_run, push_run
-from sigopt_ai._exceptions import Terminated, UsageError, ValidationError
+from sigopt_ai._exceptions import Terminated, UsageError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind, describe
 from sigopt_ai._params import RunParams
 from sigopt_ai._records import LOST_AFTER_KEY, RunState
 from sigopt_ai._sysinfo import rss_bytes, static_facts
 from sigopt_ai._types import MetricValue, ParamValue
-from sigopt_ai._validation import check_name, check_stddev, to_metadata, to_number
+from sigopt_ai._validation import (
+    MAX_TEXT_LENGTH,
+    check_name,
+    check_run_name,
+    check_stddev,
+    check_step,
+    check_text,
+    describe_value,
+    to_metadata,
+    to_metrics,
+    to_number,
+    to_text,
+)
 
 if TYPE_CHECKING:
     pass
@@ -69,9 +81,7 @@ class RunContext:
         run_id: str | None = None,
     ) -> None:
         self._project = _config.check_project(project) if project is not None else _config.default_project()
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValidationError(f"name must be a non-empty string, got {name!r}.")
-        self._name = name or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
+        self._name = check_run_name(name) or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
         self._id = run_id or _new_id()
         self._client = client or get_client()
         self._submit = self._client.submit
@@ -181,28 +191,38 @@ class RunContext:
 
     def log_metrics(self, metrics: Mapping[str, MetricValue] | None = None, /, **kwargs: MetricValue) -> None:
         """Record several metrics: ``log_metrics({"loss": 0.1})`` or ``log_metrics(loss=0.1)``."""
-        for name, value in {**(metrics or {}), **kwargs}.items():
+        for name, value in to_metrics(metrics, kwargs).items():  # all checked before any is logged
             self.log_metric(name, value)
 
     def log_checkpoint(self, values: Mapping[str, MetricValue], step: int | None = None) -> None:
         """Record metric values at a training step (``None`` values are dropped).
 
+        A NaN or infinite value never raises: it is stored and fails the run as ``diverged`` when it
+        ends, as with :meth:`log_metric`.
+
         Args:
             values: Metric name to value.
-            step: The step (default: one more than the previous checkpoint's).
+            step: The step, 0 to 2**63 - 1 (default: one more than the previous checkpoint's).
+
+        Raises:
+            ValidationError: A name, value or ``step`` is invalid; nothing is recorded.
+            UsageError: The run has ended.
         """
         if self._state is not _ACTIVE:
             raise self._finished("a checkpoint")
         if not isinstance(values, Mapping):
-            raise ValidationError(f"checkpoint values must be a mapping of metric names to numbers, got {values!r}.")
+            raise ValidationTypeError(
+                f"checkpoint values must be a mapping of metric names to numbers, got {describe_value(values)}."
+            )
         clean: dict[str, float] = {}
         for name, value in values.items():
             if value is not None:
-                clean[check_name(name, "checkpoint metric name")] = to_number(value, f"checkpoint metric {name!r}")
-        if step is None:
-            step = next(self._steps)
-        elif isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ValidationError(f"step must be an int >= 0, got {step!r}.")
+                check_name(name, "checkpoint metric name")
+                clean[name] = to_number(value, f"checkpoint metric {name!r}")
+        step = next(self._steps) if step is None else check_step(step)
+        for name, number in clean.items():
+            if number - number:  # NaN or +-inf: stored, and the run is diverged, as for log_metric
+                self._diverged = self._diverged or f"checkpoint metric {name!r} was {number}"
         self._submit(("checkpoint", self._id, step, clean, _time()))
 
     def log_metadata(self, key: str, value: Any) -> None:
@@ -210,7 +230,7 @@ class RunContext:
         if self._state is not _ACTIVE:
             raise self._finished(f"metadata {key!r}")
         check_name(key, "metadata key")
-        self._submit(("fields", self._id, "metadata", {key: to_metadata(value)}))
+        self._submit(("fields", self._id, "metadata", {key: to_metadata(value, f"metadata {key!r}")}))
 
     def log_dataset(self, name: str) -> None:
         """Record that the run used the dataset ``name``."""
@@ -223,7 +243,8 @@ class RunContext:
         """Record the model's type (for example ``"xgboost"``)."""
         if self._state is not _ACTIVE:
             raise self._finished("a model")
-        self._submit(("fields", self._id, "model", {"type": None if type is None else str(type)}))
+        model = None if type is None else to_text(type, "model type", MAX_TEXT_LENGTH)
+        self._submit(("fields", self._id, "model", {"type": model}))
 
     def _record_params(self, changes: dict[str, ParamValue]) -> None:
         if self._state is not _ACTIVE:
@@ -240,6 +261,10 @@ class RunContext:
         """
         if self._state is not _ACTIVE:
             raise self._finished("a failure")
+        if reason is not None:
+            if not isinstance(reason, str):
+                raise ValidationTypeError(f"reason must be a str or None, got {describe_value(reason)}.")
+            check_text(reason, "reason")
         self._set_failure(FailureInfo(FailureKind.REPORTED, message=reason or ""))
 
     def _set_failure(self, failure: FailureInfo) -> None:

@@ -1,66 +1,229 @@
-"""Checks for values passed to logging calls. Each raises at the caller with the field and the rule."""
+"""Checks for values passed to logging calls. Each raises at the caller with the field and the rule.
+
+The rules keep every accepted value writable by the store and sendable to SigOpt: names follow
+SigOpt's 100-character limit, strings are valid Unicode text (no lone surrogates, which UTF-8
+cannot encode) of at most SigOpt's 500 characters for metadata and parameter values, integers fit a
+signed 64-bit column, and parameter floats are finite. Error messages show user values through
+:func:`short_repr`, so a 1 MB string is never echoed back.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._types import MetadataValue, ParamValue
 
 MAX_NAME_LENGTH = 100
+"""SigOpt's limit on metric, parameter, metadata key, dataset and run names."""
+MAX_TEXT_LENGTH = 500
+"""SigOpt's limit on string values of metadata and parameters (also used for a model type)."""
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
 _checked_names: set[str] = set()
 _CACHE_LIMIT = 10_000
+_SHORT_LENGTH = 80
+_NOT_SCALAR = object()
+
+
+def short_repr(value: Any, limit: int = _SHORT_LENGTH) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages that echo user input.
+
+    Never raises: a ``__repr__`` that fails (or an int past Python's digit limit) gives
+    ``<type object>`` instead.
+    """
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__} object>"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def describe_value(value: Any) -> str:
+    """The value and its type for an error message: ``'high' (str)``."""
+    return f"{short_repr(value)} ({type(value).__name__})"
 
 
 def check_name(name: Any, field: str) -> str:
-    """A metric, parameter or metadata name: a non-empty string of at most 100 characters."""
-    if name in _checked_names:  # the hot path: a name logged before
-        return str(name)
+    """A metric, parameter or metadata name: a non-empty string of at most 100 printable characters.
+
+    Printable excludes lone surrogates, so a valid name is always valid UTF-8.
+    """
+    try:
+        if name in _checked_names:  # the hot path: a name logged before
+            return str(name)
+    except TypeError:  # unhashable: not a name; the checks below say why
+        pass
     if not isinstance(name, str):
-        raise ValidationTypeError(f"{field} must be a string, got {name!r} ({type(name).__name__}).")
+        raise ValidationTypeError(f"{field} must be a string, got {describe_value(name)}.")
     if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
-        raise ValidationError(f"{field} must be 1 to {MAX_NAME_LENGTH} printable characters, got {name!r}.")
+        raise ValidationError(
+            f"{field} must be 1 to {MAX_NAME_LENGTH} printable characters, got {len(name)}: {short_repr(name)}."
+        )
     if len(_checked_names) < _CACHE_LIMIT:
         _checked_names.add(name)
     return name
 
 
+def check_text(text: str, field: str, max_length: int | None = None) -> str:
+    """A string that UTF-8 can encode (no lone surrogates), of at most ``max_length`` characters if given."""
+    if max_length is not None and len(text) > max_length:
+        raise ValidationError(f"{field} must be at most {max_length} characters, got {len(text)}: {short_repr(text)}.")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                f"{field} must be valid Unicode text, but character {exc.start} is a lone surrogate "
+                f"({text[exc.start]!r}): {short_repr(text)}."
+            ) from None
+    return text
+
+
+def check_run_name(name: Any) -> str | None:
+    """A run name given by the user: None (the default name) or 1 to 100 characters of valid text."""
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise ValidationTypeError(f"name must be a non-empty string, got {describe_value(name)}.")
+    if not name:
+        raise ValidationError("name must be a non-empty string, got ''.")
+    return check_text(name, "name", MAX_NAME_LENGTH)
+
+
+def check_int64(value: int, field: str) -> int:
+    """An int that fits the store's signed 64-bit integer columns."""
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValidationError(
+            f"{field} must be within the signed 64-bit range [-2**63, 2**63 - 1], got {short_repr(value)}."
+        )
+    return value
+
+
+def check_step(step: Any) -> int:
+    """A checkpoint step: an int (or integer scalar) from 0 to 2**63 - 1."""
+    number = step if isinstance(step, int) else _unwrap_scalar(step)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ValidationTypeError(f"step must be an int >= 0, got {describe_value(step)}.")
+    if not 0 <= number <= INT64_MAX:
+        raise ValidationError(f"step must be an int >= 0 and at most 2**63 - 1, got {short_repr(step)}.")
+    return number
+
+
 def to_number(value: Any, field: str) -> float:
-    """A metric value as a float: ints, floats and numeric scalars (numpy, torch); not bools."""
-    if isinstance(value, bool) or isinstance(value, (str, bytes)):
-        raise ValidationTypeError(f"{field} must be a number, got {value!r} ({type(value).__name__}).")
+    """A metric value as a float: ints, floats and numeric scalars (numpy, torch); not bools.
+
+    NaN and infinities pass (they mark a run diverged); an int too large for a float does not.
+    """
+    if isinstance(value, (bool, str, bytes, bytearray)):
+        raise ValidationTypeError(f"{field} must be a number, got {describe_value(value)}.")
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise ValidationTypeError(f"{field} must be a number, got {value!r} ({type(value).__name__}).") from None
+    except OverflowError:
+        raise ValidationError(
+            f"{field} must be a number within the 64-bit float range (about ±1.8e308), got {short_repr(value)}."
+        ) from None
+    except Exception:  # whatever a foreign object's __float__ raises, it is not a number
+        raise ValidationTypeError(f"{field} must be a number, got {describe_value(value)}.") from None
 
 
 def check_stddev(stddev: Any, field: str) -> float:
     """A standard deviation: a finite number >= 0."""
     value = to_number(stddev, field)
     if not (math.isfinite(value) and value >= 0):
-        raise ValidationError(f"{field} must be a finite number >= 0, got {stddev!r}.")
+        raise ValidationError(f"{field} must be a finite number >= 0, got {short_repr(stddev)}.")
     return value
 
 
-def to_param(value: Any, field: str) -> ParamValue:
-    """A parameter value: int, float, str, bool or None (numpy scalars are unwrapped)."""
+def to_metrics(metrics: Any, kwargs: Mapping[str, Any]) -> dict[str, float]:
+    """The metrics of ``log_metrics(metrics, **kwargs)``, all checked before any is logged."""
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise ValidationTypeError(
+            f"metrics must be a mapping of metric names to numbers, got {describe_value(metrics)}."
+        )
+    checked: dict[str, float] = {}
+    for source in (metrics or {}, kwargs):
+        for name, value in source.items():
+            checked[check_name(name, "metric name")] = to_number(value, f"metric {name!r}")
+    return checked
+
+
+def _unwrap_scalar(value: Any) -> Any:
+    """The Python value of a numpy or torch scalar (``.item()`` of a 0-d value), else a sentinel."""
+    try:
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", 0) == 0:
+            return item()
+    except Exception:  # a foreign object's attributes may raise anything; it is then not a scalar
+        pass
+    return _NOT_SCALAR
+
+
+def _scalar(value: Any) -> Any:
+    """``value`` if it is None, bool, int, float or str; a numpy/torch scalar unwrapped; else a sentinel."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", 0) == 0:
-        unwrapped = item()
-        if isinstance(unwrapped, (bool, int, float, str)):
-            return unwrapped
-    raise ValidationTypeError(
-        f"{field} must be an int, float, str, bool or None, got {value!r} ({type(value).__name__})."
-    )
+    unwrapped = _unwrap_scalar(value)
+    return unwrapped if unwrapped is None or isinstance(unwrapped, (bool, int, float, str)) else _NOT_SCALAR
 
 
-def to_metadata(value: Any) -> MetadataValue:
-    """A metadata value: scalars as they are, anything else as its ``str`` (SigOpt's rule)."""
+def to_param(value: Any, field: str) -> ParamValue:
+    """A parameter value: int (64-bit), finite float, str (valid text, at most 500 characters), bool or None.
+
+    Numpy and torch scalars are unwrapped.
+    """
+    scalar = _scalar(value)
+    if scalar is _NOT_SCALAR:
+        raise ValidationTypeError(f"{field} must be an int, float, str, bool or None, got {describe_value(value)}.")
+    if isinstance(scalar, bool) or scalar is None:
+        return scalar
+    if isinstance(scalar, int):
+        return check_int64(scalar, field)
+    if isinstance(scalar, float):
+        if not math.isfinite(scalar):
+            raise ValidationError(f"{field} must be a finite number, got {scalar!r}.")
+        return scalar
+    return check_text(scalar, field, MAX_TEXT_LENGTH)
+
+
+def is_param(name: Any, value: Any) -> bool:
+    """Whether ``to_param`` and ``check_name`` accept this entry (for recording function arguments)."""
     try:
-        return to_param(value, "metadata")
+        check_name(name, "parameter name")
+        to_param(value, "parameter")
     except ValidationError:
-        return str(value)
+        return False
+    return True
+
+
+def to_metadata(value: Any, field: str) -> MetadataValue:
+    """A metadata value as SigOpt stores it: a number if it is one, else its ``str``.
+
+    Scalars that are representable (ints in 64 bits, finite floats) stay as they are; anything else
+    (a dict, NaN, a huge int) is stored as its ``str``, which must be valid text of at most 500
+    characters (SigOpt's limit).
+    """
+    scalar = _scalar(value)
+    if scalar is None or isinstance(scalar, (bool, str)):
+        return scalar if not isinstance(scalar, str) else check_text(scalar, field, MAX_TEXT_LENGTH)
+    if isinstance(scalar, int) and INT64_MIN <= scalar <= INT64_MAX:
+        return scalar
+    if isinstance(scalar, float) and math.isfinite(scalar):
+        return scalar
+    return check_text(_as_text(value, field), field, MAX_TEXT_LENGTH)
+
+
+def to_text(value: Any, field: str, max_length: int) -> str:
+    """``str(value)`` as valid text of at most ``max_length`` characters (SigOpt's ``str`` rule)."""
+    return check_text(_as_text(value, field), field, max_length)
+
+
+def _as_text(value: Any, field: str) -> str:
+    try:
+        text = str(value)
+    except Exception:  # a __str__ that raises, or an int past Python's digit limit
+        raise ValidationTypeError(f"{field} has no text form (str() failed) for {describe_value(value)}.") from None
+    return text
