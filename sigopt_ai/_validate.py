@@ -13,7 +13,6 @@ problem. The one deliberate difference: ``parallel_bandwidth`` may exceed 1, as 
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 import os
@@ -40,6 +39,8 @@ from sigopt_ai._definition import (
 )
 from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._types import MetadataValue, ParamValue
+from sigopt_ai._validation import INT64_MAX, check_int64, check_text
+from sigopt_ai._validation import short_repr as _short
 
 __all__ = ["definition_to_json", "load_experiment_file", "parse_experiment"]
 
@@ -51,6 +52,10 @@ MAX_METRICS = 50
 METADATA_MAX_KEYS = 100
 METADATA_MAX_KEY_LENGTH = 100
 METADATA_MAX_VALUE_LENGTH = 500
+MAX_EXACT_INT = 2**53
+"""The largest int bound or grid value: float64, which the optimizer computes in, holds every int up to it."""
+MAX_CONSTRAINT_MAGNITUDE = 1e300
+"""Largest |threshold| + sum |weight| × |bound| of a linear constraint, leaving float headroom for its sums."""
 # Radius, in the unit cube the bounds map to, below which a constraint region counts as empty.
 _INTERIOR_TOLERANCE = 1e-9
 
@@ -216,11 +221,6 @@ def _fail(path: str, message: str) -> NoReturn:
     raise ValidationError(f"{path}: {message}")
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
 def _describe(value: Any) -> str:
     return "null" if value is None else f"{type(value).__name__} ({_short(value)})"
 
@@ -264,7 +264,7 @@ def _check_keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> N
     # Null fields and SigOpt's ``object`` tags are what the API emits, so they are not errors.
     for key, value in obj.items():
         if value is not None and key != "object" and key not in allowed:
-            _fail(path, f"unknown field {key!r}. Valid fields are {sorted(allowed)!r}.")
+            _fail(path, f"unknown field {_short(key)}. Valid fields are {sorted(allowed)!r}.")
 
 
 def _string(value: Any, path: str) -> str:
@@ -277,7 +277,7 @@ def _name(value: Any, path: str, max_length: int = NAME_MAX_LENGTH) -> str:
     text = _string(value, path)
     if not 1 <= len(text) <= max_length:
         _fail(path, f"must be 1 to {max_length} characters long, got {len(text)} ({_short(text)}).")
-    return text
+    return check_text(text, path)
 
 
 def _choice(value: Any, path: str, choices: Mapping[str, _T], what: str, default: _T) -> _T:
@@ -295,13 +295,28 @@ def _is_real(value: Any) -> bool:
 def _is_integral(value: Any) -> bool:
     if isinstance(value, numbers.Integral):
         return not isinstance(value, bool)
-    return _is_real(value) and math.isfinite(float(value)) and float(value).is_integer()
+    if not _is_real(value):
+        return False
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and number.is_integer()
+
+
+def _float(value: Any, path: str) -> float:
+    """A real number as a float; one beyond the float range fails here instead of overflowing later."""
+    try:
+        return float(value)
+    except OverflowError:
+        pass
+    _fail(path, f"expected a number within the 64-bit float range (about ±1.8e308), got {_short(value)}.")
 
 
 def _number(value: Any, path: str) -> float:
     if not _is_real(value):
         _fail(path, f"expected a number, got {_describe(value)}.")
-    number = float(value)
+    number = _float(value, path)
     if not math.isfinite(number):
         _fail(path, f"expected a finite number, got {number!r}.")
     return number
@@ -310,9 +325,12 @@ def _number(value: Any, path: str) -> float:
 def _positive_int(value: Any, path: str) -> int:
     if not _is_integral(value):
         _fail(path, f"expected an integer, got {_describe(value)}.")
-    if value < 1:
-        _fail(path, f"must be greater than or equal to 1, got {int(value)}.")
-    return int(value)
+    number = int(value)
+    if number < 1:
+        _fail(path, f"must be greater than or equal to 1, got {number}.")
+    if number > INT64_MAX:
+        _fail(path, f"must be at most 2**63 - 1, got {_short(number)}.")
+    return number
 
 
 def _optional_positive_int(value: Any, path: str) -> int:
@@ -321,10 +339,17 @@ def _optional_positive_int(value: Any, path: str) -> int:
 
 def _typed_number(value: Any, path: str, what: str, name: str, ptype: ParameterType) -> int | float:
     """A bound, grid value or default of a numeric parameter, in the parameter's type."""
-    if _is_real(value) and not math.isfinite(float(value)):
+    if _is_real(value) and not math.isfinite(_float(value, path)):
         _fail(path, f"expected a finite number, got {float(value)!r}.")
     if ptype == "int" and _is_integral(value):
-        return int(value)
+        number = int(value)
+        if abs(number) > MAX_EXACT_INT:
+            _fail(
+                path,
+                f"int values must be within ±2**53 ({MAX_EXACT_INT}), the integers the optimizer "
+                f"represents exactly, got {number}.",
+            )
+        return number
     if ptype == "double" and _is_real(value):
         return float(value)
     _fail(path, f"{what} {_short(value)} is not from the same type as parameter {name} ({ptype}).")
@@ -391,6 +416,7 @@ def _parse_metadata(value: Any) -> dict[str, MetadataValue]:
 def _metadata_key(key: Any) -> str:
     if not isinstance(key, str):
         _fail("metadata", f"keys must be strings, got {_describe(key)}.")
+    check_text(key, "metadata key")
     if len(key) > METADATA_MAX_KEY_LENGTH:
         shown = f"{key[:10]}...{key[-10:]}"
         _fail(
@@ -407,11 +433,11 @@ def _metadata_value(value: Any, path: str) -> MetadataValue:
     if isinstance(value, str):
         if len(value) > METADATA_MAX_VALUE_LENGTH:
             _fail(path, f"strings must be at most {METADATA_MAX_VALUE_LENGTH} characters, got {len(value)}.")
-        return value
+        return check_text(value, path)
     if not _is_real(value):
         _fail(path, f"expected a string, number, boolean or null, got {_describe(value)}.")
     if isinstance(value, numbers.Integral):
-        return int(value)
+        return check_int64(int(value), path)
     return _number(value, path)
 
 
@@ -495,15 +521,50 @@ def _check_conditional_coverage(parameters: _Parameters, conditionals: _Conditio
     # An unconditioned parameter is active under every combination, so it covers them all.
     if any(not p.conditions for p in parameters):
         return
-    names = [c.name for c in conditionals]
-    for combination in itertools.product(*(c.values for c in conditionals)):
-        chosen = dict(zip(names, combination, strict=True))
-        if not any(all(chosen[c] in values for c, values in p.conditions.items()) for p in parameters):
-            _fail(
-                "conditionals",
-                "Need at least one parameter that satisfies each conditional value; "
-                f"no parameter is active when the conditionals are {chosen!r}.",
-            )
+    level = {c.name: i for i, c in enumerate(conditionals)}
+    boxes = [{level[c]: frozenset(values) for c, values in p.conditions.items()} for p in parameters]
+    uncovered = _first_uncovered([c.values for c in conditionals], boxes)
+    if uncovered is not None:
+        chosen = dict(zip((c.name for c in conditionals), uncovered, strict=True))
+        _fail(
+            "conditionals",
+            "Need at least one parameter that satisfies each conditional value; "
+            f"no parameter is active when the conditionals are {chosen!r}.",
+        )
+
+
+_Box = dict[int, frozenset[str]]
+
+
+def _first_uncovered(domains: Sequence[tuple[str, ...]], boxes: Sequence[_Box]) -> tuple[str, ...] | None:
+    """The first combination of conditional values, in ``itertools.product`` order, under which no
+    parameter is active (``boxes[i]``: conditional index to the values activating parameter ``i``).
+
+    A depth-first search over the conditionals that stops as soon as one parameter covers the whole
+    remaining subspace, or none can be active in it. At each conditional the values split into
+    classes that every parameter still in play treats alike, and one subtree is searched per class,
+    not per value: 7 conditionals of 7 values take a few hundred steps, not 7**7 combinations.
+    """
+
+    def search(depth: int, allowed: list[tuple[str, ...]], live: list[_Box]) -> tuple[str, ...] | None:
+        if any(all(set(allowed[k]) <= values for k, values in box.items()) for box in live):
+            return None
+        if not live:
+            return tuple(values[0] for values in allowed)  # the first combination of the subspace
+        if depth == len(domains):  # not reached: a parameter still live here covers its one class
+            return None
+        deciding = [box[depth] for box in live if depth in box]
+        classes: dict[tuple[bool, ...], list[str]] = {}
+        for value in allowed[depth]:
+            classes.setdefault(tuple(value in values for values in deciding), []).append(value)
+        for members in classes.values():  # in order of each class's first value
+            narrowed = [*allowed[:depth], tuple(members), *allowed[depth + 1 :]]
+            found = search(depth + 1, narrowed, [b for b in live if depth not in b or members[0] in b[depth]])
+            if found is not None:
+                return found
+        return None
+
+    return search(0, list(domains), list(boxes))
 
 
 # --- parameters
@@ -624,6 +685,12 @@ def _parse_bounds(value: Any, path: str, name: str, ptype: ParameterType, has_gr
     high = _typed_number(_required(obj, "max", f"{path}.max"), f"{path}.max", "Parameter bound", name, ptype)
     if not low < high:
         _fail(path, f"min ({_num(low)}) must be less than max ({_num(high)}).")
+    if not math.isfinite(high - low):
+        _fail(
+            path,
+            f"the width max - min must be a finite 64-bit float, got [{_num(low)}, {_num(high)}] "
+            "(the optimizer maps the bounds onto [0, 1] through it).",
+        )
     return Bounds(min=low, max=high)
 
 
@@ -855,6 +922,7 @@ def _parse_linear_constraint(item: Any, path: str, by_name: Mapping[str, Paramet
     items = _as_list(_required(obj, "terms", f"{path}.terms"), f"{path}.terms")
     terms = tuple(_parse_term(term, f"{path}.terms[{j}]") for j, term in enumerate(items))
     _check_terms(terms, f"{path}.terms", by_name)
+    _check_magnitude(terms, threshold, path, by_name)
     return LinearConstraint(type=_CONSTRAINT_TYPES[raw_type], threshold=threshold, terms=terms)
 
 
@@ -875,6 +943,24 @@ def _check_terms(terms: tuple[ConstraintTerm, ...], path: str, by_name: Mapping[
             _fail(f"{path}[{index}].name", f"Duplicate constrained variable name: {term.name}.")
     if len({by_name[t.name].type for t in terms}) > 1:
         _fail(path, "Constraint functions cannot mix integers and doubles. One or the other only.")
+
+
+def _check_magnitude(
+    terms: tuple[ConstraintTerm, ...], threshold: float, path: str, by_name: Mapping[str, Parameter]
+) -> None:
+    """The weighted sum must stay far from float overflow wherever the parameters are in their bounds."""
+    largest = abs(threshold)
+    for term in terms:
+        bounds = by_name[term.name].bounds
+        if bounds is not None:
+            largest += abs(term.weight) * max(abs(bounds.min), abs(bounds.max))
+    if not largest <= MAX_CONSTRAINT_MAGNITUDE:
+        _fail(
+            path,
+            f"|threshold| plus the sum of |weight| × the largest |bound| of each term is {largest:.3g}, above "
+            f"{MAX_CONSTRAINT_MAGNITUDE:g}; the constraint's sums would overflow a 64-bit float. Rescale the "
+            "weights and threshold.",
+        )
 
 
 def _check_constraint_variable(parameter: Parameter | None, name: str, path: str) -> None:
@@ -921,6 +1007,16 @@ def _constraint_rows(constraints: _Constraints, names: list[str]) -> tuple[list[
     return rows, rhs
 
 
+def _unit_rows(a: Any, b: Any) -> tuple[Any, Any]:
+    """``a @ x <= b`` with each row divided by its largest |coefficient|: the same region, with
+    coefficients the LP solver takes (it rejects huge ones, and a row's norm must not overflow)."""
+    import numpy as np
+
+    scale = np.abs(a).max(axis=1)
+    scale[scale == 0] = 1.0
+    return a / scale[:, None], b / scale
+
+
 def _bounds_of(parameters: Sequence[Parameter]) -> list[tuple[float, float]]:
     # Constrained parameters are numeric and off-grid, so they always have bounds.
     return [(p.bounds.min, p.bounds.max) if p.bounds else (0.0, 1.0) for p in parameters]
@@ -938,8 +1034,7 @@ def _has_interior_point(constraints: _Constraints, by_name: Mapping[str, Paramet
     names = sorted({t.name for c in constraints for t in c.terms})
     rows, rhs = _constraint_rows(constraints, names)
     low, high = np.array(_bounds_of([by_name[n] for n in names])).T
-    a = np.array(rows) * (high - low)
-    b = np.array(rhs) - np.array(rows) @ low
+    a, b = _unit_rows(np.array(rows) * (high - low), np.array(rhs) - np.array(rows) @ low)
     n = len(names)
     cube = np.vstack([-np.eye(n), np.eye(n)])
     a_ub = np.vstack([np.hstack([a, np.linalg.norm(a, axis=1)[:, None]]), np.hstack([cube, np.ones((2 * n, 1))])])
@@ -959,11 +1054,12 @@ def _has_integer_point(constraints: _Constraints, by_name: Mapping[str, Paramete
 
     names = sorted({t.name for c in constraints for t in c.terms})
     rows, rhs = _constraint_rows(constraints, names)
+    a, b = _unit_rows(np.array(rows), np.array(rhs))
     bounds = _bounds_of([by_name[n] for n in names])
     result = linprog(
         np.zeros(len(names)),
-        A_ub=rows,
-        b_ub=rhs,
+        A_ub=a,
+        b_ub=b,
         bounds=bounds,
         integrality=np.ones(len(names)),
         method="highs",

@@ -62,7 +62,11 @@ class _Numeric:
     def values(self, u: FloatArray) -> FloatArray:
         lo, hi = self._edges
         t = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
-        v = 10.0**t if self.log else t
+        if self.log:
+            with np.errstate(over="ignore"):  # near the float maximum 10**t may round to inf; clipped below
+                v = 10.0**t
+        else:
+            v = t
         if self.kind == "int":
             v = np.rint(v)
         return np.clip(v, self.vmin, self.vmax)
