@@ -7,8 +7,10 @@ each call, or created with :func:`create_run` and ended with :meth:`RunContext.e
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -17,7 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from sigopt_ai import _config, _signals
-from sigopt_ai._client import Client, get_client
+from sigopt_ai._client import Client, get_client, peek_client
 from sigopt_ai._context import pop_run, push_run
 from sigopt_ai._exceptions import Terminated, UsageError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind, describe
@@ -112,6 +114,7 @@ class RunContext:
             self.params.update(params)
         self._client.active[self._id] = self
         _signals.install_sigterm_handler()  # a run from create_run() is never entered
+        _watch_exit()
 
     def _lease(self) -> dict[str, float]:
         """Heartbeat often enough that a reader does not take this live run for a lost one."""
@@ -376,6 +379,29 @@ class RunContext:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
         return self.__exit__(exc_type, exc, tb)
+
+
+_watching_exit = False
+
+
+def _watch_exit() -> None:
+    """Register :func:`_fail_runs_left_open` once, after the client registered its exit hook (a
+    client exists by now), so that it runs before that hook ends the runs still open."""
+    global _watching_exit
+    if not _watching_exit:
+        _watching_exit = True
+        atexit.register(_fail_runs_left_open)
+
+
+def _fail_runs_left_open() -> None:
+    """A process dying of an uncaught exception fails the runs it leaves open with that exception
+    (instead of ending them ``completed``), even where another ``sys.excepthook`` replaced ours."""
+    uncaught = getattr(sys, "last_value", None)  # set for the exception that ended the main module
+    client = peek_client()
+    if uncaught is None or client is None or hasattr(sys, "ps1"):  # an interactive session's is stale
+        return
+    for run in list(client.active.values()):
+        run._fail_with(uncaught)
 
 
 def _is_clean_exit(exc: BaseException) -> bool:
