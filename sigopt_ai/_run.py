@@ -59,7 +59,11 @@ class RunContext:
 
     Use it as a context manager (``with sigopt.run() as run:``); an exception leaving the block is
     classified, recorded and re-raised. Logging methods raise :class:`~sigopt_ai.ValidationError`
-    for bad input and :class:`~sigopt_ai.UsageError` once the run has ended; nothing else.
+    for bad input and :class:`~sigopt_ai.UsageError` once the run has ended; nothing else, except
+    :class:`~sigopt_ai.Terminated` once the process received SIGTERM while the run was open outside
+    the main thread's ``with`` blocks (another thread or task), so that its training stops.
+
+    One run may be entered from several threads or tasks; each leaves it in its own context.
 
     Args:
         name: A display name (default: ``"<project> <date time>"``, as SigOpt names runs).
