@@ -283,16 +283,17 @@ class RunContext:
         if not self._ended:
             self._set_failure(describe(exc))
 
-    def _interrupt(self, reason: str) -> None:
-        """Fail the run as interrupted (SIGTERM) from the main thread: its next logging call, in
-        whichever thread or task runs it, raises :class:`~sigopt_ai.Terminated`."""
+    def _interrupt(self, failure: FailureInfo, *, stop: bool) -> None:
+        """Fail the run as interrupted: SIGTERM arrived while it was open. With ``stop``, its next
+        logging call, in whichever thread or task runs it, raises :class:`~sigopt_ai.Terminated`."""
         if not self._end_lock.acquire(blocking=False):
             return  # the run is ending at this moment
         try:
             if self._state is _ACTIVE:
-                self._set_failure(describe(Terminated(reason)))
-                self._interrupted = reason
-                self._state = RunState.FAILED
+                self._set_failure(failure)
+                if stop:
+                    self._interrupted = failure.message
+                    self._state = RunState.FAILED
         finally:
             self._end_lock.release()
 

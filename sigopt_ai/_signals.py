@@ -5,13 +5,13 @@ The handler is installed from the main thread, when ``sigopt_ai`` is imported or
 and only where nobody installed one before us. With no active run it restores the default action and
 re-sends the signal, so a process that is not training dies exactly as it would without us.
 
-With runs active it raises :class:`~sigopt_ai.Terminated` in the main thread (Python runs signal
-handlers there), which ends the runs that thread is in as any exception leaving a ``with`` block
-would. Runs open elsewhere (other threads, other asyncio tasks, runs from ``create_run()``) are
-marked interrupted at once: their next logging call raises ``Terminated`` in their own thread, so a
-training thread stops instead of keeping the process alive. Once the runs are ended and written at
-exit, the process kills itself with the same signal, so that its parent sees what it sent (exit
-status ``-15``, or 143 in a shell).
+With runs active, every open run is failed ``interrupted`` at once (whatever the training code then
+catches), and :class:`~sigopt_ai.Terminated` is raised in the main thread (Python runs signal
+handlers there), which unwinds the ``with`` blocks that thread is in. Runs open elsewhere (other
+threads, other asyncio tasks, runs from ``create_run()``) are also stopped: their next logging call
+raises ``Terminated`` in their own thread, so a training thread ends instead of keeping the process
+alive. Once the runs are ended and written at exit, the process kills itself with the same signal,
+so that its parent sees what it sent (exit status ``-15``, or 143 in a shell).
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Iterable
+from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from sigopt_ai._context import entered_runs
 from sigopt_ai._exceptions import Terminated
+from sigopt_ai._failures import FailureInfo, describe
 
 if TYPE_CHECKING:
     from sigopt_ai._run import RunContext
@@ -48,7 +51,7 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         return
     _received = signum
     reason = f"The process received signal {signal.Signals(signum).name} during a run."
-    _interrupt_runs_elsewhere(client.active.values(), reason)
+    _interrupt_runs(client.active.values(), reason, frame)
     if not threading.main_thread().is_alive():
         # The main thread's code has finished and the interpreter waits for other threads: an
         # exception here would only be printed as ignored. Those threads stop at their next log.
@@ -57,12 +60,23 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise Terminated(reason)
 
 
-def _interrupt_runs_elsewhere(runs: Iterable[RunContext], reason: str) -> None:
-    """Interrupt the open runs that the ``Terminated`` about to be raised here will not pass through."""
+def _interrupt_runs(runs: Iterable[RunContext], reason: str, frame: FrameType | None) -> None:
+    """Fail every open run as interrupted; stop those the ``Terminated`` about to be raised here
+    will not pass through. The main thread's runs get the stack it was interrupted at."""
+    failure = describe(Terminated(reason))
+    located = _at(frame, failure)
     here = entered_runs()
     for run in list(runs):
-        if not any(run is entered for entered in here):
-            run._interrupt(reason)
+        inside = any(run is entered for entered in here)
+        run._interrupt(located if inside else failure, stop=not inside)
+
+
+def _at(frame: FrameType | None, failure: FailureInfo) -> FailureInfo:
+    """``failure`` with the traceback of where the main thread was when the signal arrived."""
+    if frame is None:
+        return failure
+    stack = "".join(traceback.format_stack(frame))
+    return replace(failure, traceback=f"Traceback (most recent call last):\n{stack}{failure.type}: {failure.message}\n")
 
 
 def install_sigterm_handler() -> None:

@@ -37,7 +37,7 @@ def train(run):
     finally:
         print("logged", run.id, logged, flush=True)
 
-async def train_async(run):
+async def train_async(run, pause=0.001):
     logged = 0
     try:
         while True:
@@ -45,7 +45,7 @@ async def train_async(run):
             logged += 1
             if logged == 20:
                 print("run", run.id, flush=True)
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(pause)
     finally:
         print("logged", run.id, logged, flush=True)
 """
@@ -72,6 +72,13 @@ STYLES = {
         async def job(lr=0.1):
             await train_async(sigopt.current_run())
         asyncio.run(job())
+    """,
+    # The signal lands while a child task (which inherits the run) executes, not in the event loop.
+    "async_child_task": """
+        async def main():
+            async with sigopt.run(name="async-child") as run:
+                await asyncio.gather(train_async(run, pause=0))
+        asyncio.run(main())
     """,
     "create_run": """
         run = sigopt.create_run(name="created")
