@@ -172,3 +172,25 @@ def test_sigterm_in_an_experiment_loop_gives_the_suggestion_back(store: Path) ->
     record = sigopt.get_run(run_id)
     assert exp.progress.active == 0 and exp.progress.finished == 0  # the budget was not spent
     assert exp.suggest().id == record.suggestion  # served again
+
+
+def test_code_that_catches_sigterm_can_still_log_and_exit_its_own_way(store: Path) -> None:
+    code = """
+        with sigopt.run(name="graceful") as run:
+            try:
+                train(run)
+            except sigopt.Terminated:
+                run.log_metadata("shutdown", "checkpoint saved")
+        print("exited cleanly", flush=True)
+    """
+    proc = spawn_python(TRAIN + textwrap.dedent(code), env=child_env(store))
+    assert proc.stdout is not None
+    run_id = proc.stdout.readline().split()[1]
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "exited cleanly" in out, err  # the exit is the program's choice
+    record = sigopt.get_run(run_id)
+    assert record.metadata == {"shutdown": "checkpoint saved"}
+    assert record.failure is not None and record.failure.kind is sigopt.FailureKind.INTERRUPTED
+    assert record.failure.traceback is not None and "in train" in record.failure.traceback  # where it stopped
