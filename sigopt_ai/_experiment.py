@@ -7,6 +7,7 @@ An :class:`Experiment` is a handle on a stored experiment; any number of process
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import threading
@@ -20,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 from sigopt_ai import _config
 from sigopt_ai._client import get_client
 from sigopt_ai._definition import ExperimentDefinition
-from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._experiment_records import Observation, StoredExperiment, Suggestion
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._loop_guard import RepeatGuard
+from sigopt_ai._loop_guard import MISSING_METRIC, REPEATS, RepeatGuard
 from sigopt_ai._progress import ProgressLine
 from sigopt_ai._records import RunRecord
 from sigopt_ai._run import RunContext, _new_id
 from sigopt_ai._types import ParamValue
+from sigopt_ai._validation import describe_value, short_repr, to_number
 
 if TYPE_CHECKING:
     from sigopt_ai.optimizer import Strategy
@@ -40,7 +42,12 @@ DEFAULT_LEASE_TIMEOUT = 60.0
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Where an experiment stands: ``remaining = budget - finished - active`` (None without budget)."""
+    """Where an experiment stands: ``remaining = budget - finished - active`` (None without budget).
+
+    ``finished`` counts observed suggestions, which is what the budget spends; ``extra`` counts
+    further results for suggestions already observed (a worker declared lost that finished after
+    all), kept for the optimizer but not counted against the budget.
+    """
 
     budget: int | None
     finished: int
@@ -48,6 +55,7 @@ class Progress:
     active: int
     remaining: int | None
     failed_by_kind: Mapping[str, int]
+    extra: int = 0
 
 
 def _db() -> Any:
@@ -112,7 +120,9 @@ class Experiment:
         """Budget, finished, failed, active and remaining counts."""
         counts = _db().counts(self._backend, self.id)
         remaining = None if self.budget is None else max(0, self.budget - counts.finished - counts.active)
-        return Progress(self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind)
+        return Progress(
+            self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind, counts.extra
+        )
 
     def is_finished(self) -> bool:
         """Whether the budget is spent (or the experiment archived)."""
@@ -203,40 +213,63 @@ class Experiment:
         Args:
             suggestion: The suggestion or its id.
             values: ``{"metric": value}`` or SigOpt's ``[{"name": ..., "value": ...}]``; every
-                optimized metric is required unless ``failed``.
+                optimized metric is required unless ``failed``. Values are finite numbers: an
+                evaluation that diverged is ``failed=True``.
             failed: The assignment failed (no values).
 
         Raises:
-            ValidationError: Values and ``failed`` disagree, or a metric is missing or unknown.
+            ValidationError: The suggestion is not one of this experiment's, values and ``failed``
+                disagree, a value is not a finite number, or a metric is missing or unknown.
             UsageError: The suggestion is not open.
         """
-        sid = suggestion.id if isinstance(suggestion, Suggestion) else str(suggestion)
+        sid = self._suggestion_id(suggestion)
         clean = self._check_values(values, failed)
-        observed = _db().observe(
-            self._backend,
-            sid,
-            run_id=None,
-            values=clean,
-            failure_kind=FailureKind.REPORTED.value if failed else None,
-        )
+        stored = _db().get_suggestion(self._backend, self.id, sid)
+        if stored is None:
+            raise ValidationError(f"suggestion: experiment {self.id!r} has no suggestion {sid!r}.")
+        observed = None
+        if stored.state == "open":
+            observed = _db().observe(
+                self._backend,
+                self.id,
+                sid,
+                run_id=None,
+                values=clean,
+                failure_kind=FailureKind.REPORTED.value if failed else None,
+            )
         if not isinstance(observed, Observation):
             raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
         return observed
 
-    def _check_values(self, values: Any, failed: bool) -> dict[str, float] | None:
+    def _suggestion_id(self, suggestion: Any) -> str:
+        """The id of a suggestion of this experiment, from a :class:`Suggestion` or an id."""
+        if isinstance(suggestion, Suggestion):
+            if suggestion.experiment != self.id:
+                raise ValidationError(
+                    f"suggestion: suggestion {suggestion.id!r} belongs to experiment {suggestion.experiment!r}, "
+                    f"not to {self.id!r}; observe it through that experiment."
+                )
+            return suggestion.id
+        if isinstance(suggestion, bool) or not isinstance(suggestion, (str, int)):
+            raise ValidationTypeError(f"suggestion must be a Suggestion or its id, got {describe_value(suggestion)}.")
+        text = str(suggestion)
+        if not (text.isascii() and text.isdigit()):
+            raise ValidationError(f"suggestion: a suggestion id is a string of digits, got {short_repr(suggestion)}.")
+        return text
+
+    def _check_values(self, values: Any, failed: Any) -> dict[str, float] | None:
+        if not isinstance(failed, bool):
+            raise ValidationTypeError(f"failed must be True or False, got {type(failed).__name__}.")
+        clean = None if values is None else _observed_values(values)
         if failed:
-            if values:
+            if clean:
                 raise ValidationError("values: a failed observation cannot have values.")
             return None
-        if values is None:
+        if clean is None:
             raise ValidationError("values: an observation needs values unless failed=True.")
-        pairs = values.items() if isinstance(values, Mapping) else ((v.get("name"), v.get("value")) for v in values)
-        clean = {str(k): float(v) for k, v in pairs}
         known = {m.name for m in self.definition.metrics}
         if unknown := set(clean) - known:
-            raise ValidationError(
-                f"values: {sorted(unknown)!r} are not metrics of this experiment ({sorted(known)!r})."
-            )
+            raise ValidationError(f"values: {_names(unknown)} are not metrics of this experiment ({sorted(known)!r}).")
         if missing := [m.name for m in self.definition.optimized_metrics if m.name not in clean]:
             raise ValidationError(f"values: optimized metric(s) {missing!r} are missing.")
         return clean
@@ -295,54 +328,86 @@ class Experiment:
         return run
 
     def _serve_or_wait(self, run_id: str) -> Suggestion | None:
-        """Serve a suggestion; while the rest of the budget is leased to other workers, wait: one of
-        them may die and its suggestion come back."""
+        """Serve a suggestion; while the rest of the budget is leased to other workers' runs, wait: one
+        of them may die and its suggestion come back. Suggestions from :meth:`suggest` have no run and
+        never come back by themselves, so the loop does not wait for them."""
         delay = 0.2
         while True:
             served = self._serve(run_id)
             if served is not None:
                 return served
-            progress = self.progress
-            if self._current_state() != "active" or progress.active == 0 or progress.remaining is None:
+            counts = _db().counts(self._backend, self.id)
+            if self._current_state() != "active" or self.budget is None or counts.active == 0:
+                return None
+            if counts.active == counts.manual:
+                self._warn_held_by_manual_suggestions()
                 return None
             time.sleep(delay)
             delay = min(2.0, delay * 1.5)
+
+    def _warn_held_by_manual_suggestions(self) -> None:
+        held = [s.id for s in _db().manual_suggestions(self._backend, self.id)]
+        warnings.warn(
+            f"Experiment {self.id!r}: the rest of the budget is held by {len(held)} suggestion(s) from "
+            f"suggest() that were never observed (ids {held[:10]!r}); the loop ends here. Observe each with "
+            "exp.observe(suggestion_id, values={...}) or exp.observe(suggestion_id, failed=True), and run the "
+            "loop again for what is left.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
     def _shorten_heartbeat(self) -> None:
         client = get_client()
         client.heartbeat_interval = min(client.heartbeat_interval, self._stored.lease_timeout / 4)
 
     def _record_result(self, run: RunContext, suggestion_id: str) -> None:
+        """Turn a finished loop run into an observation, or give its suggestion back.
+
+        Assignment failures are failed observations. Any other failure gives the suggestion back, and
+        so does a run that completed without the experiment's metric: that is a bug in the training
+        code (a misspelt name, say), not a result of the assignment, so it spends no budget; the
+        run is recorded failed with kind ``error`` and the loop's guard stops after three in a row.
+        """
+        values: dict[str, float] = {}
+        if run.failure is None:
+            values, missing, logged = self._metric_values(run)
+            if missing:
+                self._fail_missing_metric(run, missing, logged)
         failure = run.failure
         if failure is not None and not failure.kind.is_assignment_failure:
-            _db().release(self._backend, suggestion_id, run.id)
+            _db().release(self._backend, suggestion_id, run.id, failure)
             return
-        if failure is not None:
-            _db().observe(self._backend, suggestion_id, run_id=run.id, values=None, failure_kind=failure.kind.value)
-            return
-        values, missing = self._metric_values(run)
         _db().observe(
             self._backend,
+            self.id,
             suggestion_id,
             run_id=run.id,
-            values=None if missing else values,
-            failure_kind="missing_metric" if missing else None,
+            values=None if failure else values,
+            failure_kind=failure.kind.value if failure else None,
+            run_failure=failure,
         )
-        if missing:
-            warnings.warn(
-                f"Run {run.id!r} completed without metric(s) {missing!r} of experiment {self.id!r}; "
-                "it is recorded as a failed observation.",
-                RuntimeWarning,
-                stacklevel=4,
-            )
 
-    def _metric_values(self, run: RunContext) -> tuple[dict[str, float], list[str]]:
+    def _fail_missing_metric(self, run: RunContext, missing: list[str], logged: list[str]) -> None:
+        message = (
+            f"The run completed without the experiment's metric(s) {missing!r}; it logged {_names(logged)}. "
+            "Its suggestion goes back to be served again."
+        )
+        run._set_failure(FailureInfo(FailureKind.ERROR, type=MISSING_METRIC, message=message))
+        warnings.warn(
+            f"Run {run.id!r} of experiment {self.id!r}: {message} The loop stops after {REPEATS} such runs in a "
+            "row; if some assignments cannot produce the metric, call run.log_failure() for them.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+    def _metric_values(self, run: RunContext) -> tuple[dict[str, float], list[str], list[str]]:
+        """The experiment's metrics the run logged, the required ones it did not, and every name it logged."""
         record = self._backend.read_run(run.id)
         metrics = dict(record.metrics) if record is not None else {}
         required = self.definition.optimized_metrics + self.definition.constraint_metrics
         missing = [m.name for m in required if m.name not in metrics]
         known = {m.name for m in self.definition.metrics}
-        return {k: v for k, v in metrics.items() if k in known}, missing
+        return {k: v for k, v in metrics.items() if k in known}, missing, list(metrics)
 
     def optimize(self, function: Callable[..., Any], *, progress: bool = True) -> list[RunRecord]:
         """Call ``function(**suggested_params)`` for each suggestion until the budget is spent.
@@ -362,6 +427,60 @@ class Experiment:
                 if run._claim_for_function():  # a plain function: log what it returned
                     _log_result(run, self.metric, result)
         return self.best_runs()
+
+
+_VALUE_KEYS = frozenset({"name", "value", "value_stddev"})
+
+
+def _observed_values(values: Any) -> dict[str, float]:
+    """``observe(values=...)`` as ``{metric: finite float}``: a mapping, or SigOpt's list of
+    ``{"name": ..., "value": ...}``."""
+    if isinstance(values, Mapping):
+        pairs = list(values.items())
+    elif isinstance(values, (list, tuple)):
+        pairs = [_named_value(item, i) for i, item in enumerate(values)]
+    else:
+        raise ValidationTypeError(
+            "values must be a mapping {metric: number} or a list of {'name': ..., 'value': ...}, "
+            f"got {type(values).__name__} ({short_repr(values)})."
+        )
+    clean: dict[str, float] = {}
+    for name, value in pairs:
+        if not isinstance(name, str):
+            raise ValidationTypeError(f"values: a metric name must be a string, got {type(name).__name__}.")
+        if name in clean:
+            raise ValidationError(f"values: metric {short_repr(name)} is given twice.")
+        clean[name] = _finite(value, f"values[{short_repr(name)}]")
+    return clean
+
+
+def _named_value(item: Any, index: int) -> tuple[Any, Any]:
+    if not (isinstance(item, Mapping) and "name" in item and "value" in item and set(item) <= _VALUE_KEYS):
+        raise ValidationTypeError(
+            f"values[{index}] must be a mapping with 'name' and 'value' (and optionally 'value_stddev'), "
+            f"got {short_repr(item)}."
+        )
+    return item["name"], item["value"]
+
+
+def _finite(value: Any, field: str) -> float:
+    """A metric value of an observation: a finite number (a diverged evaluation is ``failed=True``)."""
+    try:
+        number = to_number(value, field)
+    except OverflowError:
+        raise ValidationError(f"{field} must be a finite number, got an int too large for a float.") from None
+    if not math.isfinite(number):
+        raise ValidationError(
+            f"{field} must be a finite number, got {number!r}; report a diverged evaluation with failed=True."
+        )
+    return number
+
+
+def _names(names: Any) -> str:
+    """A few names, shortened, for a message."""
+    listed = sorted(names)
+    shown = ", ".join(short_repr(n) for n in listed[:5])
+    return f"[{shown}{', ...' if len(listed) > 5 else ''}]"
 
 
 def _absorbs(failure: FailureInfo) -> bool:

@@ -36,7 +36,12 @@ class Suggestion:
 
 @dataclass(frozen=True, slots=True)
 class Observation:
-    """A finished evaluation: ``values`` is empty when it ``failed`` (then ``failure_kind`` says why)."""
+    """A finished evaluation: ``values`` is empty when it ``failed`` (then ``failure_kind`` says why).
+
+    ``extra`` marks a second result for a suggestion that already had one: a worker declared lost
+    (no heartbeat for longer than the lease) that finished after all. The optimizer sees it; the
+    budget does not count it.
+    """
 
     id: str
     suggestion: str | None
@@ -46,13 +51,21 @@ class Observation:
     failed: bool
     failure_kind: str | None
     created: float
+    extra: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Counts:
-    """Observation and lease counts of an experiment."""
+    """Observation and lease counts of an experiment.
+
+    ``finished`` and ``failed`` count observed suggestions (what the budget spends); ``extra`` counts
+    further results for suggestions already observed. ``active`` counts leased suggestions, of which
+    ``manual`` were served by ``suggest()`` with no run (their leases never expire).
+    """
 
     finished: int
     failed: int
     active: int
     failed_by_kind: Mapping[str, int]
+    extra: int = 0
+    manual: int = 0
