@@ -19,7 +19,9 @@ from sigopt_ai._exceptions import (
     Diverged,
     InvalidAssignment,
     Terminated,
+    UsageError,
     ValidationError,
+    ValidationTypeError,
 )
 
 __all__ = [
@@ -61,14 +63,22 @@ _ASSIGNMENT_KINDS = frozenset(
 )
 
 # When a chain holds several recognisable exceptions, the most specific kind wins: a ValueError raised
-# while handling a CUDA OOM is an OOM.
+# while handling a CUDA OOM is an OOM. The SDK's own misuse errors rank above a plain ValueError: a
+# bad call into the SDK is a bug even when it happened while handling the user's ValueError.
 _PRIORITY = (
     FailureKind.OOM,
     FailureKind.DIVERGED,
     FailureKind.INTERRUPTED,
     FailureKind.INFRASTRUCTURE,
+    FailureKind.ERROR,
     FailureKind.INVALID_ASSIGNMENT,
 )
+
+MAX_MESSAGE_LENGTH = 4_000
+"""Characters of a failure message kept (the start and the end); a run stores one per failure."""
+
+MAX_TRACEBACK_LENGTH = 20_000
+"""Characters of a failure traceback kept (the start and the end)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +96,32 @@ class FailureInfo:
                 f"{self.kind!r} is not a valid failure kind. It must be one of "
                 f"{sorted(k.value for k in FailureKind)!r}."
             )
+        if not isinstance(self.message, str):
+            raise ValidationTypeError(f"failure message must be a string, got {type(self.message).__name__}.")
+        # Stored as text by the writer: it must encode as UTF-8 and stay a bounded size.
+        object.__setattr__(self, "message", storable_text(self.message, MAX_MESSAGE_LENGTH))
+        if self.type is not None:
+            object.__setattr__(self, "type", storable_text(str(self.type), 300))
+        if self.traceback is not None:
+            object.__setattr__(self, "traceback", storable_text(str(self.traceback), MAX_TRACEBACK_LENGTH))
 
     @property
     def retryable(self) -> bool:
         """Whether the suggestion should be evaluated again (interrupted or infrastructure)."""
         return self.kind.retryable
+
+
+def storable_text(text: str, limit: int) -> str:
+    """``text`` as valid UTF-8 (lone surrogates, as ``os.fsdecode`` makes them, escaped as ``\\udcxx``),
+    cut to at most about ``limit`` characters keeping its start and its end."""
+    if len(text) > limit:
+        keep = limit // 2
+        text = f"{text[:keep]} [... {len(text) - 2 * keep} characters cut ...] {text[-keep:]}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 Classifier = Callable[[BaseException], "FailureKind | str | None"]
@@ -232,6 +263,8 @@ def _builtin_kind(exc: BaseException) -> FailureKind | None:
         return FailureKind.INFRASTRUCTURE
     if _is_errno(exc, _INFRA_ERRNOS):
         return FailureKind.INFRASTRUCTURE
+    if isinstance(exc, (ValidationError, UsageError)):
+        return FailureKind.ERROR  # the SDK was called wrongly: a bug in the calling code, not the assignment
     if isinstance(exc, (InvalidAssignment, ValueError, ArithmeticError)):
         return FailureKind.INVALID_ASSIGNMENT
     if isinstance(exc, AssignmentFailure):
@@ -247,7 +280,11 @@ def classify(exc: BaseException, *, registry: FailureRegistry | None = None) -> 
     """Classify an exception that left a run.
 
     User rules win; then, over the whole ``__cause__``/``__context__`` chain, the most specific
-    built-in kind (oom > diverged > interrupted > infrastructure > invalid_assignment); else ``error``.
+    built-in kind (oom > diverged > interrupted > infrastructure > error > invalid_assignment); else
+    ``error``. The SDK's own :class:`ValidationError` and :class:`UsageError` (a bad logging call, a
+    suggested parameter assigned) are ``error``: bugs in the calling code, so the suggestion goes back
+    instead of spending budget. A user's own ``ValueError`` and :class:`InvalidAssignment` stay
+    ``invalid_assignment``.
 
     Args:
         exc: The exception.
@@ -269,12 +306,20 @@ def classify(exc: BaseException, *, registry: FailureRegistry | None = None) -> 
 
 
 def describe(exc: BaseException, *, registry: FailureRegistry | None = None) -> FailureInfo:
-    """A :class:`FailureInfo` for ``exc``: its kind, qualified type name, message and traceback."""
+    """A :class:`FailureInfo` for ``exc``: its kind, qualified type name, message and traceback.
+
+    The message and traceback are made storable (valid UTF-8, long ones cut in the middle), and an
+    exception whose ``str()`` itself raises still gets described.
+    """
     cls = type(exc)
     type_name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not hide the failure it describes
+        message = f"<{type_name}: str() of the exception failed>"
     return FailureInfo(
         kind=classify(exc, registry=registry),
         type=type_name,
-        message=str(exc),
+        message=message,
         traceback="".join(_traceback.format_exception(cls, exc, exc.__traceback__)),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import TYPE_CHECKING
 
@@ -14,21 +15,36 @@ if TYPE_CHECKING:
 REPEATS = 3
 """How many identical failures in a row stop the loop."""
 
+MISSING_METRIC = "MissingMetric"
+"""The failure type of a loop run that completed without the experiment's metric."""
+
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # this module sits in the package's root
 
 
 def raising_line(failure: FailureInfo) -> str | None:
-    """``file:line`` of the innermost frame of the failure's traceback."""
+    """``file:line`` of the innermost frame of the failure's traceback outside ``sigopt_ai``.
+
+    An error the SDK raised (a parameter assigned in a loop, a bad metric value) was made on the
+    caller's line, which is where the user has to look; the SDK's own frame is only a fallback.
+    """
     frames = _FRAME.findall(failure.traceback or "")
-    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
+    if not frames:
+        return None
+    outside = [f for f in frames if not os.path.abspath(f[0]).startswith(_PACKAGE)]
+    path, line = (outside or frames)[-1]
+    return f"{path}:{line}"
 
 
 class RepeatGuard:
     """Raises :class:`ExperimentStopped` when
 
     * the same error (a bug: same type and raising line) ends ``REPEATS`` runs in a row, or
-    * the loop's first ``REPEATS`` runs all fail identically (kind, type, line and message), whatever
+    * the loop's first ``REPEATS`` runs all fail identically (kind, type and raising line), whatever
       the kind: an assignment that always fails the same way is a bug in the search space.
+
+    Failures are compared without their messages, which often embed the suggested values; only a
+    failure with no traceback (``log_failure``, a diverged metric) is told apart by its message.
     """
 
     def __init__(self) -> None:
@@ -52,21 +68,27 @@ class RepeatGuard:
             self._streak.clear()
         self._streak.append(signature)
         if len(self._streak) >= REPEATS:
-            raise self._stop(experiment, failure, f"the same error ended {REPEATS} runs in a row")
+            why = (
+                f"{REPEATS} runs in a row completed without the experiment's metric"
+                if failure.type == MISSING_METRIC
+                else f"the same error ended {REPEATS} runs in a row"
+            )
+            raise self._stop(experiment, failure, why)
 
     @staticmethod
     def _stop(experiment: Experiment, failure: FailureInfo | None, why: str) -> ExperimentStopped:
         assert failure is not None
-        where = raising_line(failure) or "an unknown line"
-        return ExperimentStopped(
-            f"Experiment {experiment.id!r} stopped: {why} ({failure.kind.value}: {failure.type}: "
-            f"{failure.message} at {where}). Fix the cause and start the loop again; the budget was not spent "
-            "on these runs' suggestions."
+        line = raising_line(failure)
+        where = f" at {line}" if line else ""
+        cause = f"{failure.kind.value}: {failure.type + ': ' if failure.type else ''}{failure.message}{where}"
+        advice = (
+            "Fix the cause and start the loop again; the budget was not spent on these runs' suggestions."
             if failure.kind.retryable or failure.kind is FailureKind.ERROR
-            else f"Experiment {experiment.id!r} stopped: {why} ({failure.kind.value}: {failure.type}: "
-            f"{failure.message} at {where}). Check the search space and the training code."
+            else "Check the search space and the training code."
         )
+        return ExperimentStopped(f"Experiment {experiment.id!r} stopped: {why} ({cause}). {advice}")
 
 
 def _identity(failure: FailureInfo) -> tuple[object, ...]:
-    return (failure.kind, failure.type, raising_line(failure), failure.message)
+    line = raising_line(failure)
+    return (failure.kind, failure.type, line) if line else (failure.kind, failure.type, failure.message)

@@ -154,14 +154,22 @@ def test_leaving_the_loop_gives_the_unfinished_suggestion_back() -> None:
     assert dict(exp.suggest().assignments) == abandoned
 
 
-def test_completed_run_missing_a_metric_is_a_failed_observation_with_a_warning() -> None:
-    exp = make(budget=1)
-    with pytest.warns(RuntimeWarning, match=r"completed without metric\(s\) \['error'\]"):
+def test_runs_missing_the_metric_give_the_suggestion_back_and_stop_the_loop_after_three() -> None:
+    exp = make(budget=8)
+    with (
+        pytest.warns(
+            RuntimeWarning, match=r"without the experiment's metric\(s\) \['error'\]; it logged \['valloss'\]"
+        ),
+        pytest.raises(sigopt.ExperimentStopped, match="3 runs in a row completed without") as stopped,
+    ):
         for run in exp.loop(progress=False):
             with run:
-                run.log_metric("accuracy", 0.9)
-    (observation,) = exp.observations()
-    assert observation.failed and observation.failure_kind == "missing_metric"
+                run.log_metric("valloss", 0.9)  # a misspelt metric name: a bug, not a result
+    assert "['error']" in str(stopped.value) and "['valloss']" in str(stopped.value)
+    assert exp.observations() == [] and exp.progress.remaining == 8  # no budget spent
+    runs = exp.runs()
+    assert len(runs) == 3
+    assert all(r.state is sigopt.RunState.FAILED and r.failure.kind is sigopt.FailureKind.ERROR for r in runs)  # type: ignore[union-attr]
 
 
 def test_optimize_with_a_decorated_and_a_plain_function() -> None:
