@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
@@ -55,7 +55,6 @@ async def run_block(spec: sigopt.RunSpec, block: Block, outer: sigopt.RunContext
             await body(run)
 
 
-@settings(max_examples=30)  # each example ends up to ~20 runs, each end() a flush
 @given(programs=st.lists(blocks, min_size=1, max_size=4))
 def test_interleaved_tasks_each_get_and_end_their_own_runs(programs: list[Block]) -> None:
     spec = sigopt.run(name="shared")
