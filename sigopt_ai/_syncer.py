@@ -49,6 +49,9 @@ HIGH_WATER = 100_000
 _RETRY_BACKOFF_MAX = 5.0
 _BACKPRESSURE_MAX_WAIT = 5.0  # a writer this slow is treated as down: the producer spills instead
 _BACKPRESSURE_POLL = 0.05
+# A waiting producer resumes once the queue is down to this fraction of high_water: producer and
+# writer compete for the GIL, so taking turns in long stretches writes faster than alternating often.
+_RESUME_FRACTION = 0.1
 _REASON_LENGTH = 200
 
 
@@ -152,11 +155,12 @@ class Syncer:
     # -- backpressure and spilling (on the producer's thread) ---------------------------------------
 
     def _over_high_water(self) -> None:
-        """Wait for a healthy writer to drain the queue under ``high_water``; spill it otherwise."""
+        """Wait for a healthy writer to drain most of the queue; spill it if the store is failing."""
         if threading.current_thread() is self._thread:
             return
         deadline = time.monotonic() + _BACKPRESSURE_MAX_WAIT
-        while len(self._queue) > self.high_water:
+        resume_at = self.high_water * _RESUME_FRACTION
+        while len(self._queue) > resume_at:
             if self._failing or not self._writer_alive() or time.monotonic() > deadline:
                 self._spill()
                 return
