@@ -16,7 +16,7 @@ import sys
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from sigopt_ai._backends._base import Backend
 from sigopt_ai._backends._dead_letters import append_dead_letter, causes, dead_letter_row
 from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureInfo, FailureKind
+from sigopt_ai._fork import FORK_GATE
 from sigopt_ai._records import Checkpoint, MetricPoint, Op, RunRecord, RunState, is_lost
 
 logger = logging.getLogger("sigopt_ai")
@@ -199,7 +200,7 @@ class SQLBackend(Backend):
         if prepared:
             self._ensure_ready(busy_ms)
         try:
-            with self.engine.connect() as conn:
+            with FORK_GATE.transaction() if write else nullcontext(), self.engine.connect() as conn:
                 conn = conn.execution_options(sigopt_write=write, sigopt_busy_ms=busy_ms)
                 with conn.begin():
                     yield conn
