@@ -35,6 +35,7 @@ from sigopt_ai._validation import (
     check_step,
     check_text,
     describe_value,
+    short_repr,
     to_metadata,
     to_metrics,
     to_number,
@@ -110,7 +111,9 @@ class RunContext:
         self._absorbs: Callable[[FailureInfo], bool] | None = None
         self.params = RunParams(self._record_params, fixed_params)
         lease = self._lease()  # before the start: a bad setting must not leave a run behind
-        self._submit(("start", self._id, self._project, self._name, self._started, experiment, suggestion))
+        # Kept: a forked child queues it again, so that the records it logs here find the run.
+        self._start_op = ("start", self._id, self._project, self._name, self._started, experiment, suggestion)
+        self._submit(self._start_op)
         self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **lease}))
         if fixed_params:
             self._record_params(dict(fixed_params))
@@ -186,7 +189,7 @@ class RunContext:
             UsageError: The run has ended.
         """
         if self._state is not _ACTIVE:
-            raise self._finished(f"metric {name!r}")
+            raise self._finished(f"metric {short_repr(name)}")
         check_name(name, "metric name")
         if type(value) is not float:
             value = to_number(value, f"metric {name!r}")
@@ -233,21 +236,30 @@ class RunContext:
         self._submit(("checkpoint", self._id, step, clean, _time()))
 
     def log_metadata(self, key: str, value: Any) -> None:
-        """Record a metadata entry (non-scalar values are stored as their ``str``)."""
+        """Record a metadata entry, as SigOpt stores it.
+
+        Ints within 64 bits, finite floats, bools, None and strings are stored as they are; anything
+        else (a dict, NaN, a larger int) as its ``str``. A string must be valid Unicode text of at
+        most 500 characters (SigOpt's limit), the key a name of at most 100.
+
+        Raises:
+            ValidationError: The key or the value breaks a rule; nothing is recorded.
+            UsageError: The run has ended.
+        """
         if self._state is not _ACTIVE:
-            raise self._finished(f"metadata {key!r}")
+            raise self._finished(f"metadata {short_repr(key)}")
         check_name(key, "metadata key")
         self._submit(("fields", self._id, "metadata", {key: to_metadata(value, f"metadata {key!r}")}))
 
     def log_dataset(self, name: str) -> None:
-        """Record that the run used the dataset ``name``."""
+        """Record that the run used the dataset ``name`` (1 to 100 printable characters)."""
         if self._state is not _ACTIVE:
-            raise self._finished(f"dataset {name!r}")
+            raise self._finished(f"dataset {short_repr(name)}")
         check_name(name, "dataset name")
         self._submit(("fields", self._id, "datasets", {name: {}}))
 
     def log_model(self, type: str | None = None) -> None:
-        """Record the model's type (for example ``"xgboost"``)."""
+        """Record the model's type (for example ``"xgboost"``): its ``str``, at most 500 characters."""
         if self._state is not _ACTIVE:
             raise self._finished("a model")
         model = None if type is None else to_text(type, "model type", MAX_TEXT_LENGTH)
@@ -265,6 +277,10 @@ class RunContext:
 
         In an experiment the suggestion becomes a failed observation; the run keeps recording until
         it ends, and a clean exit does not undo the failure.
+
+        Raises:
+            ValidationError: ``reason`` is not a str or None, or holds a lone surrogate.
+            UsageError: The run has ended.
         """
         if self._state is not _ACTIVE:
             raise self._finished("a failure")

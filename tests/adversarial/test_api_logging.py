@@ -228,18 +228,20 @@ def test_logging_calls_raise_only_sigopt_errors_and_what_is_accepted_reads_back(
 ) -> None:
     expected = Expected()
     try:
-        run = sigopt.create_run(name=run_name)
+        spec = sigopt.run(name=run_name)
         expected.name = run_name
     except sigopt.SigOptError as exc:
+        assert isinstance(exc, sigopt.ValidationError), exc
         assert len(str(exc)) < MAX_MESSAGE
-        run = sigopt.create_run()
-    for call, name, value in calls:
-        try:
-            call(run, expected, name, value)
-        except sigopt.SigOptError as exc:
-            assert isinstance(exc, sigopt.ValidationError), exc
-            assert len(str(exc)) < MAX_MESSAGE
-    run.end()
+        spec = sigopt.run()
+    with spec as run:
+        for call, name, value in calls:
+            try:
+                call(run, expected, name, value)
+            except sigopt.SigOptError as exc:
+                assert isinstance(exc, sigopt.ValidationError), exc
+                assert len(str(exc)) < MAX_MESSAGE
+    assert sigopt.flush(timeout=5)
     assert_matches(sigopt.get_run(run.id), expected)
 
 
@@ -271,10 +273,8 @@ def test_writer_still_writes_after_hostile_calls() -> None:
     ("call", "error", "message"),
     [
         (lambda r: r.log_metric(["a"], 1), sigopt.ValidationTypeError, r"metric name must be a string, got \['a'\]"),
-        (lambda r: r.log_metric({"a"}, 1), sigopt.ValidationTypeError, "metric name must be a string"),
         (lambda r: r.log_metric("x", 10**400), sigopt.ValidationError, "metric 'x' must be a number within the 64-bit"),
         (lambda r: r.log_metric("x", Fraction(10**400, 3)), sigopt.ValidationError, "64-bit float range"),
-        (lambda r: r.log_metric("x", Decimal("sNaN")), sigopt.ValidationTypeError, "metric 'x' must be a number"),
         (lambda r: r.log_metrics([("a", 1.0)]), sigopt.ValidationTypeError, "metrics must be a mapping"),
         (lambda r: r.log_checkpoint({"a": 1}, step=2**63), sigopt.ValidationError, r"step must be .* 2\*\*63 - 1"),
         (lambda r: r.log_checkpoint({"a": 10**400}), sigopt.ValidationError, "checkpoint metric 'a' must be a number"),
