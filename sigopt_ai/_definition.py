@@ -104,11 +104,17 @@ class LinearConstraint:
     terms: tuple[ConstraintTerm, ...]
 
     def is_satisfied(self, assignments: Mapping[str, Any], tol: float = 1e-9) -> bool:
-        """Whether ``assignments`` satisfy the constraint (inclusive, with tolerance ``tol``)."""
-        total = sum(t.weight * float(assignments[t.name]) for t in self.terms)
+        """Whether ``assignments`` satisfy the constraint (inclusive, with tolerance ``tol``).
+
+        The tolerance is relative to the largest of 1, ``|threshold|`` and ``sum |weight * value|``,
+        since the rounding error of the weighted sum grows with its terms.
+        """
+        products = [t.weight * float(assignments[t.name]) for t in self.terms]
+        total = sum(products)
+        slack = tol * max(1.0, abs(self.threshold), sum(abs(p) for p in products))
         if self.type == "greater_than":
-            return total >= self.threshold - tol
-        return total <= self.threshold + tol
+            return total >= self.threshold - slack
+        return total <= self.threshold + slack
 
 
 @dataclass(frozen=True, slots=True)

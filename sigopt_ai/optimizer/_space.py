@@ -38,7 +38,7 @@ from sigopt_ai.optimizer._arrays import BoolArray, FloatArray, IntArray, as_floa
 INACTIVE = 0.5
 """The value every column of an inactive parameter holds in a canonical point."""
 
-_CONSTRAINT_TOL = 1e-10  # stricter than LinearConstraint.is_satisfied's 1e-9, so decoded points pass it
+_CONSTRAINT_TOL = 1e-10  # relative like LinearConstraint.is_satisfied's 1e-9, and stricter, so decoded points pass it
 _REPAIR_BISECTIONS = 12
 _ANCHOR_SCAN = 1 << 14
 
@@ -333,7 +333,8 @@ class SearchSpace:
         for c in self._constraints:
             vals = np.column_stack([codec.values(u[:, codec.column]) for codec in c.codecs])
             slack = c.sign * (vals @ c.weights - c.threshold)
-            ok &= (slack >= -_CONSTRAINT_TOL * max(1.0, abs(c.threshold))) | ~act[:, c.params].all(axis=1)
+            scale = np.maximum(max(1.0, abs(c.threshold)), np.abs(vals) @ np.abs(c.weights))
+            ok &= (slack >= -_CONSTRAINT_TOL * scale) | ~act[:, c.params].all(axis=1)
         return ok
 
     def anchor(self) -> FloatArray:

@@ -40,6 +40,7 @@ NUMBERS = st.one_of(
     st.floats(-100, 100),
     EDGE_FLOATS,
     st.integers(-(2**53), 2**53),
+    st.integers(-(2**63), 2**63 - 1),  # past 2**53 an int parameter is refused: the optimizer computes in floats
 )
 HOSTILE_NUMBERS = st.one_of(
     NUMBERS,
@@ -116,7 +117,9 @@ def definitions(draw: st.DrawFn, hostile: bool = True) -> dict[str, Any]:
             )
             body["budget"] = body["budget"] or 10
     numeric = [
-        p["name"] for p in params if p["type"] in ("double", "int") and "bounds" in p and "transformation" not in p
+        p["name"]
+        for p in params
+        if p["type"] in ("double", "int") and "bounds" in p and "transformation" not in p and isinstance(p["name"], str)
     ]
     if len(numeric) >= 2 and draw(st.booleans()):
         names = draw(st.lists(st.sampled_from(numeric), min_size=2, max_size=len(numeric), unique=True))
@@ -130,6 +133,36 @@ def definitions(draw: st.DrawFn, hostile: bool = True) -> dict[str, Any]:
         ]
     elif draw(st.booleans()):
         add_conditionals(draw, body)
+    return body
+
+
+HOSTILE_LEAVES = st.one_of(
+    HOSTILE_NUMBERS,
+    WEIRD_NAMES,
+    st.sampled_from([1e308, -1e308, 2**53 + 1, -(2**63), 2**63, "x\udc80"]),
+    st.builds(pow, st.just(10), st.sampled_from([400, 5000])),
+)
+
+
+def leaf_slots(obj: Any, slots: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    """Every (container, key) of ``obj`` that holds a scalar."""
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj)
+    for key, value in items:
+        if isinstance(value, (dict, list)):
+            leaf_slots(value, slots)
+        else:
+            slots.append((obj, key))
+    return slots
+
+
+@st.composite
+def mutated_definitions(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid-looking definition with one value replaced by a hostile one, so that only it is wrong."""
+    body = draw(definitions(hostile=False))
+    container, key = draw(st.sampled_from(leaf_slots(body, [])))
+    old = container[key]
+    suffix = isinstance(old, str) and draw(st.booleans())
+    container[key] = old + "\ud800" if suffix else draw(HOSTILE_LEAVES)
     return body
 
 
@@ -157,7 +190,7 @@ def parse_or_none(body: dict[str, Any]) -> ExperimentDefinition | None:
 
 
 @pytest.mark.timeout(120)
-@given(body=definitions())
+@given(body=st.one_of(definitions(), mutated_definitions()))
 def test_definitions_raise_only_sigopt_errors_and_accepted_ones_round_trip_and_store(body: dict[str, Any]) -> None:
     definition = parse_or_none(body)
     if definition is None:
