@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import IO
 
+from sigopt_ai import _config
 from sigopt_ai._backends._base import Backend
 from sigopt_ai._backends._dead_letters import causes, escape_text, repair
 from sigopt_ai._records import Op
@@ -77,8 +78,6 @@ class Syncer:
         high_water: int = HIGH_WATER,
     ) -> None:
         if flush_timeout is None:
-            from sigopt_ai import _config
-
             flush_timeout = _config.current().resolved_flush_timeout()
         self.backend = backend
         self.interval = interval
@@ -86,7 +85,7 @@ class Syncer:
         self.high_water = high_water
         self._on_tick = on_tick
         self._queue: deque[Op | threading.Event] = deque()
-        self.submit = self._make_submit()  # type: ignore[method-assign,assignment]
+        self.submit = self._make_submit()
         self._retry: list[Op] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -110,15 +109,11 @@ class Syncer:
         self._failing = False  # the last write failed because of the store
         self._down = False  # a flush timed out while failing: later flushes wait for one attempt only
 
-    def submit(self, op: Op) -> None:
-        """Queue one operation. Never raises; waits only while a healthy writer is behind.
+    submit: Callable[[Op], None]
+    """Queue one operation. Never raises; waits only while a healthy writer is behind.
 
-        Replaced in ``__init__`` by a closure over the deque's C-level ``append``: the hot path costs
-        one call, one append and one length check.
-        """
-        self._queue.append(op)
-        if len(self._queue) > self.high_water:
-            self._over_high_water()
+    A closure over the deque's C-level ``append``, made in ``__init__``: the hot path costs one call,
+    one append and one length check."""
 
     def _make_submit(self) -> Callable[[Op], None]:
         queue, append, high_water = self._queue, self._queue.append, self.high_water
