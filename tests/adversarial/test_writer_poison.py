@@ -181,7 +181,7 @@ def test_every_record_around_a_poison_is_written(
     store: Path, kinds: list[tuple[str, bool]], poison: str, where: float
 ) -> None:
     backend = _client.get_client().backend
-    syncer = Syncer(backend, interval=10, flush_timeout=30)  # writes only on flush: one batch
+    syncer = Syncer(backend, flush_timeout=30)  # not started: flush() writes everything as one batch
     runs = [uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]]
     ops = [start_op(r) for r in runs]
     ops += [_good_op(kind, runs[second], i) for i, (kind, second) in enumerate(kinds)]
@@ -189,7 +189,6 @@ def test_every_record_around_a_poison_is_written(
     ops.insert(at, _poison_op(poison, runs[0]))
     ops += [("end", r, RunState.COMPLETED, time.time()) for r in runs]
     letters_before = len(backend.dead_letters())
-    syncer.start()
     for op in ops:
         syncer.submit(op)
     assert syncer.flush()
