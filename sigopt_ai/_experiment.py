@@ -465,10 +465,7 @@ def _named_value(item: Any, index: int) -> tuple[Any, Any]:
 
 def _finite(value: Any, field: str) -> float:
     """A metric value of an observation: a finite number (a diverged evaluation is ``failed=True``)."""
-    try:
-        number = to_number(value, field)
-    except OverflowError:
-        raise ValidationError(f"{field} must be a finite number, got an int too large for a float.") from None
+    number = to_number(value, field)
     if not math.isfinite(number):
         raise ValidationError(
             f"{field} must be a finite number, got {number!r}; report a diverged evaluation with failed=True."

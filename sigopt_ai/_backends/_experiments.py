@@ -368,8 +368,8 @@ def release(store: SQLBackend, suggestion_id: str, run_id: str, failure: Failure
 
 def get_suggestion(store: SQLBackend, experiment_id: str, suggestion_id: str) -> Suggestion | None:
     """The suggestion with this id in this experiment, or None."""
-    if not (suggestion_id.isascii() and suggestion_id.isdigit()):
-        return None
+    if not (suggestion_id.isascii() and suggestion_id.isdigit() and int(suggestion_id) < 2**63):
+        return None  # not an id the store could hold
     with store.transaction(write=False) as conn:
         row = conn.execute(
             sa.select(t.suggestions.c.id).where(
