@@ -1,7 +1,13 @@
 """The process-wide client: one store, one writer thread, the runs this process has open.
 
-It is created on first use and replaced after ``fork`` (a child must not share the parent's thread
-or database connections). At interpreter exit it ends the runs still open and flushes.
+It is created on first use. At interpreter exit it ends the runs still open and flushes.
+
+After ``fork`` the child keeps the same client object, because the runs it inherited hold it (and
+its queue's submit function), but makes it its own: a new writer thread, new locks, new store
+connections, an empty queue (what the parent had queued is the parent's to write), and no open
+runs. The parent's runs stay loggable from the child, into the same run ids; only the runs the
+child creates are ended at its exit. A ``multiprocessing`` child, which leaves with ``os._exit``
+and so skips ``atexit``, is shut down by a ``multiprocessing`` finalizer instead.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -46,7 +53,7 @@ class Client:
         self.heartbeat_interval = HEARTBEAT_INTERVAL
         self.syncer = Syncer(self.backend, interval=interval, on_tick=self._tick)
         self.syncer.start()
-        self.submit = self.syncer.submit  # type: ignore[method-assign]
+        self.submit = self.syncer.submit  # type: ignore[method-assign,assignment]
 
     def _tick(self) -> list[Op]:
         now = time.time()
@@ -58,19 +65,32 @@ class Client:
         self._last_heartbeat = now
         return [("heartbeat", tuple(r.id for r in runs), now)]
 
+    def _reset_after_fork(self) -> None:
+        """Make this client the forked child's own (see the module's docstring)."""
+        inherited = list(self.active.values())
+        self.active.clear()  # the parent's runs: the parent heartbeats and ends them
+        self.backend.engine  # noqa: B018  (reading it makes the backend drop the parent's connections now)
+        self.syncer._reset_after_fork()
+        # The parent may not have written these starts yet; records the child logs into the runs
+        # need them first (writing a start twice is a no-op).
+        for run in inherited:
+            self.submit(run._start_op)
+
     def submit(self, op: Op) -> None:
         """Queue a write."""
         self.syncer.submit(op)
 
-    def flush(self, timeout: float | None = 30.0) -> bool:
-        """Make every queued write durable; False if the store failed (never raises)."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Make every queued write durable; False if the store failed (never raises).
+
+        ``timeout`` defaults to the ``flush_timeout`` setting (see :meth:`Syncer.flush`)."""
         return self.syncer.flush(timeout)
 
     def shutdown(self) -> None:
         """End open runs, flush and stop the writer."""
         for run in list(self.active.values()):
             run.end()  # a run from create_run() that was never ended
-        if not self.syncer.close(timeout=30.0) and self.syncer.last_error is not None:
+        if not self.syncer.close() and self.syncer.last_error is not None:
             logger.error(
                 "sigopt_ai: %d records could not be written at exit: %s",
                 self.syncer.pending,
@@ -109,10 +129,31 @@ def reset_client() -> None:
         _client = None
 
 
+_multiprocessing_hook = False
+
+
+def _before_fork() -> None:
+    global _multiprocessing_hook
+    # multiprocessing imports its util module before it forks. Its children exit with os._exit, so
+    # atexit never runs there; an after-fork hook registered once here (and inherited by every
+    # descendant) gives each such child a finalizer that shuts the client down instead.
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and not _multiprocessing_hook:
+        _multiprocessing_hook = True
+        util.register_after_fork(_at_exit, _finalize_at_multiprocessing_exit)
+
+
+def _finalize_at_multiprocessing_exit(at_exit: Callable[[], None]) -> None:
+    from multiprocessing import util
+
+    util.Finalize(None, at_exit, exitpriority=0)
+
+
 def _after_fork_in_child() -> None:
-    global _client, _lock
-    _client = None  # the parent's writer thread does not exist here; its queue belongs to the parent
+    global _lock
     _lock = threading.Lock()
+    if _client is not None:
+        _client._reset_after_fork()
 
 
 _hooks_installed = False
@@ -141,4 +182,4 @@ def _at_exit() -> None:
         _client.shutdown()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
