@@ -147,7 +147,8 @@ def to_metrics(metrics: Any, kwargs: Mapping[str, Any]) -> dict[str, float]:
     checked: dict[str, float] = {}
     for source in (metrics or {}, kwargs):
         for name, value in source.items():
-            checked[check_name(name, "metric name")] = to_number(value, f"metric {name!r}")
+            check_name(name, "metric name")  # before the value's message shows the name
+            checked[name] = to_number(value, f"metric {name!r}")
     return checked
 
 

@@ -276,6 +276,11 @@ def test_writer_still_writes_after_hostile_calls() -> None:
         (lambda r: r.log_metric("x", 10**400), sigopt.ValidationError, "metric 'x' must be a number within the 64-bit"),
         (lambda r: r.log_metric("x", Fraction(10**400, 3)), sigopt.ValidationError, "64-bit float range"),
         (lambda r: r.log_metrics([("a", 1.0)]), sigopt.ValidationTypeError, "metrics must be a mapping"),
+        (
+            lambda r: r.log_metrics({10**5000: 1.0}),
+            sigopt.ValidationTypeError,
+            "metric name must be a string, got <int",
+        ),
         (lambda r: r.log_checkpoint({"a": 1}, step=2**63), sigopt.ValidationError, r"step must be .* 2\*\*63 - 1"),
         (lambda r: r.log_checkpoint({"a": 10**400}), sigopt.ValidationError, "checkpoint metric 'a' must be a number"),
         (lambda r: r.log_checkpoint({"a": 1}, step="3"), sigopt.ValidationTypeError, "step must be an int"),
