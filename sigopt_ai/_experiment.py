@@ -29,7 +29,7 @@ from sigopt_ai._progress import ProgressLine
 from sigopt_ai._records import RunRecord
 from sigopt_ai._run import RunContext, _new_id
 from sigopt_ai._types import ParamValue
-from sigopt_ai._validation import describe_value, short_repr, to_number
+from sigopt_ai._validation import describe_value, short_repr, to_number, to_seconds, to_seed
 
 if TYPE_CHECKING:
     from sigopt_ai.optimizer import Strategy
@@ -67,6 +67,9 @@ def _db() -> Any:
 
 _strategies: dict[tuple[str, str], Strategy] = {}
 _strategy_lock = threading.Lock()
+# Strategies are not thread-safe, and the store no longer serialises them (they run outside its write
+# lock): threads of one process take turns here, which no other process's heartbeat waits for.
+_suggest_lock = threading.Lock()
 
 
 class Experiment:
@@ -182,7 +185,9 @@ class Experiment:
         from sigopt_ai.optimizer import Observation as StrategyObservation
 
         history = [StrategyObservation(o.assignments, o.values, o.failed, o.failure_kind) for o in observed]
-        return self._strategy().suggest(history, pending, index=index)
+        strategy = self._strategy()
+        with _suggest_lock:
+            return strategy.suggest(history, pending, index=index)
 
     def _serve(self, run_id: str | None) -> Suggestion | None:
         served: Suggestion | None = _db().serve(
@@ -282,7 +287,12 @@ class Experiment:
         Use each run as ``with run:``. Inside the loop, a failure of the assignment (out of memory,
         invalid assignment, divergence, ``log_failure``) becomes a failed observation and the loop
         goes on; an interrupt or infrastructure failure puts the suggestion back to be served again
-        (Ctrl-C still stops the worker); a bug stops the loop once it repeats three times.
+        (Ctrl-C still stops the worker). A bug (kind ``error``, including the SDK's own
+        ``ValidationError``/``UsageError`` from a bad call, and a run that completed without the
+        experiment's metric) gives the suggestion back too, spending no budget, and stops the loop
+        once it repeats three times in a row (same type and line of the user's code). When the rest
+        of the budget is held by unobserved suggestions from :meth:`suggest`, the loop ends with a
+        ``RuntimeWarning`` instead of waiting for them.
 
         Args:
             name: The runs' name (default: ``"<experiment name> #<suggestion id>"``).
@@ -527,8 +537,8 @@ def create_experiment(
     else:
         body = {"name": name, "parameters": parameters, "metrics": metrics, **options}
         definition = parse_experiment({k: v for k, v in body.items() if v is not None})
-    if not (isinstance(lease_timeout, (int, float)) and lease_timeout > 0):
-        raise ValidationError(f"lease_timeout must be a number of seconds > 0, got {lease_timeout!r}.")
+    lease_timeout = to_seconds(lease_timeout, "lease_timeout")
+    seed = None if seed is None else to_seed(seed)
     stored = _db().create_experiment(
         get_client().backend,
         project=_config.check_project(project) if project is not None else _config.default_project(),

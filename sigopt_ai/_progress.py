@@ -36,6 +36,8 @@ class ProgressLine:
             parts.append(f"[red]{progress.failed} failed[/] ({kinds})")
         if progress.active:
             parts.append(f"{progress.active} active")
+        if progress.extra:  # results of workers declared lost that finished after all
+            parts.append(f"{progress.extra} extra")
         best = exp.best_observations()
         if best and exp.definition.optimized_metrics:
             metric = exp.definition.optimized_metrics[0].name

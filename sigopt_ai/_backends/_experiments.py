@@ -37,7 +37,7 @@ Suggest = Callable[[Sequence[Observation], Sequence[Mapping[str, ParamValue]], i
 LEASE_EXPIRED = "sigopt_ai.LeaseExpired"
 """The failure type of a run declared lost because its lease expired (its real end replaces it)."""
 
-_RACES = 3
+_RACES = 2
 """Races lost to other workers' inserts after which a computed suggestion is inserted anyway."""
 
 _ROUNDS = 20

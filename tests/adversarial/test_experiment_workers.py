@@ -17,6 +17,7 @@ import pytest
 import sigopt_ai as sigopt
 from sigopt_ai._backends import _experiments
 from sigopt_ai._client import get_client
+from sigopt_ai._progress import ProgressLine
 from tests.conftest import spawn_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +150,7 @@ def test_a_worker_declared_lost_that_finishes_after_all_is_observed_and_keeps_it
     assert (second_obs.run, second_obs.values, second_obs.extra) == (second.id, {"y": 0.5}, True)
     progress = exp.progress
     assert (progress.finished, progress.extra, progress.remaining) == (1, 1, 0)  # the budget counts suggestions
+    assert "1/1 done" in ProgressLine(exp).render() and "1 extra" in ProgressLine(exp).render()
     lost = sigopt.get_run(first["run"])
     assert lost.state is sigopt.RunState.COMPLETED and lost.failure is None  # its real end replaced "lost"
 
