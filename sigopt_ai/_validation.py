@@ -10,6 +10,7 @@ signed 64-bit column, and parameter floats are finite. Error messages show user 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,6 +112,24 @@ def check_step(step: Any) -> int:
     if not 0 <= number <= INT64_MAX:
         raise ValidationError(f"step must be an int >= 0 and at most 2**63 - 1, got {short_repr(step)}.")
     return number
+
+
+def to_seconds(value: Any, field: str) -> float:
+    """A duration: a finite number of seconds > 0 (not a bool)."""
+    seconds = to_number(value, field)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValidationError(f"{field} must be a finite number of seconds > 0, got {short_repr(value)}.")
+    return seconds
+
+
+def to_seed(value: Any, field: str = "seed") -> int:
+    """A random seed: an int (or numpy integer) from 0 to 2**63 - 1, as a signed 64-bit column stores it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationTypeError(f"{field} must be an int, got {describe_value(value)}.")
+    seed = int(value)
+    if not 0 <= seed <= INT64_MAX:
+        raise ValidationError(f"{field} must be from 0 to 2**63 - 1, got {short_repr(seed)}.")
+    return seed
 
 
 def to_number(value: Any, field: str) -> float:

@@ -347,3 +347,21 @@ def test_conditional_coverage_check_does_not_enumerate_every_combination() -> No
     gap = covering[:-1] + [{**X, "name": "last", "conditions": {"k0": ["v9"], "k9": ["v0"]}}]
     with pytest.raises(sigopt.ValidationError, match="no parameter is active when the conditionals are"):
         parse_experiment(body_with(parameters=gap, conditionals=conditionals))
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"lease_timeout": 10**400}, sigopt.ValidationError, "lease_timeout must be a number within the 64-bit"),
+        ({"lease_timeout": math.inf}, sigopt.ValidationError, "lease_timeout must be a finite number of seconds"),
+        ({"lease_timeout": True}, sigopt.ValidationTypeError, "lease_timeout must be a number"),
+        ({"seed": -1}, sigopt.ValidationError, "seed must be from 0 to 2**63 - 1"),
+        ({"seed": 2**63}, sigopt.ValidationError, "seed must be from 0 to 2**63 - 1"),
+        ({"seed": "7"}, sigopt.ValidationTypeError, "seed must be an int"),
+    ],
+)
+def test_create_experiment_options_are_checked_at_the_call(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        sigopt.create_experiment(name="exp", parameters=[X], metrics=["y"], **options)
