@@ -118,7 +118,9 @@ def default_project() -> str:
 def check_project(project: object, field: str = "project") -> str:
     """Validate a project id: lower-case letters, digits, ``-``, ``_`` and ``.``."""
     if not isinstance(project, str) or not _PROJECT_RE.match(project) or len(project) > 100:
-        raise ValidationError(f"{field} must be 1 to 100 lower-case letters, digits, '-', '_' or '.', got {project!r}.")
+        raise ValidationError(
+            f"{field} must be 1 to 100 lower-case letters, digits, '-', '_' or '.', got {short_repr(project)}."
+        )
     return project
 
 

@@ -338,6 +338,8 @@ def test_errors_echo_a_shortened_value() -> None:
             lambda: run.log_metadata("k", huge),
             lambda: run.params.update(p=huge),
             lambda: run.log_checkpoint({huge: 1.0}),
+            lambda: sigopt.run(project=huge),
+            lambda: sigopt.create_run(name=huge),
         ):
             with pytest.raises(sigopt.ValidationError) as info:
                 call()
