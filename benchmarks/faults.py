@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     python benchmarks/faults.py            # everything (about 5 minutes on 2 cores)
-    python benchmarks/faults.py --quick    # one repeat of each, short runs, 3 workers (about a minute)
+    python benchmarks/faults.py --quick    # one repeat of each, short runs, 2 workers (under a minute)
 
 What is measured, each in fresh Python processes against a fresh SQLite store (flush interval 0.2 s
 unless said otherwise):
@@ -16,15 +16,17 @@ unless said otherwise):
   achieved rate is the stored points over their timestamps' span; ``peak_rss_mb`` is the child's
   ``VmHWM`` just before the kill.
 * ``sigterm``: the same child (tight loop) gets SIGTERM after a random delay; it prints how many
-  points it logged as the run unwinds. Lost = logged - stored.
-* ``store``: a training run of ``points`` points, paced over about a second, through a store fault;
+  points it logged as the run unwinds (one fewer if the signal lands between a call and the count's
+  increment). Lost = logged - stored (at least 0).
+* ``store``: a training run of 1,000 points, paced over a second, through a store fault;
   the child must finish its loop and exit 0. Lost = logged - stored, read afterwards.
   ``locked``: another process holds ``BEGIN EXCLUSIVE`` from before the first run until 1.5 s later.
   ``full``: the child's ``RLIMIT_FSIZE`` (SIGXFSZ ignored, as a full disk fails a write without a
   signal) is lowered to 32 KB after the first flush and raised again half-way (space freed);
   ``full until exit`` never raises it (with ``SIGOPT_AI_FLUSH_TIMEOUT=1``), so what was logged after
-  is lost and reported at exit. ``deleted``: the store file (and its -wal/-shm) is unlinked half-way;
-  what was written before is gone with it, ``lost_after_fault`` counts what was logged after.
+  is lost and reported at exit. ``deleted``: the store file (and its -wal/-shm) is unlinked half-way
+  (the store was flushed once first, so it exists); what was written before is gone with it,
+  ``lost_after_fault`` counts what was logged after.
   ``unusable at first use``: the store's folder is a regular file (ENOTDIR, which chmod cannot
   fake for root) until half-way, when it becomes a folder.
 * ``fork``: a parent logs in a tight loop from a thread and forks children; each logs into the
@@ -100,11 +102,12 @@ TRAIN_AT_RATE = """
             print("logged", i, flush=True)
 """
 
-# A run of ``points`` points paced over about a second, through ``fault``; what happens half-way is
+# A run of ``points`` points paced over ``seconds``, through ``fault``; what happens half-way is
 # the fault's end (or, for "deleted", the fault itself). Prints the run id first and "done" last.
 TRAIN_THROUGH_FAULT = """
     import os, resource, signal, sys, time, sigopt_ai as sigopt
-    fault, points, db, full_at = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    fault, db = sys.argv[1], sys.argv[3]
+    points, full_at, seconds = int(sys.argv[2]), int(sys.argv[4]), float(sys.argv[5])
     if fault.startswith("full"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
@@ -122,14 +125,15 @@ TRAIN_THROUGH_FAULT = """
 
     with sigopt.run(name=fault) as run:
         print(run.id, flush=True)
+        if fault.startswith("full") or fault == "deleted":
+            sigopt.flush()  # the store exists before the fault starts
         if fault.startswith("full"):
-            sigopt.flush()
             resource.setrlimit(resource.RLIMIT_FSIZE, (full_at, hard))
         for i in range(points):
             run.log_metric("i", float(i))
             if i == points // 2:
                 half_way()
-            time.sleep(1.0 / points)
+            time.sleep(seconds / points)
     print("done", flush=True)
 """
 
@@ -281,6 +285,7 @@ def kill9_trial(db: Path, rate: float, delay: float, interval: float = INTERVAL)
     """Log at ``rate`` points/s, SIGKILL after ``delay`` s; the loss window and what survived."""
     proc = spawn(TRAIN_AT_RATE, [str(rate)], child_env(db, interval))
     run_id = first_line(proc)
+    started_at = time.time()
     time.sleep(delay)
     peak = peak_rss_mb(proc.pid)
     killed_at = time.time()
@@ -296,7 +301,8 @@ def kill9_trial(db: Path, rate: float, delay: float, interval: float = INTERVAL)
         "returncode": proc.returncode,
         "points_stored": len(values),
         "achieved_per_s": len(values) / span if span > 0 else None,
-        "window_s": killed_at - points[-1].created if points else None,
+        # With nothing stored, everything since the run started was lost.
+        "window_s": killed_at - (points[-1].created if points else started_at),
         "gap_free": is_counter(values),
         "peak_rss_mb": peak,
     }
@@ -314,6 +320,7 @@ def sigterm_trial(db: Path, delay: float, rate: float = 0.0, interval: float = I
         proc.kill()
         out, err = proc.communicate()
         return {"delay_s": round(delay, 3), "hung": True, "stderr_tail": err[-2000:]}
+    # The count may miss the last point: the signal can land between a log call and ``i += 1``.
     logged = int(next(line.split()[1] for line in out.splitlines() if line.startswith("logged ")))
     record, points = stored(db, run_id, "i")
     values = [p.value for p in points]
@@ -325,14 +332,16 @@ def sigterm_trial(db: Path, delay: float, rate: float = 0.0, interval: float = I
         "failure_kind": None if record is None or record.failure is None else record.failure.kind.value,
         "logged": logged,
         "stored": len(values),
-        "lost": logged - len(values),
+        "lost": max(0, logged - len(values)),
         "gap_free": is_counter(values),
         "stderr_tail": err[-2000:],
     }
 
 
-def store_fault_trial(tmp: Path, fault: str, points: int = 1000, interval: float = INTERVAL) -> dict[str, Any]:
-    """Train ``points`` points through ``fault`` (one of :data:`STORE_FAULTS`); what landed."""
+def store_fault_trial(
+    tmp: Path, fault: str, points: int = 1000, seconds: float = 1.0, interval: float = INTERVAL
+) -> dict[str, Any]:
+    """Train ``points`` points over ``seconds`` through ``fault`` (one of :data:`STORE_FAULTS`); what landed."""
     if fault not in STORE_FAULTS:
         raise ValueError(f"unknown fault {fault!r}")
     db = tmp / "store" / "faults.db"
@@ -340,7 +349,7 @@ def store_fault_trial(tmp: Path, fault: str, points: int = 1000, interval: float
     if fault == "unusable at first use":
         db.parent.parent.mkdir(parents=True, exist_ok=True)
         db.parent.write_text("a file where the store's folder should be")
-    args = [fault, str(points), str(db), str(FULL_AT_BYTES)]
+    args = [fault, str(points), str(db), str(FULL_AT_BYTES), str(seconds)]
     started = time.monotonic()
     with write_lock(db, LOCK_HOLD_S) if fault == "locked" else _nothing():
         proc = spawn(TRAIN_THROUGH_FAULT, args, child_env(db, interval, **extra))
@@ -427,8 +436,10 @@ def bench_kill9(scratch: Path, repeats: int, delays: tuple[float, float], rng: r
     return out
 
 
-def bench_faults(scratch: Path, repeats: int, forks: int, delays: tuple[float, float], rng: random.Random) -> Any:
-    """Records lost after each fault: SIGTERM, the store faults, fork children."""
+def bench_faults(
+    scratch: Path, repeats: int, forks: int, delays: tuple[float, float], seconds: float, rng: random.Random
+) -> Any:
+    """Records lost after each fault: SIGTERM, the store faults (training ``seconds`` long), fork children."""
     out: dict[str, Any] = {}
     terms = [sigterm_trial(scratch / f"sigterm-{rep}.db", rng.uniform(*delays)) for rep in range(repeats)]
     out["SIGTERM"] = {
@@ -439,7 +450,7 @@ def bench_faults(scratch: Path, repeats: int, forks: int, delays: tuple[float, f
     }
     _progress(f"SIGTERM: lost {out['SIGTERM']['lost']} of {out['SIGTERM']['logged']}")
     for fault in STORE_FAULTS:
-        trial = store_fault_trial(scratch / fault.replace(" ", "-"), fault)
+        trial = store_fault_trial(scratch / fault.replace(" ", "-"), fault, seconds=seconds)
         out[fault] = {"lost": trial["lost"], "logged": trial["logged"], "trials": [trial]}
         _progress(f"{fault}: lost {trial['lost']} of {trial['logged']}, exit {trial['returncode']}")
     fork = fork_trial(scratch / "fork.db", forks)
@@ -454,7 +465,7 @@ def bench_workers(quick: bool) -> dict[str, Any]:
         from benchmarks.fault_workers import measure
     except ImportError as exc:
         return {"measured": False, "why": f"benchmarks/fault_workers.py is not importable: {exc}"}
-    settings = {"repeats": 1, "workers": 3, "budget": 6, "kills": 1} if quick else {"repeats": 3}
+    settings = {"repeats": 1, "workers": 2, "budget": 4, "kills": 1, "lease": 1.0} if quick else {"repeats": 3}
     figures = measure(**settings)  # type: ignore[arg-type]
     _progress(f"workers: overlaps {figures['overlaps']}, orphans {figures['orphans']}")
     return {"measured": True, **figures}
@@ -561,7 +572,7 @@ def _fault_note(name: str, row: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one repeat of each, short delays, 3 workers")
+    parser.add_argument("--quick", action="store_true", help="one repeat of each, short runs, 2 workers")
     parser.add_argument("--repeats", type=int, default=5, help="kills per rate and SIGTERMs (default 5)")
     parser.add_argument("--forks", type=int, default=12, help="children forked in the fork trial (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random delays")
@@ -572,19 +583,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and write the results."""
     args = parse_args(argv)
-    repeats, forks = (1, 3) if args.quick else (args.repeats, args.forks)
-    delays = (0.3, 0.8) if args.quick else (0.5, 2.5)
+    repeats, forks, seconds = (1, 3, 0.3) if args.quick else (args.repeats, args.forks, 1.0)
+    delays = (0.3, 0.6) if args.quick else (0.5, 2.5)
     rng = random.Random(args.seed)
     command = "python benchmarks/faults.py " + " ".join(sys.argv[1:] if argv is None else argv)
     results: dict[str, Any] = {
         "command": command.strip(),
         "machine": machine_facts(),
-        "config": {"interval_s": INTERVAL, "repeats": repeats, "forks": forks, "delays_s": delays, "seed": args.seed},
+        "config": {
+            "interval_s": INTERVAL,
+            "repeats": repeats,
+            "forks": forks,
+            "delays_s": delays,
+            "store_fault_training_s": seconds,
+            "seed": args.seed,
+        },
     }
     with tempfile.TemporaryDirectory(prefix="sigopt-ai-faults-") as tmp:
         scratch = Path(tmp)
         results["kill9"] = bench_kill9(scratch, repeats, delays, rng)
-        results["faults"] = bench_faults(scratch, repeats, forks, delays, rng)
+        results["faults"] = bench_faults(scratch, repeats, forks, delays, seconds, rng)
     results["workers"] = bench_workers(args.quick)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     args.results_dir.mkdir(parents=True, exist_ok=True)
