@@ -45,10 +45,11 @@ WRITE_BUSY_MS = 5_000
 def make_engine(url: str) -> Engine:
     """An engine for a SQLAlchemy URL or a SQLite file path, with the pragmas the store relies on.
 
-    Nothing is opened yet: SQLAlchemy connects on first use.
+    Nothing is opened yet: SQLAlchemy connects on first use. A relative SQLite path is resolved now,
+    so the store stays the same file if the process changes its working directory.
     """
     if "://" not in url:
-        url = f"sqlite:///{Path(url).expanduser()}"
+        url = f"sqlite:///{Path(url).expanduser().absolute()}"
     engine = sa.create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
@@ -85,7 +86,7 @@ def _sqlite_file(engine: Engine) -> Path | None:
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return Path(database)
+    return Path(database).absolute()
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:

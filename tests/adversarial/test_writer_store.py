@@ -206,3 +206,21 @@ def test_a_deleted_or_replaced_store_file_is_recreated(store: Path, how: str, ca
     warnings = [r.getMessage() for r in caplog.records if "was deleted or replaced" in r.getMessage()]
     assert len(warnings) == 1 and str(store) in warnings[0]
     fresh.close()
+
+
+def test_a_relative_store_path_stays_the_same_file_after_chdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    sigopt.configure(db="relative.db")
+    with caplog.at_level(logging.WARNING, logger="sigopt_ai"), sigopt.run() as run:
+        run.log_metric("loss", 1.0)
+        assert sigopt.flush()
+        monkeypatch.chdir(tmp_path / "elsewhere")  # training code may change directory
+        run.log_metric("loss", 2.0)
+    assert sigopt.flush()
+    assert not (tmp_path / "elsewhere" / "relative.db").exists()
+    assert not [r for r in caplog.records if "deleted or replaced" in r.getMessage()]
+    record = SQLBackend(str(tmp_path / "relative.db")).read_run(run.id)
+    assert record is not None and record.metrics == {"loss": 2.0}
