@@ -47,6 +47,11 @@ DEFAULT_INTERVAL = 0.5
 HIGH_WATER = 100_000
 """Queued operations past which a producer waits for the writer (or, with the store down, spills)."""
 
+SPOOL_LIMIT_BYTES = 1 << 30
+"""The most the spool file holds; past it, metric points and checkpoints are dropped (and reported)."""
+
+_SPOOL_MEMORY_LIMIT = 200_000  # operations kept in memory when the temp directory takes no more
+_DROPPABLE = frozenset({"metric", "checkpoint", "heartbeat"})  # history; a run's other records are kept
 _RETRY_BACKOFF_MAX = 5.0
 _BACKPRESSURE_MAX_WAIT = 5.0  # a writer this slow is treated as down: the producer spills instead
 _BACKPRESSURE_POLL = 0.05
@@ -66,6 +71,7 @@ class Syncer:
             (heartbeats of the process's active runs).
         flush_timeout: Seconds :meth:`flush` waits by default (default: the ``flush_timeout`` setting).
         high_water: Queued operations past which :meth:`submit` applies backpressure or spills.
+        spool_limit: Bytes the spool file may hold.
     """
 
     def __init__(
@@ -76,6 +82,7 @@ class Syncer:
         on_tick: Callable[[], list[Op]] | None = None,
         flush_timeout: float | None = None,
         high_water: int = HIGH_WATER,
+        spool_limit: int = SPOOL_LIMIT_BYTES,
     ) -> None:
         if flush_timeout is None:
             flush_timeout = _config.current().resolved_flush_timeout()
@@ -83,6 +90,7 @@ class Syncer:
         self.interval = interval
         self.flush_timeout = flush_timeout
         self.high_water = high_water
+        self.spool_limit = spool_limit
         self._on_tick = on_tick
         self._queue: deque[Op | threading.Event] = deque()
         self.submit = self._make_submit()
@@ -96,12 +104,13 @@ class Syncer:
         self.written = 0
         self.dead_letters = 0
         self.repaired = 0
+        self.dropped = 0
         self._reported: set[tuple[object, object]] = set()
 
     def _init_sync_state(self) -> None:
         self._lock = threading.Lock()  # serialises drains between the thread and a synchronous flush
         self._spool_lock = threading.Lock()  # orders spills against the writer taking from the queue
-        self._spool = _Spool()
+        self._spool = _Spool(self.spool_limit)
         self._spool_events: list[threading.Event] = []  # flush markers spilled with the queue
         self._progress = threading.Event()  # set each time the writer finishes a batch
         self._attempt_done = threading.Condition()
@@ -178,9 +187,24 @@ class Syncer:
                     continue
                 chunk.append(item)
                 if len(chunk) == MAX_BATCH:
-                    self._spool.append(chunk)
+                    self._spool_chunk(chunk)
                     chunk = []
-            self._spool.append(chunk)
+            self._spool_chunk(chunk)
+
+    def _spool_chunk(self, chunk: list[Op]) -> None:
+        if self._spool.append(chunk):
+            return
+        # The spool is full: an outage this long costs metric history, never a run's other records.
+        kept = [op for op in chunk if op[0] not in _DROPPABLE]
+        if self.dropped == 0:
+            logger.error(
+                "sigopt_ai: the store has been unavailable for so long that %d bytes of records wait in a "
+                "spool file; metric points and checkpoints logged from now until it is back are dropped "
+                "(see Syncer.dropped); the runs' other records are kept",
+                self.spool_limit,
+            )
+        self.dropped += len(chunk) - len(kept)
+        self._spool.append(kept, force=True)
 
     # -- flush and close ------------------------------------------------------------------------
 
@@ -438,6 +462,7 @@ class Syncer:
         self.written = 0
         self.dead_letters = 0
         self.repaired = 0
+        self.dropped = 0
         self._reported = set()
         self.start()
 
@@ -446,37 +471,54 @@ class _Spool:
     """Operations moved out of memory while the store is down, oldest first.
 
     Chunks are pickled into one anonymous temp file (unlinked at creation, so nothing is left behind
-    even after ``kill -9``); a chunk that cannot be pickled or written stays in memory.
+    even after ``kill -9``) of at most ``limit_bytes``; a chunk that cannot be pickled or written stays
+    in memory, up to a limit too.
+
+    Args:
+        limit_bytes: The most the file holds.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit_bytes: int) -> None:
         self._chunks: deque[tuple[int, int, int] | list[Op]] = deque()  # (offset, size, count) in the file
         self._file: IO[bytes] | None = None
+        self._limit_bytes = limit_bytes
         self._count = 0
+        self._in_memory = 0
 
     def __len__(self) -> int:
         return self._count
 
-    def append(self, ops: list[Op]) -> None:
-        """Add ``ops`` after those already spooled."""
+    def append(self, ops: list[Op], *, force: bool = False) -> bool:
+        """Add ``ops`` after those already spooled; False (nothing added) if the spool is full, unless
+        ``force`` keeps them in memory anyway."""
         if not ops:
-            return
+            return True
         try:
             data = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
             if self._file is None:
                 self._file = tempfile.TemporaryFile(prefix="sigopt-ai-spool-")
             offset = self._file.seek(0, 2)
-            self._file.write(data)
-            self._chunks.append((offset, len(data), len(ops)))
+            if offset + len(data) <= self._limit_bytes:
+                self._file.write(data)
+                self._chunks.append((offset, len(data), len(ops)))
+                self._count += len(ops)
+                return True
+            full = True
         except Exception:  # unpicklable, or the temp directory is full: memory is the last resort
-            self._chunks.append(ops)
+            full = self._in_memory + len(ops) > _SPOOL_MEMORY_LIMIT
+        if full and not force:
+            return False
+        self._chunks.append(ops)
+        self._in_memory += len(ops)
         self._count += len(ops)
+        return True
 
     def take(self) -> list[Op]:
         """Remove and return the oldest chunk."""
         chunk = self._chunks.popleft()
         if isinstance(chunk, list):
             ops = chunk
+            self._in_memory -= len(chunk)
         else:
             offset, size, count = chunk
             ops = self._read(offset, size, count)

@@ -224,3 +224,27 @@ def test_a_relative_store_path_stays_the_same_file_after_chdir(
     assert not [r for r in caplog.records if "deleted or replaced" in r.getMessage()]
     record = SQLBackend(str(tmp_path / "relative.db")).read_run(run.id)
     assert record is not None and record.metrics == {"loss": 2.0}
+
+
+def test_a_full_spool_drops_metric_points_but_keeps_the_runs_records(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = blocked_path(tmp_path)
+    backend = SQLBackend(str(db))
+    syncer = Syncer(backend, interval=0.05, flush_timeout=30, high_water=100, spool_limit=20_000)
+    syncer.start()
+    syncer.submit(("start", "long outage", "tests", "long outage", time.time(), None, None))
+    with caplog.at_level(logging.ERROR, logger="sigopt_ai"):
+        for i in range(50_000):
+            syncer.submit(("metric", "long outage", "loss", float(i), None, float(i)))
+    syncer.submit(("end", "long outage", RunState.COMPLETED, time.time()))
+    assert syncer.dropped > 0 and syncer.pending < 50_000
+    assert len([r for r in caplog.records if "are dropped" in r.getMessage()]) == 1
+    unblock(db)
+    assert syncer.flush(timeout=30)
+    record = backend.read_run("long outage")
+    assert record is not None and record.state is RunState.COMPLETED
+    stored = [p.value for p in backend.metric_history("long outage", "loss")]
+    assert len(stored) == 50_000 - syncer.dropped and stored == sorted(stored)
+    assert syncer.close()
+    backend.close()
