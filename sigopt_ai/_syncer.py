@@ -1,4 +1,4 @@
-"""The background writer: one daemon thread, one queue, one stop event.
+"""The background writer: one daemon thread, one queue, and a spool file for store outages.
 
 Logging calls append operations to a deque and return. The thread wakes every ``interval`` seconds,
 or at once on :meth:`Syncer.flush`, and hands what is queued to the backend in batches.
@@ -8,15 +8,17 @@ A batch can fail for two reasons, handled differently:
 * The store is unavailable (locked, busy, unable to open, read-only, full): the batch is kept and
   retried with backoff, so an outage delays records but loses none while the process lives. Past
   ``high_water`` queued operations, the queue is spilled to a spool file in the temp directory
-  instead of growing, and the spool is written back, in order, when the store returns.
+  instead of growing, and the spool is written back, in order, when the store returns. An outage
+  that fills the spool (``SPOOL_LIMIT_BYTES``) costs metric history, reported once, never a run's
+  other records.
 * A record holds a value the store cannot take (an integer past 64 bits, text UTF-8 cannot encode,
   an object the driver cannot bind): retrying cannot help, so the batch is split in halves until
   the bad record is alone. Every other record is written; the bad one is repaired if its text was
   the problem, else set aside in the backend's dead letters, and reported once.
 
 When the writer is healthy but slower than a tight logging loop, :meth:`Syncer.submit` makes the
-producer wait until the queue is back under ``high_water`` (backpressure), which bounds both memory
-and what a ``kill -9`` can lose.
+producer wait until the writer has caught up (backpressure), which bounds both memory and what a
+``kill -9`` can lose.
 """
 
 from __future__ import annotations
