@@ -1,7 +1,7 @@
 """Parallel experiment workers under faults: overlaps, orphans and budget exactness, in real processes.
 
 Each repeat creates a Bayesian experiment in a fresh SQLite store and starts ``workers`` processes
-running ``exp.loop()`` on it (each run sleeps 50 to 300 ms, then logs its metric). Once a third of the
+running ``exp.loop()`` on it (each run sleeps 250 to 500 ms, then logs its metric). Once a third of the
 budget has started, ``kills`` workers are killed with SIGKILL in the middle of a run; their leases
 expire after ``lease`` seconds and the survivors serve those suggestions again. Afterwards the store
 is read directly (``sqlite3``, no SDK) and the figures are:
@@ -41,6 +41,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+KILL_AFTER_S = 0.15
+"""Seconds after a victim's run printed its start that it is killed (its runs last 0.25 to 0.5 s)."""
+
 SETUP = """
     import sys, sigopt_ai as sigopt
     exp = sigopt.create_experiment(
@@ -65,7 +68,7 @@ WORKER = """
     for run in exp.loop(progress=False):
         with run:
             print(json.dumps({"start": run.id, "t": time.time()}), flush=True)
-            time.sleep(pace.uniform(0.05, 0.3))
+            time.sleep(pace.uniform(0.25, 0.5))
             run.log_metric("loss", (run.params.x - 0.3) ** 2 + (run.params.y - 0.5) ** 2)
         print(json.dumps({"end": run.id, "t": time.time()}), flush=True)
 """
@@ -163,7 +166,8 @@ def _drive(
             if index in last_end:
                 gaps.append(event["t"] - last_end[index])
             if len(killed) < kills and starts >= budget // 3 and index not in killed:
-                os.kill(procs[index].pid, signal.SIGKILL)  # mid-run: it just printed its start
+                # Mid-run, once the run's start is durable (the flush interval is 0.1 s).
+                threading.Timer(KILL_AFTER_S, os.kill, (procs[index].pid, signal.SIGKILL)).start()
                 killed.add(index)
         elif "end" in event:
             last_end[index] = event["t"]

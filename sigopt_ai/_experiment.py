@@ -232,19 +232,14 @@ class Experiment:
         stored = _db().get_suggestion(self._backend, self.id, sid)
         if stored is None:
             raise ValidationError(f"suggestion: experiment {self.id!r} has no suggestion {sid!r}.")
-        observed = None
         if stored.state == "open":
-            observed = _db().observe(
-                self._backend,
-                self.id,
-                sid,
-                run_id=None,
-                values=clean,
-                failure_kind=FailureKind.REPORTED.value if failed else None,
+            kind = FailureKind.REPORTED.value if failed else None
+            observed: Observation | None = _db().observe(
+                self._backend, self.id, sid, run_id=None, values=clean, failure_kind=kind
             )
-        if not isinstance(observed, Observation):
-            raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
-        return observed
+            if observed is not None:  # None: another caller closed it a moment ago
+                return observed
+        raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
 
     def _suggestion_id(self, suggestion: Any) -> str:
         """The id of a suggestion of this experiment, from a :class:`Suggestion` or an id."""
