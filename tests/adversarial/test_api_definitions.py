@@ -191,13 +191,13 @@ def parse_or_none(body: dict[str, Any]) -> ExperimentDefinition | None:
 
 @pytest.mark.timeout(120)
 @given(body=st.one_of(definitions(), mutated_definitions()))
-def test_definitions_raise_only_sigopt_errors_and_accepted_ones_round_trip_and_store(body: dict[str, Any]) -> None:
+def test_definitions_raise_only_sigopt_errors_and_accepted_ones_round_trip_and_serve(body: dict[str, Any]) -> None:
     definition = parse_or_none(body)
     if definition is None:
         return
     assert parse_experiment(definition_to_json(definition)) == definition
-    stored = sigopt.create_experiment(**body)
-    assert stored.id
+    experiment = sigopt.create_experiment(**body)
+    check_suggestion(definition, dict(experiment.suggest().assignments))
 
 
 # -- suggestions --------------------------------------------------------------------------------

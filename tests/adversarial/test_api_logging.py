@@ -70,6 +70,7 @@ class Expected:
 
     name: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    stddevs: dict[str, float] = field(default_factory=dict)
     checkpoints: list[tuple[int, dict[str, float]]] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -127,9 +128,18 @@ def log_metrics(run: sigopt.RunContext, expected: Expected, name: Any, value: An
     log_metric_model(expected, name, value)
 
 
-def log_metric_model(expected: Expected, name: Any, value: Any) -> None:
+def log_metric_with_stddev(run: sigopt.RunContext, expected: Expected, name: Any, value: Any) -> None:
+    run.log_metric("with stddev", 1.0, stddev=value)
+    log_metric_model(expected, "with stddev", 1.0, value)
+
+
+def log_metric_model(expected: Expected, name: Any, value: Any, stddev: Any = None) -> None:
     expected.metrics[name] = float(value)
     expected.diverged |= not math.isfinite(float(value))
+    if stddev is None:
+        expected.stddevs.pop(name, None)
+    else:
+        expected.stddevs[name] = float(stddev)
 
 
 def log_checkpoint(run: sigopt.RunContext, expected: Expected, name: Any, value: Any) -> None:
@@ -184,6 +194,7 @@ def params_setdefaults(run: sigopt.RunContext, expected: Expected, name: Any, va
 
 CALLS: list[Callable[[sigopt.RunContext, Expected, Any, Any], None]] = [
     log_metric,
+    log_metric_with_stddev,
     log_metrics,
     log_checkpoint,
     log_checkpoint_at,
@@ -201,6 +212,7 @@ def assert_matches(record: sigopt.RunRecord, expected: Expected) -> None:
         assert record.name == expected.name
     assert record.metrics.keys() == expected.metrics.keys()
     assert all(same_float(record.metrics[k], v) for k, v in expected.metrics.items())
+    assert record.metric_stddevs == expected.stddevs
     assert [c.step for c in record.checkpoints] == [step for step, _ in expected.checkpoints]
     for checkpoint, (_, values) in zip(record.checkpoints, expected.checkpoints, strict=True):
         assert checkpoint.values.keys() == values.keys()
