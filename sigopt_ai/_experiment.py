@@ -15,7 +15,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sigopt_ai import _config
@@ -528,7 +527,7 @@ def create_experiment(
     from sigopt_ai._validate import definition_to_json, load_experiment_file, parse_experiment
 
     if file is not None:
-        definition = load_experiment_file(Path(file))
+        definition = load_experiment_file(file)
     else:
         body = {"name": name, "parameters": parameters, "metrics": metrics, **options}
         definition = parse_experiment({k: v for k, v in body.items() if v is not None})

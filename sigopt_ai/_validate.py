@@ -37,7 +37,7 @@ from sigopt_ai._definition import (
     ParameterType,
     Prior,
 )
-from sigopt_ai._exceptions import ValidationError
+from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._types import MetadataValue, ParamValue
 from sigopt_ai._validation import INT64_MAX, check_int64, check_text
 from sigopt_ai._validation import short_repr as _short
@@ -193,27 +193,32 @@ def load_experiment_file(path: str | os.PathLike[str]) -> ExperimentDefinition:
         The validated definition.
 
     Raises:
-        ValidationError: The file is missing or unreadable, is not valid YAML, does not hold a
+        ValidationError: ``path`` is not a path, the file is missing or unreadable (or the OS
+            cannot take its name), is not valid YAML, does not hold a
             mapping, sets ``project``, or breaks a rule of :func:`parse_experiment` (the message
             then starts with the file name).
 
     Example:
         >>> defn = load_experiment_file("experiment.yml")
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValidationTypeError(f"Experiment file must be a path (str or os.PathLike), got {_describe(path)}.")
     file = Path(path)
     document = _read_yaml(file)
     if not isinstance(document, Mapping):
         got = "an empty document" if document is None else _describe(document)
-        raise ValidationError(f"Experiment file {str(file)!r} must hold a mapping of experiment fields, got {got}.")
+        raise ValidationError(
+            f"Experiment file {_short(str(file))} must hold a mapping of experiment fields, got {got}."
+        )
     if "project" in document:
         raise ValidationError(
-            f"Experiment file {str(file)!r} sets 'project', which an experiment file may not hold. "
+            f"Experiment file {_short(str(file))} sets 'project', which an experiment file may not hold. "
             "Pass the project separately (the --project option or the SIGOPT_PROJECT environment variable)."
         )
     try:
         return parse_experiment(document)
     except ValidationError as exc:
-        raise ValidationError(f"Experiment file {str(file)!r}: {exc}") from exc
+        raise ValidationError(f"Experiment file {_short(str(file))}: {exc}") from exc
 
 
 # --- primitives
@@ -1133,13 +1138,14 @@ def _read_yaml(file: Path) -> Any:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ValidationError(f"Experiment file {str(file)!r} does not exist.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"Experiment file {str(file)!r} cannot be read: {exc}.") from exc
+        raise ValidationError(f"Experiment file {_short(str(file))} does not exist.") from exc
+    except (OSError, ValueError) as exc:  # ValueError: undecodable text, or a name the OS cannot take
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ValidationError(f"Experiment file {_short(str(file))} cannot be read: {reason}.") from exc
     try:
         return yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise ValidationError(f"Experiment file {str(file)!r} is not valid YAML: {_yaml_problem(exc)}") from exc
+        raise ValidationError(f"Experiment file {_short(str(file))} is not valid YAML: {_yaml_problem(exc)}") from exc
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

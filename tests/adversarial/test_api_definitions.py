@@ -365,3 +365,20 @@ def test_create_experiment_options_are_checked_at_the_call(
 ) -> None:
     with pytest.raises(error, match=re.escape(message)):
         sigopt.create_experiment(name="exp", parameters=[X], metrics=["y"], **options)
+
+
+@pytest.mark.parametrize(
+    ("file", "error", "message"),
+    [
+        ("bad\ud800.yml", sigopt.ValidationError, "cannot be read: 'utf-8' codec can't encode"),
+        ("a\x00b.yml", sigopt.ValidationError, "cannot be read: embedded null byte"),
+        (12, sigopt.ValidationTypeError, "Experiment file must be a path (str or os.PathLike), got int (12)"),
+        ("x" * 100_000, sigopt.ValidationError, "cannot be read: File name too long"),
+    ],
+)
+def test_experiment_file_that_cannot_be_opened_is_a_short_validation_error(
+    file: Any, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)) as info:
+        sigopt.create_experiment(file=file)
+    assert len(str(info.value)) < 300
