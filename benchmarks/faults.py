@@ -20,7 +20,8 @@ unless said otherwise):
   increment). Lost = logged - stored (at least 0).
 * ``store``: a training run of 1,000 points, paced over a second, through a store fault;
   the child must finish its loop and exit 0. Lost = logged - stored, read afterwards.
-  ``locked``: another process holds ``BEGIN EXCLUSIVE`` from before the first run until 1.5 s later.
+  ``locked``: another process holds ``BEGIN EXCLUSIVE`` from before the first run until the training
+  loop has finished (so the whole loop runs against a locked store); the run's end then waits for it.
   ``full``: the child's ``RLIMIT_FSIZE`` (SIGXFSZ ignored, as a full disk fails a write without a
   signal) is lowered to 32 KB after the first flush and raised again half-way (space freed);
   ``full until exit`` never raises it (with ``SIGOPT_AI_FLUSH_TIMEOUT=1``), so what was logged after
@@ -54,7 +55,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,6 @@ RATES = {"~1k/s": 1_000.0, "~100k/s": 100_000.0, "tight loop": 0.0}
 STORE_FAULTS = ("locked", "full", "full until exit", "deleted", "unusable at first use")
 FORK_EXITS = ("flush, end, os._exit", "os._exit after an interval", "normal exit")
 CHILD_TIMEOUT_S = 120.0
-LOCK_HOLD_S = 1.5
 FULL_AT_BYTES = 32 * 1024
 
 # Logs the counter ``i`` into one run at ``rate`` points/s (0: no pause), in chunks of about a
@@ -103,7 +103,8 @@ TRAIN_AT_RATE = """
 """
 
 # A run of ``points`` points paced over ``seconds``, through ``fault``; what happens half-way is
-# the fault's end (or, for "deleted", the fault itself). Prints the run id first and "done" last.
+# the fault's end (or, for "deleted", the fault itself). Prints the run id first, "trained" when the
+# loop is over (before the run ends) and "done" last.
 TRAIN_THROUGH_FAULT = """
     import os, resource, signal, sys, time, sigopt_ai as sigopt
     fault, db = sys.argv[1], sys.argv[3]
@@ -134,6 +135,7 @@ TRAIN_THROUGH_FAULT = """
             if i == points // 2:
                 half_way()
             time.sleep(seconds / points)
+        print("trained", flush=True)
     print("done", flush=True)
 """
 
@@ -256,26 +258,37 @@ def is_counter(values: Sequence[float], start: int = 0) -> bool:
 
 
 @contextmanager
-def write_lock(db: Path, seconds: float) -> Iterator[None]:
-    """Another process holds the store's write lock (``BEGIN EXCLUSIVE``) for ``seconds``."""
+def write_lock(db: Path) -> Iterator[Callable[[], None]]:
+    """Another process holds the store's write lock (``BEGIN EXCLUSIVE``) until the function this
+    yields is called (or the block ends)."""
     db.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
     code = f"""
-        import sqlite3, time
+        import sqlite3, sys
         conn = sqlite3.connect({str(db)!r}, isolation_level=None)
         conn.execute("BEGIN EXCLUSIVE")
         print("locked", flush=True)
-        time.sleep({seconds})
+        sys.stdin.readline()
         conn.execute("COMMIT")
     """
-    locker = spawn(code, [], dict(os.environ))
+    locker = subprocess.Popen(
+        [sys.executable, "-u", "-c", textwrap.dedent(code)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            locker.communicate("\n", timeout=CHILD_TIMEOUT_S)
+
     try:
         if first_line(locker) != "locked":
             raise RuntimeError("the locker did not take the lock")
-        yield
+        yield release
     finally:
-        locker.communicate(timeout=CHILD_TIMEOUT_S)
+        release()
 
 
 # --- the trials -----------------------------------------------------------------------------------
@@ -351,9 +364,12 @@ def store_fault_trial(
         db.parent.write_text("a file where the store's folder should be")
     args = [fault, str(points), str(db), str(FULL_AT_BYTES), str(seconds)]
     started = time.monotonic()
-    with write_lock(db, LOCK_HOLD_S) if fault == "locked" else _nothing():
+    with write_lock(db) if fault == "locked" else _no_lock() as release:
         proc = spawn(TRAIN_THROUGH_FAULT, args, child_env(db, interval, **extra))
         run_id = first_line(proc)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() == "trained":  # the loop finished while the store was locked
+            release()
         out, err = proc.communicate(timeout=CHILD_TIMEOUT_S)
     wall = time.monotonic() - started
     record, history = stored(db, run_id, "i")
@@ -378,8 +394,8 @@ def store_fault_trial(
 
 
 @contextmanager
-def _nothing() -> Iterator[None]:
-    yield
+def _no_lock() -> Iterator[Callable[[], None]]:
+    yield lambda: None
 
 
 def fork_trial(db: Path, forks: int, interval: float = INTERVAL) -> dict[str, Any]:
@@ -466,7 +482,7 @@ def bench_workers(quick: bool) -> dict[str, Any]:
     except ImportError as exc:
         return {"measured": False, "why": f"benchmarks/fault_workers.py is not importable: {exc}"}
     settings = {"repeats": 1, "workers": 2, "budget": 4, "kills": 1, "lease": 1.0} if quick else {"repeats": 3}
-    figures = measure(**settings)  # type: ignore[arg-type]
+    figures = measure(**settings)
     _progress(f"workers: overlaps {figures['overlaps']}, orphans {figures['orphans']}")
     return {"measured": True, **figures}
 
