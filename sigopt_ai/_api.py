@@ -10,6 +10,7 @@ from sigopt_ai._exceptions import UsageError, ValidationError
 from sigopt_ai._records import MetricPoint, RunRecord
 from sigopt_ai._run import RunContext
 from sigopt_ai._types import MetricValue
+from sigopt_ai._validation import check_limit, check_name, is_text, short_repr
 
 
 def log_metric(name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
@@ -66,9 +67,9 @@ def get_run(run_id: str) -> RunRecord:
     """
     client = _client.get_client()
     client.flush()
-    record = client.backend.read_run(run_id)
+    record = client.backend.read_run(run_id) if is_text(run_id) else None
     if record is None:
-        raise ValidationError(f"There is no run with id {run_id!r} in {client.backend.url!r}.")
+        raise ValidationError(f"There is no run with id {short_repr(run_id)} in {client.backend.url!r}.")
     return record
 
 
@@ -79,13 +80,17 @@ def metric_history(run_id: str, name: str) -> list[MetricPoint]:
         >>> [p.value for p in sigopt.metric_history(run.id, "loss")]
         [0.9, 0.5, 0.2]
     """
+    check_name(name, "metric name")
     client = _client.get_client()
     client.flush()
-    return client.backend.metric_history(run_id, name)
+    return client.backend.metric_history(run_id, name) if is_text(run_id) else []
 
 
 def list_runs(project: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
     """Stored runs, newest first, optionally of one project."""
+    if project is not None:
+        _config.check_project(project)
+    limit = check_limit(limit)
     client = _client.get_client()
     client.flush()
     return client.backend.list_runs(project=project, limit=limit)

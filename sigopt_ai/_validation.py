@@ -73,15 +73,40 @@ def check_text(text: str, field: str, max_length: int | None = None) -> str:
     """A string that UTF-8 can encode (no lone surrogates), of at most ``max_length`` characters if given."""
     if max_length is not None and len(text) > max_length:
         raise ValidationError(f"{field} must be at most {max_length} characters, got {len(text)}: {short_repr(text)}.")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValidationError(
-                f"{field} must be valid Unicode text, but character {exc.start} is a lone surrogate "
-                f"({text[exc.start]!r}): {short_repr(text)}."
-            ) from None
+    position = _surrogate_at(text)
+    if position is not None:
+        raise ValidationError(
+            f"{field} must be valid Unicode text, but character {position} is a lone surrogate "
+            f"({text[position]!r}): {short_repr(text)}."
+        )
     return text
+
+
+def is_text(value: Any) -> bool:
+    """Whether ``value`` is a str that UTF-8 can encode: something the store can look up."""
+    return isinstance(value, str) and _surrogate_at(value) is None
+
+
+def _surrogate_at(text: str) -> int | None:
+    """The index of the first lone surrogate in ``text``, or None when UTF-8 can encode it."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def check_limit(limit: Any) -> int | None:
+    """A row limit: None, or an int from 0 to 2**63 - 1."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ValidationTypeError(f"limit must be an int or None, got {describe_value(limit)}.")
+    if not 0 <= limit <= INT64_MAX:
+        raise ValidationError(f"limit must be from 0 to 2**63 - 1, got {short_repr(limit)}.")
+    return limit
 
 
 def check_run_name(name: Any) -> str | None:

@@ -8,6 +8,7 @@ compares the stored record with a model of what the accepted calls promised.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -390,3 +391,22 @@ def test_accepted_edge_values_read_back() -> None:
     assert record.params == {"n": -(2**63), "m": 2**63 - 1, "s": "s" * 500, "w": 3}
     assert record.metadata == {"big": str(2**70), "nan": "nan", "cfg": "{'lr': 0.1}"}
     assert record.metrics == {"m": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: sigopt.get_run(["x"]), sigopt.ValidationError, "There is no run with id ['x']"),
+        (lambda: sigopt.get_run("a\ud800"), sigopt.ValidationError, "There is no run with id 'a\\ud800'"),
+        (lambda: sigopt.metric_history("x", ["y"]), sigopt.ValidationTypeError, "metric name must be a string"),
+        (lambda: sigopt.list_runs(limit=10**30), sigopt.ValidationError, "limit must be from 0 to 2**63 - 1"),
+        (lambda: sigopt.list_runs(limit=-1), sigopt.ValidationError, "limit must be from 0 to 2**63 - 1"),
+        (lambda: sigopt.list_runs(project=["x"]), sigopt.ValidationError, "project must be 1 to 100 lower-case"),
+    ],
+)
+def test_reading_with_hostile_keys_is_a_validation_error(
+    call: Callable[[], Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        call()
+    assert sigopt.metric_history(["not an id"], "loss") == []
