@@ -5,6 +5,11 @@ have an exact text for a rule, ours keeps it inside the sentence, so users searc
 error still find it. Every message starts with the path of the offending field
 (``parameters[2].bounds: min (5) must be less than max (1).``) and validation stops at the first
 problem. The one deliberate difference: ``parallel_bandwidth`` may exceed 1, as on sigopt-server.
+
+Some rules go beyond SigOpt's, refusing what the optimizer or the store could not honour: numbers
+past the 64-bit float range, int bounds and grid values beyond ±2**53 (the optimizer computes in
+float64), double bounds whose width overflows, linear constraints whose weighted sums could
+overflow, integers past 2**63 - 1, and text with lone surrogates (not encodable as UTF-8).
 """
 
 # Size: this module runs past the house guide of ~800 lines on purpose. It holds the whole SigOpt
