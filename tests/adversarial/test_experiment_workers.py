@@ -166,3 +166,42 @@ def test_the_loop_ends_with_advice_when_manual_suggestions_hold_the_rest_of_the_
     for suggestion in held:
         exp.observe(suggestion, failed=True)
     assert exp.is_finished()
+
+
+def racing_suggest(exp: sigopt.Experiment, races: int, seconds: float) -> tuple[list[int], _experiments.Suggest]:
+    """A strategy taking ``seconds`` during whose first ``races`` calls another worker inserts a suggestion."""
+    indexes: list[int] = []
+    backend = get_client().backend
+
+    def suggest(observations: object, pending: object, index: int) -> dict[str, float]:
+        indexes.append(index)
+        time.sleep(seconds)
+        if len(indexes) <= races:  # another worker wins the race meanwhile
+            _experiments.serve(backend, exp.id, run_id=None, budget=None, suggest=lambda *_: {"x": 0.9})
+        return {"x": len(indexes) / 100}
+
+    return indexes, suggest
+
+
+def test_a_suggestion_raced_by_another_worker_is_computed_again_from_the_new_state() -> None:
+    exp = create(budget=None, lease_timeout=60.0)  # type: ignore[arg-type]
+    indexes, suggest = racing_suggest(exp, races=1, seconds=0)
+    served = _experiments.serve(get_client().backend, exp.id, run_id=None, budget=None, suggest=suggest)
+    assert indexes == [0, 1]  # the second computation saw the competitor's suggestion
+    assert served is not None and dict(served.assignments) == {"x": 0.02}
+
+
+def test_after_lost_races_a_slow_strategy_inserts_anyway_and_a_quick_one_continues_the_sequence() -> None:
+    slow_exp, quick_exp = create(budget=None, lease_timeout=60.0), create(budget=None, lease_timeout=60.0)  # type: ignore[arg-type]
+    races = _experiments._RACES + 5  # more than it tolerates
+    slow_indexes, slow = racing_suggest(slow_exp, races, seconds=2 * _experiments.QUICK_SUGGESTION_S)
+    served = _experiments.serve(get_client().backend, slow_exp.id, run_id=None, budget=None, suggest=slow)
+    # A fit is never repeated under the lock: its last result is inserted, one insert behind.
+    assert slow_indexes == list(range(_experiments._RACES + 1))
+    assert served is not None and dict(served.assignments) == {"x": (_experiments._RACES + 1) / 100}
+
+    quick_indexes, quick = racing_suggest(quick_exp, _experiments._RACES + 1, seconds=0)
+    served = _experiments.serve(get_client().backend, quick_exp.id, run_id=None, budget=None, suggest=quick)
+    # A quick strategy runs once more inside the lock, at the index the suggestion is inserted at.
+    assert quick_indexes == list(range(_experiments._RACES + 2))
+    assert served is not None and dict(served.assignments) == {"x": (_experiments._RACES + 2) / 100}
