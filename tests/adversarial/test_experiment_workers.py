@@ -66,13 +66,13 @@ def hold_write_lock(db: Path, seconds: float, held: threading.Event) -> threadin
 
 
 def test_a_lease_granted_after_a_long_wait_for_the_lock_is_not_born_expired(store: Path) -> None:
-    exp = create(budget=2, lease_timeout=1.0)
+    exp = create(budget=2, lease_timeout=1.5)
     exp.observe(exp.suggest(), values={"y": 1.0})  # the store and its schema exist
     held = threading.Event()
-    holder = hold_write_lock(store, 2.5, held)
+    holder = hold_write_lock(store, 3.0, held)
     held.wait()
     backend = get_client().backend
-    # A worker's serve waits 2.5 s for the lock, longer than the 1 s lease; its run has not started yet,
+    # A worker's serve waits 3 s for the lock, longer than the 1.5 s lease; its run has not started yet,
     # so only the lease's own start time keeps it.
     served = _experiments.serve(backend, exp.id, run_id="waiting-worker", budget=2, suggest=exp._suggest)
     holder.join()
