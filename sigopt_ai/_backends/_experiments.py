@@ -276,9 +276,13 @@ def _insert_suggestion(conn: Connection, eid: int, assignments: Mapping[str, Par
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def _lease_timeout(conn: Connection, eid: int) -> float:
+    return float(conn.execute(sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)).scalar_one())
+
+
 def _stale(conn: Connection, eid: int, now: float) -> list[tuple[int, str]]:
     """Open suggestions leased to a run that sent no heartbeat for longer than the lease timeout."""
-    timeout = conn.execute(sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)).scalar_one()
+    timeout = _lease_timeout(conn, eid)
     heartbeat = sa.func.coalesce(t.runs.c.heartbeat, t.suggestions.c.leased_at)
     rows = conn.execute(
         sa.select(t.suggestions.c.id, t.suggestions.c.lease_run_id)
@@ -304,7 +308,7 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
     stale = _stale(conn, eid, now)
     if not stale:
         return []
-    timeout = conn.execute(sa.select(t.experiments.c.lease_timeout).where(t.experiments.c.id == eid)).scalar_one()
+    timeout = _lease_timeout(conn, eid)
     lost = []
     for sid, run_id in stale:
         _release(conn, sid)
