@@ -89,7 +89,9 @@ def test_a_worker_killed_mid_run_loses_its_lease_and_the_suggestion_is_served_ag
 
 def test_a_live_worker_keeps_its_lease_with_heartbeats(store: Path) -> None:
     exp = create(budget=2, lease_timeout=1.0)
-    slow = spawn_python(WORKER.format(eid=exp.id, sleep=2.5), env=child_env(store))
+    # Long enough that this process's first suggest(), which builds the strategy (importing scipy)
+    # outside the store's lock, ends before the worker's run does.
+    slow = spawn_python(WORKER.format(eid=exp.id, sleep=6), env=child_env(store))
     first = json.loads(slow.stdout.readline())  # type: ignore[union-attr]
     time.sleep(1.8)  # longer than the lease timeout: only heartbeats keep the lease
     assert exp.progress.active == 1
