@@ -2,11 +2,11 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/faults.py            # everything (about 5 minutes on 2 cores)
+    python benchmarks/faults.py            # everything (about 3 minutes on 2 cores)
     python benchmarks/faults.py --quick    # one repeat of each, short runs, 2 workers (under a minute)
 
-What is measured, each in fresh Python processes against a fresh SQLite store (flush interval 0.2 s
-unless said otherwise):
+What is measured, each in fresh Python processes against a fresh SQLite store (flush interval 0.2 s,
+except for kill -9: ``--interval``, by default the SDK's 0.5 s):
 
 * ``kill9``: a child logs the counter ``i`` (0, 1, 2, ...) into one run at a target rate (about 1,000
   and 100,000 points/s, and a tight loop with no pause), and is killed with SIGKILL after a random
@@ -66,9 +66,11 @@ if str(REPO) not in sys.path:  # run as a script: ``benchmarks`` is not an insta
     sys.path.insert(0, str(REPO))
 
 from benchmarks.log_overhead import fmt, machine_facts  # noqa: E402
+from sigopt_ai._syncer import DEFAULT_INTERVAL  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results"
 INTERVAL = 0.2
+"""Flush interval of the trials other than kill -9 (short, so that they are quick)."""
 RATES = {"~1k/s": 1_000.0, "~100k/s": 100_000.0, "tight loop": 0.0}
 """Target logging rates (points per second); 0 is a loop with no pause."""
 STORE_FAULTS = ("locked", "full", "full until exit", "deleted", "unusable at first use")
@@ -428,13 +430,15 @@ def fork_trial(db: Path, forks: int, interval: float = INTERVAL) -> dict[str, An
 # --- the benchmark --------------------------------------------------------------------------------
 
 
-def bench_kill9(scratch: Path, repeats: int, delays: tuple[float, float], rng: random.Random) -> dict[str, Any]:
+def bench_kill9(
+    scratch: Path, repeats: int, delays: tuple[float, float], interval: float, rng: random.Random
+) -> dict[str, Any]:
     """Every rate, ``repeats`` kills each at random delays; per rate the window's median and max."""
     out: dict[str, Any] = {}
     for label, rate in RATES.items():
         trials = []
         for rep in range(repeats):
-            trial = kill9_trial(scratch / f"kill9-{len(out)}-{rep}.db", rate, rng.uniform(*delays))
+            trial = kill9_trial(scratch / f"kill9-{len(out)}-{rep}.db", rate, rng.uniform(*delays), interval)
             trials.append(trial)
             _progress(f"kill -9 {label} rep{rep}: window {fmt(trial['window_s'])} s, gap-free {trial['gap_free']}")
         windows = [t["window_s"] for t in trials if t["window_s"] is not None]
@@ -511,7 +515,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"| SQLite / SQLAlchemy | {m['sqlite']} / {m['sqlalchemy']} |",
         f"| load average (1/5/15 min) | start {m['load_average_at_start']}, end {m.get('load_average_at_end')} |",
         "",
-        f"## kill -9 loss window by logging rate (flush interval {cfg['interval_s']} s, "
+        f"## kill -9 loss window by logging rate (flush interval {cfg['kill9_interval_s']} s, "
         f"{cfg['repeats']} kills per rate after {cfg['delays_s'][0]}-{cfg['delays_s'][1]} s)",
         "",
         "| target rate | achieved (points/s, median) | loss window median (s) | max (s) | stored history gap-free "
@@ -529,7 +533,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "any time the logging loop spent held by backpressure. Every stored history was checked to be",
         "exactly 0..n-1 (a prefix of what was logged).",
         "",
-        "## Records lost after each fault",
+        f"## Records lost after each fault (flush interval {cfg['interval_s']} s)",
         "",
         "| fault | records logged | records lost | notes |",
         "|---|---:|---:|---|",
@@ -592,6 +596,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=5, help="kills per rate and SIGTERMs (default 5)")
     parser.add_argument("--forks", type=int, default=12, help="children forked in the fork trial (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random delays")
+    parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL, help="kill -9 trials: flush interval (s)")
     parser.add_argument("--results-dir", type=Path, default=DEFAULT_RESULTS, help="where faults.json/.md go")
     return parser.parse_args(argv)
 
@@ -608,6 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine_facts(),
         "config": {
             "interval_s": INTERVAL,
+            "kill9_interval_s": args.interval,
             "repeats": repeats,
             "forks": forks,
             "delays_s": delays,
@@ -617,7 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="sigopt-ai-faults-") as tmp:
         scratch = Path(tmp)
-        results["kill9"] = bench_kill9(scratch, repeats, delays, rng)
+        results["kill9"] = bench_kill9(scratch, repeats, delays, args.interval, rng)
         results["faults"] = bench_faults(scratch, repeats, forks, delays, seconds, rng)
     results["workers"] = bench_workers(args.quick)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
