@@ -41,7 +41,8 @@ class Strategy(ABC):
           bounds, on the grid, of the right type, satisfying every linear constraint.
         * ``suggest`` never raises for numerical trouble: it falls back to quasi-random points with
           a ``RuntimeWarning``.
-        * It is not required to be thread-safe; the backend calls it under a lock.
+        * It is not required to be thread-safe; threads of one process call it in turn. It runs
+          outside the store's write lock, so the workers' processes compute at the same time.
     """
 
     def __init__(self, definition: ExperimentDefinition, *, seed: int = 0) -> None:
