@@ -33,7 +33,8 @@ except for kill -9: ``--interval``, by default the SDK's 0.5 s):
 * ``fork``: a parent logs in a tight loop from a thread and forks children; each logs into the
   inherited run and into its own run, then leaves (flush+end+``os._exit``, ``os._exit`` after five
   intervals, or a normal exit). Lost = child records missing from the store; ``hung`` = children
-  not gone after 20 s.
+  not gone after 20 s; ``fork_ms``: how long each ``os.fork()`` took in the parent, which includes
+  waiting for the parent's write transaction in progress.
 * ``workers``: :func:`benchmarks.fault_workers.measure` (8 workers, budget 40, lease 3 s, two
   workers killed with SIGKILL mid-run): suggestions served to a second live worker (overlaps) and
   completed runs with no observation (orphans).
@@ -177,11 +178,13 @@ FORKS_WHILE_WRITING = """
 
     threading.Thread(target=hammer, daemon=True).start()
     time.sleep(0.3)
-    hung = []
+    hung, fork_ms = [], []
     for k in range(FORKS):
+        t0 = time.perf_counter()
         pid = os.fork()
         if pid == 0:
             child(k)
+        fork_ms.append((time.perf_counter() - t0) * 1e3)  # with the wait for a write in progress
         deadline = time.monotonic() + DEADLINE
         while not os.waitpid(pid, os.WNOHANG)[0]:
             if time.monotonic() > deadline:
@@ -193,7 +196,8 @@ FORKS_WHILE_WRITING = """
     stop.set()
     flushed = sigopt.flush(30)
     state = sigopt.get_run(parent.id).state.value
-    print(json.dumps({"parent": parent.id, "hung": hung, "flushed": flushed, "state": state}), flush=True)
+    summary = {"parent": parent.id, "hung": hung, "flushed": flushed, "state": state, "fork_ms": fork_ms}
+    print(json.dumps(summary), flush=True)
 """
 
 
@@ -424,6 +428,8 @@ def fork_trial(db: Path, forks: int, interval: float = INTERVAL) -> dict[str, An
         "child_records": 2 * forks,
         "lost": missing,
         "own_runs": [None if record is None else record.state.value for record, _ in own],
+        "fork_ms_median": statistics.median(summary["fork_ms"]),
+        "fork_ms_max": max(summary["fork_ms"]),
     }
 
 
@@ -578,7 +584,8 @@ def _fault_note(name: str, row: dict[str, Any]) -> str:
         trial = trials[0]
         return (
             f"{trial['forks']} children forked mid-write, {trial['hung']} hung; parent's history gap-free: "
-            f"{trial['parent_gap_free']}"
+            f"{trial['parent_gap_free']}; os.fork() took {fmt(trial['fork_ms_median'])} ms median, "
+            f"{fmt(trial['fork_ms_max'])} ms max (it waits for a write in progress)"
         )
     trial = trials[0]
     note = f"exit {trial['returncode']}, training finished: {trial['finished']}; run {trial['state']}"
