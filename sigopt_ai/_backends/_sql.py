@@ -150,7 +150,11 @@ class SQLBackend(Backend):
                     raise StoreError(f"The store at {self.url!r} cannot be created: {exc}") from exc
             with self._scope(write=True, busy_ms=busy_ms, prepared=False) as conn:
                 t.metadata.create_all(conn)
-            self._file_id = None if self._file is None else _file_identity(self._file)
+            if self._file is not None:
+                self._file_id = _file_identity(self._file)
+                if self._file_id is None:  # deleted while it was being created: nothing could detect it later
+                    self._engine.dispose()
+                    raise StoreError(f"The store file {self._file} vanished while it was being created.")
             self._ready = True
 
     def _recover_lost_file(self) -> None:

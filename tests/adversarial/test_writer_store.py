@@ -19,6 +19,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event as sa_event
 
 import sigopt_ai as sigopt
 from sigopt_ai import _client, _config
@@ -209,6 +210,26 @@ def test_a_deleted_or_replaced_store_file_is_recreated(store: Path, how: str, ca
     warnings = [r.getMessage() for r in caplog.records if "was deleted or replaced" in r.getMessage()]
     assert len(warnings) == 1 and str(store) in warnings[0]
     fresh.close()
+
+
+def test_a_store_file_deleted_while_it_is_created_is_not_written_blind(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    backend = SQLBackend(str(db))
+    deletions = []
+
+    @sa_event.listens_for(backend.engine, "commit")
+    def _delete_once(conn: object) -> None:  # the schema's transaction commits, then the file goes
+        if not deletions and db.exists():
+            deletions.append(db)
+            db.unlink()
+
+    with pytest.raises(sigopt.StoreError, match="vanished"):
+        backend.write([("start", "r1", "p", "n", 1.0, None, None)])
+    backend.write([("start", "r1", "p", "n", 1.0, None, None)])  # the retry creates it again
+    fresh = SQLBackend(str(db))
+    assert deletions and fresh.read_run("r1") is not None
+    fresh.close()
+    backend.close()
 
 
 def test_a_relative_store_path_stays_the_same_file_after_chdir(
