@@ -37,6 +37,7 @@ import textwrap
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,8 @@ WORKER = """
 """
 
 
-def _python(code: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+def spawn(code: str, args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``code`` in a fresh interpreter with ``args``, stdout and stderr piped."""
     return subprocess.Popen(
         [sys.executable, "-u", "-c", textwrap.dedent(code), *args],
         env=env,
@@ -112,7 +114,7 @@ def run_once(
     )
     experiment = setup.stdout.strip()
     started = time.time()
-    procs = [_python(WORKER, [experiment, str(seed * 1000 + i)], env) for i in range(workers)]
+    procs = [spawn(WORKER, [experiment, str(seed * 1000 + i)], env) for i in range(workers)]
     events: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
     for i, proc in enumerate(procs):
         threading.Thread(target=_pump, args=(i, proc, events), daemon=True).start()

@@ -66,7 +66,8 @@ REPO = HERE.parent
 if str(REPO) not in sys.path:  # run as a script: ``benchmarks`` is not an installed package
     sys.path.insert(0, str(REPO))
 
-from benchmarks.log_overhead import fmt, machine_facts  # noqa: E402
+from benchmarks.fault_workers import spawn  # noqa: E402
+from benchmarks.log_overhead import fmt, machine_facts, machine_table  # noqa: E402
 from sigopt_ai._syncer import DEFAULT_INTERVAL  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results"
@@ -213,17 +214,6 @@ def child_env(db: Path, interval: float = INTERVAL, **extra: str) -> dict[str, s
         {"SIGOPT_AI_DB": str(db), "SIGOPT_AI_FLUSH_INTERVAL": str(interval), "SIGOPT_PROJECT": "faults", **extra}
     )
     return env
-
-
-def spawn(code: str, args: Sequence[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start ``code`` in a fresh interpreter with ``args``, stdout and stderr piped."""
-    return subprocess.Popen(
-        [sys.executable, "-u", "-c", textwrap.dedent(code), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def first_line(proc: subprocess.Popen[str]) -> str:
@@ -506,21 +496,11 @@ def _progress(message: str) -> None:
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The results as the Markdown report."""
-    m, cfg = results["machine"], results["config"]
+    cfg = results["config"]
     lines = [
         "# Faults: what kill -9, SIGTERM, fork and store trouble cost a training run",
         "",
-        f"Command: `{results['command']}`  ",
-        f"Date (UTC): {m['date_utc']}; repo commit: `{m['repo_commit']}`",
-        "",
-        "| machine | |",
-        "|---|---|",
-        f"| CPUs | {m['cpu_count']} ({m['cpus_usable']} usable), {m['cpu_model']} |",
-        f"| memory | {m['memory_gib']} GiB |",
-        f"| Python | {m['python_implementation']} {m['python']} on {m['platform']} |",
-        f"| SQLite / SQLAlchemy | {m['sqlite']} / {m['sqlalchemy']} |",
-        f"| load average (1/5/15 min) | start {m['load_average_at_start']}, end {m.get('load_average_at_end')} |",
-        "",
+        *machine_table(results),
         f"## kill -9 loss window by logging rate (flush interval {cfg['kill9_interval_s']} s, "
         f"{cfg['repeats']} kills per rate after {cfg['delays_s'][0]}-{cfg['delays_s'][1]} s)",
         "",

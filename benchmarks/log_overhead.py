@@ -647,12 +647,10 @@ def _stored(entry: dict[str, Any]) -> str:
     return ""
 
 
-def render_markdown(results: dict[str, Any]) -> str:
-    """The human-readable report."""
+def machine_table(results: dict[str, Any]) -> list[str]:
+    """The report's opening lines: the command, the date and commit, and the machine's facts."""
     m = results["machine"]
-    lines = [
-        "# Logging overhead: `run.log_metric` on the caller's thread, and time to durable",
-        "",
+    return [
         f"Command: `{results['command']}`  ",
         f"Date (UTC): {m['date_utc']}; repo commit: `{m['repo_commit']}`",
         "",
@@ -662,8 +660,17 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"| memory | {m['memory_gib']} GiB |",
         f"| Python | {m['python_implementation']} {m['python']} on {m['platform']} |",
         f"| SQLite / SQLAlchemy | {m['sqlite']} / {m['sqlalchemy']} |",
-        f"| load average (1/5/15 min) | start {m['load_average_at_start']}, end {m['load_average_at_end']} |",
+        f"| load average (1/5/15 min) | start {m['load_average_at_start']}, end {m.get('load_average_at_end')} |",
         "",
+    ]
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The human-readable report."""
+    lines = [
+        "# Logging overhead: `run.log_metric` on the caller's thread, and time to durable",
+        "",
+        *machine_table(results),
     ]
     calls = results["ours"]["calls"]["median"]
     durable = results["ours"]["durable"]["median"]

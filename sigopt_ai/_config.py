@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeGuard
@@ -39,27 +40,26 @@ class Settings:
         """Seconds between background writes (at most 1 s, so a kill loses at most that)."""
         if self.flush_interval is not None:
             return self.flush_interval
-        raw = os.environ.get(INTERVAL_ENV)
-        if raw is None:
-            return 0.5
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{INTERVAL_ENV}={raw!r} is not a number of seconds.") from None
-        return check_interval(value, INTERVAL_ENV)
+        return _seconds_from_env(INTERVAL_ENV, 0.5, check_interval)
 
     def resolved_flush_timeout(self) -> float:
         """Seconds ``flush()`` and ``run.end()`` wait for the store (default 30)."""
         if self.flush_timeout is not None:
             return self.flush_timeout
-        raw = os.environ.get(FLUSH_TIMEOUT_ENV)
-        if raw is None:
-            return DEFAULT_FLUSH_TIMEOUT
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{FLUSH_TIMEOUT_ENV}={short_repr(raw)} is not a number of seconds.") from None
-        return check_flush_timeout(value, FLUSH_TIMEOUT_ENV)
+        return _seconds_from_env(FLUSH_TIMEOUT_ENV, DEFAULT_FLUSH_TIMEOUT, check_flush_timeout)
+
+
+def _seconds_from_env(name: str, default: float, check: Callable[[object, str], float]) -> float:
+    """The number of seconds in environment variable ``name`` (``default`` when unset), validated by
+    ``check``, which also words the error for text that is not a number."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value: object = float(raw)
+    except ValueError:
+        value = raw
+    return check(value, name)
 
 
 def check_interval(value: object, field: str) -> float:
@@ -89,16 +89,14 @@ DEFAULT_LOST_AFTER = 60.0
 def lost_after() -> float:
     """Seconds without a heartbeat after which an active run is shown as lost: ``SIGOPT_AI_LOST_AFTER``,
     1 to 86,400 (default 60)."""
-    raw = os.environ.get(LOST_AFTER_ENV)
-    if raw is None:
-        return DEFAULT_LOST_AFTER
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0  # reported below, as any other value out of range
-    if not 1 <= value <= 86_400:
-        raise ConfigError(f"{LOST_AFTER_ENV} must be a number of seconds from 1 to 86400, got {short_repr(raw)}.")
-    return value
+    return _seconds_from_env(LOST_AFTER_ENV, DEFAULT_LOST_AFTER, check_lost_after)
+
+
+def check_lost_after(value: object, field: str) -> float:
+    """Validate a lost-after lease: from 1 to 86,400 seconds."""
+    if not _is_number(value) or not 1 <= value <= 86_400:
+        raise ConfigError(f"{field} must be a number of seconds from 1 to 86400, got {short_repr(value)}.")
+    return float(value)
 
 
 def disabled() -> bool:
