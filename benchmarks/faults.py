@@ -124,7 +124,7 @@ TRAIN_THROUGH_FAULT = """
                     os.unlink(db + suffix)
         elif fault == "unusable at first use":
             os.unlink(os.path.dirname(db))
-            os.mkdir(os.path.dirname(db))
+            os.makedirs(os.path.dirname(db), exist_ok=True)  # the writer, retrying, may make it first
         elif fault == "full":
             resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 

@@ -51,7 +51,7 @@ def blocked_path(tmp_path: Path) -> Path:
 
 def unblock(db: Path) -> None:
     db.parent.unlink()
-    db.parent.mkdir()
+    db.parent.mkdir(exist_ok=True)  # a writer retrying right now may create the folder first
 
 
 def test_a_locked_batch_is_retried_and_loses_nothing(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
