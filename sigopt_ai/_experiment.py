@@ -251,7 +251,10 @@ class Experiment:
             return suggestion.id
         if isinstance(suggestion, bool) or not isinstance(suggestion, (str, int)):
             raise ValidationTypeError(f"suggestion must be a Suggestion or its id, got {describe_value(suggestion)}.")
-        text = str(suggestion)
+        try:
+            text = str(suggestion)
+        except ValueError:  # an int past Python's digit limit for text; no id is that long
+            text = "-"
         if not (text.isascii() and text.isdigit()):
             raise ValidationError(f"suggestion: a suggestion id is a string of digits, got {short_repr(suggestion)}.")
         return text

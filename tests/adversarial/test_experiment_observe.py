@@ -35,6 +35,13 @@ def make(name: str = "observe", budget: int = 4) -> sigopt.Experiment:
             r"suggestion: a suggestion id is a string of digits",
         ),
         (1.5, dict(values={"loss": 1.0}), sigopt.ValidationTypeError, r"suggestion must be a Suggestion or its id"),
+        pytest.param(
+            10**5000,
+            dict(values={"loss": 1.0}),
+            sigopt.ValidationError,
+            r"a suggestion id is a string of digits",
+            id="int-past-the-str-digit-limit",
+        ),
         (
             "9" * 40,
             dict(values={"loss": 1.0}),
