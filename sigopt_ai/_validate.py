@@ -337,7 +337,7 @@ def _positive_int(value: Any, path: str) -> int:
         _fail(path, f"expected an integer, got {_describe(value)}.")
     number = int(value)
     if number < 1:
-        _fail(path, f"must be greater than or equal to 1, got {number}.")
+        _fail(path, f"must be greater than or equal to 1, got {_short(number)}.")
     if number > INT64_MAX:
         _fail(path, f"must be at most 2**63 - 1, got {_short(number)}.")
     return number

@@ -284,6 +284,7 @@ def body_with(**fields: Any) -> dict[str, Any]:
         (body_with(metadata={"k": "v\ud800"}), "metadata['k'] must be valid Unicode text"),
         (body_with(metadata={"k": 2**64}), "metadata['k'] must be within the signed 64-bit range"),
         (body_with(budget=10**5000), "budget: must be at most 2**63 - 1"),
+        (body_with(budget=-(10**5000)), "budget: must be greater than or equal to 1, got <int object>"),
         (
             body_with(parameters=[{**X, "bounds": {"min": -1e308, "max": 1e308}}]),
             "the width max - min must be a finite 64-bit float",
