@@ -193,13 +193,13 @@ def _read_snapshot(store: SQLBackend, eid: int, budget: int | None) -> _Snapshot
         if _state(conn, eid) != "active":
             return None
         observations, pending, index = _strategy_input(conn, eid)
-        counts = _counts(conn, eid)
+        finished = sum(not o.extra for o in observations)  # as _counts counts them
         return _Snapshot(
             observations=observations,
             pending=pending,
             index=index,
             waiting=_waiting_suggestion(conn, eid) is not None or bool(_stale(conn, eid, time.time())),
-            full=budget is not None and counts.finished + counts.active >= budget,
+            full=budget is not None and finished + _leased(conn, eid)[0] >= budget,
         )
 
 
@@ -527,6 +527,12 @@ def _counts(conn: Connection, eid: int) -> Counts:
         if is_failed:
             failed += 1
             by_kind[kind or "reported"] = by_kind.get(kind or "reported", 0) + 1
+    active, manual = _leased(conn, eid)
+    return Counts(finished=finished, failed=failed, active=active, failed_by_kind=by_kind, extra=extra, manual=manual)
+
+
+def _leased(conn: Connection, eid: int) -> tuple[int, int]:
+    """How many open suggestions are leased, and how many of those went to ``suggest()`` (no run)."""
     leased = conn.execute(
         sa.select(t.suggestions.c.lease_run_id.is_(None), sa.func.count())
         .where(
@@ -536,6 +542,4 @@ def _counts(conn: Connection, eid: int) -> Counts:
         )
         .group_by(t.suggestions.c.lease_run_id.is_(None))
     ).all()
-    active = sum(int(n) for _, n in leased)
-    manual = sum(int(n) for is_manual, n in leased if is_manual)
-    return Counts(finished=finished, failed=failed, active=active, failed_by_kind=by_kind, extra=extra, manual=manual)
+    return sum(int(n) for _, n in leased), sum(int(n) for is_manual, n in leased if is_manual)
