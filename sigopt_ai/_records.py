@@ -100,9 +100,7 @@ LOST_AFTER_KEY = "lost_after"
 """The ``sys_metadata`` entry holding a run's lease: seconds without a heartbeat after which it is lost."""
 
 
-def is_lost(
-    state: RunState, heartbeat: float | None, sys_metadata: Mapping[str, Any], now: float | None = None
-) -> bool:
+def is_lost(state: RunState, heartbeat: float | None, sys_metadata: Mapping[str, Any]) -> bool:
     """Whether a run is active but sent no heartbeat for longer than its lease.
 
     The lease is the one the run's process recorded (``SIGOPT_AI_LOST_AFTER`` there, which also set how
@@ -113,7 +111,7 @@ def is_lost(
     lease = sys_metadata.get(LOST_AFTER_KEY)
     if isinstance(lease, bool) or not isinstance(lease, (int, float)):
         lease = _config.lost_after()
-    return (time.time() if now is None else now) - heartbeat > lease
+    return time.time() - heartbeat > lease
 
 
 # Write operations, in the order a run produces them. The first item names the operation:
