@@ -297,8 +297,8 @@ class Syncer:
             if self._retry:
                 batch, self._retry = self._retry, []
                 return batch, events
-            if self._spool:
-                batch = self._spool.take()
+            if self._spool or self._spool_events:  # a spill can move flush markers without records
+                batch = self._spool.take() if self._spool else []
                 if not self._spool:
                     events, self._spool_events = self._spool_events, []
                 return batch, events

@@ -3,6 +3,7 @@ writer), nothing is spilled or lost, and the order of points is kept."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import sigopt_ai as sigopt
@@ -36,3 +37,16 @@ def test_log_metric_in_a_tight_loop_keeps_memory_bounded() -> None:
                 largest = max(largest, syncer.in_memory)
     assert largest <= HIGH_WATER + 1
     assert len(sigopt.metric_history(run.id, "loss")) == 250_000
+
+
+def test_a_flush_marker_spilled_without_records_is_still_set() -> None:
+    # A producer spills (its wait ran out) just after the writer took every record before another
+    # thread's flush marker: only the marker moves to the spool, which holds no records.
+    backend = _client.get_client().backend
+    syncer = Syncer(backend, interval=0.05, flush_timeout=5)
+    syncer.start()
+    marker = threading.Event()
+    syncer._queue.append(marker)
+    syncer._spill()
+    assert syncer.flush() and marker.wait(5)  # the other thread's flush() returns True, not after its timeout
+    assert syncer.close()
