@@ -253,7 +253,7 @@ def _builtin_kind(exc: BaseException) -> FailureKind | None:
     if isinstance(exc, MemoryError) or names & _OOM_NAMES or _is_errno(exc, {errno.ENOMEM}):
         return FailureKind.OOM
     if isinstance(exc, (RuntimeError, OSError)) or "XlaRuntimeError" in names:
-        if _OOM_TEXT.search(str(exc)):
+        if _OOM_TEXT.search(_text_of(exc) or ""):
             return FailureKind.OOM
     if isinstance(exc, (FloatingPointError, Diverged)):
         return FailureKind.DIVERGED
@@ -270,6 +270,14 @@ def _builtin_kind(exc: BaseException) -> FailureKind | None:
     if isinstance(exc, AssignmentFailure):
         return FailureKind.REPORTED
     return None
+
+
+def _text_of(exc: BaseException) -> str | None:
+    """``str(exc)``, or None when its ``__str__`` raises: a broken exception must not hide the failure."""
+    try:
+        return str(exc)
+    except Exception:
+        return None
 
 
 def _is_errno(exc: BaseException, codes: frozenset[int] | set[int]) -> bool:
@@ -313,9 +321,8 @@ def describe(exc: BaseException, *, registry: FailureRegistry | None = None) -> 
     """
     cls = type(exc)
     type_name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    try:
-        message = str(exc)
-    except Exception:  # a broken __str__ must not hide the failure it describes
+    message = _text_of(exc)
+    if message is None:
         message = f"<{type_name}: str() of the exception failed>"
     return FailureInfo(
         kind=classify(exc, registry=registry),

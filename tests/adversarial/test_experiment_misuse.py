@@ -136,3 +136,16 @@ def test_an_exception_whose_str_fails_is_still_recorded() -> None:
 
     info = describe(Unprintable())
     assert info.kind is sigopt.FailureKind.ERROR and "Unprintable" in info.message
+
+
+def test_a_runtime_error_whose_str_fails_leaves_the_run_as_itself_and_the_run_ends_failed() -> None:
+    # RuntimeError and OSError messages are searched for out-of-memory text while classifying.
+    class Unprintable(RuntimeError):
+        def __str__(self) -> str:
+            raise TypeError("no")
+
+    assert describe(Unprintable()).kind is sigopt.FailureKind.ERROR
+    with pytest.raises(Unprintable), sigopt.run(name="unprintable") as run:
+        raise Unprintable()
+    record = sigopt.get_run(run.id)
+    assert record is not None and record.state is sigopt.RunState.FAILED
