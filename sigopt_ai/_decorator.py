@@ -13,7 +13,7 @@ import wrapt
 from sigopt_ai import _config
 from sigopt_ai._context import current_run_var, entered_runs
 from sigopt_ai._run import RunContext
-from sigopt_ai._validation import check_name, check_run_name, is_param
+from sigopt_ai._validation import MAX_NAME_LENGTH, check_name, check_run_name, is_param, is_text
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -118,8 +118,18 @@ class RunSpec:
         if outer is not None and outer._claim_for_function():
             # An experiment loop opened this run for the function: record into it, do not nest.
             return _OpenRun(outer, self.metric or outer._default_metric(), params, owned=False)
-        name = self.name or getattr(wrapped, "__name__", None)
-        return _OpenRun(RunContext(name, self.project), self.metric or DEFAULT_METRIC, params, owned=True)
+        return _OpenRun(
+            RunContext(self.name or _default_name(wrapped), self.project),
+            self.metric or DEFAULT_METRIC,
+            params,
+            owned=True,
+        )
+
+
+def _default_name(func: Callable[..., Any]) -> str | None:
+    """The function's name as the run's, cut to the run-name limit: a name nobody passed cannot be refused."""
+    name = getattr(func, "__name__", None)
+    return name[:MAX_NAME_LENGTH] if isinstance(name, str) and name and is_text(name) else None
 
 
 class _OpenRun:

@@ -410,3 +410,13 @@ def test_reading_with_hostile_keys_is_a_validation_error(
     with pytest.raises(error, match=re.escape(message)):
         call()
     assert sigopt.metric_history(["not an id"], "loss") == []
+
+
+def test_a_decorated_function_with_a_long_name_still_runs_under_its_name_cut_to_the_limit() -> None:
+    def train() -> float:
+        return 0.5
+
+    train.__name__ = "t" * 150  # the user passed no run name, so nothing of theirs can be refused
+    assert sigopt.run(metric="loss")(train)() == 0.5
+    (record,) = sigopt.list_runs(limit=1)
+    assert record.name == "t" * 100 and record.metrics == {"loss": 0.5}
