@@ -327,13 +327,17 @@ class Syncer:
         try:
             self.backend.write(batch)
         except Exception as exc:
-            if self._rejects(exc):
-                return self._write_apart(batch, exc)
-            self._retry = batch
-            self._store_failed(exc, len(batch))
-            return False
-        self._store_ok(len(batch))
-        return True
+            error = exc
+        else:
+            self._store_ok(len(batch))
+            return True
+        # Outside the except block: an outage raised while the batch is split must not chain to (and
+        # so be taken for) the record's error.
+        if self._rejects(error):
+            return self._write_apart(batch, error)
+        self._retry = batch
+        self._store_failed(error, len(batch))
+        return False
 
     def _write_apart(self, batch: list[Op], error: BaseException) -> bool:
         """Write a batch that the store rejected, in halves, until each bad record is alone and set aside.
@@ -359,8 +363,8 @@ class Syncer:
             if len(part) > 1:
                 middle = len(part) // 2
                 parts += [part[middle:], part[:middle]]
-            elif not self._set_aside(part[0], part_error):
-                return self._keep_for_retry(part, parts, self.last_error or part_error)
+            elif (outage := self._set_aside(part[0], part_error)) is not None:
+                return self._keep_for_retry(part, parts, outage)
         return True
 
     def _keep_for_retry(self, part: list[Op], rest: list[list[Op]], error: BaseException) -> bool:
@@ -374,10 +378,10 @@ class Syncer:
         except Exception:  # a classification bug must not lose records: treat it as an outage
             return False
 
-    def _set_aside(self, op: Op, error: BaseException) -> bool:
+    def _set_aside(self, op: Op, error: BaseException) -> BaseException | None:
         """Store a repaired copy of a rejected record, else keep it as a dead letter; report it once.
 
-        Returns False if the store became unavailable meanwhile (the record is then kept for a retry).
+        Returns the error if the store became unavailable meanwhile (the record is then kept for a retry).
         """
         repaired = repair(op)
         if repaired is not None:
@@ -385,13 +389,12 @@ class Syncer:
                 self.backend.write([repaired])
             except Exception as exc:
                 if not self._rejects(exc):
-                    self._store_failed(exc, 1)
-                    return False
+                    return exc
             else:
                 self._store_ok(1)
                 self.repaired += 1
                 self._report(op, error, "stored it with the text UTF-8 cannot encode escaped")
-                return True
+                return None
         try:
             where = self.backend.dead_letter(op, error)
         except Exception as exc:
@@ -400,7 +403,7 @@ class Syncer:
         self.dead_letters += 1
         if where is not None:
             self._report(op, error, f"set it aside in {where}; the other records were written")
-        return True
+        return None
 
     def _report(self, op: Op, error: BaseException, outcome: str) -> None:
         """Warn about a rejected record, once per run and kind of record."""

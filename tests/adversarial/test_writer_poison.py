@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai import _client
+from sigopt_ai._backends._base import Backend
+from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureInfo, FailureKind
 from sigopt_ai._records import Op, RunState
 from sigopt_ai._syncer import Syncer
@@ -204,3 +207,53 @@ def test_every_record_around_a_poison_is_written(
         assert record.metadata == {f"k{i}": i for k, i in expected if k == "fields"}
     assert len(backend.dead_letters()) == letters_before + 1
     assert syncer.close()
+
+
+class _DownAfterARejection(Backend):
+    """An in-memory store that rejects text UTF-8 cannot encode and, right after its first rejection, is
+    down until ``down`` is set back to False."""
+
+    def __init__(self) -> None:
+        self.rows: list[Op] = []
+        self.letters: list[Op] = []
+        self.down = False
+        self.rejected = False
+
+    def write(self, ops: Sequence[Op]) -> None:
+        if self.down:
+            raise StoreError("database is locked")  # no cause: nothing in it says "record"
+        for op in ops:
+            for value in op:
+                if isinstance(value, str) and not value.isascii():
+                    self.down, self.rejected = not self.rejected, True
+                    value.encode("utf-8")  # UnicodeEncodeError: the record's fault
+        self.rows += ops
+
+    def dead_letter(self, op: Op, error: BaseException) -> str:
+        self.letters.append(op)
+        return "memory"
+
+    def read_run(self, run_id: str) -> None:
+        return None
+
+    def list_runs(self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None) -> list:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("good", [0, 1], ids=["alone", "split from a good record"])
+def test_an_outage_while_a_rejected_batch_is_split_or_repaired_is_retried(good: int) -> None:
+    backend = _DownAfterARejection()
+    syncer = Syncer(backend, flush_timeout=30)  # not started: each flush() is one attempt
+    ops = [start_op("good")] * good + [start_op("bad", "bad \ud800")]
+    for op in ops:
+        syncer.submit(op)
+    assert not syncer.flush()
+    # The outage is the store's: nothing set aside, everything kept, one failed attempt counted.
+    assert backend.letters == [] and syncer.pending == len(ops) and syncer.error_count == 1
+    backend.down = False
+    assert syncer.flush() and syncer.pending == 0
+    assert [op[3] for op in backend.rows] == ["run"] * good + ["bad \\ud800"]
+    assert backend.letters == [] and syncer.repaired == 1
