@@ -1,4 +1,4 @@
-"""The current run, tracked with ContextVars: every thread and asyncio task sees its own.
+"""The current run, tracked with a ContextVar: every thread and asyncio task sees its own.
 
 Each context keeps the stack of runs entered in it, so that one run object, or one
 ``sigopt.run(...)`` spec, can be entered from several threads or tasks at once, nested or
@@ -15,17 +15,14 @@ from sigopt_ai._exceptions import UsageError
 if TYPE_CHECKING:
     from sigopt_ai._run import RunContext
 
-current_run_var: ContextVar[RunContext | None] = ContextVar("sigopt_ai_current_run", default=None)
-
 # Immutable tuples, so that a task created inside a run copies its parent's stack and changes only
-# its own copy.
+# its own copy. The last one entered is the current run.
 _entered: ContextVar[tuple[RunContext, ...]] = ContextVar("sigopt_ai_entered_runs", default=())
 
 
 def push_run(run: RunContext) -> None:
     """Make ``run`` the current run of this thread or task."""
     _entered.set((*_entered.get(), run))
-    current_run_var.set(run)
 
 
 def pop_run(run: RunContext) -> None:
@@ -37,9 +34,7 @@ def pop_run(run: RunContext) -> None:
     stack = _entered.get()
     for index in range(len(stack) - 1, -1, -1):
         if stack[index] is run:
-            rest = stack[:index] + stack[index + 1 :]
-            _entered.set(rest)
-            current_run_var.set(rest[-1] if rest else None)
+            _entered.set(stack[:index] + stack[index + 1 :])
             return
 
 
@@ -65,7 +60,8 @@ def current_run(silent: bool = False) -> RunContext | None:
         >>> with sigopt.run(name="demo"):
         ...     sigopt.current_run().log_metric("loss", 0.1)
     """
-    run = current_run_var.get()
+    stack = _entered.get()
+    run = stack[-1] if stack else None
     if run is None and not silent:
         raise UsageError(
             "There is no active sigopt_ai run. Start one with `with sigopt.run():` or decorate the "

@@ -11,7 +11,7 @@ from typing import Any, TypeVar, overload
 import wrapt
 
 from sigopt_ai import _config
-from sigopt_ai._context import current_run_var, entered_runs
+from sigopt_ai._context import current_run, entered_runs
 from sigopt_ai._run import RunContext
 from sigopt_ai._validation import MAX_NAME_LENGTH, check_name, check_run_name, is_param, is_text
 
@@ -114,7 +114,7 @@ class RunSpec:
             return result
 
     def _open_run(self, wrapped: Callable[..., Any], params: dict[str, Any]) -> _OpenRun:
-        outer = current_run_var.get()
+        outer = current_run(silent=True)
         if outer is not None and outer._claim_for_function():
             # An experiment loop opened this run for the function: record into it, do not nest.
             return _OpenRun(outer, self.metric or outer._default_metric(), params, owned=False)
