@@ -334,6 +334,7 @@ class Syncer:
         # Outside the except block: an outage raised while the batch is split must not chain to (and
         # so be taken for) the record's error.
         if self._rejects(error):
+            self._store_ok(0)  # the store answered: it is up, even if no record of the batch is written
             return self._write_apart(batch, error)
         self._retry = batch
         self._store_failed(error, len(batch))

@@ -272,3 +272,18 @@ def test_a_full_spool_drops_metric_points_but_keeps_the_runs_records(
     assert len(stored) == 50_000 - syncer.dropped and stored == sorted(stored)
     assert syncer.close()
     backend.close()
+
+
+def test_a_store_back_for_a_batch_of_bad_records_only_is_known_to_be_up(tmp_path: Path) -> None:
+    db = blocked_path(tmp_path)
+    backend = SQLBackend(str(db))
+    syncer = Syncer(backend, interval=0.05, flush_timeout=30)  # not started: each flush() is one attempt
+    syncer.submit(("checkpoint", "r", 2**63, {"loss": 1.0}, time.time()))  # only a record the store rejects
+    assert not syncer.flush() and syncer.error_count == 1
+    unblock(db)
+    assert syncer.flush() and syncer.dead_letters == 1
+    # Still "failing", the writer would wait its backoff instead of the interval, and spill instead of
+    # applying backpressure, until some later batch was written.
+    assert syncer.error_count == 0 and syncer.last_error is None
+    assert syncer.close()
+    backend.close()
