@@ -96,20 +96,14 @@ class Syncer:
         self._on_tick = on_tick
         self._queue: deque[Op | threading.Event] = deque()
         self.submit = self._make_submit()
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """Everything but the queue: set up once, and again in a forked child (see :meth:`_reset_after_fork`)."""
         self._retry: list[Op] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._init_sync_state()
-        self.last_error: BaseException | None = None
-        self.error_count = 0
-        self.written = 0
-        self.dead_letters = 0
-        self.repaired = 0
-        self.dropped = 0
-        self._reported: set[tuple[object, object]] = set()
-
-    def _init_sync_state(self) -> None:
         self._lock = threading.Lock()  # serialises drains between the thread and a synchronous flush
         self._spool_lock = threading.Lock()  # orders spills against the writer taking from the queue
         self._spool = _Spool(self.spool_limit)
@@ -119,6 +113,13 @@ class Syncer:
         self._attempts = 0
         self._failing = False  # the last write failed because of the store
         self._down = False  # a flush timed out while failing: later flushes wait for one attempt only
+        self.last_error: BaseException | None = None
+        self.error_count = 0
+        self.written = 0
+        self.dead_letters = 0
+        self.repaired = 0
+        self.dropped = 0
+        self._reported: set[tuple[object, object]] = set()
 
     submit: Callable[[Op], None]
     """Queue one operation. Never raises; waits only while a healthy writer is behind.
@@ -453,23 +454,12 @@ class Syncer:
         """Make this syncer the forked child's own: fresh locks and events, no backlog, a new thread.
 
         Called in the child right after ``fork``, where only the forking thread exists: the parent's
-        writer thread is gone and a lock it held would stay held forever. What was queued belongs to
-        the parent, which writes it. The deque itself is kept (emptied) because runs hold its bound
-        ``append`` as their submit function.
+        writer thread is gone and a lock it held would stay held forever. What was queued or spooled
+        belongs to the parent, which writes it. The deque itself is kept (emptied) because runs hold
+        :attr:`submit`, which appends to it.
         """
         self._queue.clear()
-        self._retry = []
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._init_sync_state()  # the parent's spool file is the parent's too
-        self._thread = None
-        self.last_error = None
-        self.error_count = 0
-        self.written = 0
-        self.dead_letters = 0
-        self.repaired = 0
-        self.dropped = 0
-        self._reported = set()
+        self._init_state()
         self.start()
 
 
