@@ -71,10 +71,12 @@ def check_interval(value: object, field: str) -> float:
 
 def check_flush_timeout(value: object, field: str) -> float:
     """Validate a flush timeout: from 0 to ``MAX_FLUSH_TIMEOUT`` seconds."""
-    if not _is_number(value) or not 0 <= value <= MAX_FLUSH_TIMEOUT:
-        raise ConfigError(
-            f"{field} must be a number of seconds from 0 to {MAX_FLUSH_TIMEOUT:g}, got {short_repr(value)}."
-        )
+    return _check_seconds(value, field, 0, MAX_FLUSH_TIMEOUT)
+
+
+def _check_seconds(value: object, field: str, low: float, high: float) -> float:
+    if not _is_number(value) or not low <= value <= high:
+        raise ConfigError(f"{field} must be a number of seconds from {low:g} to {high:g}, got {short_repr(value)}.")
     return float(value)
 
 
@@ -94,9 +96,7 @@ def lost_after() -> float:
 
 def check_lost_after(value: object, field: str) -> float:
     """Validate a lost-after lease: from 1 to 86,400 seconds."""
-    if not _is_number(value) or not 1 <= value <= 86_400:
-        raise ConfigError(f"{field} must be a number of seconds from 1 to 86400, got {short_repr(value)}.")
-    return float(value)
+    return _check_seconds(value, field, 1, 86_400)
 
 
 def disabled() -> bool:
