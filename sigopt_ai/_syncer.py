@@ -513,12 +513,12 @@ class _Spool:
         """Remove and return the oldest chunk."""
         chunk = self._chunks.popleft()
         if isinstance(chunk, list):
-            ops = chunk
-            self._in_memory -= len(chunk)
+            ops, count = chunk, len(chunk)
+            self._in_memory -= count
         else:
             offset, size, count = chunk
             ops = self._read(offset, size, count)
-        self._count -= len(chunk) if isinstance(chunk, list) else chunk[2]
+        self._count -= count
         if not self._chunks and self._file is not None:
             self._file.truncate(0)
         return ops
