@@ -69,7 +69,7 @@ class Client:
         """Make this client the forked child's own (see the module's docstring)."""
         inherited = list(self.active.values())
         self.active.clear()  # the parent's runs: the parent heartbeats and ends them
-        self.backend.engine  # noqa: B018  (reading it makes the backend drop the parent's connections now)
+        self.backend._after_fork()  # the parent's connections, and a lock its writer may have held
         self.syncer._reset_after_fork()
         # The parent may not have written these starts yet; records the child logs into the runs
         # need them first (writing a start twice is a no-op).
