@@ -37,6 +37,9 @@ logger = logging.getLogger("sigopt_ai")
 
 DEFAULT_LEASE_TIMEOUT = 60.0
 """Seconds without a heartbeat after which a worker's suggestion is served again."""
+MIN_LEASE_TIMEOUT = 1.0
+"""The shortest lease: twice the default flush interval, at which the writer renews leases. A shorter
+one expires under a live worker, and its suggestion is served to a second one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,7 +514,8 @@ def create_experiment(
         parameters: SigOpt parameter definitions (``name``, ``type``, ``bounds``, ...).
         metrics: SigOpt metric definitions (``name``, ``objective``, ``strategy``, ``threshold``).
         file: A SigOpt ``experiment.yml`` to load the definition from instead.
-        lease_timeout: Seconds without a heartbeat after which a worker's suggestion is re-served.
+        lease_timeout: Seconds without a heartbeat after which a worker's suggestion is re-served
+            (at least 1).
         seed: Seed of the suggestion sequence (default: random).
         **options: ``budget``, ``parallel_bandwidth``, ``conditionals``, ``linear_constraints``,
             ``num_solutions``, ``metadata``, ``type`` (``offline``: Bayesian; ``random``: Sobol).
@@ -535,6 +539,11 @@ def create_experiment(
         body = {"name": name, "parameters": parameters, "metrics": metrics, **options}
         definition = parse_experiment({k: v for k, v in body.items() if v is not None})
     lease_timeout = to_seconds(lease_timeout, "lease_timeout")
+    if lease_timeout < MIN_LEASE_TIMEOUT:
+        raise ValidationError(
+            f"lease_timeout must be at least {MIN_LEASE_TIMEOUT:g} second: the writer renews leases every "
+            f"flush interval (0.5 s by default), so a shorter one expires under a live worker; got {lease_timeout!r}."
+        )
     seed = None if seed is None else to_seed(seed)
     stored = _db().create_experiment(
         get_client().backend,

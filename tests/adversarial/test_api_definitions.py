@@ -356,6 +356,7 @@ def test_conditional_coverage_check_does_not_enumerate_every_combination() -> No
         ({"lease_timeout": 10**400}, sigopt.ValidationError, "lease_timeout must be a number within the 64-bit"),
         ({"lease_timeout": math.inf}, sigopt.ValidationError, "lease_timeout must be a finite number of seconds"),
         ({"lease_timeout": True}, sigopt.ValidationTypeError, "lease_timeout must be a number"),
+        ({"lease_timeout": 0.05}, sigopt.ValidationError, "lease_timeout must be at least 1 second"),
         ({"seed": -1}, sigopt.ValidationError, "seed must be from 0 to 2**63 - 1"),
         ({"seed": 2**63}, sigopt.ValidationError, "seed must be from 0 to 2**63 - 1"),
         ({"seed": "7"}, sigopt.ValidationTypeError, "seed must be an int"),
