@@ -31,8 +31,9 @@ except for kill -9: ``--interval``, by default the SDK's 0.5 s):
   ``unusable at first use``: the store's folder is a regular file (ENOTDIR, which chmod cannot
   fake for root) until half-way, when it becomes a folder.
 * ``fork``: a parent logs in a tight loop from a thread and forks children; each logs into the
-  inherited run and into its own run, then leaves (flush+end+``os._exit``, ``os._exit`` after five
-  intervals, or a normal exit). Lost = child records missing from the store; ``hung`` = children
+  inherited run and into its own run, then leaves (flush+end+``os._exit``, ``os._exit`` once a
+  reader sees its records, which its writer thread wrote without a flush: ``written_s`` says after how
+  long, or a normal exit). Lost = child records missing from the store; ``hung`` = children
   not gone after 20 s; ``fork_ms``: how long each ``os.fork()`` took in the parent, which includes
   waiting for the parent's write transaction in progress.
 * ``workers``: :func:`benchmarks.fault_workers.measure` (8 workers, budget 40, lease 3 s, two
@@ -76,7 +77,7 @@ INTERVAL = 0.2
 RATES = {"~1k/s": 1_000.0, "~100k/s": 100_000.0, "tight loop": 0.0}
 """Target logging rates (points per second); 0 is a loop with no pause."""
 STORE_FAULTS = ("locked", "full", "full until exit", "deleted", "unusable at first use")
-FORK_EXITS = ("flush, end, os._exit", "os._exit after an interval", "normal exit")
+FORK_EXITS = ("flush, end, os._exit", "os._exit without flush", "normal exit")
 CHILD_TIMEOUT_S = 120.0
 FULL_AT_BYTES = 32 * 1024
 
@@ -161,14 +162,27 @@ FORKS_WHILE_WRITING = """
             parent.log_metric("parent", i)
             i += 1
 
+    def written_by_itself(run_id, started):
+        import sqlite3
+        from contextlib import closing
+        query = "SELECT count(*) FROM metric_chunks WHERE run_id = ? AND name = 'k'"
+        while time.monotonic() - started < DEADLINE:
+            with closing(sqlite3.connect(os.environ["SIGOPT_AI_DB"], timeout=DEADLINE)) as db:
+                if db.execute(query, (run_id,)).fetchone()[0]:
+                    return time.monotonic() - started
+            time.sleep(INTERVAL / 10)
+        return None
+
     def child(k):
         how = EXITS[k % len(EXITS)]
         parent.log_metric("from_child", k)
         own = sigopt.create_run(name=f"child-{k}")
         own.log_metric("k", k)
         outcome = {"k": k, "own": own.id, "exit": how}
-        if how == "os._exit after an interval":
-            time.sleep(5 * INTERVAL)  # no flush, no end: the writer thread must have written by now
+        if how == "os._exit without flush":
+            # No flush, no end: the child's own writer thread must write by itself. How long it takes
+            # depends on the parent's writes it queues behind, so it is measured, not assumed.
+            outcome["written_s"] = written_by_itself(own.id, time.monotonic())
         else:
             outcome["flushed"] = sigopt.flush(10)
             outcome["state"] = own.end().value
@@ -420,6 +434,7 @@ def fork_trial(db: Path, forks: int, interval: float = INTERVAL) -> dict[str, An
         "own_runs": [None if record is None else record.state.value for record, _ in own],
         "fork_ms_median": statistics.median(summary["fork_ms"]),
         "fork_ms_max": max(summary["fork_ms"]),
+        "unflushed_written_s": [c["written_s"] for c in children if "written_s" in c],
     }
 
 
@@ -562,10 +577,12 @@ def _fault_note(name: str, row: dict[str, Any]) -> str:
         return f"{len(trials)} trials; runs ended {', '.join(kinds)}; stored history gap-free: {row['ok']}"
     if name == "fork child":
         trial = trials[0]
+        written = ", ".join("never" if w is None else fmt(w) for w in trial["unflushed_written_s"])
         return (
             f"{trial['forks']} children forked mid-write, {trial['hung']} hung; parent's history gap-free: "
             f"{trial['parent_gap_free']}; os.fork() took {fmt(trial['fork_ms_median'])} ms median, "
-            f"{fmt(trial['fork_ms_max'])} ms max (it waits for a write in progress)"
+            f"{fmt(trial['fork_ms_max'])} ms max (it waits for a write in progress); records a child never "
+            f"flushed were written by its writer after {written} s"
         )
     trial = trials[0]
     note = f"exit {trial['returncode']}, training finished: {trial['finished']}; run {trial['state']}"
