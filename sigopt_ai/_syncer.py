@@ -323,17 +323,24 @@ class Syncer:
             logger.warning("sigopt_ai: collecting heartbeats failed", exc_info=True)
             return []
 
-    def _write(self, batch: list[Op]) -> bool:
-        """Write ``batch``; False (the batch kept for a retry) if the store is unavailable."""
+    def _attempt(self, batch: list[Op]) -> BaseException | None:
+        """Write ``batch`` once; the error if it failed.
+
+        The error is returned, not handled in an ``except`` block, so that an outage raised by a later
+        write (while the batch is split) does not chain to the record's error and pass for it.
+        """
         try:
             self.backend.write(batch)
         except Exception as exc:
-            error = exc
-        else:
-            self._store_ok(len(batch))
+            return exc
+        self._store_ok(len(batch))
+        return None
+
+    def _write(self, batch: list[Op]) -> bool:
+        """Write ``batch``; False (the batch kept for a retry) if the store is unavailable."""
+        error = self._attempt(batch)
+        if error is None:
             return True
-        # Outside the except block: an outage raised while the batch is split must not chain to (and
-        # so be taken for) the record's error.
         if self._rejects(error):
             self._store_ok(0)  # the store answered: it is up, even if no record of the batch is written
             return self._write_apart(batch, error)
@@ -352,13 +359,10 @@ class Syncer:
         while parts:
             part = parts.pop()
             if not first:
-                try:
-                    self.backend.write(part)
-                except Exception as exc:
-                    part_error = exc
-                else:
-                    self._store_ok(len(part))
+                failed = self._attempt(part)
+                if failed is None:
                     continue
+                part_error = failed
             first = False
             if not self._rejects(part_error):
                 return self._keep_for_retry(part, parts, part_error)
