@@ -69,7 +69,7 @@ if str(REPO) not in sys.path:  # run as a script: ``benchmarks`` is not an insta
 
 from benchmarks.fault_workers import spawn  # noqa: E402
 from benchmarks.log_overhead import fmt, machine_facts, machine_table  # noqa: E402
-from sigopt_ai._syncer import DEFAULT_INTERVAL  # noqa: E402
+from sigopt_ai.runs._writer import DEFAULT_INTERVAL  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results"
 INTERVAL = 0.2
@@ -253,7 +253,7 @@ def peak_rss_mb(pid: int) -> float | None:
 
 def stored(db: Path, run_id: str, metric: str) -> tuple[Any, list[Any]]:
     """The run's record (None if absent) and its history of ``metric``, read by a fresh backend."""
-    from sigopt_ai._backends._sql import SQLBackend
+    from sigopt_ai.backends.sql._backend import SQLBackend
 
     backend = SQLBackend(str(db))
     try:

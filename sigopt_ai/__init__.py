@@ -7,23 +7,6 @@ Example:
     ...     return 0.93
 """
 
-from sigopt_ai._api import (
-    configure,
-    create_run,
-    flush,
-    get_run,
-    list_runs,
-    log_checkpoint,
-    log_dataset,
-    log_failure,
-    log_metadata,
-    log_metric,
-    log_metrics,
-    log_model,
-    metric_history,
-)
-from sigopt_ai._context import current_run
-from sigopt_ai._decorator import RunSpec, run
 from sigopt_ai._exceptions import (
     AssignmentFailure,
     BackendError,
@@ -40,14 +23,6 @@ from sigopt_ai._exceptions import (
     ValidationError,
     ValidationTypeError,
 )
-from sigopt_ai._experiment import (
-    Experiment,
-    Observation,
-    Progress,
-    Suggestion,
-    create_experiment,
-    get_experiment,
-)
 from sigopt_ai._failures import (
     FailureInfo,
     FailureKind,
@@ -55,9 +30,34 @@ from sigopt_ai._failures import (
     register_failure_classifier,
     register_failure_type,
 )
-from sigopt_ai._params import CurrentRunParams, RunParams
-from sigopt_ai._records import Checkpoint, MetricPoint, RunRecord, RunState
-from sigopt_ai._run import RunContext
+from sigopt_ai._models import Checkpoint, MetricPoint, RunRecord, RunState
+from sigopt_ai.experiments._experiment import (
+    Experiment,
+    Observation,
+    Progress,
+    Suggestion,
+    create_experiment,
+    get_experiment,
+)
+from sigopt_ai.runs._api import (
+    configure,
+    create_run,
+    flush,
+    get_run,
+    list_runs,
+    log_checkpoint,
+    log_dataset,
+    log_failure,
+    log_metadata,
+    log_metric,
+    log_metrics,
+    log_model,
+    metric_history,
+)
+from sigopt_ai.runs._context import current_run
+from sigopt_ai.runs._decorator import RunSpec, run
+from sigopt_ai.runs._params import CurrentRunParams, RunParams
+from sigopt_ai.runs._run import RunContext
 
 __version__ = "0.1.0"
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sigopt_ai._definition import ExperimentDefinition, Metric
 
 if TYPE_CHECKING:
-    from sigopt_ai._experiment import Observation
+    from sigopt_ai.experiments._experiment import Observation
 
 
 def meets_thresholds(definition: ExperimentDefinition, values: dict[str, float]) -> bool:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeGuard
 
+from sigopt_ai._checks import short_repr
 from sigopt_ai._exceptions import ConfigError, ValidationError
-from sigopt_ai._validation import short_repr
 
 DB_ENV = "SIGOPT_AI_DB"
 INTERVAL_ENV = "SIGOPT_AI_FLUSH_INTERVAL"

@@ -1,6 +1,6 @@
 """The experiment definition as immutable values: parameters, metrics, conditionals, constraints.
 
-Values here are already validated; :func:`sigopt_ai._validate.parse_experiment` builds them from the
+Values here are already validated; :func:`sigopt_ai.experiments._parse.parse_experiment` builds them from the
 SigOpt-shaped JSON a user passes (or an ``experiment.yml``), raising :class:`ValidationError` with
 SigOpt's messages. ``to_json`` gives back the SigOpt v1 shape.
 """

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai import _client, _config
+from sigopt_ai import _config
+from sigopt_ai.runs import _session as _client
 
 
 @pytest.fixture(autouse=True)

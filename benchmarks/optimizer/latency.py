@@ -43,7 +43,7 @@ def synthetic_observations(n: int, dim: int, seed: int) -> list[Any]:
     Failures carry two kinds (``oom`` where ``x3 < 0.5``, else ``diverged``), so the success classifier
     works with two oblique directions, as on a real experiment with both kinds.
     """
-    from sigopt_ai.optimizer._base import Observation
+    from sigopt_ai._models import Observation
 
     x = np.random.default_rng(seed).uniform(size=(n, dim))
     values = np.sum((x - 0.3) ** 2, axis=1) + 0.1 * np.sin(5 * x).sum(axis=1)

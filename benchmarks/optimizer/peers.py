@@ -206,7 +206,7 @@ class StrategyDriver:
 
     def tell(self, asked: Asked, value: float | None, kind: str | None = None) -> None:
         """Append an :class:`Observation` (``failed=True`` with its kind and without values on a failure)."""
-        from sigopt_ai.optimizer._base import Observation
+        from sigopt_ai._models import Observation
 
         assignments = self._pending.pop(asked.handle)
         if value is None:

@@ -10,7 +10,8 @@ Example:
 
 from __future__ import annotations
 
-from sigopt_ai.optimizer._base import Observation, Strategy
+from sigopt_ai._models import Observation
+from sigopt_ai.optimizer._base import Strategy
 from sigopt_ai.optimizer._factory import make_strategy
 from sigopt_ai.optimizer._optimizer import BayesianOptimizer
 from sigopt_ai.optimizer._sobol import SobolStrategy

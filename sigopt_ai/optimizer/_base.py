@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._models import Observation
 from sigopt_ai._types import ParamValue
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A finished evaluation as a strategy sees it.
-
-    ``values`` maps metric names to values and is empty when ``failed`` is true. A successful
-    observation may still lack a stored metric; it always carries every optimized one.
-    ``failure_kind`` says why a failed observation failed (a :class:`sigopt_ai.FailureKind` value
-    such as ``"oom"`` or ``"diverged"``), or is None when nobody said. The Bayesian optimizer
-    learns the boundary of each kind separately and does not take a run that ran out of memory
-    as a bad value of the objective.
-    """
-
-    assignments: Mapping[str, ParamValue]
-    values: Mapping[str, float] = field(default_factory=dict)
-    failed: bool = False
-    failure_kind: str | None = None
 
 
 class Strategy(ABC):

@@ -29,10 +29,11 @@ import numpy as np
 from scipy import linalg, optimize
 
 from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._models import Observation
 from sigopt_ai._types import ParamValue
 from sigopt_ai.optimizer._acquisition import parego_weights
 from sigopt_ai.optimizer._arrays import FloatArray, SeedLike, as_float, check_seed, index_rng
-from sigopt_ai.optimizer._base import Observation, Strategy
+from sigopt_ai.optimizer._base import Strategy
 from sigopt_ai.optimizer._model import (
     SUCCESS_GATE,
     FailureModel,

@@ -14,9 +14,10 @@ import numpy as np
 from scipy.stats import qmc
 
 from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._models import Observation
 from sigopt_ai._types import ParamValue
 from sigopt_ai.optimizer._arrays import FloatArray, SeedLike, as_float, check_seed
-from sigopt_ai.optimizer._base import Observation, Strategy
+from sigopt_ai.optimizer._base import Strategy
 from sigopt_ai.optimizer._space import SearchSpace, row_keys
 
 _BLOCK = 1024

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from sigopt_ai._definition import ExperimentDefinition, Metric
+from sigopt_ai._models import Observation
 from sigopt_ai._types import ParamValue
 from sigopt_ai.optimizer._acquisition import parego_scalarize
 from sigopt_ai.optimizer._arrays import BoolArray, FloatArray, IntArray, as_float
-from sigopt_ai.optimizer._base import Observation
 from sigopt_ai.optimizer._space import SearchSpace
 
 

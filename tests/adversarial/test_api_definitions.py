@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai._definition import ExperimentDefinition, Parameter
-from sigopt_ai._validate import definition_to_json, parse_experiment
+from sigopt_ai.experiments._parse import definition_to_json, parse_experiment
 from sigopt_ai.optimizer import BayesianOptimizer, Observation, SobolStrategy
 from sigopt_ai.optimizer._search import SearchOptions
 

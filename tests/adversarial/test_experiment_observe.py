@@ -11,7 +11,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
-from sigopt_ai._experiment_records import Suggestion
+from sigopt_ai._models import Suggestion
 
 
 def make(name: str = "observe", budget: int = 4) -> sigopt.Experiment:

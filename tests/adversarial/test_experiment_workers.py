@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai._backends import _experiments
-from sigopt_ai._client import get_client
-from sigopt_ai._progress import ProgressLine
+from sigopt_ai.backends.sql import _experiments
+from sigopt_ai.experiments._progress import ProgressLine
+from sigopt_ai.runs._session import get_client
 from tests.conftest import spawn_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def test_another_process_writes_while_a_suggestion_is_computed(store: Path) -> N
 # write transaction and so hold the store's lock for every other process.
 WORKER = """
     import json, os, time, sigopt_ai as sigopt
-    from sigopt_ai._client import get_client
+    from sigopt_ai.runs._session import get_client
     exp = sigopt.get_experiment("{eid}")
     for run in exp.loop(progress=False):
         with run:

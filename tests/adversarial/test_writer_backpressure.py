@@ -7,8 +7,8 @@ import threading
 import time
 
 import sigopt_ai as sigopt
-from sigopt_ai import _client
-from sigopt_ai._syncer import HIGH_WATER, Syncer
+from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs._writer import HIGH_WATER, Syncer
 
 
 def test_a_tight_loop_waits_for_the_writer_instead_of_growing_the_queue() -> None:

@@ -22,12 +22,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
-from sigopt_ai import _client
-from sigopt_ai._backends._base import Backend
 from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._records import Op, RunState
-from sigopt_ai._syncer import Syncer
+from sigopt_ai._models import Op, RunState
+from sigopt_ai.backends._base import Backend
+from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs._writer import Syncer
 from tests.conftest import run_python
 
 
@@ -128,7 +128,7 @@ def test_poison_in_a_real_process_exits_cleanly(store: Path) -> None:
     result = run_python(
         """
         import time, sigopt_ai as sigopt
-        from sigopt_ai import _client
+        from sigopt_ai.runs import _session as _client
         client = _client.get_client()
         ids = []
         for i in range(3):

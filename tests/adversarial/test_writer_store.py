@@ -22,12 +22,13 @@ import pytest
 from sqlalchemy import event as sa_event
 
 import sigopt_ai as sigopt
-from sigopt_ai import _client, _config
-from sigopt_ai._backends import _sql
-from sigopt_ai._backends._sql import SQLBackend
+from sigopt_ai import _config
 from sigopt_ai._exceptions import ConfigError
-from sigopt_ai._records import RunState
-from sigopt_ai._syncer import Syncer
+from sigopt_ai._models import RunState
+from sigopt_ai.backends.sql import _backend as _sql
+from sigopt_ai.backends.sql._backend import SQLBackend
+from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs._writer import Syncer
 from tests.conftest import run_python
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai._backends._sql import SQLBackend
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._records import RunState
+from sigopt_ai._models import RunState
+from sigopt_ai.backends.sql._backend import SQLBackend
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

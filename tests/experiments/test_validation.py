@@ -1,4 +1,4 @@
-"""Tests of ``sigopt_ai._validate``: every experiment rule with its exact message, and the round trip."""
+"""Tests of ``sigopt_ai.experiments._parse``: every experiment rule with its exact message, and the round trip."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sigopt_ai._definition import (
     Prior,
 )
 from sigopt_ai._exceptions import ValidationError
-from sigopt_ai._validate import definition_to_json, load_experiment_file, parse_experiment
+from sigopt_ai.experiments._parse import definition_to_json, load_experiment_file, parse_experiment
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._models import Observation
 from sigopt_ai.optimizer._acquisition import log_prob_success
-from sigopt_ai.optimizer._base import Observation
 from sigopt_ai.optimizer._gp import predict
 from sigopt_ai.optimizer._model import (
     HyperCache,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sigopt_ai._experiment import Experiment
-    from sigopt_ai._run import RunContext
+    from sigopt_ai.experiments._experiment import Experiment
+    from sigopt_ai.runs._run import RunContext
 
 
 class ProgressLine:

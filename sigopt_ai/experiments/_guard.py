@@ -10,7 +10,7 @@ from sigopt_ai._exceptions import ExperimentStopped
 from sigopt_ai._failures import FailureInfo, FailureKind
 
 if TYPE_CHECKING:
-    from sigopt_ai._experiment import Experiment
+    from sigopt_ai.experiments._experiment import Experiment
 
 REPEATS = 3
 """How many identical failures in a row stop the loop."""
@@ -19,7 +19,7 @@ MISSING_METRIC = "MissingMetric"
 """The failure type of a loop run that completed without the experiment's metric."""
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep  # this module sits in the package's root
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # sigopt_ai/, above experiments/
 
 
 def raising_line(failure: FailureInfo) -> str | None:

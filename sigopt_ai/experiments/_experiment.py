@@ -14,21 +14,20 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sigopt_ai import _config
-from sigopt_ai._client import get_client
+from sigopt_ai._checks import describe_value, short_repr, to_number, to_seconds, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
-from sigopt_ai._experiment_records import Observation, StoredExperiment, Suggestion
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._loop_guard import MISSING_METRIC, REPEATS, RepeatGuard
-from sigopt_ai._progress import ProgressLine
-from sigopt_ai._records import RunRecord
-from sigopt_ai._run import RunContext, _new_id
+from sigopt_ai._models import ExperimentRecord as StoredExperiment
+from sigopt_ai._models import Observation, Progress, RunRecord, Suggestion
 from sigopt_ai._types import ParamValue
-from sigopt_ai._validation import describe_value, short_repr, to_number, to_seconds, to_seed
+from sigopt_ai.experiments._guard import MISSING_METRIC, REPEATS, RepeatGuard
+from sigopt_ai.experiments._progress import ProgressLine
+from sigopt_ai.runs._run import RunContext, _new_id
+from sigopt_ai.runs._session import get_client
 
 if TYPE_CHECKING:
     from sigopt_ai.optimizer import Strategy
@@ -42,27 +41,9 @@ MIN_LEASE_TIMEOUT = 1.0
 one expires under a live worker, and its suggestion is served to a second one."""
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where an experiment stands: ``remaining = budget - finished - active`` (None without budget).
-
-    ``finished`` counts observed suggestions, which is what the budget spends; ``extra`` counts
-    further results for suggestions already observed (a worker declared lost that finished after
-    all), kept for the optimizer but not counted against the budget.
-    """
-
-    budget: int | None
-    finished: int
-    failed: int
-    active: int
-    remaining: int | None
-    failed_by_kind: Mapping[str, int]
-    extra: int = 0
-
-
 def _db() -> Any:
     """The experiment store functions (SQLAlchemy loads on first use, not at ``import sigopt_ai``)."""
-    from sigopt_ai._backends import _experiments
+    from sigopt_ai.backends.sql import _experiments
 
     return _experiments
 
@@ -78,7 +59,7 @@ class Experiment:
     """A stored experiment. Get one from :func:`create_experiment` or :func:`get_experiment`."""
 
     def __init__(self, stored: StoredExperiment) -> None:
-        from sigopt_ai._validate import parse_experiment
+        from sigopt_ai.experiments._parse import parse_experiment
 
         self._stored = stored
         self.definition: ExperimentDefinition = parse_experiment(stored.definition)
@@ -138,7 +119,7 @@ class Experiment:
 
     def _current_state(self) -> str:
         stored = _db().get_experiment(self._backend, self.id)
-        return "deleted" if stored is None else stored.state
+        return "deleted" if stored is None else stored.state.value
 
     def observations(self) -> list[Observation]:
         """Every observation, oldest first."""
@@ -184,9 +165,8 @@ class Experiment:
         pending: Sequence[Mapping[str, ParamValue]],
         index: int,
     ) -> dict[str, ParamValue]:
-        from sigopt_ai.optimizer import Observation as StrategyObservation
 
-        history = [StrategyObservation(o.assignments, o.values, o.failed, o.failure_kind) for o in observed]
+        history = list(observed)
         strategy = self._strategy()
         with _suggest_lock:
             return strategy.suggest(history, pending, index=index)
@@ -234,7 +214,7 @@ class Experiment:
         stored = _db().get_suggestion(self._backend, self.id, sid)
         if stored is None:
             raise ValidationError(f"suggestion: experiment {self.id!r} has no suggestion {sid!r}.")
-        if stored.state == "open":
+        if stored.state.value == "open":
             kind = FailureKind.REPORTED.value if failed else None
             observed: Observation | None = _db().observe(
                 self._backend, self.id, sid, run_id=None, values=clean, failure_kind=kind
@@ -429,7 +409,7 @@ class Experiment:
         Returns:
             The best runs.
         """
-        from sigopt_ai._decorator import _log_result
+        from sigopt_ai.runs._decorator import _log_result
 
         for run in self.loop(progress=progress):
             with run:
@@ -531,7 +511,7 @@ def create_experiment(
         ...     name="tune", parameters=[dict(name="lr", type="double", bounds=dict(min=1e-4, max=1))],
         ...     metrics=[dict(name="error", objective="minimize")], budget=20)
     """
-    from sigopt_ai._validate import definition_to_json, load_experiment_file, parse_experiment
+    from sigopt_ai.experiments._parse import definition_to_json, load_experiment_file, parse_experiment
 
     if file is not None:
         definition = load_experiment_file(file)

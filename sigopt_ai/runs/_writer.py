@@ -34,9 +34,9 @@ from collections.abc import Callable
 from typing import IO
 
 from sigopt_ai import _config
-from sigopt_ai._backends._base import Backend
-from sigopt_ai._backends._dead_letters import causes, escape_text, repair
-from sigopt_ai._records import Op
+from sigopt_ai._models import Op
+from sigopt_ai.backends._base import Backend
+from sigopt_ai.backends._dead_letters import causes, escape_text, repair
 
 logger = logging.getLogger("sigopt_ai")
 

@@ -28,6 +28,8 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 import yaml
 
+from sigopt_ai._checks import INT64_MAX, check_int64, check_text
+from sigopt_ai._checks import short_repr as _short
 from sigopt_ai._definition import (
     Bounds,
     Conditional,
@@ -44,8 +46,6 @@ from sigopt_ai._definition import (
 )
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._types import MetadataValue, ParamValue
-from sigopt_ai._validation import INT64_MAX, check_int64, check_text
-from sigopt_ai._validation import short_repr as _short
 
 __all__ = ["definition_to_json", "load_experiment_file", "parse_experiment"]
 

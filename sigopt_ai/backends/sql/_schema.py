@@ -137,7 +137,7 @@ observations = Table(
 )
 
 # Records the writer could not store (a value the database rejects), kept as text so nothing is lost
-# silently and one bad record never blocks the others; see sigopt_ai._syncer.
+# silently and one bad record never blocks the others; see sigopt_ai.runs._writer.
 dead_letters = Table(
     "dead_letters",
     metadata,

@@ -3,7 +3,7 @@
 A write can fail because the store is unavailable (locked, full, read-only, gone), which retrying
 fixes, or because one record holds a value the database cannot take (an integer past 64 bits, a
 string with a lone surrogate, an object the driver cannot bind), which retrying never fixes. The
-writer retries the first kind and sets the second aside (see :mod:`sigopt_ai._syncer`); this module
+writer retries the first kind and sets the second aside (see :mod:`sigopt_ai.runs._writer`); this module
 holds the parts of that which do not depend on a database.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sigopt_ai._failures import FailureInfo
-from sigopt_ai._records import Op
+from sigopt_ai._models import Op
 
 _RECORD_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
 """Raised while a record's values are converted (packing, JSON, binding): the record is at fault."""

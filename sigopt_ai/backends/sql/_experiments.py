@@ -25,12 +25,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from sigopt_ai._backends import _schema as t
-from sigopt_ai._backends._sql import SQLBackend
-from sigopt_ai._experiment_records import Counts, Observation, StoredExperiment, Suggestion
+from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._records import RunState
+from sigopt_ai._models import ExperimentRecord as StoredExperiment
+from sigopt_ai._models import ExperimentState, Observation, Progress, RunState, Suggestion, SuggestionState
 from sigopt_ai._types import ParamValue
+from sigopt_ai.backends.sql._backend import SQLBackend
 
 Suggest = Callable[[Sequence[Observation], Sequence[Mapping[str, ParamValue]], int], dict[str, ParamValue]]
 
@@ -107,7 +107,7 @@ def _experiment(conn: Connection, experiment_id: int) -> StoredExperiment | None
         project=row["project"],
         name=row["name"],
         definition=json.loads(row["definition"]),
-        state=row["state"],
+        state=ExperimentState(row["state"]),
         seed=row["seed"],
         lease_timeout=row["lease_timeout"],
         created=row["created"],
@@ -493,7 +493,7 @@ def _suggestion(conn: Connection, sid: int) -> Suggestion:
         id=str(row["id"]),
         experiment=str(row["experiment_id"]),
         assignments=json.loads(row["assignments"]),
-        state=row["state"],
+        state=SuggestionState(row["state"]),
         serve_count=row["serve_count"],
     )
 
@@ -502,7 +502,7 @@ def _state(conn: Connection, eid: int) -> str:
     return str(conn.execute(sa.select(t.experiments.c.state).where(t.experiments.c.id == eid)).scalar_one())
 
 
-def counts(store: SQLBackend, experiment_id: str) -> Counts:
+def counts(store: SQLBackend, experiment_id: str) -> Progress:
     """Finished (observed), failed and active (leased) counts, after expiring lost leases."""
     with store.transaction() as conn:
         eid = int(experiment_id)
@@ -510,7 +510,7 @@ def counts(store: SQLBackend, experiment_id: str) -> Counts:
         return _counts(conn, eid)
 
 
-def _counts(conn: Connection, eid: int) -> Counts:
+def _counts(conn: Connection, eid: int) -> Progress:
     by_kind: dict[str, int] = {}
     finished = failed = extra = 0
     observed: set[int] = set()
@@ -528,7 +528,16 @@ def _counts(conn: Connection, eid: int) -> Counts:
             failed += 1
             by_kind[kind or "reported"] = by_kind.get(kind or "reported", 0) + 1
     active, manual = _leased(conn, eid)
-    return Counts(finished=finished, failed=failed, active=active, failed_by_kind=by_kind, extra=extra, manual=manual)
+    return Progress(
+        budget=None,
+        remaining=None,
+        finished=finished,
+        failed=failed,
+        active=active,
+        failed_by_kind=by_kind,
+        extra=extra,
+        manual=manual,
+    )
 
 
 def _leased(conn: Connection, eid: int) -> tuple[int, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
-from sigopt_ai._context import current_run
+from sigopt_ai._checks import check_name, short_repr, to_param
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._types import ParamValue
-from sigopt_ai._validation import check_name, short_repr, to_param
+from sigopt_ai.runs._context import current_run
 
 Recorder = Callable[[dict[str, ParamValue]], None]
 

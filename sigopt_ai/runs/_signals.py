@@ -28,12 +28,12 @@ from dataclasses import replace
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from sigopt_ai._context import entered_runs
 from sigopt_ai._exceptions import Terminated
 from sigopt_ai._failures import FailureInfo, describe
+from sigopt_ai.runs._context import entered_runs
 
 if TYPE_CHECKING:
-    from sigopt_ai._run import RunContext
+    from sigopt_ai.runs._run import RunContext
 
 _installed = False
 _received: int | None = None  # the signal that arrived during a run
@@ -42,7 +42,7 @@ _exiting_by_signal = False  # it arrived after the main thread's code had finish
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _received, _exiting_by_signal
-    from sigopt_ai._client import peek_client
+    from sigopt_ai.runs._session import peek_client
 
     client = peek_client()
     if client is None or not client.active:

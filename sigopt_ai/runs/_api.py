@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigopt_ai import _client, _config
-from sigopt_ai._context import current_run
+from sigopt_ai import _config
+from sigopt_ai._checks import check_limit, check_name, is_text, short_repr
 from sigopt_ai._exceptions import UsageError, ValidationError
-from sigopt_ai._records import MetricPoint, RunRecord
-from sigopt_ai._run import RunContext
+from sigopt_ai._models import MetricPoint, RunRecord
 from sigopt_ai._types import MetricValue
-from sigopt_ai._validation import check_limit, check_name, is_text, short_repr
+from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs._context import current_run
+from sigopt_ai.runs._run import RunContext
 
 
 def log_metric(name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:

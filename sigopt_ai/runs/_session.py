@@ -23,12 +23,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sigopt_ai import _config
-from sigopt_ai._records import Op
-from sigopt_ai._syncer import Syncer
+from sigopt_ai._models import Op
+from sigopt_ai.runs._writer import Syncer
 
 if TYPE_CHECKING:
-    from sigopt_ai._backends._sql import SQLBackend
-    from sigopt_ai._run import RunContext
+    from sigopt_ai.backends.sql._backend import SQLBackend
+    from sigopt_ai.runs._run import RunContext
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -45,7 +45,7 @@ class Client:
     """
 
     def __init__(self, db: str, interval: float) -> None:
-        from sigopt_ai._backends._sql import SQLBackend  # SQLAlchemy loads with the first run
+        from sigopt_ai.backends.sql._backend import SQLBackend  # SQLAlchemy loads with the first run
 
         self.backend: SQLBackend = SQLBackend(db)
         self.active: dict[str, RunContext] = {}

@@ -1,7 +1,7 @@
 """A run: the context that records one training run, and its lifecycle.
 
 Logging methods validate on the caller's thread, queue a write and return; the writer thread of
-:mod:`sigopt_ai._client` does the I/O. A run is entered with ``with``, opened by ``@sigopt.run`` on
+:mod:`sigopt_ai.runs._session` does the I/O. A run is entered with ``with``, opened by ``@sigopt.run`` on
 each call, or created with :func:`create_run` and ended with :meth:`RunContext.end`.
 """
 
@@ -18,16 +18,8 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from sigopt_ai import _config, _signals
-from sigopt_ai._client import Client, get_client, peek_client
-from sigopt_ai._context import pop_run, push_run
-from sigopt_ai._exceptions import Terminated, UsageError, ValidationTypeError
-from sigopt_ai._failures import FailureInfo, FailureKind, describe
-from sigopt_ai._params import RunParams
-from sigopt_ai._records import LOST_AFTER_KEY, RunState
-from sigopt_ai._sysinfo import rss_bytes, static_facts
-from sigopt_ai._types import MetricValue, ParamValue
-from sigopt_ai._validation import (
+from sigopt_ai import _config
+from sigopt_ai._checks import (
     MAX_TEXT_LENGTH,
     check_name,
     check_run_name,
@@ -41,6 +33,15 @@ from sigopt_ai._validation import (
     to_number,
     to_text,
 )
+from sigopt_ai._exceptions import Terminated, UsageError, ValidationTypeError
+from sigopt_ai._failures import FailureInfo, FailureKind, describe
+from sigopt_ai._models import LOST_AFTER_KEY, RunState
+from sigopt_ai._types import MetricValue, ParamValue
+from sigopt_ai.runs import _signals
+from sigopt_ai.runs._context import pop_run, push_run
+from sigopt_ai.runs._params import RunParams
+from sigopt_ai.runs._session import Client, get_client, peek_client
+from sigopt_ai.runs._sysinfo import rss_bytes, static_facts
 
 if TYPE_CHECKING:
     pass

@@ -24,13 +24,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from sigopt_ai._backends import _schema as t
-from sigopt_ai._backends._base import Backend
-from sigopt_ai._backends._dead_letters import append_dead_letter, causes, dead_letter_row
+from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._fork import FORK_GATE
-from sigopt_ai._records import Checkpoint, MetricPoint, Op, RunRecord, RunState, is_lost
+from sigopt_ai._models import Checkpoint, MetricPoint, Op, RunRecord, RunState, is_lost
+from sigopt_ai.backends._base import Backend
+from sigopt_ai.backends._dead_letters import append_dead_letter, causes, dead_letter_row
+from sigopt_ai.backends.sql._fork import FORK_GATE
 
 logger = logging.getLogger("sigopt_ai")
 

@@ -1,8 +1,10 @@
-"""Immutable values: the run lifecycle, what a store returns, and the write operations it accepts.
+"""The data model: every value a store holds or returns, and the write operations it accepts.
 
-Records returned by a store (:class:`RunRecord`, :class:`Checkpoint`) are frozen dataclasses, shared
-safely between the writer thread and the user's threads. Write operations are plain tuples built on
-the training hot path, where a dataclass would cost more than the rest of ``log_metric`` together.
+Runs (:class:`RunRecord`, :class:`Checkpoint`, :class:`MetricPoint`) and experiments
+(:class:`ExperimentRecord`, :class:`Suggestion`, :class:`Observation`, :class:`Progress`) are frozen
+dataclasses, shared safely between the writer thread and the user's threads; states are enums.
+Write operations are plain tuples of JSON values, built on the training hot path (where a dataclass
+would cost more than the rest of ``log_metric`` together) and sent as they are to any backend.
 """
 
 from __future__ import annotations
@@ -10,14 +12,27 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from sigopt_ai import _config
 from sigopt_ai._failures import FailureInfo
 from sigopt_ai._types import MetadataValue, ParamValue
 
-__all__ = ["Checkpoint", "MetricPoint", "Op", "RunRecord", "RunState", "is_lost"]
+__all__ = [
+    "Checkpoint",
+    "ExperimentRecord",
+    "ExperimentState",
+    "MetricPoint",
+    "Observation",
+    "Op",
+    "Progress",
+    "RunRecord",
+    "RunState",
+    "Suggestion",
+    "SuggestionState",
+    "is_lost",
+]
 
 
 class RunState(str, enum.Enum):
@@ -112,6 +127,104 @@ def is_lost(state: RunState, heartbeat: float | None, sys_metadata: Mapping[str,
     if isinstance(lease, bool) or not isinstance(lease, (int, float)):
         lease = _config.lost_after()
     return time.time() - heartbeat > lease
+
+
+class ExperimentState(str, enum.Enum):
+    """An experiment is ``active`` until it is archived (SigOpt calls that state ``deleted``)."""
+
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class SuggestionState(str, enum.Enum):
+    """A suggestion is ``open`` until it has an observation, then ``closed``."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRecord:
+    """An experiment as stored: its definition as SigOpt JSON, and bookkeeping."""
+
+    id: str
+    project: str
+    name: str
+    definition: Mapping[str, Any]
+    state: ExperimentState
+    seed: int
+    lease_timeout: float
+    created: float
+
+    @property
+    def budget(self) -> int | None:
+        """How many observations the experiment may have (None: no limit)."""
+        budget = self.definition.get("observation_budget")
+        return None if budget is None else int(budget)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An assignment to evaluate: ``open`` until it is observed.
+
+    ``leased`` tells whether a worker holds it now; ``run`` is the run evaluating it (None for one
+    served by ``suggest()``, which no run holds and whose lease never expires).
+    """
+
+    id: str
+    experiment: str
+    assignments: Mapping[str, ParamValue]
+    state: SuggestionState
+    serve_count: int
+    _: KW_ONLY
+    run: str | None = None
+    leased: bool = False
+    created: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A finished evaluation: ``values`` maps metric names to values, and is empty when ``failed``.
+
+    ``failure_kind`` says why a failed observation failed (a :class:`~sigopt_ai.FailureKind` value
+    such as ``"oom"``), or is None when nobody said. ``extra`` marks a second result for a suggestion
+    that already had one: a worker declared lost (no heartbeat for longer than the lease) that
+    finished after all. The optimizer sees it; the budget does not count it.
+
+    A strategy is given observations with only the first four fields (the rest default).
+    """
+
+    assignments: Mapping[str, ParamValue]
+    values: Mapping[str, float] = field(default_factory=dict)
+    failed: bool = False
+    failure_kind: str | None = None
+    _: KW_ONLY
+    id: str = ""
+    suggestion: str | None = None
+    run: str | None = None
+    created: float = 0.0
+    extra: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where an experiment stands: ``remaining = budget - finished - active`` (None without budget).
+
+    ``finished`` counts observed suggestions, which is what the budget spends, and ``failed`` those
+    of them that failed, by kind in ``failed_by_kind``. ``active`` counts leased suggestions, of which
+    ``manual`` were served by ``suggest()`` (no run holds them, so their leases never expire);
+    ``extra`` counts further results for suggestions already observed (kept for the optimizer, not
+    counted against the budget).
+    """
+
+    budget: int | None
+    finished: int
+    failed: int
+    active: int
+    remaining: int | None
+    failed_by_kind: Mapping[str, int]
+    extra: int = 0
+    manual: int = 0
 
 
 # Write operations, in the order a run produces them. The first item names the operation:

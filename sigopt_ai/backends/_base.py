@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from sigopt_ai._backends._dead_letters import append_dead_letter, dead_letter_row, is_record_error
-from sigopt_ai._records import Op, RunRecord
+from sigopt_ai._models import Op, RunRecord
+from sigopt_ai.backends._dead_letters import append_dead_letter, dead_letter_row, is_record_error
 
 
 class Backend(ABC):
@@ -25,7 +25,7 @@ class Backend(ABC):
 
     @abstractmethod
     def write(self, ops: Sequence[Op]) -> None:
-        """Apply write operations (see :mod:`sigopt_ai._records` for their shapes).
+        """Apply write operations (see :mod:`sigopt_ai._models` for their shapes).
 
         Raises:
             BackendError: Nothing was written.

@@ -11,9 +11,9 @@ from typing import Any, TypeVar, overload
 import wrapt
 
 from sigopt_ai import _config
-from sigopt_ai._context import current_run, entered_runs
-from sigopt_ai._run import RunContext
-from sigopt_ai._validation import MAX_NAME_LENGTH, check_name, check_run_name, is_param, is_text
+from sigopt_ai._checks import MAX_NAME_LENGTH, check_name, check_run_name, is_param, is_text
+from sigopt_ai.runs._context import current_run, entered_runs
+from sigopt_ai.runs._run import RunContext
 
 logger = logging.getLogger("sigopt_ai")
 

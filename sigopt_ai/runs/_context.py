@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, overload
 from sigopt_ai._exceptions import UsageError
 
 if TYPE_CHECKING:
-    from sigopt_ai._run import RunContext
+    from sigopt_ai.runs._run import RunContext
 
 # Immutable tuples, so that a task created inside a run copies its parent's stack and changes only
 # its own copy. The last one entered is the current run.
