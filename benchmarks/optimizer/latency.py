@@ -7,7 +7,7 @@ Usage (from the repository root)::
 Synthetic history: uniformly random points in [0, 1]^d, a smooth objective, and a hidden failure
 rule ``x1 + x2 > 1.37`` (19.8 % of the cube). Each timed call sees one more observation than the
 previous one (as in the real loop, so warm starts are exercised); the first call is also reported
-alone (cold). The targets (optimizer-design.md) are set in 10 dimensions; 20 and 40 show how the
+alone (cold). The targets (``docs/optimizer.md``, *Latency*) are set in 10 dimensions; 20 and 40 show how the
 cost grows with the dimension. Writes ``optimizer_latency.json`` and puts its section into ``optimizer.md``.
 """
 

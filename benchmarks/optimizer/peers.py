@@ -1,4 +1,4 @@
-"""The optimizers under test, each behind the same ask/tell driver (optimizer-design.md §3.4).
+"""The optimizers under test, each behind the same ask/tell driver (``docs/optimizer.md``, *Peers and ablations*).
 
 Peers (Optuna, imported lazily: it is a benchmark-only dependency):
 

@@ -1,4 +1,4 @@
-"""Benchmark problems with hidden failure regions (optimizer-design.md §3.1 and §3.2).
+"""Benchmark problems with hidden failure regions (``docs/optimizer.md``, *Problems*).
 
 Every problem is a minimisation: an :class:`ExperimentDefinition` search space with one optimized
 metric ``value``, an ``evaluate(assignments) -> float | None`` (``None`` = the evaluation failed and
@@ -13,7 +13,7 @@ reports no value, like a SigOpt ``failed: true`` observation) and the known opti
   any method in the same benchmark run (``f_star`` is ``None``).
 
 :func:`verify_known_optima` re-derives each known optimum from the formulas and raises
-``AssertionError`` when an implementation disagrees with the design document.
+``AssertionError`` when an implementation disagrees with the formulas in ``docs/optimizer.md``.
 
 References:
     S. Surjanovic, D. Bingham. Virtual Library of Simulation Experiments (Branin, Hartmann6).

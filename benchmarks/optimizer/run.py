@@ -301,7 +301,7 @@ def header_lines(meta: Mapping[str, Any]) -> list[str]:
         "",
         f"Seeds: {_seeds_text(meta['seeds'])}; methods: {', '.join(meta['methods'])}.",
         f"Worker time summed over all runs: {meta['run_s'] / 60:.1f} min.",
-        "Protocol: optimizer-design.md §3. Regret = best successful value among the first N evaluations",
+        "Protocol: docs/optimizer.md, Benchmark protocol. Regret = best successful value among the first N evaluations",
         "− f* (∞ while none succeeded); failed evaluations count against the budget.",
         f"'failed after {summary_mod.INITIAL_DESIGN}' = failed fraction of evaluations"
         f" {summary_mod.INITIAL_DESIGN + 1}..N pooled over seeds.",

@@ -1,4 +1,4 @@
-"""Statistics and the markdown report of a benchmark run (optimizer-design.md §3.3).
+"""Statistics and the markdown report of a benchmark run (``docs/optimizer.md``, *Metrics*).
 
 A *trace* is one (problem, method, seed) run: a dict with ``problem``, ``method``, ``seed``,
 ``budget``, ``error`` (``None`` or the exception text) and ``evaluations``, a list of
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 INITIAL_DESIGN = 10
-"""Failures are counted after this many evaluations (§3.3 item 2)."""
+"""Failures are counted after this many evaluations (``docs/optimizer.md``, *Metrics*)."""
 
 Trace = Mapping[str, Any]
 

@@ -33,8 +33,8 @@ from sigopt_ai.optimizer._arrays import FloatArray, as_float
 SQRT5 = math.sqrt(5.0)
 _JITTER = 1e-8
 _LOG_2PI = math.log(2.0 * math.pi)
-# L-BFGS-B's relative tolerance on the objective: a warm start from the previous suggestion then
-# stops after ~3 iterations (vs ~11 at scipy's default) within 1e-3 nats of the same optimum.
+# L-BFGS-B's relative tolerance on the objective: looser than scipy's default, so a warm start from
+# the previous suggestion stops after a few iterations, at the same optimum for practical purposes.
 _FTOL = 1e-6
 
 # Bounds of (log lengthscale, log signal variance, log noise variance, constant mean) for
@@ -116,8 +116,8 @@ def lengthscale_prior(d: int) -> tuple[float, float]:
 
     Dimension-scaled as in Hvarfner et al. 2024 (the prior median grows like ``sqrt(d)``), but with
     median ``0.41 sqrt(d)`` instead of their ``4.1 sqrt(d)``: with their constant, warm-started fits
-    at 10-60 observations settled on modes that treat most dimensions as irrelevant, and regret on
-    BR-DISK / H6-FAIL (10 seeds) was about twice as high.
+    on the short histories of a tuning budget settled on modes that treat most dimensions as
+    irrelevant (``docs/optimizer.md``, *Hyperparameters*).
     """
     return 0.5 * math.log(max(d, 1)) - 0.9, 1.0
 

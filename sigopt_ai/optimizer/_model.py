@@ -1,6 +1,6 @@
 """Fitting the models of one suggestion and evaluating their joint log acquisition.
 
-Failures enter the models in two ways (optimizer-design.md §4.1 step 4): *floor padding* puts each
+Failures enter the models in two ways (``docs/optimizer.md``, *Failures in the models*): *floor padding* puts each
 failed observation into the objective GP at the worst successful value (libsigopt's
 ``CONSTANT_LIAR_MIN``; Wakabayashi et al. 2022), except the kinds in :data:`UNPADDED_KINDS`, and
 a GP classifier gives ``P(success | x)``.
@@ -11,8 +11,8 @@ memory, look irrelevant). Suggestions are then gated on ``P(success)`` (:data:`S
 
 Failure boundaries of training runs are often oblique: memory grows with ``batch * width * depth``,
 a sum in log space, and the largest stable learning rate moves with the batch size. An axis-aligned
-kernel cannot resolve such a boundary (on OOM-MIX, P(success) was 0.78 at the runs that ran out of
-memory and 0.79 at their successful neighbours). So the classifier's inputs are the point plus, for
+kernel cannot resolve such a boundary: it gives the failures and their successful neighbours the
+same P(success). So the classifier's inputs are the point plus, for
 each failure kind (``Observation.failure_kind``; unknown counts as one kind), its coordinate along
 the normal of a linear probit boundary between the successes and the failures of that kind, with
 its own lengthscale. The kernel stays local: far from the data P(success) returns to the base rate,
@@ -21,9 +21,8 @@ Pending suggestions enter the objective GP at its own predicted mean (the krigin
 Ginsbourger et al. 2010), with the hyperparameters fitted on real observations only: the belief
 leaves the surface where it was and removes the uncertainty at the pending points, so EI is zero
 there and parallel workers get different points. The constant liar at the worst value, libsigopt's
-choice and ours before, dug a pit in the surface at each pending point, which pushed the next
-suggestions away from the incumbent: with 4 simulated workers the median regret on BR-DISK was
-0.409 against 0.0006 with the believer (20 seeds, ``--parallel 4``).
+choice, digs a pit in the surface at each pending point, which pushes the next suggestions away
+from the incumbent (``docs/optimizer.md``, *Parallel workers*).
 
 References:
     Y. K. Wakabayashi et al. Bayesian optimization with experimental failure for high-throughput
@@ -63,29 +62,26 @@ OutputWarp = Literal["none", "yeo-johnson"]
 PADDING_NOISE = 0.3
 """Noise variance (standardised units) added to floor-padded failures: a padded value is a guess,
 and fitting it exactly made lengthscales collapse at the cliff between a success and a nearby
-failure (BR-DISK seed 7 stalled at regret 7.6; with 0.3 all 10 seeds reached regret < 0.002)."""
+failure, where the search then stalled."""
 SUCCESS_GATE = 0.95
 """Suggestions must reach ``P(success) >= SUCCESS_GATE * max P(success)`` over the reference points
 (see :func:`with_success_gate`). The sum ``log EI + log P(success)`` alone trades half the
 probability of success for twice the expected improvement, so late in a budget, when EI is small
-everywhere, it kept probing unexplored corners (P = 0.55 against 0.96 near the incumbent) and the
-failure boundary: 15 %, 16 % and 32 % of the last half of the budget failed on BR-DISK, H6-FAIL and
-OOM-MIX (10 seeds). With own classifier lengthscales and this gate (ramped in, see
-``BayesianOptimizer._gate``): 2 %, 5 % and 12 % (20 seeds), median regret as good or better."""
+everywhere, it kept probing unexplored corners and the failure boundary. The gate is ramped in
+(see ``BayesianOptimizer._gate``); ``docs/optimizer.md``, *The success gate*, has the figures."""
 UNPADDED_KINDS = frozenset({"oom", "invalid_assignment"})
 """Failure kinds that are not floor-padded into the objective GP (the classifier still learns them).
 A run that ran out of memory says nothing about how good its hyperparameters are: padding it told
-the objective GP that wide networks are bad, while the best ones are wide with a small batch.
-Without it OOM-MIX's median regret fell from 0.033 to 0.006 (20 seeds). An invalid assignment is
-a constraint of the space in the same way."""
-_DIRECTION_PRIOR_SD = 5.0  # of the linear probit slopes (oblique_direction); 1.5 and 20 measured the same
+the objective GP that wide networks are bad, while the best ones are wide with a small batch. An
+invalid assignment is a constraint of the space in the same way."""
+_DIRECTION_PRIOR_SD = 5.0  # of the linear probit slopes (oblique_direction); not sensitive to this value
 _GATE_SLOPE = 100.0  # log-acquisition penalty per nat of log P(success) below the gate
 _COLD_LENGTHSCALE = 0.3
 _WARM_MAXITER = 60
 _COLD_MAXITER = 150
 _LARGE_N = 100
-# The label GP only shapes P(success), and its inputs move with the refitted directions: at 300
-# points, 20 warm iterations instead of 60 cut the p95 suggestion time at 1,000 observations by ~15 %.
+# The label GP only shapes P(success), and its inputs move with the refitted directions, so on many
+# points a short warm refit is enough, and its iterations are a large share of a suggestion's time.
 _LARGE_N_SUCCESS_MAXITER = 20
 _SMALL_N = 40  # below this many points a cold start is cheap enough to try beside the warm one
 # A cold fit on many points (a restarted process, a new failure kind late in a long experiment)

@@ -1,6 +1,6 @@
 """The Bayesian optimizer: a thin stateful strategy over pure model and search functions.
 
-Per suggestion (optimizer-design.md §4.1):
+Per suggestion (``docs/optimizer.md``, *Design*):
 
 1. a scrambled Sobol design until ``n_initial`` observations and two successes exist;
 2. the objective GP (Matérn-5/2 ARD, MAP hyperparameters warm-started from the previous suggestion),
@@ -204,9 +204,9 @@ class BayesianOptimizer(Strategy):
     def _gate(self, n_observations: int) -> float:
         """:data:`SUCCESS_GATE`, ramped up from 0 over the first half of the observation budget.
 
-        Early on a full gate only slows the search down (it creeps from success to success, and
-        more seeds stalled on BR-DISK at 25 observations); the failures it prevents are those of
-        the second half, spent refining near the optimum. Without a budget the ramp takes
+        Early on a full gate only slows the search down (it creeps from success to success); the
+        failures it prevents are those of the second half, spent refining near the optimum
+        (``docs/optimizer.md``, *The success gate*). Without a budget the ramp takes
         ``_GATE_RAMP_WITHOUT_BUDGET`` observations.
         """
         budget = self.definition.budget

@@ -1,8 +1,8 @@
 """Running a suggestion's dense linear algebra on one BLAS thread.
 
 The matrices of one suggestion are small (at most a few hundred rows), so BLAS threads buy nothing,
-and on a busy 2-core machine OpenBLAS's spinning worker threads made a 25x25 triangular solve about
-100 times slower (4 ms instead of 25 us, measured). ``threadpoolctl`` (a dependency of
+and on a busy machine OpenBLAS's spinning worker threads made small solves far slower
+(``docs/optimizer.md``, *Latency*). ``threadpoolctl`` (a dependency of
 scikit-learn) limits them at run time; without it this is a no-op.
 """
 
