@@ -169,20 +169,7 @@ def definition_to_json(defn: ExperimentDefinition) -> dict[str, Any]:
         >>> definition_to_json(defn)["parameters"][0]["object"]
         'parameter'
     """
-    return {
-        "name": defn.name,
-        "type": defn.type,
-        "parameters": [_parameter_to_json(p) for p in defn.parameters],
-        "metrics": [_metric_to_json(m) for m in defn.metrics],
-        "conditionals": [
-            {"object": "conditional", "name": c.name, "values": list(c.values)} for c in defn.conditionals
-        ],
-        "linear_constraints": [_constraint_to_json(c) for c in defn.linear_constraints],
-        "budget": defn.budget,
-        "parallel_bandwidth": defn.parallel_bandwidth,
-        "num_solutions": defn.num_solutions,
-        "metadata": dict(defn.metadata),
-    }
+    return defn.to_json()
 
 
 def load_experiment_file(path: str | os.PathLike[str]) -> ExperimentDefinition:
@@ -1075,56 +1062,6 @@ def _has_integer_point(constraints: _Constraints, by_name: Mapping[str, Paramete
         method="highs",
     )
     return bool(result.status != 2)
-
-
-# --- JSON output
-def _parameter_to_json(parameter: Parameter) -> dict[str, Any]:
-    bounds = parameter.bounds
-    data: dict[str, Any] = {
-        "object": "parameter",
-        "name": parameter.name,
-        "type": parameter.type,
-        "bounds": None if bounds is None else {"object": "bounds", "min": bounds.min, "max": bounds.max},
-        "categorical_values": [
-            {"object": "categorical_value", "name": value, "enum_index": index}
-            for index, value in enumerate(parameter.categorical_values, start=1)
-        ]
-        or None,
-        "conditions": {name: list(values) for name, values in parameter.conditions.items()},
-        "default_value": parameter.default_value,
-        "prior": _prior_to_json(parameter.prior),
-        "transformation": parameter.transformation,
-    }
-    if parameter.grid:
-        data["grid"] = list(parameter.grid)
-    return data
-
-
-def _prior_to_json(prior: Prior | None) -> dict[str, Any] | None:
-    if prior is None:
-        return None
-    if prior.name == "normal":
-        return {"object": "normal_prior", "name": "normal", "mean": prior.mean, "scale": prior.scale}
-    return {"object": "beta_prior", "name": "beta", "shape_a": prior.shape_a, "shape_b": prior.shape_b}
-
-
-def _metric_to_json(metric: Metric) -> dict[str, Any]:
-    return {
-        "object": "metric",
-        "name": metric.name,
-        "objective": metric.objective,
-        "strategy": metric.strategy,
-        "threshold": metric.threshold,
-    }
-
-
-def _constraint_to_json(constraint: LinearConstraint) -> dict[str, Any]:
-    return {
-        "object": "linear_constraint",
-        "type": constraint.type,
-        "threshold": constraint.threshold,
-        "terms": [{"object": "constraint_term", "name": t.name, "weight": t.weight} for t in constraint.terms],
-    }
 
 
 # --- YAML
