@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai._definition import ExperimentDefinition, Parameter
-from sigopt_ai.experiments._parse import definition_to_json, parse_experiment
+from sigopt_ai.experiments._parse import parse_experiment
 from sigopt_ai.optimizer import BayesianOptimizer, Observation, SobolStrategy
 from sigopt_ai.optimizer._search import SearchOptions
 
@@ -195,7 +195,7 @@ def test_definitions_raise_only_sigopt_errors_and_accepted_ones_round_trip_and_s
     definition = parse_or_none(body)
     if definition is None:
         return
-    assert parse_experiment(definition_to_json(definition)) == definition
+    assert parse_experiment(definition.to_json()) == definition
     experiment = sigopt.create_experiment(**body)
     check_suggestion(definition, dict(experiment.suggest().assignments))
 

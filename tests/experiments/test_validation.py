@@ -20,7 +20,7 @@ from sigopt_ai._definition import (
     Prior,
 )
 from sigopt_ai._exceptions import ValidationError
-from sigopt_ai.experiments._parse import definition_to_json, load_experiment_file, parse_experiment
+from sigopt_ai.experiments._parse import load_experiment_file, parse_experiment
 
 
 @pytest.fixture
@@ -745,7 +745,7 @@ def test_grid_experiment_computes_its_budget() -> None:
         )
     )
     assert defn.type == "grid" and defn.budget == 12
-    assert parse_experiment(definition_to_json(defn)) == defn
+    assert parse_experiment(defn.to_json()) == defn
 
 
 def test_metadata_values() -> None:
@@ -815,13 +815,13 @@ FULL = body(
     ],
     ids=["minimal", "full", "num_solutions", "conditional"],
 )
-def test_definition_to_json_round_trips(definition: dict[str, Any]) -> None:
+def test_to_json_round_trips(definition: dict[str, Any]) -> None:
     defn = parse_experiment(definition)
-    assert parse_experiment(definition_to_json(defn)) == defn
+    assert parse_experiment(defn.to_json()) == defn
 
 
-def test_definition_to_json_has_the_sigopt_v1_shape() -> None:
-    data = definition_to_json(parse_experiment(FULL))
+def test_to_json_has_the_sigopt_v1_shape() -> None:
+    data = parse_experiment(FULL).to_json()
     lr, depth, opt, dropout, wd = data["parameters"][:5]
     assert lr == {
         "object": "parameter",
