@@ -1,13 +1,13 @@
 """SigOpt v1 objects of experiments: ``experiment``, ``progress``, ``suggestion``, ``observation``,
 and the ``pagination`` that lists any of them. The conventions are in :mod:`sigopt_ai.wire`.
 
-An experiment record's ``definition`` is SigOpt JSON already (the shape of
-``sigopt_ai.experiments._parse.definition_to_json``), so its fields are the experiment object's
-fields, except that its ``budget`` is SigOpt's ``observation_budget``. Its ``name`` is the record's
-name, as the store keeps it. Progress gives SigOpt's experiment and AI-experiment counts:
-``observation_budget_consumed`` (and ``finished_run_count``) counts observed suggestions, which the
-budget spends; ``observation_count`` counts every observation, extra results too; and
-``active_run_count`` the leased suggestions.
+An experiment record's ``definition`` is SigOpt JSON already (what ``ExperimentDefinition.to_json``
+gives), so its fields are the experiment object's fields, except that its ``budget`` is SigOpt's
+``observation_budget``. Its ``name`` is the record's name, as the store keeps it.
+
+Progress gives SigOpt's experiment and AI-experiment counts: ``observation_budget_consumed`` (and
+``finished_run_count``) counts observed suggestions, which the budget spends; ``observation_count``
+counts every observation, extra results too; and ``active_run_count`` the leased suggestions.
 """
 
 from __future__ import annotations
