@@ -11,8 +11,9 @@ import enum
 import errno
 import re
 import traceback as _traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sigopt_ai._exceptions import (
     AssignmentFailure,
@@ -46,6 +47,7 @@ class FailureKind(str, enum.Enum):
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: not the assignment's fault
     INFRASTRUCTURE = "infrastructure"  # network, disk, lost machine: not the assignment's fault
     ERROR = "error"  # a bug in the training code
+    MISSING_METRIC = "missing_metric"  # an experiment's run completed without the experiment's metric: a bug
 
     @property
     def is_assignment_failure(self) -> bool:
@@ -56,6 +58,11 @@ class FailureKind(str, enum.Enum):
     def retryable(self) -> bool:
         """Whether the suggestion should be evaluated again."""
         return self in (FailureKind.INTERRUPTED, FailureKind.INFRASTRUCTURE)
+
+    @property
+    def is_bug(self) -> bool:
+        """Whether the training code is at fault: the suggestion is served again and a streak stops the loop."""
+        return self in (FailureKind.ERROR, FailureKind.MISSING_METRIC)
 
 
 _ASSIGNMENT_KINDS = frozenset(
@@ -109,6 +116,28 @@ class FailureInfo:
     def retryable(self) -> bool:
         """Whether the suggestion should be evaluated again (interrupted or infrastructure)."""
         return self.kind.retryable
+
+    def to_json(self) -> dict[str, str | None]:
+        """The failure as JSON values, as write operations and the wire carry it."""
+        return {"kind": self.kind.value, "type": self.type, "message": self.message, "traceback": self.traceback}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FailureInfo:
+        """The failure :meth:`to_json` gave.
+
+        Raises:
+            ValidationError: ``data`` is not such a mapping (the field is named).
+        """
+        if not isinstance(data, Mapping) or "kind" not in data:
+            raise ValidationError(f"failure must be a mapping with a 'kind', got {type(data).__name__}.")
+        try:
+            kind = FailureKind(data["kind"])
+        except ValueError:
+            raise ValidationError(
+                f"failure.kind: {data['kind']!r} is not a failure kind; expected one of "
+                f"{sorted(k.value for k in FailureKind)!r}."
+            ) from None
+        return cls(kind, type=data.get("type"), message=data.get("message") or "", traceback=data.get("traceback"))
 
 
 def storable_text(text: str, limit: int) -> str:

@@ -159,7 +159,7 @@ class ExperimentRecord:
     @property
     def budget(self) -> int | None:
         """How many observations the experiment may have (None: no limit)."""
-        budget = self.definition.get("observation_budget")
+        budget = self.definition.get("budget")
         return None if budget is None else int(budget)
 
 
@@ -232,7 +232,7 @@ class Progress:
 #   ("fields", run_id, section, {key: value})     section: params | metadata | sys_metadata | datasets | model
 #   ("metric", run_id, name, value, stddev | None, timestamp)
 #   ("checkpoint", run_id, step, {name: value}, timestamp)
-#   ("failure", run_id, FailureInfo, timestamp)    sets the state to failed
-#   ("end", run_id, state, timestamp)              completed or failed; precedence is applied by the store
+#   ("failure", run_id, {kind, type, message, traceback}, timestamp)   FailureInfo.to_json(); sets the state to failed
+#   ("end", run_id, state, timestamp)              "completed" or "failed"; precedence is applied by the store
 #   ("heartbeat", (run_id, ...), timestamp)
 Op = tuple[Any, ...]

@@ -1,31 +1,62 @@
-"""The contract between the run API (through the writer thread) and a store."""
+"""The backend contract: everything the SDK asks of a store, for runs and for experiments.
+
+Every store implements :class:`Backend`: the embedded SQLite file and PostgreSQL (``backends/sql``),
+and a SigOpt v1 REST server over HTTP. Nothing outside ``sigopt_ai.backends`` knows which one it
+talks to; ``tests/backends`` is the contract suite that each must pass.
+
+Values in and out are the data model of :mod:`sigopt_ai._models`. Write operations are tuples of
+plain JSON values, so that a batch crosses HTTP as it is.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sigopt_ai._models import Op, RunRecord
+from sigopt_ai._models import (
+    ExperimentRecord,
+    MetricPoint,
+    Observation,
+    Op,
+    Progress,
+    RunRecord,
+    Suggestion,
+)
 from sigopt_ai.backends._dead_letters import append_dead_letter, dead_letter_row, is_record_error
 
 
 class Backend(ABC):
-    """Where runs are stored.
+    """A store of runs and experiments.
 
     Contract:
-        * ``write`` is called by one writer thread per process, but several processes may write to
-          one store at once; each call is one transaction: all of ``ops`` are applied, or none.
-        * Operations are applied in order. Writing the same batch twice after an error must not
-          corrupt a run (``start`` is idempotent, field writes are upserts, ``end`` obeys the state
-          precedence); metric points may then appear twice, which only history readers see.
-        * Reads may come from any thread and see every ``write`` that returned.
+        * Runs. :meth:`write` is called by one writer thread per process, but several processes may
+          write to one store at once; each call is one transaction: all of ``ops`` are applied, or
+          none. Operations are applied in order. Writing the same batch twice after an error must
+          not corrupt a run (``start`` is idempotent, field writes are upserts, ``end`` obeys the
+          state precedence failed > completed > active); metric points may then appear twice, which
+          only history readers see. A ``heartbeat`` operation renews the runs' leases on their
+          experiments' suggestions.
+        * Experiments. Any number of processes serve suggestions of one experiment at once. The
+          budget is exact: suggestions are served while observed plus leased ones are fewer than the
+          budget. No two workers hold the same open suggestion. A suggestion whose run sent no
+          heartbeat for longer than the experiment's lease timeout is served again (its run is
+          failed as ``infrastructure``). Suggestions are made where the store is, by an experiment
+          service, never while a lock that other writers wait for is held.
+        * Reads may come from any thread and see every write that returned.
         * Failures raise :class:`~sigopt_ai.StoreError` (or another :class:`~sigopt_ai.BackendError`),
-          chained to the driver's exception; no driver exception escapes.
+          chained to the driver's exception; no driver exception escapes. An id that names nothing
+          gives None (or False, or an empty list), never an error.
     """
+
+    url: str
+    """Where the store is, for messages (a path or a URL without its password)."""
+
+    # -- runs -----------------------------------------------------------------------------------
 
     @abstractmethod
     def write(self, ops: Sequence[Op]) -> None:
-        """Apply write operations (see :mod:`sigopt_ai._models` for their shapes).
+        """Apply write operations (their shapes are listed in :mod:`sigopt_ai._models`).
 
         Raises:
             BackendError: Nothing was written.
@@ -39,7 +70,11 @@ class Backend(ABC):
     def list_runs(
         self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally of one project or experiment."""
+        """Runs, newest first, optionally of one project or experiment, at most ``limit``."""
+
+    @abstractmethod
+    def metric_history(self, run_id: str, name: str) -> list[MetricPoint]:
+        """Every value logged for metric ``name`` of run ``run_id``, in logging order."""
 
     def rejects(self, error: BaseException) -> bool:
         """Whether ``error`` from :meth:`write` means a record cannot be stored (retrying cannot help),
@@ -54,6 +89,103 @@ class Backend(ABC):
         """
         return str(append_dead_letter(dead_letter_row(op, error)))
 
+    def dead_letters(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """The records this store set aside (of one run), oldest first."""
+        return []
+
+    def after_fork(self) -> None:  # noqa: B027 (most stores need nothing here)
+        """Called in a forked child before its first use: forget the parent's connections and locks."""
+
+    # -- experiments ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_experiment(
+        self, *, project: str, name: str, definition: Mapping[str, Any], seed: int, lease_timeout: float
+    ) -> ExperimentRecord:
+        """Store a new experiment (``definition`` is its validated SigOpt JSON) and return it."""
+
+    @abstractmethod
+    def get_experiment(self, experiment_id: str) -> ExperimentRecord | None:
+        """The experiment with this id, or None."""
+
+    @abstractmethod
+    def list_experiments(self, *, project: str | None = None, limit: int | None = None) -> list[ExperimentRecord]:
+        """Experiments, newest first, optionally of one project, at most ``limit``."""
+
+    @abstractmethod
+    def update_experiment(
+        self, experiment_id: str, *, name: str | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> ExperimentRecord | None:
+        """Rename an experiment or replace its metadata; returns it, or None if there is none."""
+
+    @abstractmethod
+    def archive_experiment(self, experiment_id: str) -> None:
+        """Archive an experiment (SigOpt's ``deleted`` state): no suggestion is served any more."""
+
+    @abstractmethod
+    def serve_suggestion(self, experiment_id: str, *, run_id: str | None) -> Suggestion | None:
+        """Lease a suggestion to ``run_id`` (None: a ``suggest()`` outside runs, whose lease never
+        expires), or None when the budget is spent or the experiment archived.
+
+        A suggestion given back by an interrupted or lost worker is served before a new one is made.
+        """
+
+    @abstractmethod
+    def get_suggestion(self, experiment_id: str, suggestion_id: str) -> Suggestion | None:
+        """The suggestion with this id in this experiment, or None."""
+
+    @abstractmethod
+    def open_suggestions(self, experiment_id: str) -> list[Suggestion]:
+        """The experiment's open suggestions, oldest first (leased or waiting to be served again)."""
+
+    @abstractmethod
+    def observe(
+        self,
+        experiment_id: str,
+        suggestion_id: str,
+        *,
+        run_id: str | None,
+        values: Mapping[str, float] | None,
+        failure_kind: str | None = None,
+        run_failure: Mapping[str, Any] | None = None,
+    ) -> Observation | None:
+        """Record an observation of a suggestion (``values`` None: failed) and close the suggestion.
+
+        An observation outside runs (``run_id`` None) needs the suggestion open; else None is
+        returned and nothing is written. A run's result is always recorded: when the suggestion is
+        closed already (the run was declared lost and its suggestion served again), it is kept as an
+        *extra* observation that the budget does not count. A run declared lost gets its real
+        outcome back: ``run_failure`` (a :meth:`FailureInfo.to_json`), or active until its end is
+        written.
+        """
+
+    @abstractmethod
+    def release(
+        self, experiment_id: str, suggestion_id: str, run_id: str, run_failure: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Give a suggestion back to be served again, if ``run_id`` still holds its lease.
+
+        ``run_failure`` replaces a lease expiry recorded for the run if it was declared lost.
+        Returns whether the suggestion was given back.
+        """
+
+    @abstractmethod
+    def progress(self, experiment_id: str) -> Progress | None:
+        """Budget, observed, failed, leased and remaining counts, after expiring lost leases (None:
+        no such experiment)."""
+
+    @abstractmethod
+    def observations(self, experiment_id: str, *, after: str | None = None) -> list[Observation]:
+        """The experiment's observations after the one with id ``after`` (all when None), oldest first."""
+
+    @abstractmethod
+    def best_observations(self, experiment_id: str) -> list[Observation]:
+        """The best successful observations meeting every metric threshold (SigOpt's best assignments:
+        the Pareto front for two optimized metrics, the ``num_solutions`` best for several solutions)."""
+
     @abstractmethod
     def close(self) -> None:
         """Release connections. The backend is unusable afterwards."""
+
+
+__all__ = ["Backend"]

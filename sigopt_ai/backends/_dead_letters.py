@@ -9,7 +9,6 @@ holds the parts of that which do not depend on a database.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
@@ -18,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sigopt_ai._failures import FailureInfo
 from sigopt_ai._models import Op
 
 _RECORD_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
@@ -58,7 +56,7 @@ def repair(op: Op) -> Op | None:
     """A storable copy of ``op`` if text is what made it unstorable, else None.
 
     Lone surrogates in strings (a run name, a failure message holding a non-UTF-8 file name) are
-    escaped, and a failure whose message is not text gets its ``str``.
+    escaped.
     """
     repaired = _repair_value(op)
     return None if repaired == op else tuple(repaired)
@@ -73,24 +71,7 @@ def _repair_value(value: Any) -> Any:
         return [_repair_value(v) for v in value]
     if isinstance(value, dict):
         return {_repair_value(k): _repair_value(v) for k, v in value.items()}
-    if isinstance(value, FailureInfo):
-        return _repair_failure(value)
     return value
-
-
-def _repair_failure(failure: FailureInfo) -> FailureInfo:
-    def text(value: object) -> str:
-        return escape_text(value if isinstance(value, str) else str(value))
-
-    try:
-        return dataclasses.replace(
-            failure,
-            type=None if failure.type is None else text(failure.type),
-            message=text(failure.message),
-            traceback=None if failure.traceback is None else text(failure.traceback),
-        )
-    except Exception:  # not repairable as a failure: it stays as it is and is set aside
-        return failure
 
 
 def dead_letter_row(op: Op, error: BaseException) -> dict[str, Any]:

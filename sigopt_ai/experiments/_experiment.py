@@ -10,27 +10,32 @@ import logging
 import math
 import os
 import random
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigopt_ai import _config
 from sigopt_ai._checks import describe_value, short_repr, to_number, to_seconds, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind
-from sigopt_ai._models import ExperimentRecord as StoredExperiment
-from sigopt_ai._models import Observation, Progress, RunRecord, Suggestion
-from sigopt_ai._types import ParamValue
-from sigopt_ai.experiments._guard import MISSING_METRIC, REPEATS, RepeatGuard
+from sigopt_ai._models import (
+    ExperimentRecord,
+    ExperimentState,
+    Observation,
+    Progress,
+    RunRecord,
+    Suggestion,
+    SuggestionState,
+)
+from sigopt_ai.backends import Backend
+from sigopt_ai.experiments._guard import REPEATS, RepeatGuard
+from sigopt_ai.experiments._parse import load_experiment_file, parse_experiment
 from sigopt_ai.experiments._progress import ProgressLine
-from sigopt_ai.runs._run import RunContext, _new_id
+from sigopt_ai.runs._decorator import log_result
+from sigopt_ai.runs._run import LoopBinding, RunContext, abandon, claim_for_function, new_run_id
 from sigopt_ai.runs._session import get_client
-
-if TYPE_CHECKING:
-    from sigopt_ai.optimizer import Strategy
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -41,28 +46,12 @@ MIN_LEASE_TIMEOUT = 1.0
 one expires under a live worker, and its suggestion is served to a second one."""
 
 
-def _db() -> Any:
-    """The experiment store functions (SQLAlchemy loads on first use, not at ``import sigopt_ai``)."""
-    from sigopt_ai.backends.sql import _experiments
-
-    return _experiments
-
-
-_strategies: dict[tuple[str, str], Strategy] = {}
-_strategy_lock = threading.Lock()
-# Strategies are not thread-safe, and the store no longer serialises them (they run outside its write
-# lock): threads of one process take turns here, which no other process's heartbeat waits for.
-_suggest_lock = threading.Lock()
-
-
 class Experiment:
     """A stored experiment. Get one from :func:`create_experiment` or :func:`get_experiment`."""
 
-    def __init__(self, stored: StoredExperiment) -> None:
-        from sigopt_ai.experiments._parse import parse_experiment
-
+    def __init__(self, stored: ExperimentRecord) -> None:
         self._stored = stored
-        self.definition: ExperimentDefinition = parse_experiment(stored.definition)
+        self.definition: ExperimentDefinition = ExperimentDefinition.from_json(stored.definition)
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -96,7 +85,7 @@ class Experiment:
         return f"<Experiment {self.id} {self.name!r}>"
 
     @property
-    def _backend(self) -> Any:
+    def _backend(self) -> Backend:
         return get_client().backend
 
     # -- progress and results -------------------------------------------------------------------
@@ -104,39 +93,35 @@ class Experiment:
     @property
     def progress(self) -> Progress:
         """Budget, finished, failed, active and remaining counts."""
-        counts = _db().counts(self._backend, self.id)
-        remaining = None if self.budget is None else max(0, self.budget - counts.finished - counts.active)
-        return Progress(
-            self.budget, counts.finished, counts.failed, counts.active, remaining, counts.failed_by_kind, counts.extra
-        )
+        progress = self._backend.progress(self.id)
+        if progress is None:  # the experiment is gone from its store
+            return Progress(self.budget, 0, 0, 0, None if self.budget is None else 0, {})
+        return progress
 
     def is_finished(self) -> bool:
         """Whether the budget is spent (or the experiment archived)."""
-        if self._current_state() != "active":
+        if not self._is_active():
             return True
         progress = self.progress
         return progress.budget is not None and progress.finished >= progress.budget
 
-    def _current_state(self) -> str:
-        stored = _db().get_experiment(self._backend, self.id)
-        return "deleted" if stored is None else stored.state.value
+    def _is_active(self) -> bool:
+        stored = self._backend.get_experiment(self.id)
+        return stored is not None and stored.state is ExperimentState.ACTIVE
 
-    def observations(self) -> list[Observation]:
-        """Every observation, oldest first."""
-        observed: list[Observation] = _db().observations(self._backend, self.id)
-        return observed
+    def observations(self, *, after: str | None = None) -> list[Observation]:
+        """Every observation, oldest first (or those after the one with id ``after``)."""
+        return self._backend.observations(self.id, after=after)
 
     def runs(self) -> list[RunRecord]:
         """The experiment's runs, newest first."""
         get_client().flush()
-        return list(self._backend.list_runs(experiment=self.id))
+        return self._backend.list_runs(experiment=self.id)
 
     def best_observations(self) -> list[Observation]:
         """The best successful observations meeting every metric threshold (the Pareto front for two
         optimized metrics; the ``num_solutions`` best for several solutions)."""
-        from sigopt_ai._best import best_observations
-
-        return best_observations(self.definition, self.observations())
+        return self._backend.best_observations(self.id)
 
     def best_runs(self) -> list[RunRecord]:
         """The runs of :meth:`best_observations` (observations made outside runs are left out)."""
@@ -146,36 +131,12 @@ class Experiment:
 
     def archive(self) -> None:
         """Archive the experiment: loops stop serving suggestions."""
-        _db().archive_experiment(self._backend, self.id)
+        self._backend.archive_experiment(self.id)
 
     # -- suggestions ----------------------------------------------------------------------------
 
-    def _strategy(self) -> Strategy:
-        from sigopt_ai.optimizer import make_strategy
-
-        key = (str(self._backend.url), self.id)
-        with _strategy_lock:
-            if key not in _strategies:
-                _strategies[key] = make_strategy(self.definition, seed=self._stored.seed)
-            return _strategies[key]
-
-    def _suggest(
-        self,
-        observed: Sequence[Observation],
-        pending: Sequence[Mapping[str, ParamValue]],
-        index: int,
-    ) -> dict[str, ParamValue]:
-
-        history = list(observed)
-        strategy = self._strategy()
-        with _suggest_lock:
-            return strategy.suggest(history, pending, index=index)
-
     def _serve(self, run_id: str | None) -> Suggestion | None:
-        served: Suggestion | None = _db().serve(
-            self._backend, self.id, run_id=run_id, budget=self.budget, suggest=self._suggest
-        )
-        return served
+        return self._backend.serve_suggestion(self.id, run_id=run_id)
 
     def suggest(self) -> Suggestion:
         """Draw a suggestion to evaluate outside a run (core-module style).
@@ -211,14 +172,12 @@ class Experiment:
         """
         sid = self._suggestion_id(suggestion)
         clean = self._check_values(values, failed)
-        stored = _db().get_suggestion(self._backend, self.id, sid)
+        stored = self._backend.get_suggestion(self.id, sid)
         if stored is None:
             raise ValidationError(f"suggestion: experiment {self.id!r} has no suggestion {sid!r}.")
-        if stored.state.value == "open":
+        if stored.state is SuggestionState.OPEN:
             kind = FailureKind.REPORTED.value if failed else None
-            observed: Observation | None = _db().observe(
-                self._backend, self.id, sid, run_id=None, values=clean, failure_kind=kind
-            )
+            observed = self._backend.observe(self.id, sid, run_id=None, values=clean, failure_kind=kind)
             if observed is not None:  # None: another caller closed it a moment ago
                 return observed
         raise UsageError(f"Suggestion {sid!r} of experiment {self.id!r} is not open; it cannot be observed.")
@@ -293,14 +252,14 @@ class Experiment:
                 yield run
             except GeneratorExit:
                 # The caller left the loop with this run unfinished: give the suggestion back.
-                run._abandon()
+                abandon(run)
                 raise
             run.end()  # a run the body did not end (no `with run:`) ends as completed
             line.update(run)
-            guard.check(run.failure, self)
+            guard.check(run.failure, self.id)
 
     def _next_run(self, name: str | None) -> RunContext | None:
-        run_id = _new_id()
+        run_id = new_run_id()
         served = self._serve_or_wait(run_id)
         if served is None:
             return None
@@ -311,10 +270,8 @@ class Experiment:
             experiment=self.id,
             suggestion=served.id,
             run_id=run_id,
+            binding=LoopBinding(self.metric, lambda r: self._record_result(r, served.id), _absorbs),
         )
-        run._metric_name = self.metric
-        run._end_hook = lambda r: self._record_result(r, served.id)
-        run._absorbs = _absorbs
         return run
 
     def _serve_or_wait(self, run_id: str) -> Suggestion | None:
@@ -326,17 +283,17 @@ class Experiment:
             served = self._serve(run_id)
             if served is not None:
                 return served
-            counts = _db().counts(self._backend, self.id)
-            if self._current_state() != "active" or self.budget is None or counts.active == 0:
+            progress = self.progress
+            if not self._is_active() or self.budget is None or progress.active == 0:
                 return None
-            if counts.active == counts.manual:
+            if progress.active == progress.manual:
                 self._warn_held_by_manual_suggestions()
                 return None
             time.sleep(delay)
             delay = min(2.0, delay * 1.5)
 
     def _warn_held_by_manual_suggestions(self) -> None:
-        held = [s.id for s in _db().manual_suggestions(self._backend, self.id)]
+        held = [s.id for s in self._backend.open_suggestions(self.id) if s.leased and s.run is None]
         warnings.warn(
             f"Experiment {self.id!r}: the rest of the budget is held by {len(held)} suggestion(s) from "
             f"suggest() that were never observed (ids {held[:10]!r}); the loop ends here. Observe each with "
@@ -350,7 +307,7 @@ class Experiment:
         client = get_client()
         client.heartbeat_interval = min(client.heartbeat_interval, self._stored.lease_timeout / 4)
 
-    def _record_result(self, run: RunContext, suggestion_id: str) -> None:
+    def _record_result(self, run: RunContext, suggestion_id: str) -> FailureInfo | None:
         """Turn a finished loop run into an observation, or give its suggestion back.
 
         Assignment failures are failed observations. Any other failure gives the suggestion back, and
@@ -359,36 +316,36 @@ class Experiment:
         run is recorded failed with kind ``error`` and the loop's guard stops after three in a row.
         """
         values: dict[str, float] = {}
-        if run.failure is None:
+        failure = run.failure
+        if failure is None:
             values, missing, logged = self._metric_values(run)
             if missing:
-                self._fail_missing_metric(run, missing, logged)
-        failure = run.failure
+                failure = self._missing_metric(run, missing, logged)
         if failure is not None and not failure.kind.is_assignment_failure:
-            _db().release(self._backend, suggestion_id, run.id, failure)
-            return
-        _db().observe(
-            self._backend,
+            self._backend.release(self.id, suggestion_id, run.id, failure.to_json())
+            return failure
+        self._backend.observe(
             self.id,
             suggestion_id,
             run_id=run.id,
             values=None if failure else values,
             failure_kind=failure.kind.value if failure else None,
-            run_failure=failure,
+            run_failure=None if failure is None else failure.to_json(),
         )
+        return failure
 
-    def _fail_missing_metric(self, run: RunContext, missing: list[str], logged: list[str]) -> None:
+    def _missing_metric(self, run: RunContext, missing: list[str], logged: list[str]) -> FailureInfo:
         message = (
             f"The run completed without the experiment's metric(s) {missing!r}; it logged {_names(logged)}. "
             "Its suggestion goes back to be served again."
         )
-        run._set_failure(FailureInfo(FailureKind.ERROR, type=MISSING_METRIC, message=message))
         warnings.warn(
             f"Run {run.id!r} of experiment {self.id!r}: {message} The loop stops after {REPEATS} such runs in a "
             "row; if some assignments cannot produce the metric, call run.log_failure() for them.",
             RuntimeWarning,
             stacklevel=4,
         )
+        return FailureInfo(FailureKind.MISSING_METRIC, message=message)
 
     def _metric_values(self, run: RunContext) -> tuple[dict[str, float], list[str], list[str]]:
         """The experiment's metrics the run logged, the required ones it did not, and every name it logged."""
@@ -409,13 +366,11 @@ class Experiment:
         Returns:
             The best runs.
         """
-        from sigopt_ai.runs._decorator import _log_result
-
         for run in self.loop(progress=progress):
             with run:
                 result = function(**run.params)
-                if run._claim_for_function():  # a plain function: log what it returned
-                    _log_result(run, self.metric, result)
+                if claim_for_function(run) is not None:  # a plain function: log what it returned
+                    log_result(run, self.metric, result)
         return self.best_runs()
 
 
@@ -511,8 +466,6 @@ def create_experiment(
         ...     name="tune", parameters=[dict(name="lr", type="double", bounds=dict(min=1e-4, max=1))],
         ...     metrics=[dict(name="error", objective="minimize")], budget=20)
     """
-    from sigopt_ai.experiments._parse import definition_to_json, load_experiment_file, parse_experiment
-
     if file is not None:
         definition = load_experiment_file(file)
     else:
@@ -525,11 +478,10 @@ def create_experiment(
             f"flush interval (0.5 s by default), so a shorter one expires under a live worker; got {lease_timeout!r}."
         )
     seed = None if seed is None else to_seed(seed)
-    stored = _db().create_experiment(
-        get_client().backend,
+    stored = get_client().backend.create_experiment(
         project=_config.check_project(project) if project is not None else _config.default_project(),
         name=definition.name,
-        definition=definition_to_json(definition),
+        definition=definition.to_json(),
         seed=random.SystemRandom().randrange(2**31) if seed is None else int(seed),
         lease_timeout=float(lease_timeout),
     )
@@ -542,7 +494,7 @@ def get_experiment(experiment_id: str) -> Experiment:
     Raises:
         ValidationError: No experiment has this id.
     """
-    stored = _db().get_experiment(get_client().backend, str(experiment_id))
+    stored = get_client().backend.get_experiment(str(experiment_id))
     if stored is None:
         raise ValidationError(f"There is no experiment with id {experiment_id!r}.")
     return Experiment(stored)

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING
 
 from sigopt_ai._exceptions import ExperimentStopped
 from sigopt_ai._failures import FailureInfo, FailureKind
 
-if TYPE_CHECKING:
-    from sigopt_ai.experiments._experiment import Experiment
-
 REPEATS = 3
 """How many identical failures in a row stop the loop."""
-
-MISSING_METRIC = "MissingMetric"
-"""The failure type of a loop run that completed without the experiment's metric."""
 
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # sigopt_ai/, above experiments/
@@ -51,16 +44,16 @@ class RepeatGuard:
         self._streak: list[tuple[object, ...]] = []
         self._first: list[tuple[object, ...] | None] = []
 
-    def check(self, failure: FailureInfo | None, experiment: Experiment) -> None:
+    def check(self, failure: FailureInfo | None, experiment_id: str) -> None:
         """Account for one finished run; raise when the loop should stop."""
-        self._check_streak(failure, experiment)
+        self._check_streak(failure, experiment_id)
         if len(self._first) < REPEATS:
             self._first.append(None if failure is None else _identity(failure))
             if len(self._first) == REPEATS and self._first[0] is not None and len(set(self._first)) == 1:
-                raise self._stop(experiment, failure, f"the first {REPEATS} runs failed identically")
+                raise self._stop(experiment_id, failure, f"the first {REPEATS} runs failed identically")
 
-    def _check_streak(self, failure: FailureInfo | None, experiment: Experiment) -> None:
-        if failure is None or failure.kind is not FailureKind.ERROR:
+    def _check_streak(self, failure: FailureInfo | None, experiment_id: str) -> None:
+        if failure is None or not failure.kind.is_bug:
             self._streak.clear()
             return
         signature = (failure.type, raising_line(failure))
@@ -70,23 +63,23 @@ class RepeatGuard:
         if len(self._streak) >= REPEATS:
             why = (
                 f"{REPEATS} runs in a row completed without the experiment's metric"
-                if failure.type == MISSING_METRIC
+                if failure.kind is FailureKind.MISSING_METRIC
                 else f"the same error ended {REPEATS} runs in a row"
             )
-            raise self._stop(experiment, failure, why)
+            raise self._stop(experiment_id, failure, why)
 
     @staticmethod
-    def _stop(experiment: Experiment, failure: FailureInfo | None, why: str) -> ExperimentStopped:
+    def _stop(experiment_id: str, failure: FailureInfo | None, why: str) -> ExperimentStopped:
         assert failure is not None
         line = raising_line(failure)
         where = f" at {line}" if line else ""
         cause = f"{failure.kind.value}: {failure.type + ': ' if failure.type else ''}{failure.message}{where}"
         advice = (
             "Fix the cause and start the loop again; the budget was not spent on these runs' suggestions."
-            if failure.kind.retryable or failure.kind is FailureKind.ERROR
+            if failure.kind.retryable or failure.kind.is_bug
             else "Check the search space and the training code."
         )
-        return ExperimentStopped(f"Experiment {experiment.id!r} stopped: {why} ({cause}). {advice}")
+        return ExperimentStopped(f"Experiment {experiment_id!r} stopped: {why} ({cause}). {advice}")
 
 
 def _identity(failure: FailureInfo) -> tuple[object, ...]:

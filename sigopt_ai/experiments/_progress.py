@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from sigopt_ai.experiments._experiment import Experiment
-    from sigopt_ai.runs._run import RunContext
+from rich.console import Console
+
+from sigopt_ai._best import meets_thresholds
+from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._models import Observation, Progress
+from sigopt_ai.runs._run import RunContext
+
+
+class _Source(Protocol):
+    """What the line reads: an experiment's name, definition, progress and new observations."""
+
+    @property
+    def name(self) -> str: ...
+
+    definition: ExperimentDefinition
+
+    @property
+    def progress(self) -> Progress: ...
+
+    def observations(self, *, after: str | None = None) -> list[Observation]: ...
 
 
 class ProgressLine:
-    """Prints one rich line per finished run (to stderr), or nothing when disabled."""
+    """Prints one rich line per finished run (to stderr), or nothing when disabled.
 
-    def __init__(self, experiment: Experiment, *, enabled: bool = True) -> None:
+    Each line reads the experiment's counts (one aggregate query) and only the observations made
+    since the previous line, so a line costs the same at the thousandth run as at the first.
+    """
+
+    def __init__(self, experiment: _Source, *, enabled: bool = True) -> None:
         self._experiment = experiment
-        self._console = None
-        if enabled:
-            from rich.console import Console
-
-            self._console = Console(stderr=True, highlight=False)
+        self._console = Console(stderr=True, highlight=False) if enabled else None
+        metrics = experiment.definition.optimized_metrics
+        self._metric = metrics[0] if metrics else None
+        self._best: float | None = None
+        self._after: str | None = None
 
     def update(self, run: RunContext) -> None:
         """Report the run that just finished."""
@@ -38,13 +59,30 @@ class ProgressLine:
             parts.append(f"{progress.active} active")
         if progress.extra:  # results of workers declared lost that finished after all
             parts.append(f"{progress.extra} extra")
-        best = exp.best_observations()
-        if best and exp.definition.optimized_metrics:
-            metric = exp.definition.optimized_metrics[0].name
-            parts.append(f"best {metric} [green]{best[0].values[metric]:.6g}[/]")
+        best = self._best_value()
+        if best is not None and self._metric is not None:
+            parts.append(f"best {self._metric.name} [green]{best:.6g}[/]")
         if run is not None and run.failure is not None:
             parts.append(f"last run {run.failure.kind.value}: {run.failure.type or ''} {run.failure.message[:60]}")
         return " · ".join(parts)
+
+    def _best_value(self) -> float | None:
+        """The best value of the first optimized metric among valid observations: the first metric's
+        value of SigOpt's best assignment (for two metrics, the Pareto front's best in that metric)."""
+        metric = self._metric
+        new = self._experiment.observations(after=self._after)
+        if new:
+            self._after = new[-1].id
+        if metric is None:
+            return None
+        definition = self._experiment.definition
+        for o in new:
+            value = o.values.get(metric.name)
+            if o.failed or value is None or value != value or not meets_thresholds(definition, dict(o.values)):
+                continue
+            if self._best is None or (value > self._best if metric.objective == "maximize" else value < self._best):
+                self._best = value
+        return self._best
 
     def finish(self) -> None:
         """Print the final line."""

@@ -1,6 +1,8 @@
 """Suggestion strategies: quasi-random Sobol and Bayesian optimization that learns where runs fail.
 
-This subpackage imports numpy and scipy; ``import sigopt_ai`` does not import it.
+The strategies need numpy and scipy, which load when one of them is first used: a store imports
+the :class:`SuggestionService` with no numerical library, and ``import sigopt_ai`` imports nothing
+of this package.
 
 Example:
     >>> from sigopt_ai.optimizer import make_strategy
@@ -10,16 +12,44 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sigopt_ai._models import Observation
 from sigopt_ai.optimizer._base import Strategy
-from sigopt_ai.optimizer._factory import make_strategy
-from sigopt_ai.optimizer._optimizer import BayesianOptimizer
-from sigopt_ai.optimizer._sobol import SobolStrategy
+from sigopt_ai.optimizer._service import Snapshot, SuggestionService
+
+if TYPE_CHECKING:
+    from sigopt_ai.optimizer._factory import make_strategy
+    from sigopt_ai.optimizer._optimizer import BayesianOptimizer
+    from sigopt_ai.optimizer._sobol import SobolStrategy
+
+_LAZY = {
+    "BayesianOptimizer": "sigopt_ai.optimizer._optimizer",
+    "SobolStrategy": "sigopt_ai.optimizer._sobol",
+    "make_strategy": "sigopt_ai.optimizer._factory",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the names that need numpy and scipy are imported on first access.
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "BayesianOptimizer",
     "Observation",
+    "Snapshot",
     "SobolStrategy",
     "Strategy",
+    "SuggestionService",
     "make_strategy",
 ]

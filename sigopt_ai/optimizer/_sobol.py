@@ -116,10 +116,25 @@ class SobolStrategy(Strategy):
         super().__init__(definition, seed=check_seed(seed))
         self.space = SearchSpace(definition)
         self.sequence = SobolSequence(self.space, self.seed)
+        # The keys of the observations of the last call: a history that only grows (as an experiment's
+        # does) is encoded once, not at every suggestion.
+        self._seen: list[bytes] = []
+        self._last_seen: Observation | None = None
 
     def reset(self) -> None:
         """Drop caches; later suggestions are unchanged."""
         self.sequence.reset()
+        self._seen, self._last_seen = [], None
+
+    def _seen_keys(self, observations: Sequence[Observation]) -> list[bytes]:
+        """The keys of the observations' points, encoding only those past the last call's history."""
+        known = len(self._seen)
+        if not (known <= len(observations) and (known == 0 or observations[known - 1] is self._last_seen)):
+            self._seen, known = [], 0
+        if len(observations) > known:
+            self._seen += row_keys(self.space.encode_many(o.assignments for o in observations[known:]))
+            self._last_seen = observations[-1]
+        return self._seen
 
     def suggest(
         self,
@@ -146,5 +161,4 @@ class SobolStrategy(Strategy):
         if index < 0:
             raise ValueError(f"index must be >= 0, got {index!r}.")
         pend = row_keys(self.space.encode_many(pending))
-        seen = row_keys(self.space.encode_many(o.assignments for o in observations))
-        return pick_new(self.sequence.points(index, _SCAN), pend, seen)
+        return pick_new(self.sequence.points(index, _SCAN), pend, self._seen_keys(observations))

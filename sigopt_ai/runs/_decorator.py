@@ -13,7 +13,7 @@ import wrapt
 from sigopt_ai import _config
 from sigopt_ai._checks import MAX_NAME_LENGTH, check_name, check_run_name, is_param, is_text
 from sigopt_ai.runs._context import current_run, entered_runs
-from sigopt_ai.runs._run import RunContext
+from sigopt_ai.runs._run import RunContext, claim_for_function
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -96,7 +96,7 @@ class RunSpec:
                 return spec._call_async(wrapped, args, kwargs, params)
             with spec._open_run(wrapped, params) as (run, metric):
                 result = wrapped(*args, **kwargs)
-                _log_result(run, metric, result)
+                log_result(run, metric, result)
                 return result
 
         return wrapper(func)  # type: ignore[return-value]
@@ -110,14 +110,15 @@ class RunSpec:
     ) -> Any:
         with self._open_run(wrapped, params) as (run, metric):
             result = await wrapped(*args, **kwargs)
-            _log_result(run, metric, result)
+            log_result(run, metric, result)
             return result
 
     def _open_run(self, wrapped: Callable[..., Any], params: dict[str, Any]) -> _OpenRun:
         outer = current_run(silent=True)
-        if outer is not None and outer._claim_for_function():
+        binding = None if outer is None else claim_for_function(outer)
+        if outer is not None and binding is not None:
             # An experiment loop opened this run for the function: record into it, do not nest.
-            return _OpenRun(outer, self.metric or outer._default_metric(), params, owned=False)
+            return _OpenRun(outer, self.metric or binding.metric, params, owned=False)
         return _OpenRun(
             RunContext(self.name or _default_name(wrapped), self.project),
             self.metric or DEFAULT_METRIC,
@@ -174,7 +175,8 @@ def _record_params(run: RunContext, params: Mapping[str, Any]) -> None:
     run.params.update(scalars)
 
 
-def _log_result(run: RunContext, metric: str, result: Any) -> None:
+def log_result(run: RunContext, metric: str, result: Any) -> None:
+    """Log what a training function returned: a number as ``metric``, a mapping as one metric per number."""
     if isinstance(result, Mapping):
         for name, value in result.items():
             if isinstance(name, str) and _is_number(value):

@@ -15,8 +15,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigopt_ai import _config
 from sigopt_ai._checks import (
@@ -43,17 +44,33 @@ from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._session import Client, get_client, peek_client
 from sigopt_ai.runs._sysinfo import rss_bytes, static_facts
 
-if TYPE_CHECKING:
-    pass
-
 logger = logging.getLogger("sigopt_ai")
 
 _ACTIVE = RunState.ACTIVE
 _time = time.time
 
 
-def _new_id() -> str:
+def new_run_id() -> str:
+    """A new run id: 16 hex digits."""
     return uuid.uuid4().hex[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class LoopBinding:
+    """How an experiment loop owns a run it opened.
+
+    Attributes:
+        metric: The metric a decorated function's numeric return value is logged as.
+        on_end: Called as the run ends, before its end is recorded: turns the run into an
+            observation or gives its suggestion back. It may return a failure for the run to
+            record (a run that completed without the experiment's metric).
+        absorbs: Which failures leaving a ``with run:`` block the loop absorbs (it goes on with the
+            next suggestion) rather than lets propagate.
+    """
+
+    metric: str
+    on_end: Callable[[RunContext], FailureInfo | None]
+    absorbs: Callable[[FailureInfo], bool]
 
 
 class RunContext:
@@ -74,6 +91,7 @@ class RunContext:
         fixed_params: Parameters suggested by an experiment; read-only.
         experiment: The experiment id when an experiment loop owns the run.
         suggestion: The suggestion id when an experiment loop owns the run.
+        binding: How the experiment loop that opened the run owns it.
     """
 
     def __init__(
@@ -87,10 +105,11 @@ class RunContext:
         suggestion: str | None = None,
         client: Client | None = None,
         run_id: str | None = None,
+        binding: LoopBinding | None = None,
     ) -> None:
         self._project = _config.check_project(project) if project is not None else _config.default_project()
         self._name = check_run_name(name) or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
-        self._id = run_id or _new_id()
+        self._id = run_id or new_run_id()
         self._client = client or get_client()
         self._submit = self._client.submit
         # The logging methods' one check: active until the run ends, or until SIGTERM interrupts it.
@@ -104,12 +123,8 @@ class RunContext:
         self._started = _time()
         self._experiment = experiment
         self._end_lock = threading.Lock()
-        self._claimable = experiment is not None
-        self._metric_name = "value"
-        # Set by an experiment loop: turns the finished run into an observation (or releases the
-        # suggestion) before the run's end is recorded, and decides which failures the loop absorbs.
-        self._end_hook: Callable[[RunContext], None] | None = None
-        self._absorbs: Callable[[FailureInfo], bool] | None = None
+        self._claimable = binding is not None
+        self._binding = binding
         self.params = RunParams(self._record_params, fixed_params)
         lease = self._lease()  # before the start: a bad setting must not leave a run behind
         # Kept: a forked child queues it again, so that the records it logs here find the run.
@@ -294,7 +309,7 @@ class RunContext:
     def _set_failure(self, failure: FailureInfo) -> None:
         if self._failure is None:
             self._failure = failure
-            self._submit(("failure", self._id, failure, _time()))
+            self._submit(("failure", self._id, failure.to_json(), _time()))
 
     def _fail_with(self, exc: BaseException) -> None:
         if not self._ended:
@@ -328,20 +343,22 @@ class RunContext:
                 self._set_failure(FailureInfo(FailureKind.DIVERGED, type=None, message=self._diverged))
             self._sample_memory()
             self._submit(("fields", self._id, "sys_metadata", self._end_facts()))
-            if self._end_hook is not None:
-                self._run_end_hook(self._end_hook)
+            if self._binding is not None:
+                self._run_end_hook(self._binding)
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
             self._ended = True
-            self._submit(("end", self._id, self._state, _time()))
+            self._submit(("end", self._id, self._state.value, _time()))
             self._client.active.pop(self._id, None)
         if not self._client.flush():
             logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
         return self._state
 
-    def _run_end_hook(self, hook: Callable[[RunContext], None]) -> None:
+    def _run_end_hook(self, binding: LoopBinding) -> None:
         self._client.flush()
         try:
-            hook(self)
+            failure = binding.on_end(self)
+            if failure is not None:
+                self._set_failure(failure)
         except Warning:
             raise  # a warning turned into an error by the user's filters is theirs to see
         except Exception:  # the store failing must not raise into training code; the lease expires
@@ -350,22 +367,8 @@ class RunContext:
     def _end_facts(self) -> dict[str, Any]:
         return {"peak_rss_bytes": self._peak_rss, "duration_seconds": _time() - self._started}
 
-    def _abandon(self) -> None:
-        """End a run its experiment loop was left with (the suggestion goes back to be served)."""
-        if not self._ended:
-            self._set_failure(FailureInfo(FailureKind.INTERRUPTED, message="The experiment loop was left."))
-            self.end()
-
     def _sample_memory(self) -> None:
         self._peak_rss = max(self._peak_rss, rss_bytes())
-
-    def _claim_for_function(self) -> bool:
-        """Let one decorated function record into this run (an experiment loop's run), once."""
-        claimable, self._claimable = self._claimable, False
-        return claimable
-
-    def _default_metric(self) -> str:
-        return self._metric_name
 
     # -- context manager ------------------------------------------------------------------------
 
@@ -390,9 +393,9 @@ class RunContext:
         # loop goes on with the next suggestion; a plain run always lets it propagate. A
         # BaseException that is not an Exception (Ctrl-C, SIGTERM, sys.exit, a generator being
         # closed) always propagates: absorbing it would keep a process alive that was told to stop.
-        if not isinstance(exc, Exception) or self._absorbs is None or self._failure is None:
+        if not isinstance(exc, Exception) or self._binding is None or self._failure is None:
             return False
-        return self._absorbs(self._failure)
+        return self._binding.absorbs(self._failure)
 
     async def __aenter__(self) -> RunContext:
         return self.__enter__()
@@ -401,6 +404,20 @@ class RunContext:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> bool:
         return self.__exit__(exc_type, exc, tb)
+
+
+def abandon(run: RunContext) -> None:
+    """End a run its experiment loop was left with: interrupted, so its suggestion is served again."""
+    if not run._ended:
+        run._set_failure(FailureInfo(FailureKind.INTERRUPTED, message="The experiment loop was left."))
+        run.end()
+
+
+def claim_for_function(run: RunContext) -> LoopBinding | None:
+    """The binding of an experiment loop's run that no decorated function has recorded into yet, once:
+    that function records into the loop's run instead of opening its own."""
+    claimable, run._claimable = run._claimable, False
+    return run._binding if claimable else None
 
 
 _watching_exit = False

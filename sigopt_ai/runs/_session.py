@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 from sigopt_ai import _config
 from sigopt_ai._models import Op
+from sigopt_ai.backends import Backend, make_backend
 from sigopt_ai.runs._writer import Syncer
 
 if TYPE_CHECKING:
-    from sigopt_ai.backends.sql._backend import SQLBackend
     from sigopt_ai.runs._run import RunContext
 
 logger = logging.getLogger("sigopt_ai")
@@ -45,9 +45,7 @@ class Client:
     """
 
     def __init__(self, db: str, interval: float) -> None:
-        from sigopt_ai.backends.sql._backend import SQLBackend  # SQLAlchemy loads with the first run
-
-        self.backend: SQLBackend = SQLBackend(db)
+        self.backend: Backend = make_backend(db)
         self.active: dict[str, RunContext] = {}
         self._last_heartbeat = 0.0
         self.heartbeat_interval = HEARTBEAT_INTERVAL
@@ -69,7 +67,7 @@ class Client:
         """Make this client the forked child's own (see the module's docstring)."""
         inherited = list(self.active.values())
         self.active.clear()  # the parent's runs: the parent heartbeats and ends them
-        self.backend._after_fork()  # the parent's connections, and a lock its writer may have held
+        self.backend.after_fork()  # the parent's connections, and a lock its writer may have held
         self.syncer._reset_after_fork()
         # The parent may not have written these starts yet; records the child logs into the runs
         # need them first (writing a start twice is a no-op).

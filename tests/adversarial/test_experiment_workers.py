@@ -7,15 +7,18 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 import sigopt_ai as sigopt
+from sigopt_ai._models import ExperimentRecord
+from sigopt_ai.backends import Backend, make_backend
 from sigopt_ai.backends.sql import _experiments
 from sigopt_ai.experiments._progress import ProgressLine
-from sigopt_ai.runs._session import get_client
+from sigopt_ai.optimizer import Snapshot, SuggestionService
 from tests.conftest import spawn_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +51,22 @@ def test_eight_workers_with_two_killed_serve_nothing_twice_and_drop_no_run(tmp_p
     assert figures["budget_exact"], figures
 
 
+class ScriptedService(SuggestionService):
+    """Suggestions from a function of the store's snapshot, as a strategy's would be: a worker of its own."""
+
+    def __init__(self, suggest: Callable[[Snapshot], dict[str, float]]) -> None:
+        super().__init__()
+        self._suggest = suggest
+
+    def suggest(self, experiment: ExperimentRecord, snapshot: Snapshot) -> dict[str, float]:
+        return self._suggest(snapshot)
+
+
+def worker(store: Path, suggest: Callable[[Snapshot], dict[str, float]]) -> Backend:
+    """Another worker's backend on the same store, whose strategy is ``suggest``."""
+    return make_backend(str(store), service=ScriptedService(suggest))
+
+
 def hold_write_lock(db: Path, seconds: float, held: threading.Event) -> threading.Thread:
     """Another connection holds SQLite's write lock for ``seconds`` (as a busy writer of another process would)."""
 
@@ -69,10 +88,9 @@ def test_a_lease_granted_after_a_long_wait_for_the_lock_is_not_born_expired(stor
     held = threading.Event()
     holder = hold_write_lock(store, 3.0, held)
     held.wait()
-    backend = get_client().backend
     # A worker's serve waits 3 s for the lock, longer than the 1.5 s lease; its run has not started yet,
     # so only the lease's own start time keeps it.
-    served = _experiments.serve(backend, exp.id, run_id="waiting-worker", budget=2, suggest=exp._suggest)
+    served = worker(store, lambda _: {"x": 0.5}).serve_suggestion(exp.id, run_id="waiting-worker")
     holder.join()
     assert served is not None
     assert exp.progress.active == 1, "the lease expired the moment it was granted"
@@ -83,7 +101,7 @@ def test_another_process_writes_while_a_suggestion_is_computed(store: Path) -> N
     exp.observe(exp.suggest(), values={"y": 1.0})
     wrote = []
 
-    def suggest_while_a_heartbeat_is_written(*args: object) -> dict[str, float]:
+    def suggest_while_a_heartbeat_is_written(_: Snapshot) -> dict[str, float]:
         # A heartbeat of another worker, written with a short busy timeout: it fails if serve()
         # holds the write lock while the strategy runs.
         with closing(sqlite3.connect(store, timeout=0.5, isolation_level=None)) as conn:
@@ -93,9 +111,7 @@ def test_another_process_writes_while_a_suggestion_is_computed(store: Path) -> N
         wrote.append(True)
         return {"x": 0.5}
 
-    served = _experiments.serve(
-        get_client().backend, exp.id, run_id=None, budget=2, suggest=suggest_while_a_heartbeat_is_written
-    )
+    served = worker(store, suggest_while_a_heartbeat_is_written).serve_suggestion(exp.id, run_id=None)
     assert wrote == [True] and served is not None and dict(served.assignments) == {"x": 0.5}
 
 
@@ -171,40 +187,41 @@ def test_the_loop_ends_with_advice_when_manual_suggestions_hold_the_rest_of_the_
     assert exp.is_finished()
 
 
-def racing_suggest(exp: sigopt.Experiment, races: int, seconds: float) -> tuple[list[int], _experiments.Suggest]:
-    """A strategy taking ``seconds`` during whose first ``races`` calls another worker inserts a suggestion."""
+def racing_worker(store: Path, exp: sigopt.Experiment, races: int, seconds: float) -> tuple[list[int], Backend]:
+    """A worker whose strategy takes ``seconds``, during whose first ``races`` calls another worker inserts
+    a suggestion; and the indexes its strategy was called at."""
     indexes: list[int] = []
-    backend = get_client().backend
+    competitor = worker(store, lambda _: {"x": 0.9})
 
-    def suggest(observations: object, pending: object, index: int) -> dict[str, float]:
-        indexes.append(index)
+    def suggest(snapshot: Snapshot) -> dict[str, float]:
+        indexes.append(snapshot.index)
         time.sleep(seconds)
         if len(indexes) <= races:  # another worker wins the race meanwhile
-            _experiments.serve(backend, exp.id, run_id=None, budget=None, suggest=lambda *_: {"x": 0.9})
+            competitor.serve_suggestion(exp.id, run_id=None)
         return {"x": len(indexes) / 100}
 
-    return indexes, suggest
+    return indexes, worker(store, suggest)
 
 
-def test_a_suggestion_raced_by_another_worker_is_computed_again_from_the_new_state() -> None:
+def test_a_suggestion_raced_by_another_worker_is_computed_again_from_the_new_state(store: Path) -> None:
     exp = create(budget=None, lease_timeout=60.0)  # type: ignore[arg-type]
-    indexes, suggest = racing_suggest(exp, races=1, seconds=0)
-    served = _experiments.serve(get_client().backend, exp.id, run_id=None, budget=None, suggest=suggest)
+    indexes, racer = racing_worker(store, exp, races=1, seconds=0)
+    served = racer.serve_suggestion(exp.id, run_id=None)
     assert indexes == [0, 1]  # the second computation saw the competitor's suggestion
     assert served is not None and dict(served.assignments) == {"x": 0.02}
 
 
-def test_after_lost_races_a_slow_strategy_inserts_anyway_and_a_quick_one_continues_the_sequence() -> None:
+def test_after_lost_races_a_slow_strategy_inserts_anyway_and_a_quick_one_continues_the_sequence(store: Path) -> None:
     slow_exp, quick_exp = create(budget=None, lease_timeout=60.0), create(budget=None, lease_timeout=60.0)  # type: ignore[arg-type]
     races = _experiments._RACES + 5  # more than it tolerates
-    slow_indexes, slow = racing_suggest(slow_exp, races, seconds=2 * _experiments.QUICK_SUGGESTION_S)
-    served = _experiments.serve(get_client().backend, slow_exp.id, run_id=None, budget=None, suggest=slow)
+    slow_indexes, slow = racing_worker(store, slow_exp, races, seconds=2 * _experiments.QUICK_SUGGESTION_S)
+    served = slow.serve_suggestion(slow_exp.id, run_id=None)
     # A fit is never repeated under the lock: its last result is inserted, one insert behind.
     assert slow_indexes == list(range(_experiments._RACES + 1))
     assert served is not None and dict(served.assignments) == {"x": (_experiments._RACES + 1) / 100}
 
-    quick_indexes, quick = racing_suggest(quick_exp, _experiments._RACES + 1, seconds=0)
-    served = _experiments.serve(get_client().backend, quick_exp.id, run_id=None, budget=None, suggest=quick)
+    quick_indexes, quick = racing_worker(store, quick_exp, _experiments._RACES + 1, seconds=0)
+    served = quick.serve_suggestion(quick_exp.id, run_id=None)
     # A quick strategy runs once more inside the lock, at the index the suggestion is inserted at.
     assert quick_indexes == list(range(_experiments._RACES + 2))
     assert served is not None and dict(served.assignments) == {"x": (_experiments._RACES + 2) / 100}

@@ -11,8 +11,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from sigopt_ai.backends import Backend, make_backend
 
 
 def _initdb() -> str | None:
@@ -85,3 +88,19 @@ def postgres_url(postgres_server: str) -> str:
         except psycopg.OperationalError:
             time.sleep(0.1)
     return f"{postgres_server}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh store of each kind every backend must serve."""
+    if request.param == "sqlite":
+        return str(tmp_path / "contract.db")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def backend(store_url: str) -> Iterator[Backend]:
+    """A backend built from the URL, as the SDK builds it."""
+    built = make_backend(store_url)
+    yield built
+    built.close()

@@ -169,7 +169,7 @@ def test_runs_missing_the_metric_give_the_suggestion_back_and_stop_the_loop_afte
     assert exp.observations() == [] and exp.progress.remaining == 8  # no budget spent
     runs = exp.runs()
     assert len(runs) == 3
-    assert all(r.state is sigopt.RunState.FAILED and r.failure.kind is sigopt.FailureKind.ERROR for r in runs)  # type: ignore[union-attr]
+    assert all(r.state is sigopt.RunState.FAILED and r.failure.kind is sigopt.FailureKind.MISSING_METRIC for r in runs)  # type: ignore[union-attr]
 
 
 def test_optimize_with_a_decorated_and_a_plain_function() -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.engine import Connection
 
 metadata = MetaData()
 
@@ -134,7 +135,17 @@ observations = Table(
     Column("failure_kind", String(32)),
     Column("created", Float, nullable=False),
     Index("ix_observations_experiment", "experiment_id"),
+    Index("ix_observations_suggestion", "suggestion_id"),  # whether a result is an extra one
 )
+
+
+def create(conn: Connection) -> None:
+    """Create what is missing: tables, and indexes added to tables a store made earlier."""
+    metadata.create_all(conn)
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
 
 # Records the writer could not store (a value the database rejects), kept as text so nothing is lost
 # silently and one bad record never blocks the others; see sigopt_ai.runs._writer.

@@ -1,4 +1,4 @@
-"""The same behaviour from the SQLite file and from PostgreSQL: one contract, both stores."""
+"""The SDK on each store: a user's run and experiment give the same results on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai._failures import FailureInfo, FailureKind
+from sigopt_ai._failures import FailureKind
 from sigopt_ai._models import RunState
-from sigopt_ai.backends.sql._backend import SQLBackend
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,21 +42,6 @@ def test_a_run_round_trips(db: str) -> None:
     assert [p.value for p in history] == [1 / (i + 1) for i in range(100)]
     assert all(p.stddev == 0.01 for p in history)
     assert (record.metadata, record.datasets, record.model) == ({"k": "v"}, ("d",), "m")
-
-
-def test_state_precedence_is_applied_by_the_store(db: str) -> None:
-    backend = SQLBackend(db)
-    backend.write([("start", "r1", "p", "n", 1.0, None, None)])
-    backend.write([("end", "r1", RunState.COMPLETED, 2.0)])
-    backend.write(
-        [("failure", "r1", FailureInfo(FailureKind.REPORTED, message="late"), 3.0), ("end", "r1", RunState.FAILED, 3.0)]
-    )
-    backend.write([("end", "r1", RunState.COMPLETED, 4.0)])  # failed > completed: ignored
-    record = backend.read_run("r1")
-    assert record is not None and record.state is RunState.FAILED and record.ended == 2.0
-    backend.write([("start", "r1", "p", "n", 1.0, None, None)])  # replaying a start is harmless
-    assert backend.read_run("r1").state is RunState.FAILED  # type: ignore[union-attr]
-    backend.close()
 
 
 def test_concurrent_serving_respects_the_budget(db: str) -> None:

@@ -1,0 +1,241 @@
+"""The backend contract for experiments: leases, observations, budget, progress and best, in every store.
+
+The experiments are created as ``sigopt.create_experiment`` creates them (a validated definition's
+JSON); each test then drives the backend directly, as the SDK's handle and the server will.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from sigopt_ai import FailureInfo, FailureKind, RunState
+from sigopt_ai._models import ExperimentRecord, ExperimentState, Observation, SuggestionState
+from sigopt_ai.backends import Backend, make_backend
+from sigopt_ai.experiments._parse import parse_experiment
+from sigopt_ai.optimizer import Snapshot, SuggestionService
+
+
+def create(backend: Backend, budget: int | None = 4, lease_timeout: float = 60.0, **extra: Any) -> ExperimentRecord:
+    body: dict[str, Any] = {
+        "name": "contract",
+        "parameters": [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}],
+        "metrics": [{"name": "y", "objective": "minimize"}],
+        "type": "random",
+        **extra,
+    }
+    if budget is not None:
+        body["budget"] = budget
+    definition = parse_experiment(body).to_json()
+    return backend.create_experiment(
+        project="p", name="contract", definition=definition, seed=3, lease_timeout=lease_timeout
+    )
+
+
+def test_create_get_list_update_archive(backend: Backend) -> None:
+    first = create(backend)
+    second = create(backend, budget=2)
+    assert backend.get_experiment(first.id) == first and first.state is ExperimentState.ACTIVE
+    assert (first.budget, second.budget, first.lease_timeout, first.seed) == (4, 2, 60.0, 3)
+    assert [e.id for e in backend.list_experiments()] == [second.id, first.id]
+    assert [e.id for e in backend.list_experiments(project="p", limit=1)] == [second.id]
+    assert backend.list_experiments(project="other") == []
+    renamed = backend.update_experiment(first.id, name="renamed", metadata={"owner": "me"})
+    assert renamed is not None and renamed.name == "renamed"
+    assert renamed.definition["name"] == "renamed" and renamed.definition["metadata"] == {"owner": "me"}
+    assert backend.get_experiment(first.id) == renamed
+    backend.archive_experiment(first.id)
+    archived = backend.get_experiment(first.id)
+    assert archived is not None and archived.state is ExperimentState.DELETED
+    assert backend.serve_suggestion(first.id, run_id=None) is None
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "99999999999999999999", "", "١"])
+def test_ids_that_name_nothing_give_nothing(backend: Backend, bad: str) -> None:
+    exp = create(backend)
+    suggestion = backend.serve_suggestion(exp.id, run_id=None)
+    assert suggestion is not None
+    assert backend.get_experiment(bad) is None and backend.progress(bad) is None
+    assert backend.serve_suggestion(bad, run_id=None) is None
+    assert backend.get_suggestion(exp.id, bad) is None and backend.get_suggestion(bad, suggestion.id) is None
+    assert backend.observe(exp.id, bad, run_id=None, values={"y": 1.0}) is None
+    assert backend.release(exp.id, bad, "run") is False
+    assert backend.observations(bad) == [] and backend.open_suggestions(bad) == []
+    assert backend.update_experiment(bad, name="x") is None
+    backend.archive_experiment(bad)  # nothing to archive: no error
+
+
+def test_the_budget_is_exact_and_progress_counts_it(backend: Backend) -> None:
+    exp = create(backend, budget=3)
+    served = [backend.serve_suggestion(exp.id, run_id=None) for _ in range(4)]
+    assert served[3] is None and len({s.id for s in served[:3] if s is not None}) == 3
+    first, second, third = served[:3]
+    assert first is not None and second is not None and third is not None
+    assert first.state is SuggestionState.OPEN and first.leased and first.run is None
+    progress = backend.progress(exp.id)
+    assert progress is not None
+    assert (progress.budget, progress.finished, progress.active, progress.manual, progress.remaining) == (3, 0, 3, 3, 0)
+    backend.observe(exp.id, first.id, run_id=None, values={"y": 0.5})
+    backend.observe(exp.id, second.id, run_id=None, values=None, failure_kind="oom")
+    backend.observe(exp.id, third.id, run_id=None, values=None, failure_kind=None)
+    progress = backend.progress(exp.id)
+    assert progress is not None
+    assert (progress.finished, progress.failed, progress.active, progress.remaining) == (3, 2, 0, 0)
+    assert progress.failed_by_kind == {"oom": 1, "reported": 1}
+    assert backend.serve_suggestion(exp.id, run_id=None) is None
+
+
+def test_an_observation_is_returned_as_it_is_then_listed(backend: Backend) -> None:
+    exp = create(backend)
+    suggestion = backend.serve_suggestion(exp.id, run_id=None)
+    assert suggestion is not None
+    observed = backend.observe(exp.id, suggestion.id, run_id=None, values={"y": 0.25})
+    assert observed is not None
+    assert (observed.suggestion, observed.run, dict(observed.values), observed.failed, observed.extra) == (
+        suggestion.id,
+        None,
+        {"y": 0.25},
+        False,
+        False,
+    )
+    assert dict(observed.assignments) == dict(suggestion.assignments)
+    assert backend.observations(exp.id) == [observed]
+    closed = backend.get_suggestion(exp.id, suggestion.id)
+    assert closed is not None and closed.state is SuggestionState.CLOSED
+    # outside runs a closed suggestion cannot be observed again
+    assert backend.observe(exp.id, suggestion.id, run_id=None, values={"y": 0.5}) is None
+
+
+def test_a_second_result_of_a_run_is_an_extra_observation(backend: Backend) -> None:
+    exp = create(backend, budget=2)
+    suggestion = backend.serve_suggestion(exp.id, run_id="first")
+    assert suggestion is not None
+    backend.observe(exp.id, suggestion.id, run_id="first", values={"y": 1.0})
+    late = backend.observe(exp.id, suggestion.id, run_id="second", values={"y": 2.0})
+    assert late is not None and late.extra
+    assert [o.extra for o in backend.observations(exp.id)] == [False, True]
+    assert backend.observations(exp.id)[1] == late
+    progress = backend.progress(exp.id)
+    assert progress is not None and (progress.finished, progress.extra, progress.remaining) == (1, 1, 1)
+
+
+def test_observations_after_an_id_are_only_the_newer_ones(backend: Backend) -> None:
+    exp = create(backend, budget=None)
+    made: list[Observation] = []
+    for i in range(5):
+        suggestion = backend.serve_suggestion(exp.id, run_id=None)
+        assert suggestion is not None
+        observed = backend.observe(exp.id, suggestion.id, run_id=None, values={"y": float(i)})
+        assert observed is not None
+        made.append(observed)
+    assert backend.observations(exp.id) == made
+    assert backend.observations(exp.id, after=made[2].id) == made[3:]
+    assert backend.observations(exp.id, after=made[-1].id) == []
+
+
+def test_release_gives_the_suggestion_back_to_the_next_worker_first(backend: Backend) -> None:
+    exp = create(backend)
+    held = backend.serve_suggestion(exp.id, run_id="worker-1")
+    assert held is not None and held.run == "worker-1"
+    assert backend.release(exp.id, held.id, "someone-else") is False  # only the holder gives it back
+    assert backend.release(exp.id, held.id, "worker-1") is True
+    assert [s.id for s in backend.open_suggestions(exp.id) if not s.leased] == [held.id]
+    again = backend.serve_suggestion(exp.id, run_id="worker-2")
+    assert again is not None and again.id == held.id and again.serve_count == 2 and again.run == "worker-2"
+
+
+def test_a_lost_worker_is_expired_and_its_late_result_restores_its_run(backend: Backend) -> None:
+    exp = create(backend, lease_timeout=1.0)
+    backend.write([("start", "lost", "p", "lost", time.time() - 30, exp.id, None)])  # heartbeats long stopped
+    suggestion = backend.serve_suggestion(exp.id, run_id="lost")
+    assert suggestion is not None
+    backend.write([("heartbeat", ("lost",), time.time() - 10)])
+    progress = backend.progress(exp.id)  # expires the lease
+    assert progress is not None and progress.active == 0
+    record = backend.read_run("lost")
+    assert record is not None and record.state is RunState.FAILED and record.failure is not None
+    assert record.failure.kind is FailureKind.INFRASTRUCTURE
+    waiting = backend.serve_suggestion(exp.id, run_id="next")
+    assert waiting is not None and waiting.id == suggestion.id  # served again
+    own = FailureInfo(FailureKind.DIVERGED, message="nan").to_json()
+    late = backend.observe(exp.id, suggestion.id, run_id="lost", values=None, failure_kind="diverged", run_failure=own)
+    assert late is not None and not late.extra  # it closed the suggestion: "next" will be the extra one
+    restored = backend.read_run("lost")
+    assert restored is not None and restored.failure is not None and restored.failure.kind is FailureKind.DIVERGED
+
+
+def test_best_observations_follow_the_objective_and_thresholds(backend: Backend) -> None:
+    exp = create(
+        backend,
+        budget=10,
+        metrics=[
+            {"name": "y", "objective": "minimize"},
+            {"name": "z", "strategy": "constraint", "objective": "minimize", "threshold": 1},
+        ],
+    )
+    results = [{"y": 0.1, "z": 5.0}, {"y": 0.3, "z": 0.5}, {"y": 0.2, "z": 0.9}]
+    for values in results:
+        suggestion = backend.serve_suggestion(exp.id, run_id=None)
+        assert suggestion is not None
+        backend.observe(exp.id, suggestion.id, run_id=None, values=values)
+    best = backend.best_observations(exp.id)
+    assert [dict(o.values) for o in best] == [{"y": 0.2, "z": 0.9}]  # the lowest y of those under z's threshold
+
+
+def test_concurrent_workers_never_share_an_open_suggestion(store_url: str) -> None:
+    setup = make_backend(store_url)
+    exp = create(setup, budget=16)
+    served: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(index: int) -> None:
+        backend = make_backend(store_url)  # each worker its own connections, as another process has
+        try:
+            while (suggestion := backend.serve_suggestion(exp.id, run_id=f"w{index}")) is not None:
+                served.append(suggestion.id)
+                backend.observe(exp.id, suggestion.id, run_id=f"w{index}", values={"y": 1.0})
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            backend.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(served) == len(set(served)) == 16
+    progress = setup.progress(exp.id)
+    assert progress is not None and (progress.finished, progress.extra) == (16, 0)
+    setup.close()
+
+
+class RecordingService(SuggestionService):
+    """The real service, recording each snapshot the store gave it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshots: list[Snapshot] = []
+
+    def suggest(self, experiment: ExperimentRecord, snapshot: Snapshot) -> dict[str, Any] | None:
+        self.snapshots.append(snapshot)
+        return super().suggest(experiment, snapshot)
+
+
+def test_the_store_asks_its_service_and_reads_only_what_is_new(store_url: str) -> None:
+    service = RecordingService()
+    backend = make_backend(store_url, service=service)
+    exp = create(backend, budget=None)
+    for i in range(6):
+        suggestion = backend.serve_suggestion(exp.id, run_id=None)
+        assert suggestion is not None
+        backend.observe(exp.id, suggestion.id, run_id=None, values={"y": float(i)})
+    snapshots = service.snapshots
+    assert [s.index for s in snapshots] == list(range(6))
+    assert [s.observation_count for s in snapshots] == list(range(6))
+    # each suggestion read only the observation made since the one before
+    assert [len(s.observations) for s in snapshots] == [0] + [1] * 5
+    backend.close()
