@@ -62,19 +62,20 @@ _BY_STATUS: dict[int, type[SigOptError]] = {
 _INTERNAL = 500
 
 
-def error_to_json(exc: BaseException) -> JSON:
+def error_to_json(exc: BaseException, *, status: int | None = None) -> JSON:
     """SigOpt's ``error`` object for ``exc``: ``{"object": "error", "message", "status"}``.
 
-    The status is the one the table of :mod:`sigopt_ai.wire._errors` gives ``exc``'s class; the HTTP
-    response should carry the same. An exception from outside our tree is a bug of the server: its
-    message stays there and the client gets its class name only.
+    The status is the one the table above gives ``exc``'s class unless ``status`` says otherwise
+    (a server answers an unknown id with 404); the HTTP response carries the same. An exception from
+    outside our tree is a bug of the server: its message stays there and the client gets its class
+    name only.
     """
     if isinstance(exc, BackendRejected):
-        return _error(exc.message, exc.status, BackendRejected)
-    for cls, status in _SENT:
+        return _error(exc.message, status or exc.status, BackendRejected)
+    for cls, default in _SENT:
         if isinstance(exc, cls):
-            return _error(str(exc), status, cls)
-    return _error(f"The server failed with {type(exc).__name__}.", _INTERNAL, None)
+            return _error(str(exc), status or default, cls)
+    return _error(f"The server failed with {type(exc).__name__}.", status or _INTERNAL, None)
 
 
 def error_from_json(status: int, obj: Any) -> SigOptError:

@@ -42,13 +42,10 @@ def ops_to_json(ops: Iterable[Op]) -> list[list[Any]]:
     """
     batch = []
     for index, op in enumerate(ops):
-        items = []
-        for at, item in enumerate(op):
-            try:
-                items.append(_encode(item))
-            except _NotJSON as exc:
-                raise ValidationTypeError(f"ops[{index}][{at}] of a {op[0]!r} operation: {exc}") from None
-        batch.append(items)
+        try:
+            batch.append([_encode(item) for item in op])
+        except _NotJSON:
+            raise _unencodable(op, index) from None
     return batch
 
 
@@ -61,11 +58,21 @@ def ops_from_json(data: Any) -> list[Op]:
     """
     if not isinstance(data, list):
         raise ValidationTypeError(f"ops: expected a JSON array of operations, got {describe_value(data)}.")
-    return [_read_op(item, f"ops[{index}]") for index, item in enumerate(data)]
+    return [_read_op(item, index) for index, item in enumerate(data)]
 
 
 class _NotJSON(Exception):
     """A value an operation cannot carry; the message says which."""
+
+
+def _unencodable(op: Op, index: int) -> ValidationTypeError:
+    """The error for an operation that :func:`_encode` refused, naming the item it refused."""
+    for at, item in enumerate(op):
+        try:
+            _encode(item)
+        except _NotJSON as exc:
+            return ValidationTypeError(f"ops[{index}][{at}] of a {op[0]!r} operation: {exc}")
+    raise AssertionError("not reached: the operation was refused")
 
 
 def _encode(value: Any) -> Any:
@@ -88,22 +95,23 @@ def _encode(value: Any) -> Any:
     raise _NotJSON(f"expected a JSON value, a tuple or a float, got {describe_value(value)}.")
 
 
-def _decode(value: Any, path: str) -> Any:
+def _decode(value: Any, index: int, at: int) -> Any:
+    """``value`` with its tags read; ``index`` and ``at`` place it in the batch for an error."""
     if isinstance(value, list):
-        return [_decode(item, path) for item in value]
+        return [_decode(item, index, at) for item in value]
     if not isinstance(value, dict):
         return value  # json.loads gives nothing else
     if len(value) == 1:
         ((tag, inner),) = value.items()
         if tag == _TUPLE and isinstance(inner, list):
-            return tuple(_decode(item, path) for item in inner)
-        if tag == _FLOAT and inner in _NON_FINITE:
+            return tuple(_decode(item, index, at) for item in inner)
+        if tag == _FLOAT and isinstance(inner, str) and inner in _NON_FINITE:
             return _NON_FINITE[inner]
         if tag == _DICT and isinstance(inner, dict):
-            return {key: _decode(item, path) for key, item in inner.items()}
+            return {key: _decode(item, index, at) for key, item in inner.items()}
         if tag in _TAGS:
-            raise ValidationError(f"{path}: {value!r} is not a valid {tag!r} value.")
-    return {key: _decode(item, path) for key, item in value.items()}
+            raise ValidationError(f"ops[{index}][{at}]: {value!r} is not a valid {tag!r} value.")
+    return {key: _decode(item, index, at) for key, item in value.items()}
 
 
 # --- the shapes of the operations (sigopt_ai._models lists them)
@@ -193,22 +201,24 @@ _SHAPES: dict[str, tuple[tuple[str, _Check, str], ...]] = {
 }
 
 
-def _read_op(data: Any, path: str) -> Op:
+def _read_op(data: Any, index: int) -> Op:
     if not (isinstance(data, list) and data and isinstance(data[0], str) and data[0] in _SHAPES):
         raise ValidationError(
-            f"{path}: expected an operation, a JSON array whose first item is one of {sorted(_SHAPES)!r}, "
+            f"ops[{index}]: expected an operation, a JSON array whose first item is one of {sorted(_SHAPES)!r}, "
             f"got {describe_value(data)}."
         )
     name, *items = data
     shape = _SHAPES[name]
     if len(items) != len(shape):
-        raise ValidationError(f"{path}: a {name!r} operation has {len(shape) + 1} items, got {len(data)}.")
+        raise ValidationError(f"ops[{index}]: a {name!r} operation has {len(shape) + 1} items, got {len(data)}.")
     op = [name]
     for at, (item, (what, check, expected)) in enumerate(zip(items, shape, strict=True), start=1):
-        value = _decode(item, f"{path}[{at}]")
+        # Most items are scalars, which JSON gives as they were sent.
+        value = _decode(item, index, at) if isinstance(item, (list, dict)) else item
         if not check(value):
             raise ValidationError(
-                f"{path}[{at}] ({what} of a {name!r} operation): expected {expected}, got {describe_value(value)}."
+                f"ops[{index}][{at}] ({what} of a {name!r} operation): expected {expected}, "
+                f"got {describe_value(value)}."
             )
         op.append(value)
     return tuple(op)

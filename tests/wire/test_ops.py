@@ -81,6 +81,7 @@ def test_an_operation_holding_an_object_is_refused() -> None:
         ([["checkpoint", "r1", 1, {"a": "x"}, 1.0]], "ops[0][3] (values of a 'checkpoint' operation)"),
         ([["failure", "r1", {"kind": "gremlins"}, 1.0]], "ops[0][2] (failure of a 'failure' operation)"),
         ([["metric", "r1", "loss", {"$float": "big"}, None, 1.0]], "ops[0][3]: {'$float': 'big'} is not a valid"),
+        ([["metric", "r1", "loss", {"$float": []}, None, 1.0]], "ops[0][3]: {'$float': []} is not a valid"),
         ([["heartbeat", {"$tuple": "r1"}, 1.0]], "ops[0][1]: {'$tuple': 'r1'} is not a valid '$tuple' value."),
     ],
 )

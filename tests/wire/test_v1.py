@@ -543,6 +543,13 @@ def test_our_errors_come_back_as_the_same_class(exc: SigOptError, status: int) -
     assert (type(back), str(back)) == (type(exc), str(exc))
 
 
+def test_an_unknown_id_may_be_sent_as_404_and_stays_a_validation_error() -> None:
+    obj = through_json(wire.error_to_json(ValidationError("There is no experiment with id '7'."), status=404))
+    assert obj["status"] == 404
+    back = wire.error_from_json(404, obj)
+    assert (type(back), str(back)) == (ValidationError, "There is no experiment with id '7'.")
+
+
 def test_an_unexpected_exception_keeps_its_message_on_the_server() -> None:
     obj = wire.error_to_json(KeyError("postgres://admin:secret@db"))
     assert (obj["status"], obj["message"]) == (500, "The server failed with KeyError.")
