@@ -7,6 +7,11 @@ Example:
     ...     return 0.93
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sigopt_ai._exceptions import (
     AssignmentFailure,
     BackendError,
@@ -30,14 +35,16 @@ from sigopt_ai._failures import (
     register_failure_classifier,
     register_failure_type,
 )
-from sigopt_ai._models import Checkpoint, MetricPoint, RunRecord, RunState
-from sigopt_ai.experiments._experiment import (
-    Experiment,
+from sigopt_ai._models import (
+    Checkpoint,
+    ExperimentState,
+    MetricPoint,
     Observation,
     Progress,
+    RunRecord,
+    RunState,
     Suggestion,
-    create_experiment,
-    get_experiment,
+    SuggestionState,
 )
 from sigopt_ai.runs._api import (
     configure,
@@ -59,6 +66,9 @@ from sigopt_ai.runs._decorator import RunSpec, run
 from sigopt_ai.runs._params import CurrentRunParams, RunParams
 from sigopt_ai.runs._run import RunContext
 
+if TYPE_CHECKING:
+    from sigopt_ai.experiments import Experiment, create_experiment, get_experiment
+
 __version__ = "0.1.0"
 
 params: CurrentRunParams = CurrentRunParams()
@@ -73,6 +83,7 @@ __all__ = [
     "CurrentRunParams",
     "Diverged",
     "Experiment",
+    "ExperimentState",
     "ExperimentStopped",
     "FailureInfo",
     "FailureKind",
@@ -88,6 +99,7 @@ __all__ = [
     "SigOptError",
     "StoreError",
     "Suggestion",
+    "SuggestionState",
     "Terminated",
     "TransportError",
     "UsageError",
@@ -115,3 +127,19 @@ __all__ = [
     "register_failure_type",
     "run",
 ]
+
+# PEP 562: experiments need numpy, scipy, PyYAML and rich, so they load on first use, not with the
+# logging API a training script imports.
+_LAZY = {name: "sigopt_ai.experiments" for name in ("Experiment", "create_experiment", "get_experiment")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
