@@ -43,7 +43,7 @@ def test_tiny_run_writes_the_labelled_json_and_markdown(tmp_path: Path) -> None:
     assert figures["flush_cpu_load"]["count"] > 0
     overlapping, suggesting = figures["flush_overlapping_a_suggestion"], figures["flush_suggesting"]
     assert overlapping["count"] <= suggesting["count"]
-    assert figures["flushes_failed"] == 0
+    assert figures["flushes_failed"] == figures["worker_errors"] == 0
     if overlapping["count"]:
         expected = overlapping["max_ms"] / figures["flush_alone"]["p99_ms"]
         assert figures["worst_stall_over_alone_p99"] == pytest.approx(expected)
@@ -62,6 +62,7 @@ def test_a_flush_overlaps_a_suggestion_only_if_their_intervals_meet() -> None:
         "phases": {"alone": 0.0, "cpu_load": 10.0, "suggesting": 20.0, "end": 30.0},
         "suggest": [[[21.0, 22.0], [25.0, 26.0]], [[21.5, 23.0]]],
         "observe_s": [[0.001, 0.001], [0.002]],
+        "errors": ["StoreError: locked"],
         # [start, seconds, ok]: two alone, one under CPU load, then one during a suggestion, one
         # between suggestions, and one that starts before a suggestion and ends inside it.
         "flushes": [[1.0, 0.002, True], [2.0, 0.004, True], [11.0, 0.05, True]]
@@ -76,7 +77,9 @@ def test_a_flush_overlaps_a_suggestion_only_if_their_intervals_meet() -> None:
     assert figures["flush_overlapping_a_suggestion"]["max_ms"] == pytest.approx(200.0)
     assert figures["worst_stall_over_alone_p99"] == pytest.approx(50.0)
     assert figures["meets_target"] is False
+    assert figures["worst_stall_over_worst_cpu_load"] == pytest.approx(4.0)
     assert [w["count"] for w in figures["suggestion_per_worker"]] == [2, 1]
+    assert (figures["worker_errors"], figures["worker_error_examples"]) == (1, ["StoreError: locked"])
 
 
 def test_each_label_keeps_its_entry_and_a_label_run_again_replaces_its_own(tmp_path: Path) -> None:
