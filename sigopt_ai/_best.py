@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 from sigopt_ai._definition import ExperimentDefinition, Metric
-
-if TYPE_CHECKING:
-    from sigopt_ai.experiments._experiment import Observation
+from sigopt_ai._models import Observation
 
 
-def meets_thresholds(definition: ExperimentDefinition, values: dict[str, float]) -> bool:
+def meets_thresholds(definition: ExperimentDefinition, values: Mapping[str, float]) -> bool:
     """Whether every metric with a threshold is on the right side of it (inclusive)."""
     for metric in definition.metrics:
         if metric.threshold is None:
@@ -36,7 +33,7 @@ def best_observations(definition: ExperimentDefinition, observations: Sequence[O
     One optimized metric: the best (or the ``num_solutions`` best); two: the Pareto front sorted by
     the first; none (all-constraint search): every valid observation.
     """
-    valid = [o for o in observations if not o.failed and meets_thresholds(definition, dict(o.values))]
+    valid = [o for o in observations if not o.failed and meets_thresholds(definition, o.values)]
     optimized = definition.optimized_metrics
     if not optimized:
         return valid

@@ -7,7 +7,6 @@ An :class:`Experiment` is a handle on a stored experiment; any number of process
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import time
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sigopt_ai import _config
-from sigopt_ai._checks import describe_value, short_repr, to_number, to_seconds, to_seed
+from sigopt_ai._checks import describe_value, short_repr, to_seconds, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind
@@ -33,6 +32,7 @@ from sigopt_ai.backends import Backend
 from sigopt_ai.experiments._guard import REPEATS, RepeatGuard
 from sigopt_ai.experiments._parse import load_experiment_file, parse_experiment
 from sigopt_ai.experiments._progress import ProgressLine
+from sigopt_ai.experiments._values import names, observed_values
 from sigopt_ai.runs._decorator import log_result
 from sigopt_ai.runs._run import LoopBinding, RunContext, abandon, claim_for_function, new_run_id
 from sigopt_ai.runs._session import get_client
@@ -204,7 +204,7 @@ class Experiment:
     def _check_values(self, values: Any, failed: Any) -> dict[str, float] | None:
         if not isinstance(failed, bool):
             raise ValidationTypeError(f"failed must be True or False, got {type(failed).__name__}.")
-        clean = None if values is None else _observed_values(values)
+        clean = None if values is None else observed_values(values)
         if failed:
             if clean:
                 raise ValidationError("values: a failed observation cannot have values.")
@@ -213,7 +213,7 @@ class Experiment:
             raise ValidationError("values: an observation needs values unless failed=True.")
         known = {m.name for m in self.definition.metrics}
         if unknown := set(clean) - known:
-            raise ValidationError(f"values: {_names(unknown)} are not metrics of this experiment ({sorted(known)!r}).")
+            raise ValidationError(f"values: {names(unknown)} are not metrics of this experiment ({sorted(known)!r}).")
         if missing := [m.name for m in self.definition.optimized_metrics if m.name not in clean]:
             raise ValidationError(f"values: optimized metric(s) {missing!r} are missing.")
         return clean
@@ -336,7 +336,7 @@ class Experiment:
 
     def _missing_metric(self, run: RunContext, missing: list[str], logged: list[str]) -> FailureInfo:
         message = (
-            f"The run completed without the experiment's metric(s) {missing!r}; it logged {_names(logged)}. "
+            f"The run completed without the experiment's metric(s) {missing!r}; it logged {names(logged)}. "
             "Its suggestion goes back to be served again."
         )
         warnings.warn(
@@ -372,57 +372,6 @@ class Experiment:
                 if claim_for_function(run) is not None:  # a plain function: log what it returned
                     log_result(run, self.metric, result)
         return self.best_runs()
-
-
-_VALUE_KEYS = frozenset({"name", "value", "value_stddev"})
-
-
-def _observed_values(values: Any) -> dict[str, float]:
-    """``observe(values=...)`` as ``{metric: finite float}``: a mapping, or SigOpt's list of
-    ``{"name": ..., "value": ...}``."""
-    if isinstance(values, Mapping):
-        pairs = list(values.items())
-    elif isinstance(values, (list, tuple)):
-        pairs = [_named_value(item, i) for i, item in enumerate(values)]
-    else:
-        raise ValidationTypeError(
-            "values must be a mapping {metric: number} or a list of {'name': ..., 'value': ...}, "
-            f"got {type(values).__name__} ({short_repr(values)})."
-        )
-    clean: dict[str, float] = {}
-    for name, value in pairs:
-        if not isinstance(name, str):
-            raise ValidationTypeError(f"values: a metric name must be a string, got {type(name).__name__}.")
-        if name in clean:
-            raise ValidationError(f"values: metric {short_repr(name)} is given twice.")
-        clean[name] = _finite(value, f"values[{short_repr(name)}]")
-    return clean
-
-
-def _named_value(item: Any, index: int) -> tuple[Any, Any]:
-    if not (isinstance(item, Mapping) and "name" in item and "value" in item and set(item) <= _VALUE_KEYS):
-        raise ValidationTypeError(
-            f"values[{index}] must be a mapping with 'name' and 'value' (and optionally 'value_stddev'), "
-            f"got {short_repr(item)}."
-        )
-    return item["name"], item["value"]
-
-
-def _finite(value: Any, field: str) -> float:
-    """A metric value of an observation: a finite number (a diverged evaluation is ``failed=True``)."""
-    number = to_number(value, field)
-    if not math.isfinite(number):
-        raise ValidationError(
-            f"{field} must be a finite number, got {number!r}; report a diverged evaluation with failed=True."
-        )
-    return number
-
-
-def _names(names: Any) -> str:
-    """A few names, shortened, for a message."""
-    listed = sorted(names)
-    shown = ", ".join(short_repr(n) for n in listed[:5])
-    return f"[{shown}{', ...' if len(listed) > 5 else ''}]"
 
 
 def _absorbs(failure: FailureInfo) -> bool:

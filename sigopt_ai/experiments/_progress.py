@@ -78,7 +78,7 @@ class ProgressLine:
         definition = self._experiment.definition
         for o in new:
             value = o.values.get(metric.name)
-            if o.failed or value is None or value != value or not meets_thresholds(definition, dict(o.values)):
+            if o.failed or value is None or value != value or not meets_thresholds(definition, o.values):
                 continue
             if self._best is None or (value > self._best if metric.objective == "maximize" else value < self._best):
                 self._best = value

@@ -16,7 +16,7 @@ import pytest
 import sigopt_ai as sigopt
 from sigopt_ai._models import ExperimentRecord
 from sigopt_ai.backends import Backend, make_backend
-from sigopt_ai.backends.sql import _experiments
+from sigopt_ai.backends.sql import _serving
 from sigopt_ai.experiments._progress import ProgressLine
 from sigopt_ai.optimizer import Snapshot, SuggestionService
 from tests.conftest import spawn_python
@@ -213,15 +213,15 @@ def test_a_suggestion_raced_by_another_worker_is_computed_again_from_the_new_sta
 
 def test_after_lost_races_a_slow_strategy_inserts_anyway_and_a_quick_one_continues_the_sequence(store: Path) -> None:
     slow_exp, quick_exp = create(budget=None, lease_timeout=60.0), create(budget=None, lease_timeout=60.0)  # type: ignore[arg-type]
-    races = _experiments._RACES + 5  # more than it tolerates
-    slow_indexes, slow = racing_worker(store, slow_exp, races, seconds=2 * _experiments.QUICK_SUGGESTION_S)
+    races = _serving.RACES + 5  # more than it tolerates
+    slow_indexes, slow = racing_worker(store, slow_exp, races, seconds=2 * _serving.QUICK_SUGGESTION_S)
     served = slow.serve_suggestion(slow_exp.id, run_id=None)
     # A fit is never repeated under the lock: its last result is inserted, one insert behind.
-    assert slow_indexes == list(range(_experiments._RACES + 1))
-    assert served is not None and dict(served.assignments) == {"x": (_experiments._RACES + 1) / 100}
+    assert slow_indexes == list(range(_serving.RACES + 1))
+    assert served is not None and dict(served.assignments) == {"x": (_serving.RACES + 1) / 100}
 
-    quick_indexes, quick = racing_worker(store, quick_exp, _experiments._RACES + 1, seconds=0)
+    quick_indexes, quick = racing_worker(store, quick_exp, _serving.RACES + 1, seconds=0)
     served = quick.serve_suggestion(quick_exp.id, run_id=None)
     # A quick strategy runs once more inside the lock, at the index the suggestion is inserted at.
-    assert quick_indexes == list(range(_experiments._RACES + 2))
-    assert served is not None and dict(served.assignments) == {"x": (_experiments._RACES + 2) / 100}
+    assert quick_indexes == list(range(_serving.RACES + 2))
+    assert served is not None and dict(served.assignments) == {"x": (_serving.RACES + 2) / 100}

@@ -23,7 +23,7 @@ from sigopt_ai._exceptions import StoreError
 from sigopt_ai._models import ExperimentRecord, MetricPoint, Observation, Op, Progress, RunRecord, Suggestion
 from sigopt_ai.backends._base import Backend
 from sigopt_ai.backends._dead_letters import append_dead_letter, causes, dead_letter_row
-from sigopt_ai.backends.sql import _experiments, _runs
+from sigopt_ai.backends.sql import _experiments, _leases, _runs, _serving
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import READ_BUSY_MS, WRITE_BUSY_MS, file_identity, make_engine, sqlite_file
 from sigopt_ai.backends.sql._fork import FORK_GATE
@@ -131,6 +131,10 @@ class SQLBackend(Backend):
         try:
             with FORK_GATE.transaction() if write else nullcontext(), self.engine.connect() as conn:
                 conn = conn.execution_options(sigopt_write=write, sigopt_busy_ms=busy_ms)
+                if not write and conn.dialect.name == "postgresql":
+                    # One snapshot for the whole read, as SQLite's read transactions have: a suggestion's
+                    # observations, their count and the pending assignments must agree.
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 with conn.begin():
                     yield conn
         except sa.exc.SQLAlchemyError as exc:
@@ -253,7 +257,7 @@ class SQLBackend(Backend):
 
     def serve_suggestion(self, experiment_id: str, *, run_id: str | None) -> Suggestion | None:
         """Lease a suggestion (see :class:`Backend`), made by this store's service."""
-        return _experiments.serve(self, self._service, experiment_id, run_id=run_id)
+        return _serving.serve(self, self._service, experiment_id, run_id=run_id)
 
     def get_suggestion(self, experiment_id: str, suggestion_id: str) -> Suggestion | None:
         """The suggestion with this id in this experiment, or None."""
@@ -288,7 +292,7 @@ class SQLBackend(Backend):
         self, experiment_id: str, suggestion_id: str, run_id: str, run_failure: Mapping[str, Any] | None = None
     ) -> bool:
         """Give a suggestion back to be served again (see :class:`Backend`)."""
-        return _experiments.release(self, experiment_id, suggestion_id, run_id, run_failure)
+        return _leases.release(self, experiment_id, suggestion_id, run_id, run_failure)
 
     def progress(self, experiment_id: str) -> Progress | None:
         """Where an experiment stands, after expiring lost leases."""

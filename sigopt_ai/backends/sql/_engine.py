@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -70,3 +71,21 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
+
+
+class Store(Protocol):
+    """What the store's modules need of the backend: its transactions."""
+
+    def transaction(self, *, write: bool = True) -> AbstractContextManager[Connection]:
+        """One transaction (a write one takes the store's write lock)."""
+
+
+_MAX_ID = 2**63
+
+
+def row_id(text: str) -> int | None:
+    """The row id an experiment, suggestion or observation id names, or None if it names none."""
+    text = str(text)
+    if not (text.isascii() and text.isdigit()) or int(text) >= _MAX_ID:
+        return None
+    return int(text)

@@ -1,0 +1,60 @@
+"""The values of ``Experiment.observe()``: metric values as SigOpt's API and ours accept them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from sigopt_ai._checks import short_repr, to_number
+from sigopt_ai._exceptions import ValidationError, ValidationTypeError
+
+_VALUE_KEYS = frozenset({"name", "value", "value_stddev"})
+
+
+def observed_values(values: Any) -> dict[str, float]:
+    """``observe(values=...)`` as ``{metric: finite float}``: a mapping, or SigOpt's list of
+    ``{"name": ..., "value": ...}``."""
+    if isinstance(values, Mapping):
+        pairs = list(values.items())
+    elif isinstance(values, (list, tuple)):
+        pairs = [_named_value(item, i) for i, item in enumerate(values)]
+    else:
+        raise ValidationTypeError(
+            "values must be a mapping {metric: number} or a list of {'name': ..., 'value': ...}, "
+            f"got {type(values).__name__} ({short_repr(values)})."
+        )
+    clean: dict[str, float] = {}
+    for name, value in pairs:
+        if not isinstance(name, str):
+            raise ValidationTypeError(f"values: a metric name must be a string, got {type(name).__name__}.")
+        if name in clean:
+            raise ValidationError(f"values: metric {short_repr(name)} is given twice.")
+        clean[name] = _finite(value, f"values[{short_repr(name)}]")
+    return clean
+
+
+def _named_value(item: Any, index: int) -> tuple[Any, Any]:
+    if not (isinstance(item, Mapping) and "name" in item and "value" in item and set(item) <= _VALUE_KEYS):
+        raise ValidationTypeError(
+            f"values[{index}] must be a mapping with 'name' and 'value' (and optionally 'value_stddev'), "
+            f"got {short_repr(item)}."
+        )
+    return item["name"], item["value"]
+
+
+def _finite(value: Any, field: str) -> float:
+    """A metric value of an observation: a finite number (a diverged evaluation is ``failed=True``)."""
+    number = to_number(value, field)
+    if not math.isfinite(number):
+        raise ValidationError(
+            f"{field} must be a finite number, got {number!r}; report a diverged evaluation with failed=True."
+        )
+    return number
+
+
+def names(names: Any) -> str:
+    """A few names, shortened, for a message."""
+    listed = sorted(names)
+    shown = ", ".join(short_repr(n) for n in listed[:5])
+    return f"[{shown}{', ...' if len(listed) > 5 else ''}]"
