@@ -72,37 +72,41 @@ def training_run_from_json(obj: Any) -> RunRecord:
     """The :class:`RunRecord` of a ``training_run`` object.
 
     Raises:
-        ValidationError: A field is missing or malformed; the message names it.
+        ValidationError: A field is missing or malformed (the message names it), or the fields
+            disagree (a ``failed`` run without a failure).
     """
     fields = Fields(obj, "training_run", "training_run")
     extension = fields.extension()
     evaluations = fields.evaluations("values", keyed=True)
-    failure = extension.obj.get("failure")
-    model = fields.obj.get("model")
-    return RunRecord(
-        id=fields.text("id"),
-        name=fields.text("name"),
-        project=fields.text("project"),
-        state=fields.state(RunState),
-        created=fields.time("created"),
-        ended=fields.optional_time("completed"),
-        params=fields.scalars("assignments"),
-        metrics={name: value for name, (value, _) in evaluations.items() if value is not None},
-        metric_stddevs={name: stddev for name, (_, stddev) in evaluations.items() if stddev is not None},
-        checkpoints=tuple(
-            checkpoint_from_json(item, f"training_run.{EXTENSION}.checkpoints[{index}]")
-            for index, item in enumerate(extension.items("checkpoints"))
-        ),
-        metadata=fields.scalars("metadata"),
-        sys_metadata=fields.mapping("sys_metadata"),
-        datasets=tuple(fields.mapping("datasets")),
-        model=None if model is None else fields.child("model").text("type"),
-        failure=None if failure is None else _failure(failure),
-        experiment=fields.optional_text("experiment"),
-        suggestion=fields.optional_text("suggestion"),
-        heartbeat=extension.optional_number("heartbeat"),
-        lost=extension.flag("lost"),
-    )
+    try:
+        return RunRecord(
+            id=fields.text("id"),
+            name=fields.text("name"),
+            project=fields.text("project"),
+            state=fields.state(RunState),
+            created=fields.time("created"),
+            ended=fields.optional_time("completed"),
+            params=fields.scalars("assignments"),
+            metrics={name: value for name, (value, _) in evaluations.items() if value is not None},
+            metric_stddevs={name: stddev for name, (_, stddev) in evaluations.items() if stddev is not None},
+            checkpoints=tuple(
+                checkpoint_from_json(item, f"training_run.{EXTENSION}.checkpoints[{index}]")
+                for index, item in enumerate(extension.items("checkpoints"))
+            ),
+            metadata=fields.scalars("metadata"),
+            sys_metadata=fields.mapping("sys_metadata"),
+            datasets=tuple(fields.mapping("datasets")),
+            model=None if fields.obj.get("model") is None else fields.child("model").text("type"),
+            failure=_failure(extension),
+            experiment=fields.optional_text("experiment"),
+            suggestion=fields.optional_text("suggestion"),
+            heartbeat=extension.optional_number("heartbeat"),
+            lost=extension.flag("lost"),
+        )
+    except ValidationError:
+        raise
+    except ValueError as exc:  # the fields disagree: a lost run that ended, a failed run without a failure
+        raise ValidationError(f"training_run: {exc}") from None
 
 
 def checkpoint_to_json(checkpoint: Checkpoint, *, run: str | None = None) -> JSON:
@@ -152,8 +156,11 @@ def metric_point_from_json(obj: Any) -> MetricPoint:
     )
 
 
-def _failure(value: Any) -> FailureInfo:
+def _failure(extension: Fields) -> FailureInfo | None:
+    value = extension.obj.get("failure")
+    if value is None:
+        return None
     try:
         return FailureInfo.from_json(value)
     except ValidationError as exc:
-        raise ValidationError(f"training_run.{EXTENSION}.failure: {exc}") from None
+        raise ValidationError(f"{extension.path}.failure: {exc}") from None

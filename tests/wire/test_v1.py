@@ -497,6 +497,8 @@ MALFORMED = [
     ),
     ("training_run", ["sigopt_ai", "checkpoints"], [{"values": []}], ValidationError, "checkpoints[0].sigopt_ai.step"),
     ("training_run", ["sigopt_ai", "heartbeat"], "now", ValidationTypeError, "training_run.sigopt_ai.heartbeat"),
+    ("training_run", ["state"], "failed", ValidationError, "training_run: Run 'r' is failed but has no failure"),
+    ("training_run", ["sigopt_ai", "lost"], "yes", ValidationTypeError, "training_run.sigopt_ai.lost: expected true"),
     ("progress", ["sigopt_ai", "failed_by_kind"], {"oom": "1"}, ValidationTypeError, "failed_by_kind['oom']"),
     ("progress", ["observation_budget_consumed"], None, ValidationTypeError, "progress.observation_budget_consumed"),
     ("pagination", ["data"], [1], ValidationTypeError, "pagination.data[0]: expected a JSON object, got 1 (int)."),
