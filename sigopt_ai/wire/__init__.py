@@ -2,7 +2,8 @@
 
 Every function is pure (no I/O): ``*_to_json`` gives a JSON object of plain dicts, lists, strings,
 numbers, booleans and None, and ``*_from_json`` gives back exactly the value it was given,
-``x_from_json(x_to_json(x)) == x``, raising :class:`~sigopt_ai.ValidationError` whose message starts
+``x_from_json(x_to_json(x)) == x`` (a NaN comes back as NaN, which Python compares unequal to
+itself), raising :class:`~sigopt_ai.ValidationError` whose message starts
 with the path of a missing or malformed field (``observation.values[1].name: expected a string, got
 3 (int).``).
 
@@ -37,9 +38,11 @@ one. The output of every ``*_to_json`` passes ``json.dumps(..., allow_nan=False)
 record's free-form maps (assignments, metadata, definition, ``sys_metadata``) hold JSON values, as
 the SDK's checks make them.
 
-A batch of write operations goes over HTTP with :func:`ops_to_json` and :func:`ops_from_json` (see
-:mod:`sigopt_ai.wire._ops`), and errors with :func:`error_to_json` and :func:`error_from_json` (the
-status table is in :mod:`sigopt_ai.wire._errors`).
+An experiment's definition is SigOpt JSON already and becomes the experiment object's fields (see
+:mod:`sigopt_ai.wire._experiments`). A batch of write operations goes over HTTP with
+:func:`ops_to_json` and :func:`ops_from_json` (see :mod:`sigopt_ai.wire._ops`), and errors with
+:func:`error_to_json` and :func:`error_from_json` (the status table is in
+:mod:`sigopt_ai.wire._errors`).
 """
 
 from __future__ import annotations
