@@ -23,20 +23,18 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai._exceptions import StoreError
-from sigopt_ai._failures import FailureInfo, FailureKind
+from sigopt_ai._failures import FailureKind
 from sigopt_ai._models import Op, RunState
-from sigopt_ai.backends._base import Backend
+from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.runs import _session as _client
 from sigopt_ai.runs._writer import Syncer
 from tests.conftest import run_python
 
 
-def raw_failure(message: Any) -> FailureInfo:
-    """A FailureInfo built past its own checks, as an older or buggy caller could hand the writer."""
-    failure = object.__new__(FailureInfo)
-    for name, value in (("kind", FailureKind.REPORTED), ("type", None), ("message", message), ("traceback", None)):
-        object.__setattr__(failure, name, value)
-    return failure
+def raw_failure(message: Any) -> dict[str, Any]:
+    """A failure as a write operation carries it, built past FailureInfo's checks, as an older or
+    buggy caller could hand the writer."""
+    return {"kind": FailureKind.REPORTED.value, "type": None, "message": message, "traceback": None}
 
 
 def start_op(run_id: str, name: str = "run") -> Op:
@@ -88,23 +86,25 @@ def test_a_run_name_with_a_lone_surrogate_is_stored_escaped() -> None:
     assert dead_letters(run_id) == [] and client.syncer.repaired == 1
 
 
-@pytest.mark.parametrize(
-    ("message", "stored"),
-    [
-        ("cannot open b'\\xff'.bin: \udcff.bin", "cannot open b'\\xff'.bin: \\udcff.bin"),
-        (("diverged", 120), "('diverged', 120)"),
-    ],
-    ids=["lone-surrogate", "tuple"],
-)
-def test_a_failure_the_driver_cannot_bind_is_stored_as_text(message: Any, stored: str) -> None:
+def test_a_failure_message_utf8_cannot_encode_is_stored_escaped() -> None:
     client = _client.get_client()
     with sigopt.run() as run:
-        client.submit(("failure", run.id, raw_failure(message), time.time()))
+        client.submit(("failure", run.id, raw_failure("cannot open b'\\xff'.bin: \udcff.bin"), time.time()))
         run.log_metric("loss", 0.1)
     assert sigopt.flush()
     record = sigopt.get_run(run.id)
     assert record.state is RunState.FAILED and record.metrics == {"loss": 0.1}
-    assert record.failure is not None and record.failure.message == stored
+    assert record.failure is not None and record.failure.message == "cannot open b'\\xff'.bin: \\udcff.bin"
+
+
+def test_a_failure_the_driver_cannot_bind_is_set_aside_and_the_rest_of_the_run_lands() -> None:
+    client = _client.get_client()
+    with sigopt.run() as run:
+        client.submit(("failure", run.id, raw_failure(("diverged", 120)), time.time()))
+        run.log_metric("loss", 0.1)
+    assert sigopt.flush()
+    assert sigopt.get_run(run.id).metrics == {"loss": 0.1}
+    assert [letter["kind"] for letter in dead_letters(run.id)] == ["failure"]
 
 
 def test_a_record_that_is_not_repairable_goes_to_a_file_when_the_table_fails_too(store: Path) -> None:
@@ -209,12 +209,11 @@ def test_every_record_around_a_poison_is_written(
     assert syncer.close()
 
 
-class _DownAfterARejection(Backend):
-    """An in-memory store that rejects text UTF-8 cannot encode and, right after its first rejection, is
-    down until ``down`` is set back to False."""
+class _DownAfterARejection(SQLBackend):
+    """A SQLite store that, right after it first rejects a record, is down until ``down`` is set back to False."""
 
-    def __init__(self) -> None:
-        self.rows: list[Op] = []
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
         self.letters: list[Op] = []
         self.down = False
         self.rejected = False
@@ -222,30 +221,21 @@ class _DownAfterARejection(Backend):
     def write(self, ops: Sequence[Op]) -> None:
         if self.down:
             raise StoreError("database is locked")  # no cause: nothing in it says "record"
-        for op in ops:
-            for value in op:
-                if isinstance(value, str) and not value.isascii():
-                    self.down, self.rejected = not self.rejected, True
-                    value.encode("utf-8")  # UnicodeEncodeError: the record's fault
-        self.rows += ops
+        try:
+            super().write(ops)
+        except Exception as exc:
+            if not self.rejected and self.rejects(exc):
+                self.down = self.rejected = True
+            raise
 
     def dead_letter(self, op: Op, error: BaseException) -> str:
         self.letters.append(op)
-        return "memory"
-
-    def read_run(self, run_id: str) -> None:
-        return None
-
-    def list_runs(self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None) -> list:
-        return []
-
-    def close(self) -> None:
-        pass
+        return super().dead_letter(op, error)
 
 
 @pytest.mark.parametrize("good", [0, 1], ids=["alone", "split from a good record"])
-def test_an_outage_while_a_rejected_batch_is_split_or_repaired_is_retried(good: int) -> None:
-    backend = _DownAfterARejection()
+def test_an_outage_while_a_rejected_batch_is_split_or_repaired_is_retried(good: int, tmp_path: Path) -> None:
+    backend = _DownAfterARejection(str(tmp_path / "down.db"))
     syncer = Syncer(backend, flush_timeout=30)  # not started: each flush() is one attempt
     ops = [start_op("good")] * good + [start_op("bad", "bad \ud800")]
     for op in ops:
@@ -255,5 +245,6 @@ def test_an_outage_while_a_rejected_batch_is_split_or_repaired_is_retried(good: 
     assert backend.letters == [] and syncer.pending == len(ops) and syncer.error_count == 1
     backend.down = False
     assert syncer.flush() and syncer.pending == 0
-    assert [op[3] for op in backend.rows] == ["run"] * good + ["bad \\ud800"]
+    names = [record.name for record in backend.list_runs()]
+    assert sorted(names) == sorted(["run"] * good + ["bad \\ud800"])
     assert backend.letters == [] and syncer.repaired == 1
