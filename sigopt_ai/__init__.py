@@ -47,6 +47,7 @@ from sigopt_ai._models import (
     SuggestionState,
 )
 from sigopt_ai.runs._api import (
+    CurrentRunParams,
     configure,
     create_run,
     flush,
@@ -61,10 +62,9 @@ from sigopt_ai.runs._api import (
     log_model,
     metric_history,
 )
-from sigopt_ai.runs._context import current_run
 from sigopt_ai.runs._decorator import RunSpec, run
-from sigopt_ai.runs._params import CurrentRunParams, RunParams
-from sigopt_ai.runs._run import RunContext
+from sigopt_ai.runs._params import RunParams
+from sigopt_ai.runs._run import RunContext, current_run
 
 if TYPE_CHECKING:
     from sigopt_ai.experiments import Experiment, create_experiment, get_experiment

@@ -1,17 +1,18 @@
-"""Module-level functions: logging to the current run, reading runs, settings."""
+"""Module-level functions: logging to the current run and its parameters, reading runs, settings."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from sigopt_ai import _config
 from sigopt_ai._checks import check_limit, check_name, is_text, short_repr
 from sigopt_ai._exceptions import UsageError, ValidationError
 from sigopt_ai._models import MetricPoint, RunRecord
-from sigopt_ai._types import MetricValue
-from sigopt_ai.runs import _session as _client
-from sigopt_ai.runs._context import current_run
-from sigopt_ai.runs._run import RunContext
+from sigopt_ai._types import MetricValue, ParamValue
+from sigopt_ai.runs._params import RunParams
+from sigopt_ai.runs._run import RunContext, current_run
+from sigopt_ai.runs._session import get_client, peek_client, reset_client
 
 
 def log_metric(name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
@@ -49,6 +50,48 @@ def log_failure(reason: str | None = None) -> None:
     current_run().log_failure(reason)
 
 
+class CurrentRunParams(MutableMapping[str, ParamValue]):
+    """``sigopt.params``: the parameters of the current run (see :func:`sigopt_ai.current_run`)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _params() -> RunParams:
+        return current_run().params
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._params(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._params()[name] = value
+
+    def __getitem__(self, name: str) -> ParamValue:
+        return self._params()[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._params()[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._params()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._params())
+
+    def __len__(self) -> int:
+        return len(self._params())
+
+    def __repr__(self) -> str:
+        return repr(self._params())
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Set several parameters of the current run at once."""
+        self._params().update(*args, **kwargs)
+
+    def setdefaults(self, *args: Any, **kwargs: Any) -> RunParams:
+        """Set the current run's parameters that have no value yet; returns its params."""
+        return self._params().setdefaults(*args, **kwargs)
+
+
 def create_run(name: str | None = None, project: str | None = None) -> RunContext:
     """Start a run, as sigopt-python's ``sigopt.create_run`` does; end it with ``run.end()``
     or use it in a ``with`` block.
@@ -66,7 +109,7 @@ def get_run(run_id: str) -> RunRecord:
     Raises:
         ValidationError: No run has this id.
     """
-    client = _client.get_client()
+    client = get_client()
     client.flush()
     record = client.backend.read_run(run_id) if is_text(run_id) else None
     if record is None:
@@ -82,7 +125,7 @@ def metric_history(run_id: str, name: str) -> list[MetricPoint]:
         [0.9, 0.5, 0.2]
     """
     check_name(name, "metric name")
-    client = _client.get_client()
+    client = get_client()
     client.flush()
     return client.backend.metric_history(run_id, name) if is_text(run_id) else []
 
@@ -92,7 +135,7 @@ def list_runs(project: str | None = None, *, limit: int | None = None) -> list[R
     if project is not None:
         _config.check_project(project)
     limit = check_limit(limit)
-    client = _client.get_client()
+    client = get_client()
     client.flush()
     return client.backend.list_runs(project=project, limit=limit)
 
@@ -105,7 +148,7 @@ def flush(timeout: float | None = None) -> bool:
             configured; ``math.inf`` waits as long as it takes). While the store is known to be down
             (an earlier flush timed out on it), a flush waits only for the writer's next attempt.
     """
-    client = _client.peek_client()
+    client = peek_client()
     return True if client is None else client.flush(timeout)
 
 
@@ -129,7 +172,7 @@ def configure(
         UsageError: A run is active; settings cannot change under it.
         ConfigError: ``flush_interval`` or ``flush_timeout`` is out of range.
     """
-    client = _client.peek_client()
+    client = peek_client()
     if client is not None and client.active:
         raise UsageError("configure() cannot change the store while runs are active; end them first.")
     if flush_interval is not None:
@@ -137,5 +180,5 @@ def configure(
     if flush_timeout is not None:
         _config.check_flush_timeout(flush_timeout, "flush_timeout")
     changes = {"db": db, "flush_interval": flush_interval, "flush_timeout": flush_timeout}
-    _client.reset_client()
+    reset_client()
     _config.update(**{name: value for name, value in changes.items() if value is not None})

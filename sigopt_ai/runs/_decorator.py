@@ -12,8 +12,7 @@ import wrapt
 
 from sigopt_ai import _config
 from sigopt_ai._checks import MAX_NAME_LENGTH, check_name, check_run_name, is_param, is_text
-from sigopt_ai.runs._context import current_run, entered_runs
-from sigopt_ai.runs._run import RunContext, claim_for_function
+from sigopt_ai.runs._run import RunContext, claim_for_function, current_run, entered_runs
 
 logger = logging.getLogger("sigopt_ai")
 

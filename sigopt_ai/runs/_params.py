@@ -8,7 +8,6 @@ from typing import Any
 from sigopt_ai._checks import check_name, short_repr, to_param
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._types import ParamValue
-from sigopt_ai.runs._context import current_run
 
 Recorder = Callable[[dict[str, ParamValue]], None]
 
@@ -119,45 +118,3 @@ class RunParams(MutableMapping[str, ParamValue]):
     def as_dict(self) -> dict[str, ParamValue]:
         """A copy of the parameters."""
         return dict(self._values)
-
-
-class CurrentRunParams(MutableMapping[str, ParamValue]):
-    """``sigopt.params``: the parameters of the current run (see :func:`sigopt_ai.current_run`)."""
-
-    __slots__ = ()
-
-    @staticmethod
-    def _params() -> RunParams:
-        return current_run().params
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._params(), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._params()[name] = value
-
-    def __getitem__(self, name: str) -> ParamValue:
-        return self._params()[name]
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        self._params()[name] = value
-
-    def __delitem__(self, name: str) -> None:
-        del self._params()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._params())
-
-    def __len__(self) -> int:
-        return len(self._params())
-
-    def __repr__(self) -> str:
-        return repr(self._params())
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Set several parameters of the current run at once."""
-        self._params().update(*args, **kwargs)
-
-    def setdefaults(self, *args: Any, **kwargs: Any) -> RunParams:
-        """Set the current run's parameters that have no value yet; returns its params."""
-        return self._params().setdefaults(*args, **kwargs)

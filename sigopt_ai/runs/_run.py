@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
 from sigopt_ai import _config
 from sigopt_ai._checks import (
@@ -38,10 +38,10 @@ from sigopt_ai._exceptions import Terminated, UsageError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind, describe
 from sigopt_ai._models import LOST_AFTER_KEY, RunState
 from sigopt_ai._types import MetricValue, ParamValue
-from sigopt_ai.runs import _signals
-from sigopt_ai.runs._context import pop_run, push_run
+from sigopt_ai.runs._context import ContextStack
 from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._session import Client, get_client, peek_client
+from sigopt_ai.runs._signals import install_sigterm_handler
 from sigopt_ai.runs._sysinfo import rss_bytes, static_facts
 
 logger = logging.getLogger("sigopt_ai")
@@ -127,16 +127,15 @@ class RunContext:
         self._binding = binding
         self.params = RunParams(self._record_params, fixed_params)
         lease = self._lease()  # before the start: a bad setting must not leave a run behind
-        # Kept: a forked child queues it again, so that the records it logs here find the run.
-        self._start_op = ("start", self._id, self._project, self._name, self._started, experiment, suggestion)
-        self._submit(self._start_op)
+        start = ("start", self._id, self._project, self._name, self._started, experiment, suggestion)
+        self._submit(start)
         self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **lease}))
         if fixed_params:
             self._record_params(dict(fixed_params))
         if params:
             self.params.update(params)
-        self._client.active[self._id] = self
-        _signals.install_sigterm_handler()  # a run from create_run() is never entered
+        self._client.add_run(self, start)
+        install_sigterm_handler(entered_runs)  # a run from create_run() is never entered
         _watch_exit()
 
     def _lease(self) -> dict[str, float]:
@@ -311,13 +310,21 @@ class RunContext:
             self._failure = failure
             self._submit(("failure", self._id, failure.to_json(), _time()))
 
-    def _fail_with(self, exc: BaseException) -> None:
+    def fail_with(self, exc: BaseException) -> None:
+        """Record ``exc`` as the run's failure, classified as when it leaves the run's ``with`` block,
+        unless the run has ended or already failed (the process's exit hooks call this with an
+        uncaught exception)."""
         if not self._ended:
             self._set_failure(describe(exc))
 
-    def _interrupt(self, failure: FailureInfo, *, stop: bool) -> None:
-        """Fail the run as interrupted: SIGTERM arrived while it was open. With ``stop``, its next
-        logging call, in whichever thread or task runs it, raises :class:`~sigopt_ai.Terminated`."""
+    def interrupt(self, failure: FailureInfo, *, stop: bool) -> None:
+        """Fail the run as interrupted (the SIGTERM handler calls this while the run is open).
+
+        Args:
+            failure: The failure to record.
+            stop: Make the run's next logging call, in whichever thread or task runs it, raise
+                :class:`~sigopt_ai.Terminated`.
+        """
         if not self._end_lock.acquire(blocking=False):
             return  # the run is ending at this moment
         try:
@@ -341,14 +348,14 @@ class RunContext:
                 return self._state
             if self._failure is None and self._diverged is not None:
                 self._set_failure(FailureInfo(FailureKind.DIVERGED, type=None, message=self._diverged))
-            self._sample_memory()
+            self.sample_memory()
             self._submit(("fields", self._id, "sys_metadata", self._end_facts()))
             if self._binding is not None:
                 self._run_end_hook(self._binding)
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
             self._ended = True
             self._submit(("end", self._id, self._state.value, _time()))
-            self._client.active.pop(self._id, None)
+            self._client.remove_run(self._id)
         if not self._client.flush():
             logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
         return self._state
@@ -367,7 +374,8 @@ class RunContext:
     def _end_facts(self) -> dict[str, Any]:
         return {"peak_rss_bytes": self._peak_rss, "duration_seconds": _time() - self._started}
 
-    def _sample_memory(self) -> None:
+    def sample_memory(self) -> None:
+        """Note the process's resident set now, for the run's peak (the writer calls this each interval)."""
         self._peak_rss = max(self._peak_rss, rss_bytes())
 
     # -- context manager ------------------------------------------------------------------------
@@ -377,7 +385,7 @@ class RunContext:
             raise Terminated(self._interrupted)
         if self._state is not _ACTIVE:
             raise UsageError(f"Run {self._id!r} has already finished and cannot be entered again.")
-        push_run(self)
+        _entered.push(self)
         return self
 
     def __exit__(
@@ -385,10 +393,10 @@ class RunContext:
     ) -> bool:
         try:
             if exc is not None and not _is_clean_exit(exc):
-                self._fail_with(exc)
+                self.fail_with(exc)
             self.end()
         finally:
-            pop_run(self)
+            _entered.pop(self)
         # Only a run owned by an experiment loop absorbs an exception (an OOM, say), so that the
         # loop goes on with the next suggestion; a plain run always lets it propagate. A
         # BaseException that is not an Exception (Ctrl-C, SIGTERM, sys.exit, a generator being
@@ -406,6 +414,40 @@ class RunContext:
         return self.__exit__(exc_type, exc, tb)
 
 
+_entered: ContextStack[RunContext] = ContextStack("sigopt_ai_entered_runs")
+
+
+def entered_runs() -> tuple[RunContext, ...]:
+    """The runs entered in this thread or task, outermost first."""
+    return _entered.entered()
+
+
+@overload
+def current_run(silent: Literal[False] = False) -> RunContext: ...
+@overload
+def current_run(silent: bool) -> RunContext | None: ...
+def current_run(silent: bool = False) -> RunContext | None:
+    """The run active in this thread or task: the last one it entered and has not left.
+
+    Args:
+        silent: Return None instead of raising when there is no active run.
+
+    Raises:
+        UsageError: There is no active run and ``silent`` is false.
+
+    Example:
+        >>> with sigopt.run(name="demo"):
+        ...     sigopt.current_run().log_metric("loss", 0.1)
+    """
+    run = _entered.top()
+    if run is None and not silent:
+        raise UsageError(
+            "There is no active sigopt_ai run. Start one with `with sigopt.run():` or decorate the "
+            "training function with `@sigopt.run`."
+        )
+    return run
+
+
 def abandon(run: RunContext) -> None:
     """End a run its experiment loop was left with: interrupted, so its suggestion is served again."""
     if not run._ended:
@@ -419,6 +461,10 @@ def claim_for_function(run: RunContext) -> LoopBinding | None:
     claimable, run._claimable = run._claimable, False
     return run._binding if claimable else None
 
+
+# At import rather than at the first run, so that a process whose runs all live in other threads
+# (where a handler cannot be installed) is covered too.
+install_sigterm_handler(entered_runs)
 
 _watching_exit = False
 
@@ -440,7 +486,7 @@ def _fail_runs_left_open() -> None:
     if uncaught is None or client is None or hasattr(sys, "ps1"):  # an interactive session's is stale
         return
     for run in list(client.active.values()):
-        run._fail_with(uncaught)
+        run.fail_with(uncaught)
 
 
 def _is_clean_exit(exc: BaseException) -> bool:

@@ -18,22 +18,43 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
-from types import TracebackType
-from typing import TYPE_CHECKING
+from types import ModuleType, TracebackType
+from typing import Protocol
 
 from sigopt_ai import _config
+from sigopt_ai._failures import FailureInfo
 from sigopt_ai._models import Op
 from sigopt_ai.backends import Backend, make_backend
 from sigopt_ai.runs._writer import Syncer
-
-if TYPE_CHECKING:
-    from sigopt_ai.runs._run import RunContext
 
 logger = logging.getLogger("sigopt_ai")
 
 HEARTBEAT_INTERVAL = 5.0
 """Seconds between heartbeats of active runs (an experiment's lease is renewed by them)."""
+
+
+class OpenRun(Protocol):
+    """What the process needs of a run it has open (:class:`~sigopt_ai.RunContext` is one).
+
+    The client heartbeats it, samples memory for it and ends it at exit; the exit hooks fail it
+    with an uncaught exception; the SIGTERM handler (:mod:`sigopt_ai.runs._signals`) interrupts it.
+    """
+
+    @property
+    def id(self) -> str:
+        """The run's id."""
+
+    def sample_memory(self) -> None:
+        """Note the process's resident set now, for the run's peak."""
+
+    def fail_with(self, exc: BaseException) -> None:
+        """Record ``exc`` as the run's failure, unless it has ended or already failed."""
+
+    def interrupt(self, failure: FailureInfo, *, stop: bool) -> None:
+        """Fail the run with ``failure``; with ``stop``, its next logging call raises."""
+
+    def end(self) -> object:
+        """End the run and make what it recorded durable."""
 
 
 class Client:
@@ -46,33 +67,51 @@ class Client:
 
     def __init__(self, db: str, interval: float) -> None:
         self.backend: Backend = make_backend(db)
-        self.active: dict[str, RunContext] = {}
+        self.active: dict[str, OpenRun] = {}
+        """The runs this process has open, by id (see :meth:`add_run`)."""
+        self._starts: dict[str, Op] = {}  # their start records, queued again in a forked child
         self._last_heartbeat = 0.0
         self.heartbeat_interval = HEARTBEAT_INTERVAL
         self.syncer = Syncer(self.backend, interval=interval, on_tick=self._tick)
         self.syncer.start()
         self.submit = self.syncer.submit  # type: ignore[method-assign,assignment]
 
+    def add_run(self, run: OpenRun, start: Op) -> None:
+        """Keep ``run`` open until :meth:`remove_run`: heartbeat it, sample memory for it, end it at exit.
+
+        Args:
+            run: The run.
+            start: Its start record, queued again in a forked child (see the module's docstring).
+        """
+        self._starts[run.id] = start
+        self.active[run.id] = run
+
+    def remove_run(self, run_id: str) -> None:
+        """Forget a run that has ended."""
+        self.active.pop(run_id, None)
+        self._starts.pop(run_id, None)
+
     def _tick(self) -> list[Op]:
         now = time.time()
         runs = list(self.active.values())
         for run in runs:
-            run._sample_memory()
+            run.sample_memory()
         if not runs or now - self._last_heartbeat < self.heartbeat_interval:
             return []
         self._last_heartbeat = now
         return [("heartbeat", tuple(r.id for r in runs), now)]
 
-    def _reset_after_fork(self) -> None:
+    def after_fork(self) -> None:
         """Make this client the forked child's own (see the module's docstring)."""
-        inherited = list(self.active.values())
+        starts = list(self._starts.values())
         self.active.clear()  # the parent's runs: the parent heartbeats and ends them
+        self._starts.clear()
         self.backend.after_fork()  # the parent's connections, and a lock its writer may have held
-        self.syncer._reset_after_fork()
+        self.syncer.after_fork()
         # The parent may not have written these starts yet; records the child logs into the runs
         # need them first (writing a start twice is a no-op).
-        for run in inherited:
-            self.submit(run._start_op)
+        for start in starts:
+            self.submit(start)
 
     def submit(self, op: Op) -> None:
         """Queue a write."""
@@ -138,20 +177,22 @@ def _before_fork() -> None:
     util = sys.modules.get("multiprocessing.util")
     if util is not None and not _multiprocessing_hook:
         _multiprocessing_hook = True
-        util.register_after_fork(_at_exit, _finalize_at_multiprocessing_exit)
+        # The registry calls the hook with the object registered: the module itself, so that the
+        # hook need not import it.
+        util.register_after_fork(util, _finalize_at_multiprocessing_exit)
 
 
-def _finalize_at_multiprocessing_exit(at_exit: Callable[[], None]) -> None:
-    from multiprocessing import util
-
-    util.Finalize(None, at_exit, exitpriority=0)
+def _finalize_at_multiprocessing_exit(util: ModuleType) -> None:
+    """In a ``multiprocessing`` child: shut the client down when it exits (``util`` is
+    ``multiprocessing.util``)."""
+    util.Finalize(None, _at_exit, exitpriority=0)
 
 
 def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.Lock()
     if _client is not None:
-        _client._reset_after_fork()
+        _client.after_fork()
 
 
 _hooks_installed = False
@@ -169,7 +210,7 @@ def _install_exit_hooks() -> None:
         # An uncaught exception ends the process: open runs (from create_run) fail with it.
         if _client is not None:
             for run in list(_client.active.values()):
-                run._fail_with(exc)
+                run.fail_with(exc)
         previous(exc_type, exc, tb)
 
     sys.excepthook = _excepthook

@@ -23,27 +23,25 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from sigopt_ai._exceptions import Terminated
 from sigopt_ai._failures import FailureInfo, describe
-from sigopt_ai.runs._context import entered_runs
+from sigopt_ai.runs._session import OpenRun, peek_client
 
-if TYPE_CHECKING:
-    from sigopt_ai.runs._run import RunContext
+EnteredRuns = Callable[[], Collection[object]]
+"""The runs entered in the calling thread or task (the handler asks on the main thread)."""
 
 _installed = False
+_entered_runs: EnteredRuns = tuple
 _received: int | None = None  # the signal that arrived during a run
 _exiting_by_signal = False  # it arrived after the main thread's code had finished
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _received, _exiting_by_signal
-    from sigopt_ai.runs._session import peek_client
-
     client = peek_client()
     if client is None or not client.active:
         signal.signal(signum, signal.SIG_DFL)
@@ -60,15 +58,15 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise Terminated(reason)
 
 
-def _interrupt_runs(runs: Iterable[RunContext], reason: str, frame: FrameType | None) -> None:
+def _interrupt_runs(runs: Iterable[OpenRun], reason: str, frame: FrameType | None) -> None:
     """Fail every open run as interrupted; stop those the ``Terminated`` about to be raised here
     will not pass through. The main thread's runs get the stack it was interrupted at."""
     failure = describe(Terminated(reason))
     located = _at(frame, failure)
-    here = entered_runs()
+    here = _entered_runs()
     for run in list(runs):
         inside = any(run is entered for entered in here)
-        run._interrupt(located if inside else failure, stop=not inside)
+        run.interrupt(located if inside else failure, stop=not inside)
 
 
 def _at(frame: FrameType | None, failure: FailureInfo) -> FailureInfo:
@@ -79,9 +77,15 @@ def _at(frame: FrameType | None, failure: FailureInfo) -> FailureInfo:
     return replace(failure, traceback=f"Traceback (most recent call last):\n{stack}{failure.type}: {failure.message}\n")
 
 
-def install_sigterm_handler() -> None:
-    """Install the SIGTERM handler if we are on the main thread and SIGTERM has its default action."""
-    global _installed
+def install_sigterm_handler(entered_runs: EnteredRuns) -> None:
+    """Install the SIGTERM handler if we are on the main thread and SIGTERM has its default action.
+
+    Args:
+        entered_runs: The runs entered in the calling thread or task: the handler fails those
+            with the stack the main thread was stopped at, and lets ``Terminated`` end them.
+    """
+    global _installed, _entered_runs
+    _entered_runs = entered_runs
     if _installed or threading.current_thread() is not threading.main_thread():
         return
     _installed = True
@@ -115,6 +119,3 @@ def _die_by_the_signal() -> None:
 
 # Registered at import, before the client's exit hook, so that it runs after the runs are ended.
 atexit.register(_die_by_the_signal)
-# At import rather than at the first run, so that a process whose runs all live in other threads
-# (where a handler cannot be installed) is covered too.
-install_sigterm_handler()

@@ -34,7 +34,8 @@ def static_facts() -> dict[str, Any]:
 def gpus() -> list[dict[str, Any]]:
     """GPUs seen through NVML (``pip install nvidia-ml-py``); empty when NVML or a GPU is missing."""
     try:
-        import pynvml  # optional
+        # Optional (nvidia-ml-py, not a dependency): a missing one costs only the GPU facts.
+        import pynvml
     except ImportError:
         return []
     try:

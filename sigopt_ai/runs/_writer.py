@@ -99,7 +99,7 @@ class Syncer:
         self._init_state()
 
     def _init_state(self) -> None:
-        """Everything but the queue: set up once, and again in a forked child (see :meth:`_reset_after_fork`)."""
+        """Everything but the queue: set up once, and again in a forked child (see :meth:`after_fork`)."""
         self._retry: list[Op] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -454,7 +454,7 @@ class Syncer:
         """Operations spilled to the spool file while the store was down or the writer stuck."""
         return len(self._spool)
 
-    def _reset_after_fork(self) -> None:
+    def after_fork(self) -> None:
         """Make this syncer the forked child's own: fresh locks and events, no backlog, a new thread.
 
         Called in the child right after ``fork``, where only the forking thread exists: the parent's
