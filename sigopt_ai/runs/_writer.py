@@ -18,7 +18,8 @@ A batch can fail for two reasons, handled differently:
 
 When the writer is healthy but slower than a tight logging loop, :meth:`Syncer.submit` makes the
 producer wait until the writer has caught up (backpressure), which bounds both memory and what a
-``kill -9`` can lose.
+``kill -9`` can lose. Once a queue that went past ``high_water`` is flushed, the memory it used is
+given back to the operating system before the flush returns.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sigopt_ai import _config
 from sigopt_ai._models import Op
 from sigopt_ai.backends._base import Backend
 from sigopt_ai.backends._dead_letters import causes, escape_text, repair
+from sigopt_ai.runs._sysinfo import give_memory_back
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -113,6 +115,7 @@ class Syncer:
         self._attempts = 0
         self._failing = False  # the last write failed because of the store
         self._down = False  # a flush timed out while failing: later flushes wait for one attempt only
+        self._backlog = False  # the queue went past high_water since memory was last given back
         self.last_error: BaseException | None = None
         self.error_count = 0
         self.written = 0
@@ -165,6 +168,7 @@ class Syncer:
         """Wait for a healthy writer to drain most of the queue; spill it if the store is failing."""
         if threading.current_thread() is self._thread:
             return
+        self._backlog = True
         deadline = time.monotonic() + _BACKPRESSURE_MAX_WAIT
         resume_at = self.high_water * _RESUME_FRACTION
         while len(self._queue) > resume_at:
@@ -284,11 +288,21 @@ class Syncer:
                 for event in reversed(events):
                     self._queue.appendleft(event)  # the flush waits for the retry, or times out
                 return
-            for event in events:
-                event.set()
+            drained = not batch and not events
+            del batch  # written: its records are freed before memory is given back
+            self._flushed(events)
             self._progress.set()
-            if not batch and not events:
+            if drained:
                 return
+
+    def _flushed(self, events: list[threading.Event]) -> None:
+        """Tell the flushes waiting on ``events`` that what they waited for is written; first give
+        the memory of a queue that went past ``high_water`` back, so that it is back when they return."""
+        if events and self._backlog:
+            self._backlog = False
+            give_memory_back()
+        for event in events:
+            event.set()
 
     def _take(self) -> tuple[list[Op], list[threading.Event]]:
         """The next batch in logging order (a failed batch, then the spool, then the queue), and the

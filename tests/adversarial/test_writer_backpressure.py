@@ -3,12 +3,15 @@ writer), nothing is spilled or lost, and the order of points is kept."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 
 import sigopt_ai as sigopt
 from sigopt_ai.runs import _session as _client
 from sigopt_ai.runs._writer import HIGH_WATER, Syncer
+from tests.conftest import run_python
 
 
 def test_a_tight_loop_waits_for_the_writer_instead_of_growing_the_queue() -> None:
@@ -50,3 +53,51 @@ def test_a_flush_marker_spilled_without_records_is_still_set() -> None:
     syncer._spill()
     assert syncer.flush() and marker.wait(5)  # the other thread's flush() returns True, not after its timeout
     assert syncer.close()
+
+
+def test_a_process_logging_a_million_points_in_a_tight_loop_never_queues_more_than_the_bound(store: Path) -> None:
+    # A real process, as a user's training script: the producer waits for the writer instead of
+    # growing the queue, and nothing is spilled or lost. Another thread samples the queue while the
+    # loop runs, so that a peak between two of the producer's calls is seen too.
+    result = run_python(
+        """
+        import json, threading
+        import sigopt_ai as sigopt
+        from sigopt_ai.runs._session import get_client
+
+        points = 1_000_000
+        syncer = get_client().syncer
+        largest = {"pending": 0, "in_memory": 0}
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.001):
+                largest["pending"] = max(largest["pending"], syncer.pending)
+                largest["in_memory"] = max(largest["in_memory"], syncer.in_memory)
+
+        with sigopt.run(name="tight") as run:
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            for i in range(points):
+                run.log_metric("x", float(i))
+                if i % 1000 == 0:
+                    largest["in_memory"] = max(largest["in_memory"], syncer.in_memory)
+            done.set()
+            sampler.join()
+            flushed = sigopt.flush(300)
+        print(json.dumps({
+            **largest, "points": points, "flushed": flushed, "left": syncer.pending,
+            "spooled": syncer.spooled, "high_water": syncer.high_water, "run": run.id,
+        }))
+        """,
+        env={"SIGOPT_AI_DB": str(store)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["high_water"] == HIGH_WATER
+    bound = HIGH_WATER + 2  # the point that crossed the mark, and a heartbeat the writer may add
+    assert 0 < seen["in_memory"] <= bound and seen["pending"] <= bound
+    assert seen["spooled"] == 0 and seen["flushed"] and seen["left"] == 0
+    history = sigopt.metric_history(seen["run"], "x")
+    assert len(history) == seen["points"] and history[-1].value == seen["points"] - 1
