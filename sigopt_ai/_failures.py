@@ -144,8 +144,15 @@ def storable_text(text: str, limit: int) -> str:
     """``text`` as valid UTF-8 (lone surrogates, as ``os.fsdecode`` makes them, escaped as ``\\udcxx``),
     cut to at most about ``limit`` characters keeping its start and its end."""
     if len(text) > limit:
-        keep = limit // 2
-        text = f"{text[:keep]} [... {len(text) - 2 * keep} characters cut ...] {text[-keep:]}"
+        # The marker counts towards the limit, so that cutting a cut text again changes nothing.
+        cut = len(text) - limit
+        while True:
+            marker = f" [... {cut} characters cut ...] "
+            keep = (limit - len(marker)) // 2
+            if len(text) - 2 * keep == cut:
+                break
+            cut = len(text) - 2 * keep
+        text = f"{text[:keep]}{marker}{text[-keep:]}"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

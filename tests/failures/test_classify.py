@@ -7,7 +7,16 @@ import errno
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai._failures import FailureRegistry, classify, register_failure_classifier, register_failure_type
+from sigopt_ai._failures import (
+    MAX_MESSAGE_LENGTH,
+    MAX_TRACEBACK_LENGTH,
+    FailureInfo,
+    FailureKind,
+    FailureRegistry,
+    classify,
+    register_failure_classifier,
+    register_failure_type,
+)
 
 K = sigopt.FailureKind
 
@@ -197,3 +206,10 @@ def test_sys_exit_zero_is_a_clean_end() -> None:
     with pytest.raises(SystemExit), sigopt.run() as run:
         raise SystemExit(3)
     assert sigopt.get_run(run.id).failure.kind is K.ERROR  # type: ignore[union-attr]
+
+
+def test_a_cut_failure_text_is_cut_once_and_rebuilds_equal() -> None:
+    long = FailureInfo(FailureKind.ERROR, message="m" * 9_000, traceback="t" * 50_000)
+    assert len(long.message) <= MAX_MESSAGE_LENGTH and long.traceback is not None
+    assert len(long.traceback) <= MAX_TRACEBACK_LENGTH
+    assert FailureInfo.from_json(long.to_json()) == long  # as a failure crosses the wire or the store
