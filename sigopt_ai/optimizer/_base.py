@@ -42,7 +42,9 @@ class Strategy(ABC):
         """Propose one assignment.
 
         Args:
-            observations: Every finished observation of the experiment, oldest first.
+            observations: Every finished observation of the experiment, oldest first. Between calls a
+                history only grows at its end (strategies keep what they derived from its start); a
+                history changed otherwise is passed as a new list of new objects.
             pending: Assignments already served and still being evaluated by some worker.
             index: How many suggestions the experiment has created before this one (a counter shared
                 by all processes, used by quasi-random sequences to continue where they stopped).
