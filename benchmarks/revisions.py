@@ -142,8 +142,12 @@ def runs_table(results: dict[str, Any]) -> list[str]:
 
 
 def command_line(script: str, argv: Sequence[str] | None) -> str:
-    """The command that produced a result, with the ``PYTHONPATH`` that chose the code under test."""
+    """The command that produced a result: the ``PYTHONPATH`` that chose the code under test, and
+    ``taskset`` when the process could use fewer CPUs than the machine has."""
     args = " ".join(sys.argv[1:] if argv is None else argv)
     pythonpath = os.environ.get("PYTHONPATH")
     prefix = f"PYTHONPATH={pythonpath} " if pythonpath else ""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if usable and len(usable) < (os.cpu_count() or 0):
+        prefix += f"taskset -c {','.join(map(str, usable))} "
     return f"{prefix}python benchmarks/{script} {args}".strip()
