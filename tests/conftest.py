@@ -13,7 +13,7 @@ import pytest
 
 import sigopt_ai as sigopt
 from sigopt_ai import _config
-from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs import _session
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +24,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv("SIGOPT_AI_DISABLED", raising=False)
     sigopt.configure(db=str(db), flush_interval=0.1)
     yield db
-    _client.reset_client()
+    _session.reset_session()
     _config.update(db=None, flush_interval=None, flush_timeout=None)
 
 

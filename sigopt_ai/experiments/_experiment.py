@@ -35,7 +35,7 @@ from sigopt_ai.experiments._progress import ProgressLine
 from sigopt_ai.experiments._values import names, observed_values
 from sigopt_ai.runs._decorator import log_result
 from sigopt_ai.runs._run import LoopBinding, RunContext, abandon, claim_for_function, new_run_id
-from sigopt_ai.runs._session import get_client
+from sigopt_ai.runs._session import get_session
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -86,7 +86,7 @@ class Experiment:
 
     @property
     def _backend(self) -> Backend:
-        return get_client().backend
+        return get_session().backend
 
     # -- progress and results -------------------------------------------------------------------
 
@@ -115,7 +115,7 @@ class Experiment:
 
     def runs(self) -> list[RunRecord]:
         """The experiment's runs, newest first."""
-        get_client().flush()
+        get_session().flush()
         return self._backend.list_runs(experiment=self.id)
 
     def best_observations(self) -> list[Observation]:
@@ -125,7 +125,7 @@ class Experiment:
 
     def best_runs(self) -> list[RunRecord]:
         """The runs of :meth:`best_observations` (observations made outside runs are left out)."""
-        get_client().flush()
+        get_session().flush()
         records = (self._backend.read_run(o.run) for o in self.best_observations() if o.run)
         return [r for r in records if r is not None]
 
@@ -304,8 +304,8 @@ class Experiment:
         )
 
     def _shorten_heartbeat(self) -> None:
-        client = get_client()
-        client.heartbeat_interval = min(client.heartbeat_interval, self._stored.lease_timeout / 4)
+        session = get_session()
+        session.heartbeat_interval = min(session.heartbeat_interval, self._stored.lease_timeout / 4)
 
     def _record_result(self, run: RunContext, suggestion_id: str) -> FailureInfo | None:
         """Turn a finished loop run into an observation, or give its suggestion back.
@@ -427,7 +427,7 @@ def create_experiment(
             f"flush interval (0.5 s by default), so a shorter one expires under a live worker; got {lease_timeout!r}."
         )
     seed = None if seed is None else to_seed(seed)
-    stored = get_client().backend.create_experiment(
+    stored = get_session().backend.create_experiment(
         project=_config.check_project(project) if project is not None else _config.default_project(),
         name=definition.name,
         definition=definition.to_json(),
@@ -443,7 +443,7 @@ def get_experiment(experiment_id: str) -> Experiment:
     Raises:
         ValidationError: No experiment has this id.
     """
-    stored = get_client().backend.get_experiment(str(experiment_id))
+    stored = get_session().backend.get_experiment(str(experiment_id))
     if stored is None:
         raise ValidationError(f"There is no experiment with id {experiment_id!r}.")
     return Experiment(stored)

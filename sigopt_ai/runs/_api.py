@@ -12,7 +12,7 @@ from sigopt_ai._models import MetricPoint, RunRecord
 from sigopt_ai._types import MetricValue, ParamValue
 from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._run import RunContext, current_run
-from sigopt_ai.runs._session import get_client, peek_client, reset_client
+from sigopt_ai.runs._session import get_session, peek_session, reset_session
 
 
 def log_metric(name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
@@ -109,11 +109,11 @@ def get_run(run_id: str) -> RunRecord:
     Raises:
         ValidationError: No run has this id.
     """
-    client = get_client()
-    client.flush()
-    record = client.backend.read_run(run_id) if is_text(run_id) else None
+    session = get_session()
+    session.flush()
+    record = session.backend.read_run(run_id) if is_text(run_id) else None
     if record is None:
-        raise ValidationError(f"There is no run with id {short_repr(run_id)} in {client.backend.url!r}.")
+        raise ValidationError(f"There is no run with id {short_repr(run_id)} in {session.backend.url!r}.")
     return record
 
 
@@ -125,9 +125,9 @@ def metric_history(run_id: str, name: str) -> list[MetricPoint]:
         [0.9, 0.5, 0.2]
     """
     check_name(name, "metric name")
-    client = get_client()
-    client.flush()
-    return client.backend.metric_history(run_id, name) if is_text(run_id) else []
+    session = get_session()
+    session.flush()
+    return session.backend.metric_history(run_id, name) if is_text(run_id) else []
 
 
 def list_runs(project: str | None = None, *, limit: int | None = None) -> list[RunRecord]:
@@ -135,9 +135,9 @@ def list_runs(project: str | None = None, *, limit: int | None = None) -> list[R
     if project is not None:
         _config.check_project(project)
     limit = check_limit(limit)
-    client = get_client()
-    client.flush()
-    return client.backend.list_runs(project=project, limit=limit)
+    session = get_session()
+    session.flush()
+    return session.backend.list_runs(project=project, limit=limit)
 
 
 def flush(timeout: float | None = None) -> bool:
@@ -148,8 +148,8 @@ def flush(timeout: float | None = None) -> bool:
             configured; ``math.inf`` waits as long as it takes). While the store is known to be down
             (an earlier flush timed out on it), a flush waits only for the writer's next attempt.
     """
-    client = peek_client()
-    return True if client is None else client.flush(timeout)
+    session = peek_session()
+    return True if session is None else session.flush(timeout)
 
 
 def configure(
@@ -172,13 +172,13 @@ def configure(
         UsageError: A run is active; settings cannot change under it.
         ConfigError: ``flush_interval`` or ``flush_timeout`` is out of range.
     """
-    client = peek_client()
-    if client is not None and client.active:
+    session = peek_session()
+    if session is not None and session.active:
         raise UsageError("configure() cannot change the store while runs are active; end them first.")
     if flush_interval is not None:
         _config.check_interval(flush_interval, "flush_interval")
     if flush_timeout is not None:
         _config.check_flush_timeout(flush_timeout, "flush_timeout")
     changes = {"db": db, "flush_interval": flush_interval, "flush_timeout": flush_timeout}
-    reset_client()
+    reset_session()
     _config.update(**{name: value for name, value in changes.items() if value is not None})

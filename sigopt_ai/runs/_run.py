@@ -40,7 +40,7 @@ from sigopt_ai._models import LOST_AFTER_KEY, RunState
 from sigopt_ai._types import MetricValue, ParamValue
 from sigopt_ai.runs._context import ContextStack
 from sigopt_ai.runs._params import RunParams
-from sigopt_ai.runs._session import Client, get_client, peek_client
+from sigopt_ai.runs._session import Session, get_session, peek_session
 from sigopt_ai.runs._signals import install_sigterm_handler
 from sigopt_ai.runs._sysinfo import rss_bytes, static_facts
 
@@ -103,15 +103,15 @@ class RunContext:
         fixed_params: Mapping[str, ParamValue] | None = None,
         experiment: str | None = None,
         suggestion: str | None = None,
-        client: Client | None = None,
+        session: Session | None = None,
         run_id: str | None = None,
         binding: LoopBinding | None = None,
     ) -> None:
         self._project = _config.check_project(project) if project is not None else _config.default_project()
         self._name = check_run_name(name) or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
         self._id = run_id or new_run_id()
-        self._client = client or get_client()
-        self._submit = self._client.submit
+        self._session = session or get_session()
+        self._submit = self._session.submit
         # The logging methods' one check: active until the run ends, or until SIGTERM interrupts it.
         self._state = _ACTIVE
         self._ended = False
@@ -134,14 +134,14 @@ class RunContext:
             self._record_params(dict(fixed_params))
         if params:
             self.params.update(params)
-        self._client.add_run(self, start)
+        self._session.add_run(self, start)
         install_sigterm_handler(entered_runs)  # a run from create_run() is never entered
         _watch_exit()
 
     def _lease(self) -> dict[str, float]:
         """Heartbeat often enough that a reader does not take this live run for a lost one."""
         lease = _config.lost_after()
-        self._client.heartbeat_interval = min(self._client.heartbeat_interval, lease / 4)
+        self._session.heartbeat_interval = min(self._session.heartbeat_interval, lease / 4)
         return {LOST_AFTER_KEY: lease}
 
     # -- identity -----------------------------------------------------------------------------
@@ -355,13 +355,13 @@ class RunContext:
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
             self._ended = True
             self._submit(("end", self._id, self._state.value, _time()))
-            self._client.remove_run(self._id)
-        if not self._client.flush():
+            self._session.remove_run(self._id)
+        if not self._session.flush():
             logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
         return self._state
 
     def _run_end_hook(self, binding: LoopBinding) -> None:
-        self._client.flush()
+        self._session.flush()
         try:
             failure = binding.on_end(self)
             if failure is not None:
@@ -470,8 +470,8 @@ _watching_exit = False
 
 
 def _watch_exit() -> None:
-    """Register :func:`_fail_runs_left_open` once, after the client registered its exit hook (a
-    client exists by now), so that it runs before that hook ends the runs still open."""
+    """Register :func:`_fail_runs_left_open` once, after the session registered its exit hook (a
+    session exists by now), so that it runs before that hook ends the runs still open."""
     global _watching_exit
     if not _watching_exit:
         _watching_exit = True
@@ -482,10 +482,10 @@ def _fail_runs_left_open() -> None:
     """A process dying of an uncaught exception fails the runs it leaves open with that exception
     (instead of ending them ``completed``), even where another ``sys.excepthook`` replaced ours."""
     uncaught = getattr(sys, "last_value", None)  # set for the exception that ended the main module
-    client = peek_client()
-    if uncaught is None or client is None or hasattr(sys, "ps1"):  # an interactive session's is stale
+    session = peek_session()
+    if uncaught is None or session is None or hasattr(sys, "ps1"):  # an interactive session's is stale
         return
-    for run in list(client.active.values()):
+    for run in list(session.active.values()):
         run.fail_with(uncaught)
 
 

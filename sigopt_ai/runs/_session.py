@@ -1,8 +1,8 @@
-"""The process-wide client: one store, one writer thread, the runs this process has open.
+"""The process-wide session: one store, one writer thread, the runs this process has open.
 
 It is created on first use. At interpreter exit it ends the runs still open and flushes.
 
-After ``fork`` the child keeps the same client object, because the runs it inherited hold it (and
+After ``fork`` the child keeps the same session object, because the runs it inherited hold it (and
 its queue's submit function), but makes it its own: a new writer thread, new locks, new store
 connections, an empty queue (what the parent had queued is the parent's to write), and no open
 runs. The parent's runs stay loggable from the child, into the same run ids; only the runs the
@@ -36,7 +36,7 @@ HEARTBEAT_INTERVAL = 5.0
 class OpenRun(Protocol):
     """What the process needs of a run it has open (:class:`~sigopt_ai.RunContext` is one).
 
-    The client heartbeats it, samples memory for it and ends it at exit; the exit hooks fail it
+    The session heartbeats it, samples memory for it and ends it at exit; the exit hooks fail it
     with an uncaught exception; the SIGTERM handler (:mod:`sigopt_ai.runs._signals`) interrupts it.
     """
 
@@ -57,7 +57,7 @@ class OpenRun(Protocol):
         """End the run and make what it recorded durable."""
 
 
-class Client:
+class Session:
     """A store, its writer thread, and the runs this process has open.
 
     Args:
@@ -102,7 +102,7 @@ class Client:
         return [("heartbeat", tuple(r.id for r in runs), now)]
 
     def after_fork(self) -> None:
-        """Make this client the forked child's own (see the module's docstring)."""
+        """Make this session the forked child's own (see the module's docstring)."""
         starts = list(self._starts.values())
         self.active.clear()  # the parent's runs: the parent heartbeats and ends them
         self._starts.clear()
@@ -136,34 +136,34 @@ class Client:
         self.backend.close()
 
 
-_client: Client | None = None
+_session: Session | None = None
 _lock = threading.Lock()
 
 
-def get_client() -> Client:
-    """The process's client, created on first use."""
-    global _client
-    if _client is None:
+def get_session() -> Session:
+    """The process's session, created on first use."""
+    global _session
+    if _session is None:
         with _lock:
-            if _client is None:
+            if _session is None:
                 settings = _config.current()
-                _client = Client(settings.resolved_db(), settings.resolved_interval())
+                _session = Session(settings.resolved_db(), settings.resolved_interval())
                 _install_exit_hooks()
-    return _client
+    return _session
 
 
-def peek_client() -> Client | None:
-    """The client if one was created."""
-    return _client
+def peek_session() -> Session | None:
+    """The session if one was created."""
+    return _session
 
 
-def reset_client() -> None:
-    """Shut the client down; the next use creates a new one (after :func:`sigopt_ai.configure`)."""
-    global _client
+def reset_session() -> None:
+    """Shut the session down; the next use creates a new one (after :func:`sigopt_ai.configure`)."""
+    global _session
     with _lock:
-        if _client is not None:
-            _client.shutdown()
-        _client = None
+        if _session is not None:
+            _session.shutdown()
+        _session = None
 
 
 _multiprocessing_hook = False
@@ -173,7 +173,7 @@ def _before_fork() -> None:
     global _multiprocessing_hook
     # multiprocessing imports its util module before it forks. Its children exit with os._exit, so
     # atexit never runs there; an after-fork hook registered once here (and inherited by every
-    # descendant) gives each such child a finalizer that shuts the client down instead.
+    # descendant) gives each such child a finalizer that shuts the session down instead.
     util = sys.modules.get("multiprocessing.util")
     if util is not None and not _multiprocessing_hook:
         _multiprocessing_hook = True
@@ -183,7 +183,7 @@ def _before_fork() -> None:
 
 
 def _finalize_at_multiprocessing_exit(util: ModuleType) -> None:
-    """In a ``multiprocessing`` child: shut the client down when it exits (``util`` is
+    """In a ``multiprocessing`` child: shut the session down when it exits (``util`` is
     ``multiprocessing.util``)."""
     util.Finalize(None, _at_exit, exitpriority=0)
 
@@ -191,8 +191,8 @@ def _finalize_at_multiprocessing_exit(util: ModuleType) -> None:
 def _after_fork_in_child() -> None:
     global _lock
     _lock = threading.Lock()
-    if _client is not None:
-        _client.after_fork()
+    if _session is not None:
+        _session.after_fork()
 
 
 _hooks_installed = False
@@ -208,8 +208,8 @@ def _install_exit_hooks() -> None:
 
     def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         # An uncaught exception ends the process: open runs (from create_run) fail with it.
-        if _client is not None:
-            for run in list(_client.active.values()):
+        if _session is not None:
+            for run in list(_session.active.values()):
                 run.fail_with(exc)
         previous(exc_type, exc, tb)
 
@@ -217,8 +217,8 @@ def _install_exit_hooks() -> None:
 
 
 def _at_exit() -> None:
-    if _client is not None:
-        _client.shutdown()
+    if _session is not None:
+        _session.shutdown()
 
 
 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)

@@ -29,7 +29,7 @@ from types import FrameType
 
 from sigopt_ai._exceptions import Terminated
 from sigopt_ai._failures import FailureInfo, describe
-from sigopt_ai.runs._session import OpenRun, peek_client
+from sigopt_ai.runs._session import OpenRun, peek_session
 
 EnteredRuns = Callable[[], Collection[object]]
 """The runs entered in the calling thread or task (the handler asks on the main thread)."""
@@ -42,14 +42,14 @@ _exiting_by_signal = False  # it arrived after the main thread's code had finish
 
 def _handler(signum: int, frame: FrameType | None) -> None:
     global _received, _exiting_by_signal
-    client = peek_client()
-    if client is None or not client.active:
+    session = peek_session()
+    if session is None or not session.active:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
     _received = signum
     reason = f"The process received signal {signal.Signals(signum).name} during a run."
-    _interrupt_runs(client.active.values(), reason, frame)
+    _interrupt_runs(session.active.values(), reason, frame)
     if not threading.main_thread().is_alive():
         # The main thread's code has finished and the interpreter waits for other threads: an
         # exception here would only be printed as ignored. Those threads stop at their next log.
@@ -105,7 +105,7 @@ def _die_by_the_signal() -> None:
     """At exit, after the runs were ended and written: die by the signal that stopped the process."""
     if _received is None or not (_exiting_by_signal or _terminated_uncaught()):
         return
-    # This hook runs after those registered later (the client's, which ends the runs), but before
+    # This hook runs after those registered later (the session's, which ends the runs), but before
     # those registered before sigopt_ai was imported; logging's is one, so flush it here.
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
@@ -117,5 +117,5 @@ def _die_by_the_signal() -> None:
     os.kill(os.getpid(), _received)
 
 
-# Registered at import, before the client's exit hook, so that it runs after the runs are ended.
+# Registered at import, before the session's exit hook, so that it runs after the runs are ended.
 atexit.register(_die_by_the_signal)

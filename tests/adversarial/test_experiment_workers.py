@@ -120,11 +120,11 @@ def test_another_process_writes_while_a_suggestion_is_computed(store: Path) -> N
 # write transaction and so hold the store's lock for every other process.
 WORKER = """
     import json, os, time, sigopt_ai as sigopt
-    from sigopt_ai.runs._session import get_client
+    from sigopt_ai.runs._session import get_session
     exp = sigopt.get_experiment("{eid}")
     for run in exp.loop(progress=False):
         with run:
-            client = get_client()
+            client = get_session()
             beat, client.heartbeat_interval = client.heartbeat_interval, float("inf")
             print(json.dumps({{"run": run.id, "params": dict(run.params)}}), flush=True)
             while not os.path.exists({finish!r}):  # the test says when to finish

@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import sigopt_ai as sigopt
-from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs import _session
 from sigopt_ai.runs._writer import HIGH_WATER, Syncer
 from tests.conftest import run_python
 
 
 def test_a_tight_loop_waits_for_the_writer_instead_of_growing_the_queue() -> None:
-    backend = _client.get_client().backend
+    backend = _session.get_session().backend
     syncer = Syncer(backend, interval=0.05, flush_timeout=60, high_water=5_000)
     syncer.start()
     syncer.submit(("start", "tight", "tests", "tight", time.time(), None, None))
@@ -32,7 +32,7 @@ def test_a_tight_loop_waits_for_the_writer_instead_of_growing_the_queue() -> Non
 
 def test_log_metric_in_a_tight_loop_keeps_memory_bounded() -> None:
     with sigopt.run() as run:
-        syncer = _client.get_client().syncer
+        syncer = _session.get_session().syncer
         largest = 0
         for i in range(250_000):
             run.log_metric("loss", i)
@@ -45,7 +45,7 @@ def test_log_metric_in_a_tight_loop_keeps_memory_bounded() -> None:
 def test_a_flush_marker_spilled_without_records_is_still_set() -> None:
     # A producer spills (its wait ran out) just after the writer took every record before another
     # thread's flush marker: only the marker moves to the spool, which holds no records.
-    backend = _client.get_client().backend
+    backend = _session.get_session().backend
     syncer = Syncer(backend, interval=0.05, flush_timeout=5)
     syncer.start()
     marker = threading.Event()
@@ -63,10 +63,10 @@ def test_a_process_logging_a_million_points_in_a_tight_loop_never_queues_more_th
         """
         import json, threading
         import sigopt_ai as sigopt
-        from sigopt_ai.runs._session import get_client
+        from sigopt_ai.runs._session import get_session
 
         points = 1_000_000
-        syncer = get_client().syncer
+        syncer = get_session().syncer
         largest = {"pending": 0, "in_memory": 0}
         done = threading.Event()
 

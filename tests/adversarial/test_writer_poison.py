@@ -26,7 +26,7 @@ from sigopt_ai._exceptions import StoreError
 from sigopt_ai._failures import FailureKind
 from sigopt_ai._models import Op, RunState
 from sigopt_ai.backends.sql import SQLBackend
-from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs import _session
 from sigopt_ai.runs._writer import Syncer
 from tests.conftest import run_python
 
@@ -46,11 +46,11 @@ def metric_op(run_id: str, value: float) -> Op:
 
 
 def dead_letters(run_id: str) -> list[dict[str, Any]]:
-    return _client.get_client().backend.dead_letters(run_id)
+    return _session.get_session().backend.dead_letters(run_id)
 
 
 def test_checkpoint_step_past_64_bits_is_a_dead_letter_and_the_rest_lands(caplog: pytest.LogCaptureFixture) -> None:
-    client = _client.get_client()
+    client = _session.get_session()
     with caplog.at_level(logging.WARNING, logger="sigopt_ai"):
         with sigopt.run(name="before") as before:
             before.log_metric("loss", 1.0)
@@ -74,7 +74,7 @@ def test_checkpoint_step_past_64_bits_is_a_dead_letter_and_the_rest_lands(caplog
 
 
 def test_a_run_name_with_a_lone_surrogate_is_stored_escaped() -> None:
-    client = _client.get_client()
+    client = _session.get_session()
     run_id = uuid.uuid4().hex[:16]
     client.submit(start_op(run_id, "bad \ud800"))
     client.submit(metric_op(run_id, 0.5))
@@ -87,7 +87,7 @@ def test_a_run_name_with_a_lone_surrogate_is_stored_escaped() -> None:
 
 
 def test_a_failure_message_utf8_cannot_encode_is_stored_escaped() -> None:
-    client = _client.get_client()
+    client = _session.get_session()
     with sigopt.run() as run:
         client.submit(("failure", run.id, raw_failure("cannot open b'\\xff'.bin: \udcff.bin"), time.time()))
         run.log_metric("loss", 0.1)
@@ -98,7 +98,7 @@ def test_a_failure_message_utf8_cannot_encode_is_stored_escaped() -> None:
 
 
 def test_a_failure_the_driver_cannot_bind_is_set_aside_and_the_rest_of_the_run_lands() -> None:
-    client = _client.get_client()
+    client = _session.get_session()
     with sigopt.run() as run:
         client.submit(("failure", run.id, raw_failure(("diverged", 120)), time.time()))
         run.log_metric("loss", 0.1)
@@ -113,7 +113,7 @@ def test_a_record_that_is_not_repairable_goes_to_a_file_when_the_table_fails_too
     with closing(sqlite3.connect(store)) as conn:  # the dead_letters table refuses every row
         conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON dead_letters BEGIN SELECT RAISE(ABORT, 'refused'); END")
         conn.commit()
-    client = _client.get_client()
+    client = _session.get_session()
     with sigopt.run() as run:
         client.submit(("metric", run.id, "loss", "not a number", None, time.time()))
         run.log_metric("loss", 0.75)
@@ -128,8 +128,8 @@ def test_poison_in_a_real_process_exits_cleanly(store: Path) -> None:
     result = run_python(
         """
         import time, sigopt_ai as sigopt
-        from sigopt_ai.runs import _session as _client
-        client = _client.get_client()
+        from sigopt_ai.runs import _session
+        client = _session.get_session()
         ids = []
         for i in range(3):
             with sigopt.run(name=f"r{i}") as run:
@@ -183,7 +183,7 @@ def _poison_op(kind: str, run_id: str) -> Op:
 def test_every_record_around_a_poison_is_written(
     store: Path, kinds: list[tuple[str, bool]], poison: str, where: float
 ) -> None:
-    backend = _client.get_client().backend
+    backend = _session.get_session().backend
     syncer = Syncer(backend, flush_timeout=30)  # not started: flush() writes everything as one batch
     runs = [uuid.uuid4().hex[:16], uuid.uuid4().hex[:16]]
     ops = [start_op(r) for r in runs]

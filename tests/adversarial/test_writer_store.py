@@ -27,7 +27,7 @@ from sigopt_ai._exceptions import ConfigError
 from sigopt_ai._models import RunState
 from sigopt_ai.backends.sql import _backend as _sql
 from sigopt_ai.backends.sql._backend import SQLBackend
-from sigopt_ai.runs import _session as _client
+from sigopt_ai.runs import _session
 from sigopt_ai.runs._writer import Syncer
 from tests.conftest import run_python
 
@@ -59,7 +59,7 @@ def test_a_locked_batch_is_retried_and_loses_nothing(store: Path, monkeypatch: p
     monkeypatch.setattr(_sql, "WRITE_BUSY_MS", 50)  # each attempt gives up on the lock quickly
     with sigopt.run() as warm:
         warm.log_metric("loss", 0.0)
-    syncer = _client.get_client().syncer
+    syncer = _session.get_session().syncer
     with write_lock(store):
         with sigopt.run() as run:
             for i in range(1000):

@@ -8,7 +8,7 @@ from typing import Any
 
 import sigopt_ai as sigopt
 from sigopt_ai import wire
-from sigopt_ai.runs._session import get_client
+from sigopt_ai.runs._session import get_session
 
 from .test_v1 import canonical, through_json
 
@@ -55,7 +55,7 @@ def test_an_experiment_from_the_store_crosses_the_wire() -> None:
         run.log_metric("acc", 0.75)
         break
 
-    record = get_client().backend.get_experiment(experiment.id)
+    record = get_session().backend.get_experiment(experiment.id)
     assert record is not None
     assert across(record, wire.experiment_to_json, wire.experiment_from_json) == canonical(record)
     progress = experiment.progress
