@@ -9,8 +9,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sigopt_ai._exceptions import (
     AssignmentFailure,
@@ -35,6 +34,7 @@ from sigopt_ai._failures import (
     register_failure_classifier,
     register_failure_type,
 )
+from sigopt_ai._lazy import lazy_names
 from sigopt_ai._models import (
     Checkpoint,
     ExperimentState,
@@ -133,12 +133,7 @@ __all__ = [
 _LAZY = {name: "sigopt_ai.experiments" for name in ("Experiment", "create_experiment", "get_experiment")}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -12,9 +12,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sigopt_ai._lazy import lazy_names
 from sigopt_ai._models import Observation
 from sigopt_ai.optimizer._base import Strategy
 from sigopt_ai.optimizer._service import Snapshot, SuggestionService
@@ -31,13 +31,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    # PEP 562: the names that need numpy and scipy are imported on first access.
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
