@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from sigopt_ai import FailureInfo, FailureKind, RunState
 from sigopt_ai._models import Op
-from sigopt_ai.backends import Backend
+from sigopt_ai.backends import Backend, make_backend
+from sigopt_ai.backends.sql import SQLBackend
 
 
 def start(run_id: str, project: str = "p", created: float = 1.0, experiment: str | None = None) -> Op:
@@ -105,6 +109,30 @@ def test_list_runs_is_newest_first_filtered_and_limited_and_keeps_each_runs_fiel
     assert [r.id for r in backend.list_runs(project="a", limit=3)] == ["r29", "r27", "r25"]
     assert [r.id for r in backend.list_runs(experiment="7")] == [f"r{i:02d}" for i in reversed(range(0, 30, 3))]
     assert backend.list_runs(project="nobody") == []
+
+
+def test_listing_more_runs_than_a_statement_may_bind_parameters_reads_every_run(tmp_path: Path) -> None:
+    # SQLite before 3.32 (and builds that keep its default) binds at most 999 parameters per statement;
+    # the limit is lowered to that here, whatever this build's is. PostgreSQL's protocol stops at 65,535.
+    backend = make_backend(str(tmp_path / "old-sqlite.db"))
+    assert isinstance(backend, SQLBackend)
+
+    @sa.event.listens_for(backend.engine, "connect")
+    def _old_build_limit(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    n = 2_500
+    ops: list[Op] = []
+    for i in range(n):
+        run_id = f"r{i:05d}"
+        ops += [start(run_id, created=float(i // 2)), ("fields", run_id, "params", {"i": i})]  # pairs share a time
+    ops.append(("checkpoint", "r00000", 3, {"m": 1.0}, 1.0))
+    backend.write(ops)
+    everything = backend.list_runs()
+    assert [r.id for r in everything] == [f"r{i:05d}" for i in reversed(range(n))]
+    assert all(r.params == {"i": int(r.id[1:])} for r in everything)
+    assert [c.step for c in everything[-1].checkpoints] == [3]
+    backend.close()
 
 
 def test_unknown_ids_give_nothing(backend: Backend) -> None:

@@ -210,7 +210,7 @@ class SQLBackend(Backend):
     def list_runs(
         self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first: a page costs four queries, whatever its length."""
+        """Runs, newest first: four queries for a page of up to 500 runs, and three for each 500 more."""
         query = sa.select(t.runs).order_by(t.runs.c.created.desc(), t.runs.c.id.desc())
         if project is not None:
             query = query.where(t.runs.c.project == project)

@@ -6,7 +6,7 @@ import json
 import math
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -200,34 +200,52 @@ def write_ops(conn: Connection, ops: Sequence[Op]) -> None:
         _WRITERS[kind](conn, group)
 
 
+_IDS_PER_QUERY = 500
+"""Run ids bound in one ``IN (...)``: under every database's limit on a statement's parameters
+(999 in SQLite before 3.32, 32,766 after; 65,535 in PostgreSQL's protocol)."""
+
+
+def _in_batches(conn: Connection, ids: list[str], select: Callable[[list[str]], Any]) -> Iterator[Any]:
+    """The rows of ``select(batch)`` for each batch of ``ids``, batch after batch."""
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield from conn.execute(select(ids[start : start + _IDS_PER_QUERY]))
+
+
 def load_runs(conn: Connection, query: Any) -> list[RunRecord]:
-    """The runs a query on the ``runs`` table selects, in its order: four queries for the whole page."""
+    """The runs a query on the ``runs`` table selects, in its order: four queries for a page of up to
+    ``_IDS_PER_QUERY`` runs, and three more for each further ``_IDS_PER_QUERY``."""
     rows = conn.execute(query).mappings().all()
     ids = [row["id"] for row in rows]
     if not ids:
         return []
     fields: dict[str, dict[str, dict[str, Any]]] = {i: {s: {} for s in _SECTIONS} for i in ids}
-    for run_id, section, key, value in conn.execute(
-        sa.select(t.run_fields.c.run_id, t.run_fields.c.section, t.run_fields.c.key, t.run_fields.c.value).where(
-            t.run_fields.c.run_id.in_(ids)
-        )
+    field_columns = (t.run_fields.c.run_id, t.run_fields.c.section, t.run_fields.c.key, t.run_fields.c.value)
+    for run_id, section, key, value in _in_batches(
+        conn, ids, lambda batch: sa.select(*field_columns).where(t.run_fields.c.run_id.in_(batch))
     ):
         fields[run_id].setdefault(section, {})[key] = json.loads(value)
     metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
     stddevs: dict[str, dict[str, float]] = {i: {} for i in ids}
-    for run_id, name, value, stddev in conn.execute(
-        sa.select(t.run_metrics.c.run_id, t.run_metrics.c.name, t.run_metrics.c.value, t.run_metrics.c.stddev).where(
-            t.run_metrics.c.run_id.in_(ids)
-        )
+    metric_columns = (t.run_metrics.c.run_id, t.run_metrics.c.name, t.run_metrics.c.value, t.run_metrics.c.stddev)
+    for run_id, name, value, stddev in _in_batches(
+        conn, ids, lambda batch: sa.select(*metric_columns).where(t.run_metrics.c.run_id.in_(batch))
     ):
         metrics[run_id][name] = _float_out(value)
         if stddev is not None:
             stddevs[run_id][name] = stddev
     checkpoints: dict[str, list[Checkpoint]] = {i: [] for i in ids}
-    for run_id, step, values, created in conn.execute(
-        sa.select(t.checkpoints.c.run_id, t.checkpoints.c.step, t.checkpoints.c["values"], t.checkpoints.c.created)
-        .where(t.checkpoints.c.run_id.in_(ids))
-        .order_by(t.checkpoints.c.id)
+    checkpoint_columns = (
+        t.checkpoints.c.run_id,
+        t.checkpoints.c.step,
+        t.checkpoints.c["values"],
+        t.checkpoints.c.created,
+    )
+    for run_id, step, values, created in _in_batches(
+        conn,
+        ids,
+        lambda batch: (
+            sa.select(*checkpoint_columns).where(t.checkpoints.c.run_id.in_(batch)).order_by(t.checkpoints.c.id)
+        ),
     ):
         checkpoints[run_id].append(Checkpoint(step=step, values=json.loads(values), created=created))
     return [
