@@ -132,8 +132,10 @@ __all__ = [
 # logging API a training script imports.
 _LAZY = {name: "sigopt_ai.experiments" for name in ("Experiment", "create_experiment", "get_experiment")}
 
-
-__getattr__ = lazy_names(__name__, _LAZY, globals())
+if not TYPE_CHECKING:
+    # Hidden from type checkers: they read a module's __getattr__ as "any other name exists", which
+    # would let a misspelt `sigopt.lgo_metric` pass as Any. They see the lazy names imported above.
+    __getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import sigopt_ai
 
@@ -33,3 +36,23 @@ def test_import_loads_no_heavy_dependency() -> None:
     )
     heavy = {"numpy", "scipy", "sqlalchemy", "torch", "tensorflow", "httpx", "rich", "yaml"}
     assert not loaded & heavy
+
+
+def test_type_checkers_see_the_lazy_names_and_refuse_a_misspelt_one(tmp_path: Path) -> None:
+    # A module __getattr__ seen by a type checker makes every other name Any, typos included.
+    api = pytest.importorskip("mypy.api")
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import sigopt_ai as sigopt\n"
+        "import sigopt_ai.optimizer as optimizer\n"
+        "experiment: sigopt.Experiment = sigopt.create_experiment(name='e')\n"
+        "strategy: optimizer.Strategy = optimizer.make_strategy(experiment.definition)\n"
+        "sigopt.lgo_metric('loss', 0.1)\n"
+        "optimizer.make_strategi\n"
+    )
+    stdout, _, _ = api.run(["--cache-dir", str(tmp_path / "cache"), "--no-error-summary", str(script)])
+    errors = [line.split(": error: ")[1] for line in stdout.splitlines() if ": error: " in line]
+    assert [error.split(";")[0] for error in errors] == [
+        'Module has no attribute "lgo_metric"',
+        'Module has no attribute "make_strategi"',
+    ]

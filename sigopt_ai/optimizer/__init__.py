@@ -30,8 +30,9 @@ _LAZY = {
     "make_strategy": "sigopt_ai.optimizer._factory",
 }
 
-
-__getattr__ = lazy_names(__name__, _LAZY, globals())
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which would take any misspelt name for a lazy one (see sigopt_ai).
+    __getattr__ = lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
