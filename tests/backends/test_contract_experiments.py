@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from sigopt_ai import FailureInfo, FailureKind, RunState
 from sigopt_ai._models import ExperimentRecord, ExperimentState, Observation, SuggestionState
@@ -238,4 +239,48 @@ def test_the_store_asks_its_service_and_reads_only_what_is_new(store_url: str) -
     assert [s.observation_count for s in snapshots] == list(range(6))
     # each suggestion read only the observation made since the one before
     assert [len(s.observations) for s in snapshots] == [0] + [1] * 5
+    backend.close()
+
+
+def _wait_for_lock_waiters(conn: Any, count: int) -> None:
+    """Until ``count`` other sessions of this database wait for a row lock (no timing: a state to reach)."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while conn.execute(query).scalar_one() < count:
+        time.sleep(0.01)
+
+
+def test_an_expiry_racing_a_grant_keeps_the_new_workers_lease(postgres_url: str) -> None:
+    # On PostgreSQL, progress() expires leases without the experiment's lock. It read the stale lease of
+    # "lost", then waited for the suggestion's row while a worker expired the same lease and was granted
+    # the suggestion: its release must not then clear that worker's lease, or a third is served it too.
+    backend = make_backend(postgres_url)
+    exp = create(backend, lease_timeout=1.0)
+    backend.write([("start", "lost", "p", "lost", time.time() - 30, exp.id, None)])  # heartbeats long stopped
+    held = backend.serve_suggestion(exp.id, run_id="lost")
+    assert held is not None
+    engine = sa.create_engine(postgres_url)
+    results: dict[str, Any] = {}
+    watching = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as blocker, watching.connect() as watcher:
+        with blocker.begin():  # holds the suggestion's row so that both expiries wait at its update
+            blocker.execute(sa.text("SELECT id FROM suggestions WHERE id = :id FOR UPDATE"), {"id": int(held.id)})
+            grant = threading.Thread(
+                target=lambda: results.update(grant=backend.serve_suggestion(exp.id, run_id="next"))
+            )
+            grant.start()
+            _wait_for_lock_waiters(watcher, 1)
+            count = threading.Thread(target=lambda: results.update(progress=backend.progress(exp.id)))
+            count.start()
+            _wait_for_lock_waiters(watcher, 2)
+        grant.join()
+        count.join()
+    engine.dispose()
+    granted = results["grant"]
+    assert granted is not None and granted.id == held.id and granted.run == "next"
+    [still] = backend.open_suggestions(exp.id)
+    assert still.run == "next" and still.leased  # "next" still holds it: nobody else is served it
+    third = backend.serve_suggestion(exp.id, run_id="third")
+    assert third is not None and third.id != held.id
     backend.close()

@@ -58,7 +58,8 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
     timeout = _lease_timeout(conn, eid)
     lost = []
     for sid, run_id in stale:
-        _release(conn, sid)
+        if not _release(conn, sid, run_id):
+            continue  # another transaction released it first (and may have leased it to another run)
         updated = conn.execute(
             t.runs.update()
             .where((t.runs.c.id == run_id) & (t.runs.c.state == RunState.ACTIVE.value))
@@ -76,8 +77,17 @@ def expire_leases(conn: Connection, eid: int, now: float) -> list[str]:
     return lost
 
 
-def _release(conn: Connection, sid: int) -> None:
-    conn.execute(t.suggestions.update().where(t.suggestions.c.id == sid).values(lease_run_id=None, leased_at=None))
+def _release(conn: Connection, sid: int, run_id: str) -> bool:
+    """Put an open suggestion back to be served again if ``run_id`` holds its lease; returns whether it did.
+
+    The holder is checked by the UPDATE itself: on PostgreSQL, where neither ``progress`` nor
+    ``release`` takes the experiment's lock, a check read before it could be stale by the time the
+    row is written (another worker expired the lease and was granted the suggestion meanwhile), and
+    clearing that worker's lease would serve its suggestion to a third.
+    """
+    held = (t.suggestions.c.id == sid) & (t.suggestions.c.state == OPEN) & (t.suggestions.c.lease_run_id == run_id)
+    result = conn.execute(t.suggestions.update().where(held).values(lease_run_id=None, leased_at=None))
+    return bool(result.rowcount)
 
 
 def reclaim(conn: Connection, run_id: str, failure: Mapping[str, Any] | None) -> None:
@@ -106,15 +116,7 @@ def release(
         return False
     with store.transaction() as conn:
         reclaim(conn, run_id, run_failure)
-        held = conn.execute(
-            sa.select(t.suggestions.c.id).where(
-                (t.suggestions.c.id == sid)
-                & (t.suggestions.c.experiment_id == eid)
-                & (t.suggestions.c.state == OPEN)
-                & (t.suggestions.c.lease_run_id == run_id)
-            )
+        of_experiment = conn.execute(
+            sa.select(t.suggestions.c.id).where((t.suggestions.c.id == sid) & (t.suggestions.c.experiment_id == eid))
         ).first()
-        if held is None:
-            return False
-        _release(conn, sid)
-        return True
+        return of_experiment is not None and _release(conn, sid, run_id)
