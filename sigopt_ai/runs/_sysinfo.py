@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import gc
 import os
 import platform
 import socket
@@ -83,15 +82,15 @@ def rss_bytes() -> int:
 
 
 def give_memory_back() -> None:
-    """Return memory that freed objects leave with the process to the operating system, where the
-    allocators allow it (after a large backlog of records was written).
+    """Return the free pages of the C heap to the operating system, where the allocator allows it
+    (after a large backlog of records was written).
 
-    Reference cycles are collected first: garbage in a cycle keeps CPython's arenas of small objects
-    alive. Then glibc's ``malloc_trim`` releases the free pages of the C heap, which it would otherwise
-    keep for reuse; elsewhere (macOS, musl, Windows) only the collection is done. The collection is a
-    full one: its cost grows with the objects the process holds (tens of milliseconds for a small one).
+    glibc's ``malloc_trim`` releases what freed records leave in its heap, which it would otherwise
+    keep for reuse; elsewhere (macOS, musl, Windows) nothing is done. The GIL is released meanwhile.
+    No garbage collection is forced: the records were freed by reference counting as their batches
+    were written, and a full collection would hold the GIL while it walks every object the process
+    holds (a training process's model and data too), stalling the training thread for a few MB.
     """
-    gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -3,6 +3,7 @@ writer), nothing is spilled or lost, and the order of points is kept."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -101,3 +102,30 @@ def test_a_process_logging_a_million_points_in_a_tight_loop_never_queues_more_th
     assert seen["spooled"] == 0 and seen["flushed"] and seen["left"] == 0
     history = sigopt.metric_history(seen["run"], "x")
     assert len(history) == seen["points"] and history[-1].value == seen["points"] - 1
+
+
+def test_giving_memory_back_after_a_backlog_forces_no_garbage_collection() -> None:
+    # A full collection holds the GIL while it walks every object of the process (a training
+    # process's model and data too): the training thread would stall with the flush, for a few MB.
+    backend = _session.get_session().backend
+    syncer = Syncer(backend, interval=0.05, flush_timeout=60, high_water=1_000)
+    syncer.start()
+    collections: list[int] = []
+
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.disable()  # only a collection someone asks for runs now
+    gc.callbacks.append(record)
+    try:
+        syncer.submit(("start", "backlog", "tests", "backlog", time.time(), None, None))
+        for i in range(5_000):  # past high_water: the producer waits, and memory goes back at the flush
+            syncer.submit(("metric", "backlog", "loss", float(i), None, float(i)))
+        assert syncer.flush()
+    finally:
+        gc.callbacks.remove(record)
+        gc.enable()
+    assert collections == []
+    assert len(backend.metric_history("backlog", "loss")) == 5_000
+    assert syncer.close()
