@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sigopt_ai import FailureInfo, FailureKind, RunState
+from sigopt_ai import FailureInfo, FailureKind, RunState, StoreError
 from sigopt_ai._models import Op
 from sigopt_ai.backends import Backend, make_backend
 from sigopt_ai.backends.sql import SQLBackend
@@ -132,6 +133,18 @@ def test_listing_more_runs_than_a_statement_may_bind_parameters_reads_every_run(
     assert [r.id for r in everything] == [f"r{i:05d}" for i in reversed(range(n))]
     assert all(r.params == {"i": int(r.id[1:])} for r in everything)
     assert [c.step for c in everything[-1].checkpoints] == [3]
+    backend.close()
+
+
+def test_a_database_urls_password_stays_out_of_the_backends_url_and_its_errors() -> None:
+    with socket.socket() as sock:  # a port nobody listens on: connecting is refused at once
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = make_backend(f"postgresql+psycopg://alice:s3cret-pw@127.0.0.1:{port}/db")
+    assert "s3cret-pw" not in backend.url and "alice" in backend.url and f":{port}/db" in backend.url
+    with pytest.raises(StoreError) as raised:
+        backend.get_experiment("1")
+    assert "s3cret-pw" not in str(raised.value) and f":{port}/db" in str(raised.value)
     backend.close()
 
 

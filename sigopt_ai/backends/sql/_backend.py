@@ -41,9 +41,10 @@ class SQLBackend(Backend):
     """
 
     def __init__(self, url: str, *, service: SuggestionService | None = None) -> None:
-        self.url = url
         self._service = service or SuggestionService()
         self._engine = make_engine(url)
+        # Messages name the store; a database URL's password must not reach them (nor the logs).
+        self.url = self._engine.url.render_as_string(hide_password=True) if "://" in url else url
         self._pid = os.getpid()
         self._file = sqlite_file(self._engine)
         self._file_id: tuple[int, int] | None = None  # of the file the schema was created in
