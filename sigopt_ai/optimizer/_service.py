@@ -44,6 +44,7 @@ class Snapshot:
 @dataclass
 class _Experiment:
     strategy: Strategy
+    made_for: tuple[float, int]  # the experiment's (created, seed): which experiment of that id it serves
     seen: list[Observation] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -93,10 +94,13 @@ class SuggestionService:
         return entry.seen
 
     def _entry(self, experiment: ExperimentRecord) -> _Experiment:
+        made_for = (experiment.created, experiment.seed)
         with self._lock:
             entry = self._experiments.get(experiment.id)
-            if entry is None:
-                entry = _Experiment(_build(experiment))
+            # Another experiment under a known id (its store file was deleted and made again): its own
+            # strategy, not the one of the experiment that had the id before.
+            if entry is None or entry.made_for != made_for:
+                entry = _Experiment(_build(experiment), made_for)
                 self._experiments[experiment.id] = entry
             return entry
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,6 +240,23 @@ def test_the_store_asks_its_service_and_reads_only_what_is_new(store_url: str) -
     assert [s.observation_count for s in snapshots] == list(range(6))
     # each suggestion read only the observation made since the one before
     assert [len(s.observations) for s in snapshots] == [0] + [1] * 5
+    backend.close()
+
+
+def test_an_experiment_made_under_an_id_seen_before_gets_its_own_strategy(tmp_path: Path) -> None:
+    # The store file is deleted under a live backend and made again (see SQLBackend): its first
+    # experiment takes id 1 again, with another search space than the one the service saw under it.
+    path = tmp_path / "store.db"
+    backend = make_backend(str(path))
+    before = create(backend)
+    served = backend.serve_suggestion(before.id, run_id=None)
+    assert served is not None and set(served.assignments) == {"x"}
+    path.unlink()
+    backend.write([("start", "r1", "p", "r1", time.time(), None, None)])  # recreates the file
+    after = create(backend, parameters=[{"name": "color", "type": "categorical", "categorical_values": ["r", "b"]}])
+    assert after.id == before.id
+    again = backend.serve_suggestion(after.id, run_id=None)
+    assert again is not None and set(again.assignments) == {"color"}
     backend.close()
 
 
