@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sigopt_ai import _lazy
 from sigopt_ai._exceptions import (
     AssignmentFailure,
     BackendError,
@@ -34,7 +35,6 @@ from sigopt_ai._failures import (
     register_failure_classifier,
     register_failure_type,
 )
-from sigopt_ai._lazy import lazy_names
 from sigopt_ai._models import (
     Checkpoint,
     ExperimentState,
@@ -135,8 +135,9 @@ _LAZY = {name: "sigopt_ai.experiments" for name in ("Experiment", "create_experi
 if not TYPE_CHECKING:
     # Hidden from type checkers: they read a module's __getattr__ as "any other name exists", which
     # would let a misspelt `sigopt.lgo_metric` pass as Any. They see the lazy names imported above.
-    __getattr__ = lazy_names(__name__, _LAZY, globals())
+    __getattr__ = _lazy.lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    # What the package holds (``__version__`` too), and the lazy names before their first use.
+    return sorted({*globals(), *_LAZY})

@@ -6,18 +6,31 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 import sigopt_ai
+from sigopt_ai import optimizer
 
 
 def test_all_is_sorted_and_complete() -> None:
-    public = {name for name in dir(sigopt_ai) if not name.startswith("_")}
-    submodules = {"backends", "cli", "experiments", "optimizer", "runs", "wire"}  # subpackages, not API names
+    public = {
+        name
+        for name in dir(sigopt_ai)
+        if not name.startswith("_") and not isinstance(getattr(sigopt_ai, name), ModuleType)  # not subpackages
+    }
+    plumbing = {"annotations", "TYPE_CHECKING"}  # the __future__ import and typing's flag, not API names
     assert sigopt_ai.__all__ == sorted(sigopt_ai.__all__)
-    assert set(sigopt_ai.__all__) == public - submodules
+    assert set(sigopt_ai.__all__) == public - plumbing
     assert not [name for name in sigopt_ai.__all__ if name.startswith("_")]
+
+
+def test_dir_lists_what_the_package_holds_and_its_lazy_names() -> None:
+    # Before their first use the lazy names are not in the package's namespace: dir() (and a
+    # REPL's completion) must still offer them, and must not hide what is there, such as __version__.
+    assert {"__version__", "__doc__", "Experiment", "create_experiment", "log_metric"} <= set(dir(sigopt_ai))
+    assert {"__doc__", "make_strategy", "SobolStrategy", "SuggestionService"} <= set(dir(optimizer))
 
 
 def test_exceptions_share_one_root() -> None:

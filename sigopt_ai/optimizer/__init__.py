@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sigopt_ai._lazy import lazy_names
+from sigopt_ai import _lazy
 from sigopt_ai._models import Observation
 from sigopt_ai.optimizer._base import Strategy
 from sigopt_ai.optimizer._service import Snapshot, SuggestionService
@@ -32,11 +32,12 @@ _LAZY = {
 
 if not TYPE_CHECKING:
     # Hidden from type checkers, which would take any misspelt name for a lazy one (see sigopt_ai).
-    __getattr__ = lazy_names(__name__, _LAZY, globals())
+    __getattr__ = _lazy.lazy_names(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    # What the package holds (``__version__`` too), and the lazy names before their first use.
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [
