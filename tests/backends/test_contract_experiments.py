@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sigopt_ai import FailureInfo, FailureKind, RunState
 from sigopt_ai._models import ExperimentRecord, ExperimentState, Observation, SuggestionState
 from sigopt_ai.backends import Backend, make_backend
+from sigopt_ai.backends.sql._serving import QUICK_SUGGESTION_S, RACES
 from sigopt_ai.experiments._parse import parse_experiment
 from sigopt_ai.optimizer import Snapshot, SuggestionService
 
@@ -241,6 +242,35 @@ def test_the_store_asks_its_service_and_reads_only_what_is_new(store_url: str) -
     # each suggestion read only the observation made since the one before
     assert [len(s.observations) for s in snapshots] == [0] + [1] * 5
     backend.close()
+
+
+class OutracedService(SuggestionService):
+    """The real service, as slow as a model fit, outraced for its first ``races`` suggestions by a rival
+    worker that computes from the same state (so the same point) and inserts it first."""
+
+    def __init__(self, rival: Backend, races: int) -> None:
+        super().__init__()
+        self.rival, self.races = rival, races
+
+    def suggest(self, experiment: ExperimentRecord, snapshot: Snapshot) -> dict[str, Any] | None:
+        assignments = super().suggest(experiment, snapshot)
+        if self.races:
+            self.races -= 1
+            assert self.rival.serve_suggestion(experiment.id, run_id=f"rival-{self.races}") is not None
+        time.sleep(QUICK_SUGGESTION_S)  # too slow to be computed again inside the write lock
+        return assignments
+
+
+def test_a_worker_that_keeps_losing_races_does_not_insert_the_winners_point(store_url: str) -> None:
+    rival = make_backend(store_url)
+    exp = create(rival, budget=10)
+    backend = make_backend(store_url, service=OutracedService(rival, races=RACES + 1))
+    mine = backend.serve_suggestion(exp.id, run_id="me")
+    assert mine is not None
+    points = [tuple(sorted(s.assignments.items())) for s in rival.open_suggestions(exp.id)]
+    assert len(points) == RACES + 2 and len(set(points)) == len(points)  # no point is evaluated twice
+    backend.close()
+    rival.close()
 
 
 def test_an_experiment_made_under_an_id_seen_before_gets_its_own_strategy(tmp_path: Path) -> None:

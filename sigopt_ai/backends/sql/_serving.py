@@ -57,8 +57,9 @@ def serve(store: Store, service: SuggestionService, experiment_id: str, *, run_i
     one is computed by the service from a snapshot read with no write transaction open, then inserted
     in a short write transaction if no other worker inserted one meanwhile (``suggestion_count``
     unchanged); else it is computed again from the new state. After ``RACES`` lost races the last one
-    is inserted anyway, or, when the strategy answered in under ``QUICK_SUGGESTION_S`` (a quasi-random
-    point, not a fit), computed once more inside the lock so that it continues the sequence exactly.
+    is inserted anyway unless a worker inserted the same point meanwhile, or, when the strategy
+    answered in under ``QUICK_SUGGESTION_S`` (a quasi-random point, not a fit), computed once more
+    inside the lock so that it continues the sequence exactly.
     """
     eid = row_id(experiment_id)
     if eid is None:
@@ -75,7 +76,9 @@ def serve(store: Store, service: SuggestionService, experiment_id: str, *, run_i
             assignments = _suggest(store, service, eid, read)
             quick = time.perf_counter() - started < QUICK_SUGGESTION_S
         again = functools.partial(_suggest_in, service=service, experiment=read.experiment) if quick else None
-        claim = _Claim(assignments, read.snapshot.index, final=last_round or races >= RACES, again=again)
+        claim = _Claim(
+            assignments, read.snapshot.index, final=last_round or races >= RACES, again=again, last=last_round
+        )
         granted = _grant(store, eid, run_id, read.experiment.budget, claim)
         if granted is not _RACE_LOST:
             return granted
@@ -98,6 +101,7 @@ class _Claim:
     index: int  # the sequence index it was computed at
     final: bool  # no more races: insert it even if the index moved on
     again: Callable[[Connection], dict[str, ParamValue]] | None  # a quick strategy, run again under the lock
+    last: bool  # the serve's last round: insert it whatever was inserted meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,22 @@ def _claimed(conn: Connection, eid: int, claim: _Claim) -> dict[str, ParamValue]
         return None
     if claim.again is not None:  # a quick strategy: continue the sequence exactly, briefly under the lock
         return claim.again(conn)
-    return claim.assignments  # a fit computed on a state one insert behind: still a valid suggestion
+    if not claim.last and claim.assignments in _inserted_since(conn, eid, claim.index, current):
+        # The winner computed from the same snapshot, so the same point (a strategy's answer depends
+        # only on the snapshot): inserting it would have two workers evaluate one point.
+        return None
+    return claim.assignments  # a fit computed on a state a few inserts behind: still a valid suggestion
+
+
+def _inserted_since(conn: Connection, eid: int, index: int, current: int) -> list[dict[str, ParamValue]]:
+    """The assignments of the suggestions inserted after the ``index``-th one (``current`` in all)."""
+    rows = conn.execute(
+        sa.select(t.suggestions.c.assignments)
+        .where(t.suggestions.c.experiment_id == eid)
+        .order_by(t.suggestions.c.id.desc())
+        .limit(max(0, current - index))
+    ).scalars()
+    return [json.loads(a) for a in rows]
 
 
 def _waiting_suggestion(conn: Connection, eid: int) -> int | None:
