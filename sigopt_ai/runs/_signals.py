@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from types import FrameType
+from typing import Any
 
 from sigopt_ai._exceptions import Terminated
 from sigopt_ai._failures import FailureInfo, describe
@@ -49,7 +50,15 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         return
     _received = signum
     reason = f"The process received signal {signal.Signals(signum).name} during a run."
-    _interrupt_runs(session.active.values(), reason, frame)
+    loop = _running_event_loop()
+    _interrupt_runs(session.active.values(), reason, frame, stop_all=loop is not None)
+    if loop is not None:
+        # Raised here, it could land inside the event loop's own bookkeeping (after a task's step,
+        # before its result is set), leaving a task that never finishes and asyncio.run() waiting
+        # for it forever at exit. The loop raises it between two callbacks instead, and every task
+        # with a run stops at its next log.
+        loop.call_soon_threadsafe(_raise_terminated, reason)
+        return
     if not threading.main_thread().is_alive():
         # The main thread's code has finished and the interpreter waits for other threads: an
         # exception here would only be printed as ignored. Those threads stop at their next log.
@@ -58,15 +67,31 @@ def _handler(signum: int, frame: FrameType | None) -> None:
     raise Terminated(reason)
 
 
-def _interrupt_runs(runs: Iterable[OpenRun], reason: str, frame: FrameType | None) -> None:
+def _interrupt_runs(runs: Iterable[OpenRun], reason: str, frame: FrameType | None, *, stop_all: bool) -> None:
     """Fail every open run as interrupted; stop those the ``Terminated`` about to be raised here
-    will not pass through. The main thread's runs get the stack it was interrupted at."""
+    will not pass through (all of them with ``stop_all``). The main thread's runs get the stack it
+    was interrupted at."""
     failure = describe(Terminated(reason))
     located = _at(frame, failure)
     here = _entered_runs()
     for run in list(runs):
         inside = any(run is entered for entered in here)
-        run.interrupt(located if inside else failure, stop=not inside)
+        run.interrupt(located if inside else failure, stop=stop_all or not inside)
+
+
+def _running_event_loop() -> Any:
+    """The asyncio event loop the main thread is running (the handler runs there), if any."""
+    asyncio = sys.modules.get("asyncio")  # not imported: no loop runs
+    if asyncio is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _raise_terminated(reason: str) -> None:
+    raise Terminated(reason)
 
 
 def _at(frame: FrameType | None, failure: FailureInfo) -> FailureInfo:
