@@ -332,3 +332,26 @@ def test_an_expiry_racing_a_grant_keeps_the_new_workers_lease(postgres_url: str)
     third = backend.serve_suggestion(exp.id, run_id="third")
     assert third is not None and third.id != held.id
     backend.close()
+
+
+def test_a_rename_and_a_metadata_change_at_once_both_land(postgres_url: str) -> None:
+    backend = make_backend(postgres_url)
+    exp = create(backend)
+    engine = sa.create_engine(postgres_url)
+    watching = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with engine.connect() as blocker, watching.connect() as watcher:
+        with blocker.begin():  # holds the experiment's row so that both changes wait to be written
+            blocker.execute(sa.text("SELECT id FROM experiments WHERE id = :id FOR UPDATE"), {"id": int(exp.id)})
+            rename = threading.Thread(target=lambda: backend.update_experiment(exp.id, name="renamed"))
+            rename.start()
+            _wait_for_lock_waiters(watcher, 1)
+            describe = threading.Thread(target=lambda: backend.update_experiment(exp.id, metadata={"owner": "me"}))
+            describe.start()
+            _wait_for_lock_waiters(watcher, 2)
+        rename.join()
+        describe.join()
+    engine.dispose()
+    updated = backend.get_experiment(exp.id)
+    assert updated is not None and updated.name == "renamed" and updated.definition["name"] == "renamed"
+    assert updated.definition["metadata"] == {"owner": "me"}
+    backend.close()

@@ -103,6 +103,9 @@ def update_experiment(
     if eid is None:
         return None
     with store.transaction() as conn:
+        # The definition is read, changed and written back: on PostgreSQL, without the lock a rename
+        # and a metadata change at once each wrote back the other's old value.
+        lock_experiment(conn, eid)
         current = experiment_in(conn, eid)
         if current is None:
             return None
