@@ -76,6 +76,12 @@ class SuggestionService:
                 return None
             return entry.strategy.suggest(seen, snapshot.pending, index=snapshot.index)
 
+    def after_fork(self) -> None:
+        """In a forked child: start afresh. Another thread of the parent may have held a lock here (a
+        suggestion being made as the process forked), which nobody would ever release in the child."""
+        self._experiments = {}
+        self._lock = threading.Lock()
+
     def forget(self, experiment_id: str) -> None:
         """Drop what is kept for an experiment (archived, or its store closed)."""
         with self._lock:

@@ -6,6 +6,8 @@ JSON); each test then drives the backend directly, as the SDK's handle and the s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -355,3 +357,59 @@ def test_a_rename_and_a_metadata_change_at_once_both_land(postgres_url: str) -> 
     assert updated is not None and updated.name == "renamed" and updated.definition["name"] == "renamed"
     assert updated.definition["metadata"] == {"owner": "me"}
     backend.close()
+
+
+FORKED_WHILE_SUGGESTING = """
+import dataclasses, os, signal, sys, threading, time
+from sigopt_ai.backends import make_backend
+from sigopt_ai.experiments._parse import parse_experiment
+from sigopt_ai.optimizer import SuggestionService
+
+inside, go_on = threading.Event(), threading.Event()
+
+class Held(list):
+    def __iter__(self):  # the strategy reads the pending points holding the experiment's lock
+        inside.set()
+        go_on.wait()
+        return super().__iter__()
+
+class HeldService(SuggestionService):
+    held = True
+    def suggest(self, experiment, snapshot):
+        if self.held:
+            self.held = False
+            snapshot = dataclasses.replace(snapshot, pending=Held(snapshot.pending))
+        return super().suggest(experiment, snapshot)
+
+backend = make_backend(sys.argv[1], service=HeldService())
+body = {"name": "e", "parameters": [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}],
+        "metrics": [{"name": "y"}], "type": "random", "budget": 5}
+exp = backend.create_experiment(project="p", name="e", definition=parse_experiment(body).to_json(), seed=3,
+                                lease_timeout=60.0)
+parent = threading.Thread(target=backend.serve_suggestion, args=(exp.id,), kwargs={"run_id": None})
+parent.start()
+inside.wait()
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if backend.serve_suggestion(exp.id, run_id=None) is not None else 1)
+for _ in range(600):  # a child stuck on a lock the parent's thread held never exits by itself
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    status = -1
+go_on.set()
+parent.join()
+print("child exit status", status)
+sys.exit(0 if status == 0 else 1)
+"""
+
+
+def test_a_child_forked_while_a_thread_makes_a_suggestion_makes_its_own(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED_WHILE_SUGGESTING, str(tmp_path / "store.db")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]

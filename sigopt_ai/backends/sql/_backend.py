@@ -114,8 +114,9 @@ class SQLBackend(Backend):
         return self._engine
 
     def after_fork(self) -> None:
-        """Forget what belongs to the parent: its connections, a lock its writer may have held, its runs."""
+        """Forget what belongs to the parent: its connections, locks its threads may have held, its runs."""
         self._engine.dispose(close=False)
+        self._service.after_fork()
         self._ready_lock = threading.Lock()
         self._starts = {}
         self._restarts = []
