@@ -103,11 +103,15 @@ class SuggestionService:
         made_for = (experiment.created, experiment.seed)
         with self._lock:
             entry = self._experiments.get(experiment.id)
-            # Another experiment under a known id (its store file was deleted and made again): its own
-            # strategy, not the one of the experiment that had the id before.
+        # Another experiment under a known id (its store file was deleted and made again) gets its own
+        # strategy, not the one of the experiment that had the id before.
+        if entry is not None and entry.made_for == made_for:
+            return entry
+        built = _Experiment(_build(experiment), made_for)  # outside the lock: other experiments go on
+        with self._lock:
+            entry = self._experiments.get(experiment.id)
             if entry is None or entry.made_for != made_for:
-                entry = _Experiment(_build(experiment), made_for)
-                self._experiments[experiment.id] = entry
+                entry = self._experiments[experiment.id] = built
             return entry
 
 

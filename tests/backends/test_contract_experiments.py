@@ -139,6 +139,8 @@ def test_observations_after_an_id_are_only_the_newer_ones(backend: Backend) -> N
     assert backend.observations(exp.id) == made
     assert backend.observations(exp.id, after=made[2].id) == made[3:]
     assert backend.observations(exp.id, after=made[-1].id) == []
+    for cursor in ("abc", "-1", "99999999999999999999"):  # a cursor that names no observation
+        assert backend.observations(exp.id, after=cursor) == []
 
 
 def test_release_gives_the_suggestion_back_to_the_next_worker_first(backend: Backend) -> None:

@@ -34,7 +34,7 @@ from sigopt_ai._models import (
 )
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import Store, row_id
-from sigopt_ai.backends.sql._leases import expire_leases, reclaim
+from sigopt_ai.backends.sql._leases import expire_leases, reclaim, stale_leases
 
 OPEN = SuggestionState.OPEN.value
 ACTIVE = ExperimentState.ACTIVE.value
@@ -277,7 +277,9 @@ def observations_in(conn: Connection, eid: int, *, after: str | None = None) -> 
     )
     if after is not None:
         after_id = row_id(after)
-        query = query.where(t.observations.c.id > (-1 if after_id is None else after_id))
+        if after_id is None:  # a cursor that names no observation: nothing is after it
+            return []
+        query = query.where(t.observations.c.id > after_id)
     return [
         Observation(
             json.loads(r["assignments"]),
@@ -324,13 +326,17 @@ def progress(store: Store, experiment_id: str) -> Progress | None:
     eid = row_id(experiment_id)
     if eid is None:
         return None
-    with store.transaction() as conn:
+    with store.transaction(write=False) as conn:  # the write lock only when a lease has expired
         experiment = experiment_in(conn, eid)
         if experiment is None:
             return None
-        expire_leases(conn, eid, time.time())
-        counts = observation_counts(conn, eid)
-        active, manual = leased_counts(conn, eid)
+        stale = bool(stale_leases(conn, eid, time.time()))
+        if not stale:
+            counts, (active, manual) = observation_counts(conn, eid), leased_counts(conn, eid)
+    if stale:
+        with store.transaction() as conn:
+            expire_leases(conn, eid, time.time())
+            counts, (active, manual) = observation_counts(conn, eid), leased_counts(conn, eid)
     budget = experiment.budget
     return Progress(
         budget=budget,
