@@ -32,7 +32,7 @@ from sigopt_ai.backends import Backend
 from sigopt_ai.experiments._guard import REPEATS, RepeatGuard
 from sigopt_ai.experiments._parse import load_experiment_file, parse_experiment
 from sigopt_ai.experiments._progress import ProgressLine
-from sigopt_ai.experiments._values import names, observed_values
+from sigopt_ai.experiments._values import missing_metric_failure, names, observed_values, run_values
 from sigopt_ai.runs._decorator import log_result
 from sigopt_ai.runs._run import LoopBinding, RunContext, abandon, claim_for_function, new_run_id
 from sigopt_ai.runs._session import get_session
@@ -335,26 +335,21 @@ class Experiment:
         return failure
 
     def _missing_metric(self, run: RunContext, missing: list[str], logged: list[str]) -> FailureInfo:
-        message = (
-            f"The run completed without the experiment's metric(s) {missing!r}; it logged {names(logged)}. "
-            "Its suggestion goes back to be served again."
-        )
+        failure = missing_metric_failure(missing, logged)
         warnings.warn(
-            f"Run {run.id!r} of experiment {self.id!r}: {message} The loop stops after {REPEATS} such runs in a "
-            "row; if some assignments cannot produce the metric, call run.log_failure() for them.",
+            f"Run {run.id!r} of experiment {self.id!r}: {failure.message} The loop stops after {REPEATS} such runs "
+            "in a row; if some assignments cannot produce the metric, call run.log_failure() for them.",
             RuntimeWarning,
             stacklevel=4,
         )
-        return FailureInfo(FailureKind.MISSING_METRIC, message=message)
+        return failure
 
     def _metric_values(self, run: RunContext) -> tuple[dict[str, float], list[str], list[str]]:
         """The experiment's metrics the run logged, the required ones it did not, and every name it logged."""
         record = self._backend.read_run(run.id)
         metrics = dict(record.metrics) if record is not None else {}
-        required = self.definition.optimized_metrics + self.definition.constraint_metrics
-        missing = [m.name for m in required if m.name not in metrics]
-        known = {m.name for m in self.definition.metrics}
-        return {k: v for k, v in metrics.items() if k in known}, missing, list(metrics)
+        values, missing = run_values(self.definition, metrics)
+        return values, missing, list(metrics)
 
     def optimize(self, function: Callable[..., Any], *, progress: bool = True) -> list[RunRecord]:
         """Call ``function(**suggested_params)`` for each suggestion until the budget is spent.
@@ -420,12 +415,7 @@ def create_experiment(
     else:
         body = {"name": name, "parameters": parameters, "metrics": metrics, **options}
         definition = parse_experiment({k: v for k, v in body.items() if v is not None})
-    lease_timeout = to_seconds(lease_timeout, "lease_timeout")
-    if lease_timeout < MIN_LEASE_TIMEOUT:
-        raise ValidationError(
-            f"lease_timeout must be at least {MIN_LEASE_TIMEOUT:g} second: the writer renews leases every "
-            f"flush interval (0.5 s by default), so a shorter one expires under a live worker; got {lease_timeout!r}."
-        )
+    lease_timeout = check_lease_timeout(lease_timeout)
     seed = None if seed is None else to_seed(seed)
     stored = get_session().backend.create_experiment(
         project=_config.check_project(project) if project is not None else _config.default_project(),
@@ -435,6 +425,21 @@ def create_experiment(
         lease_timeout=float(lease_timeout),
     )
     return Experiment(stored)
+
+
+def check_lease_timeout(value: Any, field: str = "lease_timeout") -> float:
+    """A suggestion lease in seconds: a finite number of at least :data:`MIN_LEASE_TIMEOUT`.
+
+    Raises:
+        ValidationError: It is not one; the message names ``field``.
+    """
+    lease_timeout = to_seconds(value, field)
+    if lease_timeout < MIN_LEASE_TIMEOUT:
+        raise ValidationError(
+            f"{field} must be at least {MIN_LEASE_TIMEOUT:g} second: the writer renews leases every "
+            f"flush interval (0.5 s by default), so a shorter one expires under a live worker; got {lease_timeout!r}."
+        )
+    return lease_timeout
 
 
 def get_experiment(experiment_id: str) -> Experiment:

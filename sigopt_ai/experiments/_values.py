@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigopt_ai._checks import short_repr, to_number
+from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
+from sigopt_ai._failures import FailureInfo, FailureKind
 
 _VALUE_KEYS = frozenset({"name", "value", "value_stddev"})
 
@@ -58,3 +60,21 @@ def names(names: Any) -> str:
     listed = sorted(names)
     shown = ", ".join(short_repr(n) for n in listed[:5])
     return f"[{shown}{', ...' if len(listed) > 5 else ''}]"
+
+
+def run_values(definition: ExperimentDefinition, metrics: Mapping[str, float]) -> tuple[dict[str, float], list[str]]:
+    """Of a finished run's last metric values: the experiment's metrics, and the required ones
+    (optimized and constraint) it did not log."""
+    required = definition.optimized_metrics + definition.constraint_metrics
+    known = {m.name for m in definition.metrics}
+    return {k: v for k, v in metrics.items() if k in known}, [m.name for m in required if m.name not in metrics]
+
+
+def missing_metric_failure(missing: list[str], logged: Any) -> FailureInfo:
+    """The failure of a run that completed without the experiment's required metric(s) ``missing``:
+    a bug of the training code, whose suggestion goes back to be served again."""
+    message = (
+        f"The run completed without the experiment's metric(s) {missing!r}; it logged {names(logged)}. "
+        "Its suggestion goes back to be served again."
+    )
+    return FailureInfo(FailureKind.MISSING_METRIC, message=message)
