@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import sigopt_ai as sigopt
+from sigopt_ai.cli import _server
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -141,3 +142,6 @@ def runs_show(run_id: str) -> None:
     for field, value in rows:
         table.add_row(field, value)
     Console().print(table)
+
+
+_server.register(main)

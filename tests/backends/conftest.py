@@ -76,6 +76,11 @@ def postgres_server() -> Iterator[str]:
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A fresh database on the session's server."""
+    return create_database(postgres_server)
+
+
+def create_database(postgres_server: str) -> str:
+    """The URL of a new, empty database on the server at ``postgres_server``."""
     import psycopg
 
     name = f"t_{uuid.uuid4().hex[:12]}"

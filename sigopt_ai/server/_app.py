@@ -1,0 +1,80 @@
+"""The server's ASGI application: FastAPI routes under ``/v1`` over one store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sigopt_ai._exceptions import ConfigError
+from sigopt_ai.backends.sql import SQLBackend
+from sigopt_ai.server._errors import install_error_handlers
+from sigopt_ai.server._middleware import BodyLimit, SkipResponse
+from sigopt_ai.server._routes import routers
+from sigopt_ai.server._store import ServerStore
+
+__all__ = ["DB_ENV", "MAX_BODY", "MAX_BODY_ENV", "app_from_env", "create_app", "open_backend"]
+
+MAX_BODY = 8 * 1024 * 1024
+"""The default limit on a request body, in bytes."""
+DB_ENV = "SIGOPT_AI_SERVER_DB"
+"""Where a worker started by uvicorn's factory finds the store."""
+MAX_BODY_ENV = "SIGOPT_AI_SERVER_MAX_BODY"
+"""And its body limit."""
+
+
+def open_backend(db_url: str) -> SQLBackend:
+    """The server's store, which must be at the migration head already: a server never changes a
+    schema that other servers and SDKs share.
+
+    Raises:
+        ConfigError: The store is not at the head (the message says what to run).
+    """
+    import inspect  # TEMPORARY until MIGRATIONS adds `upgrade`
+
+    if "upgrade" in inspect.signature(SQLBackend).parameters:
+        return SQLBackend(db_url, upgrade=False)  # type: ignore[call-arg]
+    return SQLBackend(db_url)
+
+
+def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
+    """The SigOpt v1 REST application over the store at ``db_url``.
+
+    Args:
+        db_url: A SQLite path or SQLAlchemy URL, as ``make_backend`` takes.
+        max_body: Request bodies larger than this many bytes are refused with 413.
+    """
+    backend = open_backend(db_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        backend.close()
+
+    app = FastAPI(
+        title="sigopt-ai server",
+        description="The SigOpt v1 REST API over a sigopt-ai store.",
+        lifespan=lifespan,
+    )
+    app.state.backend = backend
+    app.state.store = ServerStore(backend)
+    install_error_handlers(app)
+    for router in routers():
+        app.include_router(router, prefix="/v1")
+    app.add_middleware(SkipResponse)
+    app.add_middleware(BodyLimit, max_body=max_body)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The application of a uvicorn worker (``--factory``): the store from ``SIGOPT_AI_SERVER_DB``.
+
+    Raises:
+        ConfigError: ``SIGOPT_AI_SERVER_DB`` is not set.
+    """
+    db_url = os.environ.get(DB_ENV)
+    if not db_url:
+        raise ConfigError(f"{DB_ENV} must name the server's store.")
+    return create_app(db_url, max_body=int(os.environ.get(MAX_BODY_ENV, MAX_BODY)))

@@ -1,0 +1,113 @@
+"""The request's tenant: which client its token belongs to, and that client's view of the store.
+
+Every route depends on :func:`tenant`. A token sees only its own client's objects: store projects
+are namespaced ``c{client}.{project}``, and an id of another client's run or experiment is answered
+exactly as a missing one (404), so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from sigopt_ai._config import check_project
+from sigopt_ai._exceptions import ValidationError
+from sigopt_ai._models import ExperimentRecord, RunRecord
+from sigopt_ai.backends import Backend
+from sigopt_ai.server._store import ServerStore
+
+__all__ = ["Tenant", "not_found", "tenant"]
+
+MAX_PROJECT_LENGTH = 100
+"""The store's limit on a project id, namespace included."""
+
+_basic = HTTPBasic(auto_error=False, description="The API token as the user name, an empty password.")
+
+
+def not_found(kind: str, id: str) -> HTTPException:
+    """The 404 for an id that names nothing this client can see: ``No <kind> with id <id>.``"""
+    return HTTPException(status_code=404, detail=f"No {kind} with id {id}.")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """One authenticated request's client, with the server's store.
+
+    Attributes:
+        client: The id of the token's client, such as ``"1"``.
+        backend: The server's store (built not to create or upgrade its schema).
+        store: Clients, tokens and projects.
+    """
+
+    client: str
+    backend: Backend
+    store: ServerStore
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of this client's projects in the store."""
+        return f"c{self.client}."
+
+    def stored_project(self, project: str) -> str:
+        """The store's id of the user's ``project``.
+
+        Raises:
+            ValidationError: ``project`` is not a valid project id, or too long once namespaced.
+        """
+        check_project(project)
+        stored = self.namespace + project
+        if len(stored) > MAX_PROJECT_LENGTH:
+            limit = MAX_PROJECT_LENGTH - len(self.namespace)
+            raise ValidationError(f"project must be at most {limit} characters on this server, got {len(project)}.")
+        return stored
+
+    def user_project(self, stored: str) -> str:
+        """The user's id of a store project of this client (the inverse of :meth:`stored_project`)."""
+        return stored[len(self.namespace) :] if stored.startswith(self.namespace) else stored
+
+    def owns(self, stored_project: str) -> bool:
+        """Whether a store project belongs to this client."""
+        return stored_project.startswith(self.namespace)
+
+    def run(self, run_id: str) -> RunRecord:
+        """The run with this id if this client owns it.
+
+        Raises:
+            HTTPException: 404, when there is none or another client's.
+        """
+        run = self.backend.read_run(run_id)
+        if run is None or not self.owns(run.project):
+            raise not_found("training run", run_id)
+        return run
+
+    def experiment(self, experiment_id: str) -> ExperimentRecord:
+        """The experiment with this id if this client owns it.
+
+        Raises:
+            HTTPException: 404, when there is none or another client's.
+        """
+        experiment = self.backend.get_experiment(experiment_id)
+        if experiment is None or not self.owns(experiment.project):
+            raise not_found("experiment", experiment_id)
+        return experiment
+
+
+def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> Tenant:
+    """The FastAPI dependency of every route: the tenant of the request's token.
+
+    Raises:
+        HTTPException: 401, when the token is missing, unknown or revoked.
+    """
+    state = request.app.state
+    store: ServerStore = state.store
+    client = store.authenticate(credentials.username) if credentials and credentials.username else None
+    if client is None:
+        raise HTTPException(
+            status_code=401,
+            detail="Missing or invalid API token: send it as the user name of HTTP Basic authentication.",
+            headers={"WWW-Authenticate": "Basic"},
+        )
+    return Tenant(client=client, backend=state.backend, store=store)

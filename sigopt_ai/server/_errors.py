@@ -1,0 +1,79 @@
+"""Every error the server answers is SigOpt's ``{"object": "error", "message", "status"}``.
+
+Our exceptions are mapped by :func:`sigopt_ai.wire.error_to_json` (bad input 400, a finished run 409,
+a failing store 503); FastAPI's own request validation (422) becomes a 400 naming the field; and an
+unexpected exception is a 500 whose message names nothing but its class, while the traceback goes to
+the server's log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from sigopt_ai._exceptions import SigOptError
+from sigopt_ai.wire import error_to_json
+
+__all__ = ["error_response", "install_error_handlers", "validation_message"]
+
+logger = logging.getLogger("sigopt_ai.server")
+
+BODY_NOT_OBJECT = "Request body must be a JSON object."
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """SigOpt's error object as a response."""
+    return JSONResponse({"object": "error", "message": message, "status": status}, status, headers=headers)
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    """One line naming the first field FastAPI refused, and why (``query.limit: ...``)."""
+    if not errors:
+        return "The request is invalid."
+    error = errors[0]
+    location = [str(part) for part in error.get("loc", ())]
+    kind = error.get("type", "")
+    if location[:1] == ["body"]:
+        if kind == "json_invalid":
+            return f"Request body is not valid JSON: {error.get('ctx', {}).get('error', 'parse error')}."
+        if len(location) == 1 or kind in ("dict_type", "missing"):
+            return BODY_NOT_OBJECT
+    field = ".".join(location) or "request"
+    return f"{field}: {error.get('msg', 'invalid value')}."
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, validation_message(exc.errors()))
+
+
+async def _our_error(_request: Request, exc: Exception) -> JSONResponse:
+    body = error_to_json(exc)
+    if body["status"] >= 500:
+        logger.warning("sigopt_ai server: %s: %s", type(exc).__name__, exc)
+    return JSONResponse(body, body["status"])
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("sigopt_ai server: %s %s failed", request.method, request.url.path, exc_info=exc)
+    body = error_to_json(exc)
+    return JSONResponse(body, body["status"])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error of ``app`` as SigOpt's error object."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(SigOptError, _our_error)
+    app.add_exception_handler(Exception, _unexpected)

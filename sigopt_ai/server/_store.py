@@ -1,0 +1,178 @@
+"""What the server keeps beside the backend contract: clients, their API tokens, projects' names and
+metadata, and deleted runs. SQLAlchemy Core on the store's own tables, through the SQL backend's
+transactions, so that a server process holds no state of its own.
+
+A token is never stored: its SHA-256 (hex) is, and a request's token is looked up by that hash and
+then compared with :func:`hmac.compare_digest`, so neither the database nor the comparison tells an
+attacker how much of a guess was right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from sigopt_ai.backends.sql import SQLBackend
+from sigopt_ai.backends.sql import _schema as t
+from sigopt_ai.server import _pending_schema  # noqa: F401  TEMPORARY until MIGRATIONS lands
+
+__all__ = ["ClientRecord", "ProjectExists", "ProjectRecord", "ServerStore", "token_hash"]
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 of an API token, in hex: the only form of it the store keeps."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ClientRecord:
+    """A client (SigOpt's team): everything its tokens can see."""
+
+    id: str
+    name: str
+    created: float
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A project as stored: ``id`` is the namespaced store id (``c1.my-project``)."""
+
+    id: str
+    name: str | None
+    created: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ProjectExists(Exception):
+    """A project with this id exists already (SigOpt answers 409)."""
+
+
+class ServerStore:
+    """Clients, tokens and projects, in the tables of the SQL store behind ``backend``.
+
+    Args:
+        backend: The server's store; its transactions are used, so the schema is the backend's.
+    """
+
+    def __init__(self, backend: SQLBackend) -> None:
+        self._backend = backend
+
+    # -- clients and tokens ----------------------------------------------------------------------
+
+    def create_token(self, client_name: str) -> str:
+        """A new API token for the client named ``client_name`` (created if new)."""
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self._backend.transaction() as conn:
+            client_id = conn.execute(sa.select(t.clients.c.id).where(t.clients.c.name == client_name)).scalar()
+            if client_id is None:
+                client_id = conn.execute(
+                    t.clients.insert().values(name=client_name, created=now).returning(t.clients.c.id)
+                ).scalar_one()
+            conn.execute(t.tokens.insert().values(client_id=client_id, hash=token_hash(token), created=now))
+        return token
+
+    def revoke_token(self, token: str) -> bool:
+        """Revoke a token; returns whether it was valid until now."""
+        with self._backend.transaction() as conn:
+            result = conn.execute(
+                t.tokens.update()
+                .where((t.tokens.c.hash == token_hash(token)) & t.tokens.c.revoked.is_(None))
+                .values(revoked=time.time())
+            )
+        return bool(result.rowcount)
+
+    def authenticate(self, token: str) -> str | None:
+        """The id of the client a valid (not revoked) token belongs to, or None."""
+        digest = token_hash(token)
+        with self._backend.transaction(write=False) as conn:
+            row = conn.execute(
+                sa.select(t.tokens.c.hash, t.tokens.c.client_id, t.tokens.c.revoked).where(t.tokens.c.hash == digest)
+            ).first()
+        if row is None or row.revoked is not None or not hmac.compare_digest(row.hash, digest):
+            return None
+        return str(row.client_id)
+
+    def client(self, client_id: str) -> ClientRecord | None:
+        """The client with this id, or None."""
+        if not client_id.isascii() or not client_id.isdigit() or len(client_id) > 18:
+            return None
+        with self._backend.transaction(write=False) as conn:
+            row = conn.execute(sa.select(t.clients).where(t.clients.c.id == int(client_id))).first()
+        return None if row is None else ClientRecord(id=str(row.id), name=row.name, created=row.created)
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def create_project(self, project_id: str, *, name: str | None, metadata: Mapping[str, Any] | None) -> ProjectRecord:
+        """Create a project (``project_id`` is the store's, namespaced).
+
+        Raises:
+            ProjectExists: There is one with this id already.
+        """
+        now = time.time()
+        with self._backend.transaction() as conn:
+            if conn.execute(sa.select(t.projects.c.id).where(t.projects.c.id == project_id)).first() is not None:
+                raise ProjectExists(project_id)
+            conn.execute(
+                t.projects.insert().values(id=project_id, created=now, name=name, metadata=_dump_metadata(metadata))
+            )
+        return ProjectRecord(id=project_id, name=name, created=now, metadata=dict(metadata or {}))
+
+    def project(self, project_id: str) -> ProjectRecord | None:
+        """The project with this store id, or None."""
+        with self._backend.transaction(write=False) as conn:
+            row = conn.execute(sa.select(t.projects).where(t.projects.c.id == project_id)).first()
+        return None if row is None else _project(row)
+
+    def update_project(
+        self, project_id: str, *, name: str | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> ProjectRecord | None:
+        """Rename a project or replace its metadata (None leaves either as it is); None if there is none."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = name
+        if metadata is not None:
+            values["metadata"] = _dump_metadata(metadata)
+        with self._backend.transaction() as conn:
+            if values:
+                conn.execute(t.projects.update().where(t.projects.c.id == project_id).values(**values))
+            row = conn.execute(sa.select(t.projects).where(t.projects.c.id == project_id)).first()
+        return None if row is None else _project(row)
+
+    def projects(self, prefix: str, *, limit: int | None = None) -> list[ProjectRecord]:
+        """The projects whose store id starts with ``prefix`` (a client's namespace), newest first."""
+        query = (
+            sa.select(t.projects)
+            .where(t.projects.c.id.startswith(prefix, autoescape=True))
+            .order_by(t.projects.c.created.desc(), t.projects.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._backend.transaction(write=False) as conn:
+            return [_project(row) for row in conn.execute(query)]
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run and everything recorded for it (SigOpt's DELETE of a training run)."""
+        with self._backend.transaction() as conn:
+            for table in (t.run_fields, t.run_metrics, t.metric_chunks, t.checkpoints):
+                conn.execute(table.delete().where(table.c.run_id == run_id))
+            conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
+
+
+def _dump_metadata(metadata: Mapping[str, Any] | None) -> str | None:
+    return None if metadata is None else json.dumps(dict(metadata))
+
+
+def _project(row: Any) -> ProjectRecord:
+    metadata = json.loads(row.metadata) if row.metadata else {}
+    return ProjectRecord(id=row.id, name=row.name, created=row.created, metadata=metadata)

@@ -1,0 +1,85 @@
+"""Tokens and tenancy: who may ask the server what."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live_server import LiveServer, sigopt_ai_cli
+
+
+def _get(server: LiveServer, path: str, token: str | None) -> httpx.Response:
+    auth = None if token is None else (token, "")
+    return httpx.get(f"{server.url}/v1{path}", auth=auth)
+
+
+def test_tokens_self_names_the_tokens_client(live_server: LiveServer) -> None:
+    response = _get(live_server, "/tokens/self", live_server.token)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["object"] == "token"
+    assert body["client"] == "1"
+
+
+@pytest.mark.parametrize("token", [None, "", "not-a-token"])
+def test_a_missing_or_unknown_token_gets_401(live_server: LiveServer, token: str | None) -> None:
+    response = _get(live_server, "/tokens/self", token)
+    assert response.status_code == 401
+    assert response.json() == {"object": "error", "message": response.json()["message"], "status": 401}
+    assert "token" in response.json()["message"]
+
+
+def test_a_token_one_character_off_gets_401(live_server: LiveServer) -> None:
+    near = live_server.token[:-1] + ("A" if live_server.token[-1] != "A" else "B")
+    assert _get(live_server, "/tokens/self", near).status_code == 401
+
+
+def test_a_revoked_token_gets_401_and_others_keep_working(live_server: LiveServer) -> None:
+    doomed = live_server.make_token("alpha")
+    assert _get(live_server, "/tokens/self", doomed).status_code == 200
+    done = sigopt_ai_cli("token", "revoke", doomed, "--db", live_server.db)
+    assert done.returncode == 0, done.stderr
+    assert _get(live_server, "/tokens/self", doomed).status_code == 401
+    assert _get(live_server, "/tokens/self", live_server.token).status_code == 200
+    again = sigopt_ai_cli("token", "revoke", doomed, "--db", live_server.db)
+    assert again.returncode != 0
+    assert "nothing was revoked" in again.stderr
+
+
+def test_token_create_prints_a_token_and_stores_only_its_hash(tmp_path: Path) -> None:
+    db = tmp_path / "tokens.db"
+    done = sigopt_ai_cli("token", "create", "--client", "beta", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip()
+    assert len(token) >= 32
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT t.hash, c.name FROM tokens t JOIN clients c ON c.id = t.client_id").fetchall()
+        dump = "\n".join(conn.iterdump())
+    assert rows == [(hashlib.sha256(token.encode()).hexdigest(), "beta")]
+    assert token not in dump
+
+
+def test_tokens_are_compared_in_constant_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sigopt_ai.backends.sql import SQLBackend
+    from sigopt_ai.server._store import ServerStore
+
+    db = str(tmp_path / "tokens.db")
+    assert sigopt_ai_cli("token", "create", "--client", "beta", "--db", db).returncode == 0
+    token = sigopt_ai_cli("token", "create", "--client", "beta", "--db", db).stdout.strip()
+    compared: list[tuple[Any, Any]] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    store = ServerStore(SQLBackend(db))
+    assert store.authenticate(token) == "1"
+    assert compared == [(hashlib.sha256(token.encode()).hexdigest(),) * 2]
