@@ -23,6 +23,8 @@ projects = Table(
     metadata,
     Column("id", String(100), primary_key=True),
     Column("created", Float, nullable=False),
+    Column("name", String(200)),  # set by the server's project API; the SDK names projects by id only
+    Column("metadata", Text),  # JSON object, likewise
 )
 
 runs = Table(
@@ -158,4 +160,38 @@ dead_letters = Table(
     Column("kind", String(32), nullable=False),
     Column("record", Text, nullable=False),  # repr() of the write operation, lone surrogates escaped
     Column("error", Text, nullable=False),
+)
+
+
+# -- the server's (sigopt_ai.server) --------------------------------------------------------------
+
+# A client is SigOpt's team: its tokens see its projects, experiments and runs, and nobody else's.
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+)
+
+# API tokens are stored as the SHA-256 (hex) of the token, never as the token.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("client_id", Integer, ForeignKey("clients.id"), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("created", Float, nullable=False),
+    Column("revoked", Float),  # when it was revoked; NULL while it is valid
+)
+
+# Keys of the idempotent write batches applied (Backend.write(ops, key=...)), written in the batch's
+# own transaction; kept for a week (see _batches.py).
+applied_batches = Table(
+    "applied_batches",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("created", Float, nullable=False),
+    Column("response", Text),  # what the server answered the first time, for a repeated request
+    Index("ix_applied_batches_created", "created"),  # the weekly prune
 )
