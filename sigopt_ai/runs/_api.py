@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -153,7 +154,14 @@ def flush(timeout: float | None = None) -> bool:
 
 
 def configure(
-    *, db: str | None = None, flush_interval: float | None = None, flush_timeout: float | None = None
+    *,
+    db: str | None = None,
+    flush_interval: float | None = None,
+    flush_timeout: float | None = None,
+    api_url: str | None = None,
+    api_token: str | None = None,
+    server_wait: float | None = None,
+    spool: str | os.PathLike[str] | None = None,
 ) -> None:
     """Set where runs are stored, how often they are written and how long a flush waits, before the first run.
 
@@ -167,10 +175,18 @@ def configure(
         flush_timeout: Seconds :func:`flush` and ``run.end()`` wait for a store that is down or
             locked before they return False, from 0 to 86,400 (overrides ``SIGOPT_AI_FLUSH_TIMEOUT``;
             default 30). The records are kept and written when the store is back.
+        api_url: A SigOpt REST server (``sigopt-ai server``) to store runs and experiments in
+            instead of ``db`` (overrides ``SIGOPT_API_URL``; ``""`` goes back to the environment's).
+        api_token: The server's API token (overrides ``SIGOPT_API_TOKEN``).
+        server_wait: Seconds an experiment call or a read waits for a server that is unreachable
+            before it raises :class:`~sigopt_ai.TransportError` (overrides ``SIGOPT_AI_SERVER_WAIT``;
+            default ``math.inf``: wait until it is back).
+        spool: The journal file that keeps runs' records while the server is unreachable
+            (overrides ``SIGOPT_AI_SPOOL``; default ``./.sigopt_ai/spool.db``).
 
     Raises:
         UsageError: A run is active; settings cannot change under it.
-        ConfigError: ``flush_interval`` or ``flush_timeout`` is out of range.
+        ConfigError: A setting is out of range or malformed (the message names it).
     """
     session = peek_session()
     if session is not None and session.active:
@@ -179,6 +195,20 @@ def configure(
         _config.check_interval(flush_interval, "flush_interval")
     if flush_timeout is not None:
         _config.check_flush_timeout(flush_timeout, "flush_timeout")
-    changes = {"db": db, "flush_interval": flush_interval, "flush_timeout": flush_timeout}
+    if api_url:
+        api_url = _config.check_api_url(api_url, "api_url")
+    if api_token is not None:
+        _config.check_api_token(api_token, "api_token")
+    if server_wait is not None:
+        _config.check_server_wait(server_wait, "server_wait")
+    changes = {
+        "db": db,
+        "flush_interval": flush_interval,
+        "flush_timeout": flush_timeout,
+        "api_url": api_url,
+        "api_token": api_token,
+        "server_wait": server_wait,
+        "spool": None if spool is None else _config.check_spool(spool, "spool"),
+    }
     reset_session()
     _config.update(**{name: value for name, value in changes.items() if value is not None})
