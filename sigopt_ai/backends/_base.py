@@ -93,6 +93,11 @@ class Backend(ABC):
         """The records this store set aside (of one run), oldest first."""
         return []
 
+    def undelivered(self) -> str | None:
+        """A line for the user when batches that :meth:`write` accepted wait locally to be delivered
+        (a server's offline journal), else None."""
+        return None
+
     def after_fork(self) -> None:  # noqa: B027 (most stores need nothing here)
         """Called in a forked child before its first use: forget the parent's connections and locks."""
 

@@ -358,6 +358,7 @@ class RunContext:
             self._session.remove_run(self._id)
         if not self._session.flush():
             logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
+        self._session.report_undelivered()
         return self._state
 
     def _run_end_hook(self, binding: LoopBinding) -> None:

@@ -133,7 +133,18 @@ class Session:
                 self.syncer.pending,
                 self.syncer.last_error,
             )
+        self.report_undelivered()
         self.backend.close()
+
+    def report_undelivered(self) -> None:
+        """Say on stderr how many batches wait in the server's offline journal, if any (never raises)."""
+        try:
+            note = self.backend.undelivered()
+        except Exception:  # a report must not fail the exit or the run's end
+            logger.debug("sigopt_ai: reading the journal failed", exc_info=True)
+            return
+        if note:
+            print(note, file=sys.stderr, flush=True)
 
 
 _session: Session | None = None
