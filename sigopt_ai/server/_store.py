@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.backends.sql import _schema as t
-from sigopt_ai.server import _pending_schema  # noqa: F401  TEMPORARY until MIGRATIONS lands
 
 __all__ = ["ClientRecord", "ProjectExists", "ProjectRecord", "ServerStore", "token_hash"]
 
