@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import sigopt_ai as sigopt
-from sigopt_ai.cli import _server
+from sigopt_ai.cli import _server, _sync
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -145,3 +145,4 @@ def runs_show(run_id: str) -> None:
 
 
 _server.register(main)
+_sync.register(main)
