@@ -1,0 +1,173 @@
+"""Core experiments: create, fetch, update, archive and list (SigOpt's ``/experiments`` routes).
+
+A body is SigOpt's experiment JSON, validated by :func:`~sigopt_ai.experiments._parse.parse_experiment`
+so an error names the field, plus an optional ``project`` (namespaced for the client, ``"default"``
+when absent, as the server has no working directory to name one) and our extension
+``"sigopt_ai": {"seed", "lease_timeout"}`` with the defaults of :func:`sigopt_ai.create_experiment`.
+The store can rename an experiment, replace its metadata and archive it; an update of any other
+field is refused with a 400 naming it.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from sigopt_ai._checks import to_seed
+from sigopt_ai._exceptions import ValidationError
+from sigopt_ai._models import ExperimentRecord, ExperimentState
+from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
+from sigopt_ai.experiments._parse import parse_experiment
+from sigopt_ai.server._deps import Tenant, tenant
+from sigopt_ai.server._routes import json_object, no_content, page, reply
+from sigopt_ai.server._routes._experiment_views import (
+    DEFAULT_LIMIT,
+    check_client,
+    client_experiments,
+    experiment_json,
+    extension,
+)
+from sigopt_ai.wire import EXTENSION
+
+__all__ = ["DEFAULT_PROJECT", "create_stored_experiment", "router", "update_stored_experiment"]
+
+router = APIRouter(tags=["experiments"])
+
+DEFAULT_PROJECT = "default"
+"""The project of an experiment created without one."""
+
+_CREATE_EXTENSION = frozenset({"seed", "lease_timeout"})
+_UPDATABLE = frozenset({"name", "metadata", "state"})
+# Fields a client sends back as it read them, which an update may carry unchanged.
+_ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
+
+TenantDep = Annotated[Tenant, Depends(tenant)]
+Body = Annotated[dict[str, Any], Depends(json_object)]
+Limit = Annotated[int | None, Query(ge=0, description="At most this many items.")]
+
+
+def create_stored_experiment(who: Tenant, project: str, body: dict[str, Any]) -> ExperimentRecord:
+    """Validate an experiment body (without ``project``) and store it in the client's ``project``.
+
+    Raises:
+        ValidationError: The body breaks a rule; the message names the field.
+    """
+    options = extension(body, _CREATE_EXTENSION)
+    definition = parse_experiment({k: v for k, v in body.items() if k != EXTENSION})
+    seed = options.get("seed")
+    lease_timeout = options.get("lease_timeout", DEFAULT_LEASE_TIMEOUT)
+    return who.backend.create_experiment(
+        project=who.stored_project(project),
+        name=definition.name,
+        definition=definition.to_json(),
+        seed=random.SystemRandom().randrange(2**31) if seed is None else to_seed(seed, "sigopt_ai.seed"),
+        lease_timeout=check_lease_timeout(lease_timeout, "sigopt_ai.lease_timeout"),
+    )
+
+
+def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[str, Any]) -> ExperimentRecord:
+    """Apply an update body: ``name``, ``metadata``, and ``state: "deleted"`` (archive).
+
+    The new name and metadata are validated with the rest of the definition, by the rules of creation.
+
+    Raises:
+        ValidationError: A field cannot be updated here or breaks a rule; the message names it.
+    """
+    for key, value in body.items():
+        if key in _UPDATABLE or key in _ENVELOPE:
+            continue
+        if key == "project" and value == who.user_project(record.project):
+            continue
+        if key in record.definition or (key == "observation_budget" and "budget" in record.definition):
+            current = record.definition.get("budget" if key == "observation_budget" else key)
+            if value == current:
+                continue
+        raise ValidationError(f"{key}: this server cannot change it after creation; only name and metadata.")
+    state = body.get("state")
+    if state not in (None, record.state.value, ExperimentState.DELETED.value):
+        raise ValidationError(f"state: an archived experiment cannot be made active again, got {state!r}.")
+    name, metadata = body.get("name"), body.get("metadata")
+    if name is not None or "metadata" in body:
+        changed = {**record.definition, "name": name if name is not None else record.name}
+        if "metadata" in body:
+            changed["metadata"] = metadata
+        definition = parse_experiment(changed)
+        updated = who.backend.update_experiment(
+            record.id,
+            name=definition.name if name is not None else None,
+            metadata=dict(definition.metadata) if "metadata" in body else None,
+        )
+        record = updated or record
+    if state == ExperimentState.DELETED.value:
+        who.backend.archive_experiment(record.id)
+        record = who.experiment(record.id)
+    return record
+
+
+def _create(who: Tenant, body: dict[str, Any]) -> JSONResponse:
+    project = body.pop("project", None)
+    stored = create_stored_experiment(who, DEFAULT_PROJECT if project is None else project, body)
+    return reply(experiment_json(who, stored))
+
+
+@router.post("/experiments")
+def create_experiment(who: TenantDep, body: Body) -> JSONResponse:
+    """Create a core experiment in the token's client."""
+    return _create(who, body)
+
+
+@router.post("/clients/{client_id}/experiments")
+def create_client_experiment(client_id: str, who: TenantDep, body: Body) -> JSONResponse:
+    """Create a core experiment in this client."""
+    check_client(who, client_id)
+    return _create(who, body)
+
+
+@router.get("/experiments/{experiment_id}")
+def get_experiment(experiment_id: str, who: TenantDep) -> JSONResponse:
+    """The experiment, with its progress."""
+    return reply(experiment_json(who, who.experiment(experiment_id)))
+
+
+@router.put("/experiments/{experiment_id}")
+def update_experiment(experiment_id: str, who: TenantDep, body: Body) -> JSONResponse:
+    """Rename the experiment, replace its metadata, or archive it (``"state": "deleted"``)."""
+    record = update_stored_experiment(who, who.experiment(experiment_id), body)
+    return reply(experiment_json(who, record))
+
+
+@router.delete("/experiments/{experiment_id}")
+def archive_experiment(experiment_id: str, who: TenantDep) -> Response:
+    """Archive the experiment: no suggestion is served any more."""
+    who.backend.archive_experiment(who.experiment(experiment_id).id)
+    return no_content()
+
+
+def _list(who: Tenant, project: str | None, limit: int | None) -> JSONResponse:
+    records = client_experiments(who, project, DEFAULT_LIMIT if limit is None else limit)
+    return reply(page([experiment_json(who, r) for r in records]))
+
+
+@router.get("/experiments")
+def list_experiments(who: TenantDep, limit: Limit = None) -> JSONResponse:
+    """The token's client's experiments, newest first."""
+    return _list(who, None, limit)
+
+
+@router.get("/clients/{client_id}/experiments")
+def list_client_experiments(
+    client_id: str, who: TenantDep, project: str | None = None, limit: Limit = None
+) -> JSONResponse:
+    """The client's experiments (of one project), newest first."""
+    check_client(who, client_id)
+    return _list(who, project, limit)
+
+
+@router.get("/clients/{client_id}/projects/{project_id}/experiments")
+def list_project_experiments(client_id: str, project_id: str, who: TenantDep, limit: Limit = None) -> JSONResponse:
+    """The project's experiments, newest first."""
+    check_client(who, client_id)
+    return _list(who, project_id, limit)
