@@ -92,6 +92,11 @@ class LiveServer:
         self.kill()
         raise RuntimeError(f"The server did not answer within {START_TIMEOUT_S:.0f} s:\n{self.log.read_text()}")
 
+    @property
+    def pid(self) -> int | None:
+        """The server's main process (its workers are its children), or None when it is not running."""
+        return None if self._process is None else self._process.pid
+
     def _answers(self) -> bool:
         auth = base64.b64encode(f"{self.token}:".encode()).decode()
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
