@@ -384,7 +384,7 @@ MALFORMED: list[tuple[str, str, bytes, tuple[str, ...]]] = [
     ("POST", "/experiments", _raw_definition('"observation_budget": 10', '"observation_budget": NaN'), ("budget",)),
     ("POST", "/experiments", _raw_definition('"max": 1.0', '"max": Infinity'), ("max", "bounds")),
     # deep nesting: Python's JSON parser raises RecursionError, which must not become a 500
-    ("MERGE", "/training_runs/{run}", _deep(100_000), ("JSON", "metadata", "deep", "nest")),
+    ("MERGE", "/training_runs/{run}", _deep(100_000), ("JSON", "body", "metadata", "deep", "nest")),
     ("POST", "/experiments", b"[" * 100_000 + b"]" * 100_000, ("JSON",)),
 ]
 
