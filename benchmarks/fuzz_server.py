@@ -33,6 +33,7 @@ import httpx
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -161,8 +162,8 @@ def _describe(response: Response) -> tuple[str, str]:
     body = request.body or b""
     if isinstance(body, str):
         body = body.encode()
-    sent = f"{request.method} {request.url} {body[:400].decode(errors='replace')}".strip()
-    return sent, f"{response.status_code} {response.content[:300].decode(errors='replace')}"
+    sent = f"{request.method} {request.url} {body[:400].decode(errors='backslashreplace')}".strip()
+    return sent, f"{response.status_code} {response.content[:300].decode(errors='backslashreplace')}"
 
 
 def fuzz(
@@ -239,7 +240,10 @@ class _Probe:
 
         if random_seed is not None:
             probe = seed(random_seed)(probe)
-        probe()
+        try:
+            probe()
+        except Unsatisfiable:
+            pass  # nothing to generate in this mode (a negative request for an operation without inputs)
 
     def send(self, case: Any) -> None:
         report = self.report
