@@ -1,21 +1,29 @@
-"""A real PostgreSQL server for the store contract tests, started once per session in a temp dir."""
+"""The stores of the contract suite: SQLite, a real PostgreSQL server (started once per session in a temp
+dir), and a real ``sigopt-ai server`` over HTTP (once per session)."""
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from sigopt_ai.backends import Backend, make_backend
+from tests.live_server import LiveServer
 
 
 def _initdb() -> str | None:
@@ -95,12 +103,59 @@ def create_database(postgres_server: str) -> str:
     return f"{postgres_server}/{name}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a fresh store of each kind every backend must serve."""
+# Contract tests that cannot apply to a server, with the reason pytest prints.
+_NOT_OVER_HTTP = {
+    "test_the_store_asks_its_service_and_reads_only_what_is_new": (
+        "a server makes suggestions with its own service; a client cannot give it one"
+    ),
+    "test_a_worker_that_keeps_losing_races_does_not_insert_the_winners_point": (
+        "a server makes suggestions with its own service; a client cannot give it one"
+    ),
+}
+# What a contract test may not see of the tests before it on the shared server: every table but the
+# server's clients and tokens (and the projects, which the server may know by id).
+_KEPT_TABLES = frozenset({"clients", "tokens", "projects", "alembic_version"})
+
+
+@pytest.fixture(scope="session")
+def http_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real ``sigopt-ai server`` over a SQLite store, for the contract suite over HTTP."""
+    db = tmp_path_factory.mktemp("http-contract") / "server.db"
+    with LiveServer(str(db)) as server:
+        yield server
+
+
+def _empty_store(db: str) -> None:
+    """Delete every record of the tests before from the server's store (the run ids repeat across tests,
+    and a run id belongs to one client)."""
+    from sigopt_ai.backends.sql._schema import metadata
+
+    engine = sa.create_engine(f"sqlite:///{db}")
+    try:
+        with engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                if table.name not in _KEPT_TABLES:
+                    conn.execute(table.delete())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "http"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of a fresh store of each kind every backend must serve (``http``: a real server on
+    127.0.0.1, with its token and a journal of the test's own in the environment)."""
     if request.param == "sqlite":
         return str(tmp_path / "contract.db")
-    return str(request.getfixturevalue("postgres_url"))
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    reason = _NOT_OVER_HTTP.get(request.node.originalname)
+    if reason is not None:
+        pytest.skip(f"not over HTTP: {reason}")
+    server: LiveServer = request.getfixturevalue("http_server")
+    _empty_store(server.db)
+    monkeypatch.setenv("SIGOPT_API_TOKEN", server.token)
+    monkeypatch.setenv("SIGOPT_AI_SPOOL", str(tmp_path / "spool.db"))
+    return server.url
 
 
 @pytest.fixture
@@ -109,3 +164,89 @@ def backend(store_url: str) -> Iterator[Backend]:
     built = make_backend(store_url)
     yield built
     built.close()
+
+
+@dataclass
+class Received:
+    """A request a :class:`ScriptedServer` received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # time.monotonic() on arrival
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class ScriptedServer:
+    """A real HTTP server on 127.0.0.1 (a thread) that answers the next scripted replies first, then as a
+    healthy SigOpt server answers the token and batch endpoints (and 404 to the rest).
+
+    Each scripted reply is ``(status, headers, body)``; every request is recorded in ``received``.
+    """
+
+    replies: list[tuple[int, dict[str, str], Any]] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def batches(self) -> list[Received]:
+        """The batch requests received, in arrival order."""
+        return [r for r in self.received if r.path == "/v1/sigopt_ai/batches"]
+
+    def start(self) -> None:
+        scripted = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def _answer(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                scripted.received.append(
+                    Received(self.command, self.path, dict(self.headers.items()), body, time.monotonic())
+                )
+                status, headers, reply = scripted.replies.pop(0) if scripted.replies else scripted.healthy(self.path)
+                payload = json.dumps(reply).encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def healthy(path: str) -> tuple[int, dict[str, str], Any]:
+        if path == "/v1/tokens/self":
+            return 200, {}, {"object": "token", "client": "1"}
+        if path == "/v1/sigopt_ai/batches":
+            return 200, {}, {"object": "batch", "count": 1}
+        return 404, {}, {"object": "error", "message": "No such thing.", "status": 404}
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def scripted_server() -> Iterator[ScriptedServer]:
+    """A :class:`ScriptedServer`, started."""
+    server = ScriptedServer()
+    server.start()
+    yield server
+    server.stop()
