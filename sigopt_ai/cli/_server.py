@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from sigopt_ai import _config
 from sigopt_ai._exceptions import SigOptError
+
+if TYPE_CHECKING:
+    from sigopt_ai.server._store import ServerStore
 
 __all__ = ["register"]
 
@@ -22,18 +26,14 @@ def _db(db: str | None) -> str:
     return db or _config.current().resolved_db()
 
 
-def _store(db: str) -> object:
+def _store(db: str) -> ServerStore:
     """The server store of ``db``, created or upgraded to the migration head first."""
     from sigopt_ai.backends.sql import SQLBackend
+    from sigopt_ai.backends.sql._migrate import upgrade
     from sigopt_ai.server._store import ServerStore
 
-    try:  # TEMPORARY until MIGRATIONS lands: then `upgrade(db)` from backends/sql/_migrate.py
-        from sigopt_ai.backends.sql._migrate import upgrade
-
-        upgrade(db)
-    except ImportError:
-        pass
-    return ServerStore(SQLBackend(db))
+    upgrade(db)
+    return ServerStore(SQLBackend(db, upgrade=False))
 
 
 @click.command()
@@ -82,7 +82,7 @@ def token() -> None:
 def token_create(client: str, db: str | None) -> None:
     """Print a new API token of a client; only its hash is stored, so keep it."""
     try:
-        click.echo(_store(_db(db)).create_token(client))  # type: ignore[attr-defined]
+        click.echo(_store(_db(db)).create_token(client))
     except SigOptError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -93,7 +93,7 @@ def token_create(client: str, db: str | None) -> None:
 def token_revoke(token_text: str, db: str | None) -> None:
     """Revoke an API token: requests with it get 401 from then on."""
     try:
-        revoked = _store(_db(db)).revoke_token(token_text)  # type: ignore[attr-defined]
+        revoked = _store(_db(db)).revoke_token(token_text)
     except SigOptError as exc:
         raise click.ClickException(str(exc)) from exc
     if not revoked:

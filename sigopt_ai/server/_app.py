@@ -32,11 +32,9 @@ def open_backend(db_url: str) -> SQLBackend:
     Raises:
         ConfigError: The store is not at the head (the message says what to run).
     """
-    import inspect  # TEMPORARY until MIGRATIONS adds `upgrade`
-
-    if "upgrade" in inspect.signature(SQLBackend).parameters:
-        return SQLBackend(db_url, upgrade=False)  # type: ignore[call-arg]
-    return SQLBackend(db_url)
+    backend = SQLBackend(db_url, upgrade=False)
+    ServerStore(backend).check()
+    return backend
 
 
 def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
@@ -46,7 +44,7 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
         db_url: A SQLite path or SQLAlchemy URL, as ``make_backend`` takes.
         max_body: Request bodies larger than this many bytes are refused with 413.
     """
-    backend = open_backend(db_url)
+    backend = open_backend(db_url)  # before any route exists: a store not at the head refuses here
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

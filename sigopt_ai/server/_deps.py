@@ -72,6 +72,15 @@ class Tenant:
         """Whether a store project belongs to this client."""
         return stored_project.startswith(self.namespace)
 
+    def check_client(self, client_id: str) -> None:
+        """Refuse a ``/clients/{client_id}/...`` path of another client as if it did not exist.
+
+        Raises:
+            HTTPException: 404, when ``client_id`` is not this tenant's client.
+        """
+        if client_id != self.client:
+            raise not_found("client", client_id)
+
     def run(self, run_id: str) -> RunRecord:
         """The run with this id if this client owns it.
 

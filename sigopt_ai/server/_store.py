@@ -14,7 +14,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,16 @@ class ServerStore:
 
     def __init__(self, backend: SQLBackend) -> None:
         self._backend = backend
+
+    def check(self) -> None:
+        """Open the store now (a server checks it before it listens).
+
+        Raises:
+            ConfigError: The store's schema is not at the migration head (the message says what to run).
+            StoreError: The store cannot be reached.
+        """
+        with self._backend.transaction(write=False) as conn:
+            conn.execute(sa.select(t.clients.c.id).limit(1))
 
     # -- clients and tokens ----------------------------------------------------------------------
 
@@ -160,12 +170,49 @@ class ServerStore:
 
     # -- runs -----------------------------------------------------------------------------------
 
+    def run_projects(self, run_ids: Iterable[str]) -> dict[str, str]:
+        """The store project of each of these runs that exists: a cheap ownership check."""
+        ids = list(set(run_ids))
+        found: dict[str, str] = {}
+        with self._backend.transaction(write=False) as conn:
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                query = sa.select(t.runs.c.id, t.runs.c.project).where(
+                    t.runs.c.id.in_(ids[start : start + _IDS_PER_QUERY])
+                )
+                found.update((row.id, row.project) for row in conn.execute(query))
+        return found
+
+    def edit_run(
+        self, run_id: str, *, name: str | None, fields: Mapping[str, Iterable[str]], metrics: Iterable[str]
+    ) -> None:
+        """What write operations cannot do: rename a run, delete keys of its field sections
+        (``{section: keys}``) and the last values of metrics (their history stays)."""
+        with self._backend.transaction() as conn:
+            if name is not None:
+                conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(name=name))
+            for section, keys in fields.items():
+                conn.execute(
+                    t.run_fields.delete().where(
+                        (t.run_fields.c.run_id == run_id)
+                        & (t.run_fields.c.section == section)
+                        & t.run_fields.c.key.in_(list(keys))
+                    )
+                )
+            if names := list(metrics):
+                conn.execute(
+                    t.run_metrics.delete().where((t.run_metrics.c.run_id == run_id) & t.run_metrics.c.name.in_(names))
+                )
+
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything recorded for it (SigOpt's DELETE of a training run)."""
         with self._backend.transaction() as conn:
             for table in (t.run_fields, t.run_metrics, t.metric_chunks, t.checkpoints):
                 conn.execute(table.delete().where(table.c.run_id == run_id))
             conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
+
+
+_IDS_PER_QUERY = 500
+"""Ids bound in one ``IN (...)``, under every database's limit on a statement's parameters."""
 
 
 def _dump_metadata(metadata: Mapping[str, Any] | None) -> str | None:

@@ -6,16 +6,28 @@ import importlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse, Response
 
-__all__ = ["AREAS", "JsonObject", "OptionalJsonObject", "no_content", "page", "reply", "routers"]
+__all__ = ["AREAS", "JsonBody", "json_object", "no_content", "page", "reply", "routers"]
 
-JsonObject = Annotated[dict[str, Any], Body(description="A JSON object; our parsers check its fields.")]
-"""A request body: any JSON object (anything else is a 400), whose fields the route's parser checks,
-so that an error names the field as SigOpt's would."""
-OptionalJsonObject = Annotated[dict[str, Any] | None, Body(description="A JSON object, or nothing.")]
-"""A request body that may be absent (give the parameter the default None)."""
+
+def json_object(
+    body: Annotated[
+        dict[str, Any] | None, Body(description="A JSON object; the route's parser checks its fields.")
+    ] = None,
+) -> dict[str, Any]:
+    """The request body as a dependency: any JSON object, ``{}`` when the body is empty.
+
+    Anything else is refused with 400 ``Request body must be a JSON object.``; the fields are left to
+    the route's parser, so that an error names the field as SigOpt's would, and ``/openapi.json``
+    still says that the route takes a JSON object.
+    """
+    return {} if body is None else body
+
+
+JsonBody = Annotated[dict[str, Any], Depends(json_object)]
+"""A route's request body parameter: ``body: JsonBody``."""
 
 AREAS = ("tokens", "clients", "runs", "batches", "experiments", "suggestions", "observations", "aiexperiments")
 """The modules of this package that hold routes."""

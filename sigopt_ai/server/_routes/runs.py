@@ -1,0 +1,209 @@
+"""Training runs: SigOpt's routes (create in a project, GET, PUT, MERGE, DELETE, checkpoints, lists)
+and ours for the HTTP backend (metric history).
+
+A PUT or MERGE becomes write operations (see :mod:`._run_bodies`) applied in one ``Backend.write``;
+it also renews the run's heartbeat, which keeps the lease of an experiment's suggestion. A run of an
+experiment that such a request finishes gets its observation made here, as sigopt-server does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+
+from sigopt_ai._checks import check_run_name, describe_value
+from sigopt_ai._exceptions import ValidationError, ValidationTypeError
+from sigopt_ai._models import RunRecord, RunState
+from sigopt_ai.server._deps import Tenant, not_found, tenant
+from sigopt_ai.server._routes import JsonBody, no_content, page, reply
+from sigopt_ai.server._routes._run_bodies import RunChange, apply_body
+from sigopt_ai.wire import checkpoint_from_json, checkpoint_to_json, metric_point_to_json, training_run_to_json
+
+__all__ = ["create_run", "router", "run_to_json"]
+
+router = APIRouter()
+TenantDep = Annotated[Tenant, Depends(tenant)]
+Limit = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="At most this many, newest first.")]
+
+
+def run_to_json(who: Tenant, run: RunRecord) -> dict[str, Any]:
+    """The ``training_run`` object of a run, as its client sees it (its project un-namespaced)."""
+    return {**training_run_to_json(run), "project": who.user_project(run.project), "client": who.client}
+
+
+def create_run(
+    who: Tenant,
+    project: str,
+    body: dict[str, Any],
+    *,
+    experiment: str | None = None,
+    suggestion: str | None = None,
+) -> RunRecord:
+    """Create a run in the user's ``project`` (which must exist) from a ``training_run`` body.
+
+    Raises:
+        HTTPException: 404, when there is no such project.
+        ValidationError: A field of the body is malformed; the message names it.
+    """
+    stored = who.stored_project(project)
+    if who.store.project(stored) is None:
+        raise not_found("project", project)
+    now = time.time()
+    name = check_run_name(body.get("name")) or f"{project} {dt.datetime.now():%Y-%m-%d %H:%M:%S}"
+    run = RunRecord(id=uuid.uuid4().hex[:16], name=name, project=stored, state=RunState.ACTIVE, created=now)
+    change = apply_body(run, {**body, "name": name}, replace=False, now=now)
+    start = ("start", run.id, stored, name, now, experiment, suggestion)
+    who.backend.write([start, *change.ops])
+    return who.run(run.id)
+
+
+def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool) -> Response:
+    if body.get("deleted") is True:
+        return _delete(who, run)
+    change = apply_body(run, {k: v for k, v in body.items() if k != "deleted"}, replace=replace)
+    _write(who, run, change)
+    updated = who.run(run.id)
+    if change.finished and updated.experiment is not None:
+        observe_finished(who, updated)
+    return reply(run_to_json(who, updated))
+
+
+def _write(who: Tenant, run: RunRecord, change: RunChange) -> None:
+    if change.name is not None or change.removed_fields or change.removed_metrics:
+        who.store.edit_run(run.id, name=change.name, fields=change.removed_fields, metrics=change.removed_metrics)
+    ops = list(change.ops)
+    if run.state is RunState.ACTIVE and not change.finished:
+        ops.append(("heartbeat", (run.id,), time.time()))  # a living run: renews its suggestion's lease
+    who.backend.write(ops)
+
+
+def observe_finished(who: Tenant, run: RunRecord) -> None:
+    """Make the observation of an experiment's run that a request finished (SERVER-EXPERIMENTS' rules)."""
+    from sigopt_ai.server._routes.aiexperiments import observe_finished_run
+
+    observe_finished_run(who, run)
+
+
+def _delete(who: Tenant, run: RunRecord) -> Response:
+    who.store.delete_run(run.id)
+    return no_content()
+
+
+def _list(who: Tenant, *, project: str | None, experiment: str | None, limit: int | None) -> JSONResponse:
+    if experiment is not None:
+        who.experiment(experiment)
+    if project is not None:
+        runs = who.backend.list_runs(project=who.stored_project(project), experiment=experiment, limit=limit)
+    else:
+        runs = []
+        for stored in who.store.projects(who.namespace):
+            runs += who.backend.list_runs(project=stored.id, experiment=experiment, limit=limit)
+        runs.sort(key=lambda r: (r.created, r.id), reverse=True)
+        runs = runs[:limit] if limit is not None else runs
+    return reply(page([run_to_json(who, run) for run in runs if who.owns(run.project)]))
+
+
+def _experiment_filter(filters: str | None) -> str | None:
+    """The experiment id of SigOpt's ``filters`` query (the official client's ``get_runs()``)."""
+    if not filters:
+        return None
+    try:
+        parsed = json.loads(filters)
+    except ValueError:
+        raise ValidationError("filters: expected a JSON array of filters.") from None
+    if not isinstance(parsed, list):
+        raise ValidationTypeError(f"filters: expected a JSON array of filters, got {describe_value(parsed)}.")
+    experiment = None
+    for index, item in enumerate(parsed):
+        if not (isinstance(item, dict) and item.get("field") == "experiment" and item.get("operator") == "=="):
+            raise ValidationError(f"filters[{index}]: only {{'field': 'experiment', 'operator': '=='}} is supported.")
+        experiment = str(item.get("value"))
+    return experiment
+
+
+@router.post("/clients/{client_id}/projects/{project_id}/training_runs")
+def create_project_run(client_id: str, project_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
+    """Create a training run in a project."""
+    who.check_client(client_id)
+    return reply(run_to_json(who, create_run(who, project_id, body)))
+
+
+@router.get("/clients/{client_id}/projects/{project_id}/training_runs")
+def list_project_runs(
+    client_id: str, project_id: str, who: TenantDep, limit: Limit = None, filters: str | None = None
+) -> JSONResponse:
+    """The project's runs, newest first (SigOpt's ``filters`` may name an experiment)."""
+    who.check_client(client_id)
+    if who.store.project(who.stored_project(project_id)) is None:
+        raise not_found("project", project_id)
+    return _list(who, project=project_id, experiment=_experiment_filter(filters), limit=limit)
+
+
+@router.get("/clients/{client_id}/training_runs")
+def list_client_runs(
+    client_id: str,
+    who: TenantDep,
+    project: str | None = None,
+    experiment: str | None = None,
+    limit: Limit = None,
+) -> JSONResponse:
+    """The client's runs, newest first, optionally of one project or experiment."""
+    who.check_client(client_id)
+    return _list(who, project=project, experiment=experiment, limit=limit)
+
+
+@router.get("/training_runs/{run_id}")
+def get_run(run_id: str, who: TenantDep) -> JSONResponse:
+    """A training run."""
+    return reply(run_to_json(who, who.run(run_id)))
+
+
+@router.put("/training_runs/{run_id}")
+def put_run(run_id: str, who: TenantDep, body: JsonBody) -> Response:
+    """Replace the fields of a run that the body gives."""
+    return _apply(who, who.run(run_id), body, replace=True)
+
+
+@router.api_route("/training_runs/{run_id}", methods=["MERGE"], include_in_schema=False)
+def merge_run(run_id: str, who: TenantDep, body: JsonBody) -> Response:
+    """Merge the body into a run: maps deeply, a null deleting a key (OpenAPI has no MERGE method)."""
+    return _apply(who, who.run(run_id), body, replace=False)
+
+
+@router.delete("/training_runs/{run_id}")
+def delete_run(run_id: str, who: TenantDep) -> Response:
+    """Delete a run and what was recorded for it."""
+    return _delete(who, who.run(run_id))
+
+
+@router.post("/training_runs/{run_id}/checkpoints")
+def create_checkpoint(run_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
+    """Record a checkpoint: ``{"values": [{"name", "value"}...]}``; its step is the next one unless given."""
+    run = who.run(run_id)
+    now = time.time()
+    extension = body.get("sigopt_ai") or {}
+    step = extension.get("step", len(run.checkpoints)) if isinstance(extension, dict) else extension
+    obj = {**body, "object": "checkpoint", "created": int(now), "sigopt_ai": {"created": now, "step": step}}
+    checkpoint = checkpoint_from_json(obj)
+    who.backend.write([("checkpoint", run.id, checkpoint.step, dict(checkpoint.values), now)])
+    return reply(checkpoint_to_json(checkpoint, run=run.id))
+
+
+@router.get("/training_runs/{run_id}/checkpoints")
+def list_checkpoints(run_id: str, who: TenantDep) -> JSONResponse:
+    """A run's checkpoints, in the order they were recorded."""
+    run = who.run(run_id)
+    return reply(page([checkpoint_to_json(c, run=run.id) for c in run.checkpoints]))
+
+
+@router.get("/training_runs/{run_id}/sigopt_ai/metrics/{name}")
+def metric_history(run_id: str, name: str, who: TenantDep) -> JSONResponse:
+    """Every value logged for a metric of a run, in logging order."""
+    run = who.run(run_id)
+    return reply(page([metric_point_to_json(p) for p in who.backend.metric_history(run.id, name)]))
