@@ -82,7 +82,7 @@ print(json.dumps(out))
 """
 
 # The core loop of SigOpt's examples with an explicit Connection: budget 6, the second suggestion
-# fails, then one observation made with assignments instead of a suggestion.
+# fails, the fourth is reported by its assignments instead of its id.
 CORE_FLOW = """
 import json
 import sys
@@ -107,21 +107,20 @@ while experiment.progress.observation_count < experiment.observation_budget and 
     if len(observed) == 1:
         conn.experiments(experiment.id).observations().create(suggestion=suggestion.id, failed=True)
         observed.append({"suggestion": suggestion.id, "assignments": assignments, "failed": True})
+        continue
+    score = -((assignments["x"] - 0.3) ** 2) + (0.5 if assignments["c"] == "a" else 0.0)
+    values = [{"name": "score", "value": score}]
+    if len(observed) == 3:  # reported by its assignments instead of the suggestion's id
+        conn.experiments(experiment.id).observations().create(assignments=assignments, values=values)
     else:
-        score = -((assignments["x"] - 0.3) ** 2) + (0.5 if assignments["c"] == "a" else 0.0)
-        conn.experiments(experiment.id).observations().create(
-            suggestion=suggestion.id, values=[{"name": "score", "value": score}]
-        )
-        observed.append({"suggestion": suggestion.id, "assignments": assignments, "failed": False, "score": score})
+        conn.experiments(experiment.id).observations().create(suggestion=suggestion.id, values=values)
+    observed.append({"suggestion": suggestion.id, "assignments": assignments, "failed": False, "score": score})
     experiment = conn.experiments(experiment.id).fetch()
 progress = experiment.progress
 best = [
     {"id": b.id, "assignments": dict(b.assignments), "values": {v.name: v.value for v in b.values}}
     for b in conn.experiments(experiment.id).best_assignments().fetch().iterate_pages()
 ]
-manual = conn.experiments(experiment.id).observations().create(
-    assignments={"x": 0.3, "c": "b"}, values=[{"name": "score", "value": -5.0}]
-)
 observations = [
     {"id": o.id, "suggestion": o.suggestion, "failed": o.failed, "assignments": dict(o.assignments),
      "values": {v.name: v.value for v in (o.values or [])}}
@@ -134,7 +133,6 @@ print(json.dumps({
     "observation_count": progress.observation_count,
     "budget_consumed": progress.observation_budget_consumed,
     "best": best,
-    "manual": manual.id,
     "observations": observations,
     "open": len(open_suggestions),
 }))
@@ -268,8 +266,8 @@ def test_core_loop(live_server: LiveServer, tmp_path: Path, store_of: Any) -> No
     assert out["open"] == 0
 
     observations = out["observations"]
-    assert len(observations) == 7
-    by_suggestion = {o["suggestion"]: o for o in observations if o["suggestion"] is not None}
+    assert len(observations) == 6
+    by_suggestion = {o["suggestion"]: o for o in observations}
     assert set(by_suggestion) == {o["suggestion"] for o in observed}
     for sent in observed:
         got = by_suggestion[sent["suggestion"]]
@@ -277,10 +275,8 @@ def test_core_loop(live_server: LiveServer, tmp_path: Path, store_of: Any) -> No
         assert got["assignments"] == sent["assignments"]
         if not sent["failed"]:
             assert got["values"] == {"score": pytest.approx(sent["score"])}
-    manual = [o for o in observations if o["id"] == out["manual"]]
-    assert len(manual) == 1 and manual[0]["assignments"] == {"x": 0.3, "c": "b"}
 
-    # The best assignment is the best value observed (read before the manual, worse, observation).
+    # The best assignment is the best value observed.
     best_sent = max((o for o in observed if not o["failed"]), key=lambda o: o["score"])
     assert len(out["best"]) == 1
     assert out["best"][0]["assignments"] == best_sent["assignments"]
@@ -312,8 +308,9 @@ for _ in range(5):
     made.append(conn.experiments(experiment.id).observations().create(
         suggestion=suggestion.id, values=[{"name": "y", "value": suggestion.assignments["x"]}]
     ).id)
-listed = [o.id for o in conn.experiments(experiment.id).observations().fetch(limit=2).iterate_pages()]
-print(json.dumps({"made": made, "listed": listed}))
+first = conn.experiments(experiment.id).observations().fetch(limit=2)
+listed = [o.id for o in first.iterate_pages()]
+print(json.dumps({"made": made, "listed": listed, "first_page": len(first.to_json()["data"])}))
 """
 
 
@@ -321,4 +318,5 @@ def test_client_pages_through_observations(live_server: LiveServer, tmp_path: Pa
     """iterate_pages() over pages of 2 sees every observation once (it pages with ``before``)."""
     env = _client_env(live_server, tmp_path / "home", "compat")
     out = _run_client(PAGED_OBSERVATIONS, env, live_server.api_url, live_server.token)
+    assert out["first_page"] == 2
     assert sorted(out["listed"]) == sorted(out["made"])
