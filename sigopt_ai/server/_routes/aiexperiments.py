@@ -11,7 +11,6 @@ does (``Experiment._record_result``).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from sigopt_ai._models import RunRecord, RunState, SuggestionState
 from sigopt_ai.experiments._values import missing_metric_failure, run_values
 from sigopt_ai.runs._run import new_run_id
 from sigopt_ai.server._deps import Tenant, tenant
-from sigopt_ai.server._routes import json_object, no_content, page, reply
+from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import (
     DEFAULT_LIMIT,
     aiexperiment_json,
@@ -34,26 +33,20 @@ from sigopt_ai.server._routes._experiment_views import (
     client_experiments,
 )
 from sigopt_ai.server._routes.experiments import create_stored_experiment, update_stored_experiment
-from sigopt_ai.wire import training_run_to_json
+from sigopt_ai.server._routes.runs import run_to_json
 
 __all__ = ["observe_finished_run", "router"]
 
 router = APIRouter(tags=["aiexperiments"])
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-Body = Annotated[dict[str, Any], Depends(json_object)]
 Limit = Annotated[int | None, Query(ge=0)]
 _RUN_KEYS = frozenset({"name", "metadata"})
 
 
-def run_json(who: Tenant, run: RunRecord) -> dict[str, Any]:
-    """SigOpt's ``training_run`` of one of the tenant's runs, its project as the client names it."""
-    return training_run_to_json(dataclasses.replace(run, project=who.user_project(run.project)))
-
-
 # --- the experiment
 @router.post("/clients/{client_id}/projects/{project_id}/aiexperiments")
-def create_aiexperiment(client_id: str, project_id: str, who: TenantDep, body: Body) -> JSONResponse:
+def create_aiexperiment(client_id: str, project_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Create an AI experiment in the project (its body as the official client sends it)."""
     check_client(who, client_id)
     if body.get("project") is not None:
@@ -69,7 +62,7 @@ def get_aiexperiment(experiment_id: str, who: TenantDep) -> JSONResponse:
 
 
 @router.put("/aiexperiments/{experiment_id}")
-def update_aiexperiment(experiment_id: str, who: TenantDep, body: Body) -> JSONResponse:
+def update_aiexperiment(experiment_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Rename the AI experiment, replace its metadata, or archive it (``"state": "deleted"``)."""
     return reply(aiexperiment_json(who, update_stored_experiment(who, who.experiment(experiment_id), body)))
 
@@ -105,7 +98,7 @@ def best_training_runs(experiment_id: str, who: TenantDep) -> JSONResponse:
     """The runs of the best observations (observations made outside runs are left out)."""
     experiment = who.experiment(experiment_id).id
     runs = (who.backend.read_run(o.run) for o in who.backend.best_observations(experiment) if o.run)
-    return reply(page([run_json(who, r) for r in runs if r is not None]))
+    return reply(page([run_to_json(who, r) for r in runs if r is not None]))
 
 
 # --- runs
@@ -123,7 +116,7 @@ def _run_body(body: dict[str, Any]) -> tuple[str | None, dict[str, Any] | None]:
 
 
 @router.post("/aiexperiments/{experiment_id}/training_runs")
-def create_training_run(experiment_id: str, who: TenantDep, body: Body) -> JSONResponse:
+def create_training_run(experiment_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Serve a suggestion to a new run of the experiment and create the run with its assignments.
 
     Raises:
@@ -146,7 +139,7 @@ def create_training_run(experiment_id: str, who: TenantDep, body: Body) -> JSONR
     if metadata:
         ops.append(("fields", run_id, "metadata", metadata))
     who.backend.write(ops)
-    return reply(run_json(who, who.run(run_id)))
+    return reply(run_to_json(who, who.run(run_id)))
 
 
 def observe_finished_run(who: Tenant, run: RunRecord) -> None:

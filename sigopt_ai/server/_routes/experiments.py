@@ -22,7 +22,7 @@ from sigopt_ai._models import ExperimentRecord, ExperimentState
 from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
 from sigopt_ai.experiments._parse import parse_experiment
 from sigopt_ai.server._deps import Tenant, tenant
-from sigopt_ai.server._routes import json_object, no_content, page, reply
+from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import (
     DEFAULT_LIMIT,
     check_client,
@@ -45,7 +45,6 @@ _UPDATABLE = frozenset({"name", "metadata", "state"})
 _ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-Body = Annotated[dict[str, Any], Depends(json_object)]
 Limit = Annotated[int | None, Query(ge=0, description="At most this many items.")]
 
 
@@ -114,13 +113,13 @@ def _create(who: Tenant, body: dict[str, Any]) -> JSONResponse:
 
 
 @router.post("/experiments")
-def create_experiment(who: TenantDep, body: Body) -> JSONResponse:
+def create_experiment(who: TenantDep, body: JsonBody) -> JSONResponse:
     """Create a core experiment in the token's client."""
     return _create(who, body)
 
 
 @router.post("/clients/{client_id}/experiments")
-def create_client_experiment(client_id: str, who: TenantDep, body: Body) -> JSONResponse:
+def create_client_experiment(client_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Create a core experiment in this client."""
     check_client(who, client_id)
     return _create(who, body)
@@ -133,7 +132,7 @@ def get_experiment(experiment_id: str, who: TenantDep) -> JSONResponse:
 
 
 @router.put("/experiments/{experiment_id}")
-def update_experiment(experiment_id: str, who: TenantDep, body: Body) -> JSONResponse:
+def update_experiment(experiment_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Rename the experiment, replace its metadata, or archive it (``"state": "deleted"``)."""
     record = update_stored_experiment(who, who.experiment(experiment_id), body)
     return reply(experiment_json(who, record))

@@ -37,7 +37,7 @@ from sigopt_ai._failures import FailureKind
 from sigopt_ai._models import ExperimentRecord, Observation
 from sigopt_ai.experiments._values import names, observed_values
 from sigopt_ai.server._deps import Tenant, not_found, tenant
-from sigopt_ai.server._routes import json_object, no_content, page, reply
+from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, extension
 from sigopt_ai.server._routes.suggestions import check_run_id, run_failure
 from sigopt_ai.wire import EXTENSION, observation_to_json, progress_to_json
@@ -47,7 +47,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["observations"])
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-Body = Annotated[dict[str, Any], Depends(json_object)]
 Marker = Annotated[str | None, Query(description="Continue after this paging marker.")]
 _KEYS = frozenset({"suggestion", "assignments", "values", "failed", "metadata", "no_optimize", EXTENSION})
 _EXTENSION_KEYS = frozenset({"run", "failure_kind", "run_failure"})
@@ -152,7 +151,7 @@ def record_observation(who: Tenant, record: ExperimentRecord, body: Mapping[str,
 
 # --- routes
 @router.post("/experiments/{experiment_id}/observations")
-def create_observation(experiment_id: str, who: TenantDep, body: Body) -> Response:
+def create_observation(experiment_id: str, who: TenantDep, body: JsonBody) -> Response:
     """Record an observation of a suggestion; 204 when the store recorded nothing."""
     record = who.experiment(experiment_id)
     observed = record_observation(who, record, body)

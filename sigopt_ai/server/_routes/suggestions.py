@@ -23,7 +23,7 @@ from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo
 from sigopt_ai._models import Suggestion, SuggestionState
 from sigopt_ai.server._deps import Tenant, not_found, tenant
-from sigopt_ai.server._routes import json_object, no_content, page, reply
+from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, extension
 from sigopt_ai.wire import EXTENSION, suggestion_to_json
 
@@ -32,7 +32,6 @@ __all__ = ["check_run_id", "router", "run_failure", "serve"]
 router = APIRouter(tags=["suggestions"])
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-Body = Annotated[dict[str, Any], Depends(json_object)]
 _SERVE_KEYS = frozenset({"metadata", EXTENSION})
 _RELEASE_KEYS = frozenset({"run", "run_failure"})
 _MAX_RUN_ID = 200
@@ -91,7 +90,7 @@ def _give_back(who: Tenant, suggestion: Suggestion) -> bool:
 
 
 @router.post("/experiments/{experiment_id}/suggestions")
-def create_suggestion(experiment_id: str, who: TenantDep, body: Body) -> Response:
+def create_suggestion(experiment_id: str, who: TenantDep, body: JsonBody) -> Response:
     """Serve a suggestion (leased to ``sigopt_ai.run`` when given); 204 when none can be served."""
     if unknown := sorted(set(body) - _SERVE_KEYS):
         raise ValidationError(
@@ -149,7 +148,7 @@ def delete_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep) ->
 
 
 @router.post("/experiments/{experiment_id}/suggestions/{suggestion_id}/sigopt_ai/release")
-def release_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep, body: Body) -> JSONResponse:
+def release_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Give a suggestion back if ``run`` still holds its lease (the SDK's ``Backend.release``)."""
     if unknown := sorted(set(body) - _RELEASE_KEYS):
         raise ValidationError(f"{unknown[0]}: unknown field; expected one of {sorted(_RELEASE_KEYS)!r}.")
