@@ -55,11 +55,20 @@ class Backend(ABC):
     # -- runs -----------------------------------------------------------------------------------
 
     @abstractmethod
-    def write(self, ops: Sequence[Op]) -> None:
+    def write(self, ops: Sequence[Op], *, key: str | None = None) -> None:
         """Apply write operations (their shapes are listed in :mod:`sigopt_ai._models`).
+
+        Args:
+            ops: The batch, applied in one transaction.
+            key: Makes the batch idempotent (1 to 200 characters, unique per batch, e.g. a UUID): a
+                batch written again with a key already applied is skipped entirely, so a batch resent
+                after a lost reply does not repeat its metric points. The key is recorded in the
+                batch's transaction, so a batch that failed can be sent again with its key. Keys are
+                remembered for at least a week.
 
         Raises:
             BackendError: Nothing was written.
+            ValidationError: ``key`` is not 1 to 200 characters of text; nothing was written.
         """
 
     @abstractmethod

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 import sigopt_ai as sigopt
-from sigopt_ai.cli import _server, _sync
+from sigopt_ai.cli import _db, _server, _sync
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -146,3 +146,4 @@ def runs_show(run_id: str) -> None:
 
 _server.register(main)
 _sync.register(main)
+_db.register(main)

@@ -1,9 +1,9 @@
 """The SQL store: SQLAlchemy Core over a SQLite file (embedded default) or PostgreSQL.
 
-Constructing a backend never touches the database: the schema is created on first use (the writer
-thread's first write, or a first read), so a locked or missing store cannot raise into the code
-that starts a run. Before each write a SQLite file store checks that its file is still the one it
-opened; one deleted or replaced under it is recreated.
+Constructing a backend never touches the database: the schema is created or upgraded on first use
+(the writer thread's first write, or a first read; see :mod:`._migrate`), so a locked or missing
+store cannot raise into the code that starts a run. Before each write a SQLite file store checks that
+its file is still the one it opened; one deleted or replaced under it is recreated.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -23,9 +24,16 @@ from sigopt_ai._exceptions import StoreError
 from sigopt_ai._models import ExperimentRecord, MetricPoint, Observation, Op, Progress, RunRecord, Suggestion
 from sigopt_ai.backends._base import Backend
 from sigopt_ai.backends._dead_letters import append_dead_letter, causes, dead_letter_row
-from sigopt_ai.backends.sql import _experiments, _leases, _runs, _serving
+from sigopt_ai.backends.sql import _batches, _experiments, _leases, _migrate, _runs, _serving
 from sigopt_ai.backends.sql import _schema as t
-from sigopt_ai.backends.sql._engine import READ_BUSY_MS, WRITE_BUSY_MS, file_identity, make_engine, sqlite_file
+from sigopt_ai.backends.sql._engine import (
+    READ_BUSY_MS,
+    WRITE_BUSY_MS,
+    file_identity,
+    make_engine,
+    sqlite_file,
+    url_without_password,
+)
 from sigopt_ai.backends.sql._fork import FORK_GATE
 from sigopt_ai.optimizer import SuggestionService
 
@@ -33,18 +41,24 @@ logger = logging.getLogger("sigopt_ai")
 
 
 class SQLBackend(Backend):
-    """A store in any SQLAlchemy database; the schema is created on first use.
+    """A store in any SQLAlchemy database; the schema is created or upgraded on first use.
 
     Args:
         url: A SQLAlchemy URL (``postgresql+psycopg://...``) or the path of a SQLite file.
         service: Makes the experiments' suggestions (default: a new :class:`SuggestionService`).
+        upgrade: Create an empty store and upgrade one made by an older version on first use. When
+            False (a server, whose operator upgrades with ``sigopt-ai db upgrade``), first use of a
+            store not at the current revision raises :class:`~sigopt_ai.ConfigError`.
     """
 
-    def __init__(self, url: str, *, service: SuggestionService | None = None) -> None:
+    def __init__(self, url: str, *, service: SuggestionService | None = None, upgrade: bool = True) -> None:
         self._service = service or SuggestionService()
         self._engine = make_engine(url)
         # Messages name the store; a database URL's password must not reach them (nor the logs).
         self.url = self._engine.url.render_as_string(hide_password=True) if "://" in url else url
+        self._upgrade = upgrade
+        self._command_url = url_without_password(url)  # for the `sigopt-ai db upgrade` a message asks for
+        self._next_prune = 0.0  # time.monotonic() after which a keyed write forgets week-old keys
         self._pid = os.getpid()
         self._file = sqlite_file(self._engine)
         self._file_id: tuple[int, int] | None = None  # of the file the schema was created in
@@ -56,10 +70,13 @@ class SQLBackend(Backend):
         self._restarts: list[Op] = []  # starts to rewrite with the next write
 
     def _ensure_ready(self, busy_ms: int = READ_BUSY_MS) -> None:
-        """Create the store (its directory, file and tables) unless done already.
+        """Create or upgrade the store (its directory, file and tables) unless done already.
+
+        A store at the current revision is known by one read; only one that is not takes the write lock.
 
         Raises:
             StoreError: The store cannot be opened or created now (retry later).
+            ConfigError: The store is not at the current revision and this backend may not upgrade it.
         """
         if self._ready:
             return
@@ -69,18 +86,29 @@ class SQLBackend(Backend):
             if self._ready:
                 return
             if self._file is not None:
-                try:
-                    self._file.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"The store at {self.url!r} cannot be created: {exc}") from exc
-            with self._scope(write=True, busy_ms=busy_ms, prepared=False) as conn:
-                t.create(conn)
+                self._make_directory()
+            with self._scope(busy_ms=busy_ms, prepared=False) as conn:
+                current = _migrate.stored_revision(conn)
+            if current != _migrate.HEAD:
+                with self._scope(write=True, busy_ms=busy_ms, prepared=False) as conn:
+                    _migrate.ensure_current(conn, upgrade=self._upgrade, store=self._command_url)
             if self._file is not None:
                 self._file_id = file_identity(self._file)
                 if self._file_id is None:  # deleted while it was being created: nothing could detect it later
                     self._engine.dispose()
                     raise StoreError(f"The store file {self._file} vanished while it was being created.")
             self._ready = True
+
+    def _make_directory(self) -> None:
+        """Make the SQLite file's directory; without ``upgrade``, require the file instead (opening it
+        would create an empty store)."""
+        assert self._file is not None
+        if not self._upgrade and not self._file.exists():
+            raise _migrate.upgrade_needed(self._command_url, "empty (no file)")
+        try:
+            self._file.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"The store at {self.url!r} cannot be created: {exc}") from exc
 
     def _recover_lost_file(self) -> None:
         """Recreate the store if its SQLite file was deleted or replaced since the schema was created.
@@ -148,17 +176,31 @@ class SQLBackend(Backend):
 
     # -- runs -----------------------------------------------------------------------------------
 
-    def write(self, ops: Sequence[Op]) -> None:
-        """Apply ``ops`` in one transaction (see :class:`Backend`); called by the writer thread."""
+    def write(self, ops: Sequence[Op], *, key: str | None = None) -> None:
+        """Apply ``ops`` in one transaction, once per ``key`` (see :class:`Backend`).
+
+        A key is remembered for a week (:data:`_batches.KEEP_SECONDS`); once an hour a keyed write
+        also forgets the older ones.
+        """
+        if key is not None:
+            _batches.check_key(key)
         if not ops:
             return
         self._recover_lost_file()
         restarts = self._restarts
+        prune = key is not None and time.monotonic() >= self._next_prune
         with self._scope(write=True, busy_ms=WRITE_BUSY_MS) as conn:
-            if restarts:
-                _runs.write_ops(conn, restarts)
-            _runs.write_ops(conn, ops)
-        self._restarts = []
+            applied = key is None or _batches.claim(conn, key)
+            if applied:
+                if prune:
+                    _batches.prune(conn)
+                if restarts:
+                    _runs.write_ops(conn, restarts)
+                _runs.write_ops(conn, ops)
+        if prune:
+            self._next_prune = time.monotonic() + _batches.PRUNE_EVERY
+        if applied:
+            self._restarts = []
         for op in ops:
             if op[0] == "start":
                 self._starts[op[1]] = op

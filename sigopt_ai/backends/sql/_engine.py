@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 READ_BUSY_MS = 60_000
@@ -33,6 +34,14 @@ def make_engine(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def url_without_password(url: str) -> str:
+    """A store's path or URL as messages and commands may show it: a SQLite path made absolute, a
+    URL without its password (the driver takes it from the environment, e.g. ``PGPASSWORD``)."""
+    if "://" not in url:
+        return str(Path(url).expanduser().absolute())
+    return sa.engine.make_url(url).set(password=None).render_as_string(hide_password=False)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -102,6 +111,11 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_dev, st.st_ino
+
+
+def dialect_insert(conn: Connection) -> Any:
+    """The INSERT construct with ON CONFLICT support for this database (SQLite and PostgreSQL have it)."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 class Store(Protocol):

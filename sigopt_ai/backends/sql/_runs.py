@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from sigopt_ai._failures import FailureInfo, FailureKind
 from sigopt_ai._models import Checkpoint, MetricPoint, Op, RunRecord, RunState, is_lost
 from sigopt_ai.backends.sql import _schema as t
+from sigopt_ai.backends.sql._engine import dialect_insert
 
 _SECTIONS = ("params", "metadata", "sys_metadata", "datasets", "model")
 
@@ -70,16 +70,11 @@ def _write_fields(conn: Connection, ops: list[Op]) -> None:
         for key, value in values.items():
             merged[(run_id, section, key)] = value
     rows = [{"run_id": r, "section": s, "key": k, "value": _dump(v)} for (r, s, k), v in merged.items()]
-    insert = _dialect_insert(conn)(t.run_fields)
+    insert = dialect_insert(conn)(t.run_fields)
     upsert = insert.on_conflict_do_update(
         index_elements=["run_id", "section", "key"], set_={"value": insert.excluded.value}
     )
     conn.execute(upsert, rows)
-
-
-def _dialect_insert(conn: Connection) -> Any:
-    """The INSERT construct with ON CONFLICT support for this database (SQLite and PostgreSQL have it)."""
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
 def _pack(values: list[float]) -> bytes:

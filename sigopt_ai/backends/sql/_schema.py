@@ -1,4 +1,8 @@
-"""Tables of the SQL store. Portable SQLAlchemy Core types only, so SQLite and PostgreSQL share them."""
+"""Tables of the SQL store. Portable SQLAlchemy Core types only, so SQLite and PostgreSQL share them.
+
+A change here needs a migration in ``migrations/versions`` (and ``_migrate.HEAD`` set to it):
+``tests/backends/test_migrations.py`` checks that the migrated schema is this one.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,6 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.engine import Connection
 
 metadata = MetaData()
 
@@ -139,14 +142,6 @@ observations = Table(
     Index("ix_observations_experiment", "experiment_id"),
     Index("ix_observations_suggestion", "suggestion_id"),  # whether a result is an extra one
 )
-
-
-def create(conn: Connection) -> None:
-    """Create what is missing: tables, and indexes added to tables a store made earlier."""
-    metadata.create_all(conn)
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
 
 
 # Records the writer could not store (a value the database rejects), kept as text so nothing is lost
