@@ -83,3 +83,31 @@ def test_tokens_are_compared_in_constant_time(tmp_path: Path, monkeypatch: pytes
     store = ServerStore(SQLBackend(db))
     assert store.authenticate(token) == "1"
     assert compared == [(hashlib.sha256(token.encode()).hexdigest(),) * 2]
+
+
+def test_another_clients_run_and_project_are_404_as_missing_ones(live_server: LiveServer) -> None:
+    beta = live_server.make_token("beta-tenancy")
+    beta_client = _get(live_server, "/tokens/self", beta).json()["client"]
+    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.token, "")) as alpha:
+        assert alpha.post("/clients/1/projects", json={"id": "private"}).status_code == 200
+        run = alpha.post("/clients/1/projects/private/training_runs", json={"name": "secret"}).json()
+    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(beta, "")) as intruder:
+        answers = [
+            intruder.get(f"/training_runs/{run['id']}"),
+            intruder.request("MERGE", f"/training_runs/{run['id']}", json={"metadata": {"x": 1}}),
+            intruder.put(f"/training_runs/{run['id']}", json={"metadata": {}}),
+            intruder.delete(f"/training_runs/{run['id']}"),
+            intruder.post(f"/training_runs/{run['id']}/checkpoints", json={"values": []}),
+            intruder.get(f"/clients/{beta_client}/projects/private"),
+            intruder.get("/clients/1/projects/private"),
+            intruder.get("/clients/1"),
+            intruder.post("/clients/1/projects/private/training_runs", json={"name": "x"}),
+        ]
+        assert [a.status_code for a in answers] == [404] * len(answers)
+        assert answers[0].json()["message"] == intruder.get("/training_runs/no-such-run").json()["message"].replace(
+            "no-such-run", run["id"]
+        )
+        # the same project id is free in the intruder's own namespace
+        assert intruder.post(f"/clients/{beta_client}/projects", json={"id": "private"}).status_code == 200
+    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.token, "")) as alpha:
+        assert alpha.get(f"/training_runs/{run['id']}").json()["metadata"] == {}
