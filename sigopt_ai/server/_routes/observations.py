@@ -106,8 +106,8 @@ def _suggestion_id(who: Tenant, record: ExperimentRecord, body: Mapping[str, Any
         if isinstance(suggestion, bool) or not isinstance(suggestion, (str, int)):
             raise ValidationTypeError(f"suggestion: expected a suggestion id, got {describe_value(suggestion)}.")
         sid = str(suggestion)
-        if who.backend.get_suggestion(record.id, sid) is None:
-            raise ValidationError(f"suggestion: experiment {record.id} has no suggestion {short_repr(sid)}.")
+        if who.backend.get_suggestion(record.id, sid) is None:  # an unknown id is a 404, as everywhere
+            raise not_found("suggestion", sid)
         return sid
     if not isinstance(assignments, Mapping):
         raise ValidationTypeError(f"assignments: expected an object, got {describe_value(assignments)}.")
