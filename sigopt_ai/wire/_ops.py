@@ -155,7 +155,8 @@ def _end_state(value: Any) -> bool:
 
 
 def _run_ids(value: Any) -> bool:
-    return isinstance(value, tuple) and all(isinstance(item, str) for item in value)
+    # A tuple as the writer makes it, or an array as a batch that went through plain JSON has it.
+    return isinstance(value, (tuple, list)) and all(isinstance(item, str) for item in value)
 
 
 def _failure(value: Any) -> bool:
@@ -197,7 +198,7 @@ _SHAPES: dict[str, tuple[tuple[str, _Check, str], ...]] = {
     ),
     "failure": (_RUN_ID, ("failure", _failure, "a failure (kind, type, message, traceback)"), _TIMESTAMP),
     "end": (_RUN_ID, ("state", _end_state, "'completed' or 'failed'"), _TIMESTAMP),
-    "heartbeat": (("run ids", _run_ids, "a tuple of strings"), _TIMESTAMP),
+    "heartbeat": (("run ids", _run_ids, "an array of strings"), _TIMESTAMP),
 }
 
 

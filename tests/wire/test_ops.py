@@ -77,7 +77,7 @@ def test_an_operation_holding_an_object_is_refused() -> None:
         ([["end", "r1", "running", 1.0]], "ops[0][2] (state of a 'end' operation): expected 'completed' or 'failed'"),
         ([["metric", "r1", "loss", "0.5", None, 1.0]], "ops[0][3] (value of a 'metric' operation): expected a number"),
         ([["metric", "r1", "loss", True, None, 1.0]], "ops[0][3] (value of a 'metric' operation): expected a number"),
-        ([["heartbeat", ["r1"], 1.0]], "ops[0][1] (run ids of a 'heartbeat' operation): expected a tuple of strings"),
+        ([["heartbeat", [1], 1.0]], "ops[0][1] (run ids of a 'heartbeat' operation): expected an array of strings"),
         ([["checkpoint", "r1", 1, {"a": "x"}, 1.0]], "ops[0][3] (values of a 'checkpoint' operation)"),
         ([["failure", "r1", {"kind": "gremlins"}, 1.0]], "ops[0][2] (failure of a 'failure' operation)"),
         ([["metric", "r1", "loss", {"$float": "big"}, None, 1.0]], "ops[0][3]: {'$float': 'big'} is not a valid"),
