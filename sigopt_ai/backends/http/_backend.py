@@ -73,7 +73,7 @@ from sigopt_ai.wire import (
     suggestion_from_json,
     training_run_from_json,
 )
-from sigopt_ai.wire._fields import evaluation_to_json
+from sigopt_ai.wire._fields import metric_to_json
 
 logger = logging.getLogger("sigopt_ai")
 
@@ -524,7 +524,7 @@ class HTTPBackend(Backend):
             },
         }
         if values is not None:
-            body["values"] = [evaluation_to_json(name, value) for name, value in values.items()]
+            body["values"] = [{"name": name, "value": metric_to_json(value)} for name, value in values.items()]
         reply = self._experiment_call("POST", experiment_id, "observations", body=body)
         return None if reply is None else observation_from_json(reply)
 
