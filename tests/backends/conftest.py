@@ -145,7 +145,7 @@ def _empty_store(db: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "http"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a fresh store of each kind every backend must serve (``http``: a real server on
     127.0.0.1, with its token and a journal of the test's own in the environment)."""
     if request.param == "sqlite":
@@ -155,11 +155,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytes
     reason = _NOT_OVER_HTTP.get(request.node.originalname)
     if reason is not None:
         pytest.skip(f"not over HTTP: {reason}")
-    server: LiveServer = request.getfixturevalue("http_server")
-    _empty_store(server.db)
-    monkeypatch.setenv("SIGOPT_API_TOKEN", server.token)
+    return str(request.getfixturevalue("http_url"))
+
+
+@pytest.fixture
+def http_url(http_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's server, emptied of the tests before, with its token in ``SIGOPT_API_TOKEN`` and a
+    journal of the test's own in ``SIGOPT_AI_SPOOL``."""
+    _empty_store(http_server.db)
+    monkeypatch.setenv("SIGOPT_API_TOKEN", http_server.token)
     monkeypatch.setenv("SIGOPT_AI_SPOOL", str(tmp_path / "spool.db"))
-    return server.url
+    return http_server.url
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The SDK on each store: a user's run and experiment give the same results on SQLite and PostgreSQL."""
+"""The SDK on each store: a user's run and experiment give the same results on SQLite, PostgreSQL and a server."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from sigopt_ai._failures import FailureKind
 from sigopt_ai._models import RunState
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture(params=["sqlite", "postgresql", "http"])
+def db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "sqlite":
         url = str(tmp_path / "contract.db")
-    else:
+    elif request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
+    else:
+        url = request.getfixturevalue("http_url")
+        monkeypatch.setenv("SIGOPT_API_URL", url)  # a server wins over the db setting
     sigopt.configure(db=url, flush_interval=0.1)
     return url
 
