@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse, Response
 
+from sigopt_ai.wire import page_to_json
+
 __all__ = ["AREAS", "JsonBody", "json_object", "no_content", "page", "reply", "routers"]
 
 
@@ -35,16 +37,7 @@ AREAS = ("tokens", "clients", "runs", "batches", "experiments", "suggestions", "
 
 def routers() -> list[APIRouter]:
     """The router of every area."""
-    found = []
-    for area in AREAS:
-        try:
-            module = importlib.import_module(f"{__name__}.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{area}":
-                raise
-            continue  # TODO(SERVER-CORE): strict once every area has landed
-        found.append(module.router)
-    return found
+    return [importlib.import_module(f"{__name__}.{area}").router for area in AREAS]
 
 
 def reply(obj: Mapping[str, Any], status: int = 200) -> JSONResponse:
@@ -57,6 +50,5 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
-def page(items: list[Any], *, before: str | None = None, after: str | None = None) -> dict[str, Any]:
-    """SigOpt's ``pagination`` object of ``items``."""
-    return {"object": "pagination", "count": len(items), "data": items, "paging": {"before": before, "after": after}}
+page = page_to_json
+"""SigOpt's ``pagination`` object of items already converted (:func:`sigopt_ai.wire.page_to_json`)."""

@@ -1,4 +1,4 @@
-"""SigOpt ``training_run`` request bodies as write operations.
+"""SigOpt ``training_run`` objects: request bodies as write operations, and runs as responses.
 
 A body (of POST, PUT or MERGE) is applied to the run's current ``training_run`` object: MERGE merges
 maps deeply and a ``null`` deletes a key, PUT replaces each field it gives. The result is read back
@@ -21,9 +21,10 @@ from sigopt_ai._checks import check_name, check_run_name, describe_value, to_met
 from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._failures import FailureInfo, FailureKind
 from sigopt_ai._models import Op, RunRecord, RunState
+from sigopt_ai.server._deps import Tenant
 from sigopt_ai.wire import EXTENSION, training_run_from_json, training_run_to_json
 
-__all__ = ["RunChange", "apply_body", "merge"]
+__all__ = ["RunChange", "apply_body", "merge", "run_to_json"]
 
 WRITABLE = frozenset(
     {"name", "state", "assignments", "values", "metadata", "sys_metadata", "datasets", "model", EXTENSION}
@@ -78,6 +79,11 @@ class RunChange:
 
     def __bool__(self) -> bool:
         return bool(self.ops or self.removed_fields or self.removed_metrics or self.name)
+
+
+def run_to_json(who: Tenant, run: RunRecord) -> dict[str, Any]:
+    """The ``training_run`` object of a run, as its client sees it (its project un-namespaced)."""
+    return {**training_run_to_json(run), "project": who.user_project(run.project), "client": who.client}
 
 
 def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

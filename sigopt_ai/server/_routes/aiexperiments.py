@@ -32,8 +32,8 @@ from sigopt_ai.server._routes._experiment_views import (
     check_client,
     client_experiments,
 )
+from sigopt_ai.server._routes._run_bodies import run_to_json
 from sigopt_ai.server._routes.experiments import create_stored_experiment, update_stored_experiment
-from sigopt_ai.server._routes.runs import run_to_json
 
 __all__ = ["observe_finished_run", "router"]
 

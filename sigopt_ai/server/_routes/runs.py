@@ -22,19 +22,15 @@ from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import RunRecord, RunState
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
-from sigopt_ai.server._routes._run_bodies import RunChange, apply_body
-from sigopt_ai.wire import checkpoint_from_json, checkpoint_to_json, metric_point_to_json, training_run_to_json
+from sigopt_ai.server._routes._run_bodies import RunChange, apply_body, run_to_json
+from sigopt_ai.server._routes.aiexperiments import observe_finished_run
+from sigopt_ai.wire import checkpoint_from_json, checkpoint_to_json, metric_point_to_json
 
 __all__ = ["create_run", "router", "run_to_json"]
 
 router = APIRouter()
 TenantDep = Annotated[Tenant, Depends(tenant)]
 Limit = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="At most this many, newest first.")]
-
-
-def run_to_json(who: Tenant, run: RunRecord) -> dict[str, Any]:
-    """The ``training_run`` object of a run, as its client sees it (its project un-namespaced)."""
-    return {**training_run_to_json(run), "project": who.user_project(run.project), "client": who.client}
 
 
 def create_run(
@@ -70,7 +66,7 @@ def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool) 
     _write(who, run, change)
     updated = who.run(run.id)
     if change.finished and updated.experiment is not None:
-        observe_finished(who, updated)
+        observe_finished_run(who, updated)
     return reply(run_to_json(who, updated))
 
 
@@ -81,13 +77,6 @@ def _write(who: Tenant, run: RunRecord, change: RunChange) -> None:
     if run.state is RunState.ACTIVE and not change.finished:
         ops.append(("heartbeat", (run.id,), time.time()))  # a living run: renews its suggestion's lease
     who.backend.write(ops)
-
-
-def observe_finished(who: Tenant, run: RunRecord) -> None:
-    """Make the observation of an experiment's run that a request finished (SERVER-EXPERIMENTS' rules)."""
-    from sigopt_ai.server._routes.aiexperiments import observe_finished_run
-
-    observe_finished_run(who, run)
 
 
 def _delete(who: Tenant, run: RunRecord) -> Response:
