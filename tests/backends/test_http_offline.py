@@ -1,0 +1,270 @@
+"""Runs and experiments over a real ``sigopt-ai server`` that goes away: nothing raises into training code,
+records wait in the offline journal and arrive once, in order, when the server is back (by themselves or
+with ``sigopt-ai sync``); a reply lost after the server applied a batch adds nothing; an experiment loop
+waits for its server."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sigopt_ai as sigopt
+from sigopt_ai import TransportError, _config
+from sigopt_ai.backends.http import HTTPBackend, Journal
+from sigopt_ai.runs import _session
+from tests.conftest import run_python
+from tests.live_server import LiveServer, sigopt_ai_cli
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server of this module's own: its tests stop and kill it (each test leaves it running)."""
+    with LiveServer(str(tmp_path_factory.mktemp("offline") / "server.db")) as live:
+        yield live
+
+
+@pytest.fixture
+def spool(tmp_path: Path, server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The SDK pointed at ``server`` (running), with a journal of the test's own."""
+    server.start()
+    path = tmp_path / "spool.db"
+    for name, value in {**server.env(), "SIGOPT_AI_SPOOL": str(path)}.items():
+        monkeypatch.setenv(name, value)
+    yield path
+    _session.reset_session()
+    _config.update(server_wait=None)
+    server.start()
+
+
+def history(server: LiveServer, run_id: str, name: str) -> list[float]:
+    backend = HTTPBackend(server.url, server.token, journal=Path("/nonexistent/never-written.db"))
+    try:
+        return [p.value for p in backend.metric_history(run_id, name)]
+    finally:
+        backend.close()
+
+
+def test_a_run_through_a_server_killed_and_restarted_keeps_every_record_once_in_order(
+    server: LiveServer, spool: Path
+) -> None:
+    with sigopt.create_run(name="through an outage") as run:
+        for i in range(10):
+            run.log_metric("step", float(i))
+        assert sigopt.flush()
+        server.kill()
+        for i in range(10, 20):
+            run.log_metric("step", float(i))
+        assert sigopt.flush()  # durable: in the journal
+        assert Journal(spool).count() >= 1
+        server.start()
+        for i in range(20, 30):
+            run.log_metric("step", float(i))
+    record = sigopt.get_run(run.id)  # a read replays the journal first
+    assert record.state is sigopt.RunState.COMPLETED and record.metrics["step"] == 29.0
+    assert [p.value for p in sigopt.metric_history(run.id, "step")] == [float(i) for i in range(30)]
+    assert Journal(spool).count() == 0
+
+
+TRAINING = """
+import sigopt_ai as sigopt
+with sigopt.create_run(name="offline") as run:
+    for i in range(200):
+        run.log_metric("loss", float(i))
+        if i % 50 == 0:
+            sigopt.flush()
+print(run.id)
+"""
+
+
+def test_a_whole_run_with_the_server_down_finishes_and_sync_sends_every_record(server: LiveServer, spool: Path) -> None:
+    server.stop()
+    done = run_python(TRAINING, env={"SIGOPT_AI_FLUSH_INTERVAL": "0.05"})
+    assert done.returncode == 0, done.stderr
+    run_id = done.stdout.strip()
+    assert "kept in the journal" in done.stderr and str(spool) in done.stderr and "sigopt-ai sync" in done.stderr
+    kept = Journal(spool).count()
+    assert kept >= 2
+    unreachable = sigopt_ai_cli("sync", "--spool", str(spool))
+    assert unreachable.returncode == 1 and f"{kept} remain" in unreachable.stdout
+    server.start()
+    synced = sigopt_ai_cli("sync", "--spool", str(spool))
+    assert synced.returncode == 0, synced.stderr
+    assert f"{kept} batch(es) sent" in synced.stdout and "0 remain" in synced.stdout
+    assert history(server, run_id, "loss") == [float(i) for i in range(200)]
+
+
+WRITER = """
+import sys
+import sigopt_ai as sigopt
+with sigopt.create_run(name=sys.argv[1]) as run:
+    for i in range(60):
+        run.log_metric("i", float(i))
+        if i % 10 == 9:
+            sigopt.flush()
+print(run.id)
+"""
+
+
+def test_processes_journaling_and_replaying_at_once_deliver_each_batch_once_in_order(
+    server: LiveServer, spool: Path
+) -> None:
+    server.stop()
+    env = {**server.env(), "SIGOPT_AI_SPOOL": str(spool), "SIGOPT_AI_FLUSH_INTERVAL": "0.05"}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, f"w{i}"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    run_ids = []
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        run_ids.append(out.strip())
+    assert Journal(spool).count() >= 12  # each flush made a batch
+    server.start()
+    syncs = [
+        subprocess.Popen(
+            [sys.executable, "-c", "from sigopt_ai.cli import main; main()", "sync", "--spool", str(spool)],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for sync in syncs:
+        _, err = sync.communicate(timeout=120)
+        assert sync.returncode == 0, err
+    assert Journal(spool).count() == 0
+    for run_id in run_ids:
+        assert history(server, run_id, "i") == [float(i) for i in range(60)]
+
+
+class LosingProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of ``upstream``: it forwards every request, and for the
+    first ``drop`` batches closes the connection instead of passing the server's reply on (the reply is
+    lost after the server applied the batch)."""
+
+    def __init__(self, upstream: LiveServer, drop: int) -> None:
+        self.drop = drop
+        self.batch_keys: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                connection = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                connection.request(self.command, self.path, body=body or None, headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                connection.close()
+                if self.path == "/v1/sigopt_ai/batches":
+                    proxy.batch_keys.append(self.headers["Idempotency-Key"])
+                    if proxy.drop > 0:
+                        proxy.drop -= 1
+                        self.close_connection = True
+                        return  # applied upstream; the client never hears
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_a_batch_whose_reply_was_lost_is_sent_again_and_applied_once(
+    server: LiveServer, spool: Path, tmp_path: Path
+) -> None:
+    proxy = LosingProxy(server, drop=1)
+    backend = HTTPBackend(proxy.url, server.token, journal=tmp_path / "own.db")
+    try:
+        batch = [("start", "lost-reply", "p", "lost reply", 1.0, None, None)]
+        batch += [("metric", "lost-reply", "m", float(i), None, 2.0 + i) for i in range(5)]
+        backend.write(batch)  # type: ignore[arg-type]
+        assert len(proxy.batch_keys) == 2 and len(set(proxy.batch_keys)) == 1  # sent again, under its key
+        assert [p.value for p in backend.metric_history("lost-reply", "m")] == [0.0, 1.0, 2.0, 3.0, 4.0]
+        assert backend.journal.count() == 0
+    finally:
+        backend.close()
+        proxy.close()
+
+
+def test_an_experiment_loop_waits_for_its_server_and_spends_the_budget_exactly(
+    server: LiveServer, spool: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = sigopt.create_experiment(
+        name="outage",
+        parameters=[dict(name="x", type="double", bounds=dict(min=0, max=1))],
+        metrics=[dict(name="y")],
+        budget=3,
+        type="random",
+    )
+    restart: threading.Timer | None = None
+    for number, run in enumerate(exp.loop(progress=False)):
+        with run:
+            run.log_metric("y", float(run.params["x"]))  # type: ignore[arg-type]
+            if number == 0:
+                server.kill()  # the run's end and the next suggestion wait for it
+                restart = threading.Timer(1.5, server.start)
+                restart.start()
+    assert restart is not None
+    restart.join()
+    assert "is unreachable" in capsys.readouterr().err
+    progress = exp.progress
+    assert (progress.finished, progress.extra, progress.failed, progress.active) == (3, 0, 0, 0)
+    assert sorted(o.values["y"] for o in exp.observations()) == sorted(
+        r.metrics["y"] for r in sigopt.list_runs(exp.project) if r.experiment == exp.id
+    )
+
+
+def test_an_experiment_call_gives_up_after_server_wait(server: LiveServer, spool: Path) -> None:
+    exp = sigopt.create_experiment(
+        name="bounded",
+        parameters=[dict(name="x", type="double", bounds=dict(min=0, max=1))],
+        metrics=[dict(name="y")],
+        budget=2,
+        type="random",
+    )
+    server.stop()
+    sigopt.configure(server_wait=0.5)
+    with pytest.raises(TransportError, match="unreachable"):
+        sigopt.get_experiment(exp.id).suggest()
+
+
+def test_a_journaled_batch_is_the_json_body_it_is_sent_with(spool: Path, server: LiveServer) -> None:
+    server.stop()
+    backend = HTTPBackend(server.url, server.token, journal=spool)
+    backend.write([("start", "j", "p", "j", 1.0, None, None)])
+    (entry,) = Journal(spool).entries(server.url)
+    assert json.loads(entry.body) == {"ops": [["start", "j", "p", "j", 1.0, None, None]]}
+    backend.close()
