@@ -20,6 +20,7 @@ import pytest
 
 import sigopt_ai as sigopt
 from sigopt_ai import TransportError, _config
+from sigopt_ai._models import Op
 from sigopt_ai.backends.http import HTTPBackend, Journal
 from sigopt_ai.runs import _session
 from tests.conftest import run_python
@@ -208,9 +209,9 @@ def test_a_batch_whose_reply_was_lost_is_sent_again_and_applied_once(
     proxy = LosingProxy(server, drop=1)
     backend = HTTPBackend(proxy.url, server.token, journal=tmp_path / "own.db")
     try:
-        batch = [("start", "lost-reply", "p", "lost reply", 1.0, None, None)]
+        batch: list[Op] = [("start", "lost-reply", "p", "lost reply", 1.0, None, None)]
         batch += [("metric", "lost-reply", "m", float(i), None, 2.0 + i) for i in range(5)]
-        backend.write(batch)  # type: ignore[arg-type]
+        backend.write(batch)
         assert len(proxy.batch_keys) == 2 and len(set(proxy.batch_keys)) == 1  # sent again, under its key
         assert [p.value for p in backend.metric_history("lost-reply", "m")] == [0.0, 1.0, 2.0, 3.0, 4.0]
         assert backend.journal.count() == 0
