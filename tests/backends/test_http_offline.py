@@ -23,6 +23,7 @@ from sigopt_ai import TransportError, _config
 from sigopt_ai._models import Op
 from sigopt_ai.backends.http import HTTPBackend, Journal
 from sigopt_ai.runs import _session
+from sigopt_ai.runs._writer import Syncer
 from tests.conftest import run_python
 from tests.live_server import LiveServer, sigopt_ai_cli
 
@@ -269,3 +270,26 @@ def test_a_journaled_batch_is_the_json_body_it_is_sent_with(spool: Path, server:
     (entry,) = Journal(spool).entries(server.url)
     assert json.loads(entry.body) == {"ops": [["start", "j", "p", "j", 1.0, None, None]]}
     backend.close()
+
+
+def test_a_record_the_server_refuses_is_set_aside_and_the_rest_of_its_batch_written(
+    server: LiveServer, spool: Path, tmp_path: Path
+) -> None:
+    alpha = HTTPBackend(server.url, server.token, journal=tmp_path / "alpha.db")
+    alpha.write([("start", "alphas", "p", "alpha's run", 1.0, None, None)])
+    beta = HTTPBackend(server.url, server.make_token("beta"), journal=tmp_path / "beta.db")
+    syncer = Syncer(beta, interval=0.05)
+    syncer.start()
+    for op in [
+        ("start", "betas", "p", "beta's run", 1.0, None, None),
+        ("metric", "alphas", "m", 1.0, None, 2.0),  # another client's run: 404, a record error
+        ("metric", "betas", "m", 2.0, None, 3.0),
+    ]:
+        syncer.submit(op)
+    assert syncer.close(timeout=30)
+    assert syncer.dead_letters == 1 and syncer.written == 2
+    assert [p.value for p in beta.metric_history("betas", "m")] == [2.0]
+    assert alpha.metric_history("alphas", "m") == []
+    assert beta.journal.count() == 0
+    alpha.close()
+    beta.close()
