@@ -30,7 +30,7 @@ def upgrade(url: str | None) -> None:
     from sigopt_ai.backends.sql import _migrate
     from sigopt_ai.backends.sql._engine import url_without_password
 
-    url = url or _config.current().resolved_db()
+    url = url or _config.current().resolved_local_db()  # the database, even when SIGOPT_API_URL is set
     try:
         before = _migrate.revision(url)
         after = _migrate.upgrade(url)

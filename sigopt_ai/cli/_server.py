@@ -23,7 +23,7 @@ _DB_HELP = "The store: a SQLite path or SQLAlchemy URL (default: sigopt-ai's --d
 
 
 def _db(db: str | None) -> str:
-    return db or _config.current().resolved_db()
+    return db or _config.current().resolved_local_db()  # the database, even when SIGOPT_API_URL is set
 
 
 def _store(db: str) -> ServerStore:
