@@ -255,7 +255,6 @@ def test_delete_open_suggestions_gives_back_those_runs_hold(client: httpx.Client
         ({"suggestion": "SID", "values": [{"name": "nope", "value": 1}]}, "values"),
         ({"suggestion": "SID", "values": [{"name": "loss", "value": "high"}]}, "values"),
         ({"suggestion": "SID", "values": {"loss": 1}, "failed": "yes"}, "failed"),
-        ({"suggestion": "999999", "values": [{"name": "loss", "value": 1}]}, "suggestion"),
         ({"suggestion": "SID", "failed": True, "sigopt_ai": {"failure_kind": "sad"}}, "sigopt_ai.failure_kind"),
         ({"suggestion": "SID", "values": [{"name": "loss", "value": 1}], "shape": 1}, "shape"),
     ],
@@ -268,6 +267,12 @@ def test_a_malformed_observation_gets_400_naming_the_field(
     body = {k: sid if v == "SID" else v for k, v in body.items()}
     assert error_of(observe(client, eid, body)).startswith(field)
     assert client.get(f"/experiments/{eid}/suggestions/{sid}").json()["state"] == "open"
+
+
+def test_an_unknown_suggestion_is_not_found(client: httpx.Client, client_id: str) -> None:
+    eid = create(client, client_id)["id"]
+    response = observe(client, eid, {"suggestion": "999999", "values": [{"name": "loss", "value": 1}]})
+    assert error_of(response, 404) == "No suggestion with id 999999."
 
 
 def test_sigopts_rule_wants_a_value_for_every_metric(client: httpx.Client, client_id: str) -> None:

@@ -123,8 +123,8 @@ def create_training_run(experiment_id: str, who: TenantDep, body: JsonBody) -> J
         UsageError: Nothing can be served (409): the budget is spent or held by other runs, or the
             experiment is archived.
     """
+    record = who.experiment(experiment_id)  # another client's id is a 404 whatever the body
     name, metadata = _run_body(body)
-    record = who.experiment(experiment_id)
     run_id = new_run_id()
     served = who.backend.serve_suggestion(record.id, run_id=run_id)
     if served is None:

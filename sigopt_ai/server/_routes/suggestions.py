@@ -27,7 +27,7 @@ from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, extension
 from sigopt_ai.wire import EXTENSION, suggestion_to_json
 
-__all__ = ["check_run_id", "router", "run_failure", "serve"]
+__all__ = ["check_run_id", "router", "run_failure"]
 
 router = APIRouter(tags=["suggestions"])
 
@@ -70,11 +70,6 @@ def run_failure(value: Any, field: str) -> dict[str, Any] | None:
         raise ValidationError(f"{field}: {exc}") from None
 
 
-def serve(who: Tenant, experiment_id: str, run_id: str | None) -> Suggestion | None:
-    """Serve the experiment's next suggestion to ``run_id`` (None: outside runs), or None."""
-    return who.backend.serve_suggestion(who.experiment(experiment_id).id, run_id=run_id)
-
-
 def _suggestion(who: Tenant, experiment_id: str, suggestion_id: str) -> Suggestion:
     suggestion = who.backend.get_suggestion(who.experiment(experiment_id).id, suggestion_id)
     if suggestion is None:
@@ -92,6 +87,7 @@ def _give_back(who: Tenant, suggestion: Suggestion) -> bool:
 @router.post("/experiments/{experiment_id}/suggestions")
 def create_suggestion(experiment_id: str, who: TenantDep, body: JsonBody) -> Response:
     """Serve a suggestion (leased to ``sigopt_ai.run`` when given); 204 when none can be served."""
+    experiment = who.experiment(experiment_id).id  # another client's id is a 404 whatever the body
     if unknown := sorted(set(body) - _SERVE_KEYS):
         raise ValidationError(
             f"{unknown[0]}: not accepted; this server serves its optimizer's suggestions "
@@ -100,7 +96,8 @@ def create_suggestion(experiment_id: str, who: TenantDep, body: JsonBody) -> Res
             else f"{unknown[0]}: unknown field of a suggestion request."
         )
     run = extension(body, frozenset({"run"})).get("run")
-    served = serve(who, experiment_id, None if run is None else check_run_id(who, run, "sigopt_ai.run"))
+    run_id = None if run is None else check_run_id(who, run, "sigopt_ai.run")
+    served = who.backend.serve_suggestion(experiment, run_id=run_id)
     return no_content() if served is None else reply(suggestion_to_json(served))
 
 
@@ -150,12 +147,12 @@ def delete_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep) ->
 @router.post("/experiments/{experiment_id}/suggestions/{suggestion_id}/sigopt_ai/release")
 def release_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Give a suggestion back if ``run`` still holds its lease (the SDK's ``Backend.release``)."""
+    experiment = who.experiment(experiment_id).id
     if unknown := sorted(set(body) - _RELEASE_KEYS):
         raise ValidationError(f"{unknown[0]}: unknown field; expected one of {sorted(_RELEASE_KEYS)!r}.")
     if "run" not in body:
         raise ValidationError("run: required, the id of the run that holds the suggestion.")
     run_id = check_run_id(who, body["run"], "run")
     failure = run_failure(body.get("run_failure"), "run_failure")
-    experiment = who.experiment(experiment_id).id
     released = who.backend.release(experiment, suggestion_id, run_id, failure)
     return reply({"object": "release", "released": released})
