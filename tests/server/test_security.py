@@ -86,7 +86,7 @@ ROUTES: list[tuple[str, str, JSONBody]] = [
     ("PUT", "/experiments/{experiment}", {"name": "renamed"}),
     ("GET", "/experiments/{experiment}/suggestions", None),
     ("GET", "/experiments/{experiment}/suggestions/{suggestion}", None),
-    ("POST", "/experiments/{experiment}/suggestions/{suggestion}/sigopt_ai/release", {"run": None}),
+    ("POST", "/experiments/{experiment}/suggestions/{suggestion}/sigopt_ai/release", {"run": "{run}"}),
     ("POST", "/experiments/{experiment}/observations", {"suggestion": "{suggestion}", "failed": True}),
     ("GET", "/experiments/{experiment}/observations", None),
     ("GET", "/experiments/{experiment}/observations/{observation}", None),
@@ -327,7 +327,7 @@ def _raw_definition(replace: str, by: str) -> bytes:
 MALFORMED: list[tuple[str, str, bytes, tuple[str, ...]]] = [
     ("POST", "/experiments", b"[1, 2, 3]", ("JSON object",)),
     ("POST", "/experiments", b'"text"', ("JSON object",)),
-    ("POST", "/experiments", b"null", ("JSON object",)),
+    ("POST", "/experiments", b"null", ("JSON object", "name")),  # null may read as the empty body
     ("POST", "/experiments", b"42", ("JSON object",)),
     ("POST", "/experiments", b'{"name": ', ("JSON",)),
     ("POST", "/experiments", b"\xff\xfe{}", ("JSON",)),
@@ -385,7 +385,7 @@ MALFORMED: list[tuple[str, str, bytes, tuple[str, ...]]] = [
     ("POST", "/experiments", _raw_definition('"max": 1.0', '"max": Infinity'), ("max", "bounds")),
     # deep nesting: Python's JSON parser raises RecursionError, which must not become a 500
     ("MERGE", "/training_runs/{run}", _deep(100_000), ("JSON", "body", "metadata", "deep", "nest")),
-    ("POST", "/experiments", b"[" * 100_000 + b"]" * 100_000, ("JSON",)),
+    ("POST", "/experiments", b"[" * 100_000 + b"]" * 100_000, ("JSON", "body")),
 ]
 
 
