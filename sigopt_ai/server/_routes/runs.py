@@ -14,7 +14,7 @@ import time
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from sigopt_ai._checks import check_run_name, describe_value
@@ -30,6 +30,7 @@ __all__ = ["create_run", "router", "run_to_json"]
 
 router = APIRouter()
 TenantDep = Annotated[Tenant, Depends(tenant)]
+SkipHeader = Annotated[str | None, Header(description="`skip`: answer 204 without a body.")]
 Limit = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="At most this many, newest first.")]
 
 
@@ -59,11 +60,13 @@ def create_run(
     return who.run(run.id)
 
 
-def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool) -> Response:
+def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool, skip: str | None) -> Response:
     if body.get("deleted") is True:
         return _delete(who, run)
     change = apply_body(run, {k: v for k, v in body.items() if k != "deleted"}, replace=replace)
     _write(who, run, change)
+    if not change.finished and (skip or "").lower() == "skip":
+        return no_content()  # the official client's every log call: no need to read the run back
     updated = who.run(run.id)
     if change.finished and updated.experiment is not None:
         observe_finished_run(who, updated)
@@ -154,15 +157,15 @@ def get_run(run_id: str, who: TenantDep) -> JSONResponse:
 
 
 @router.put("/training_runs/{run_id}")
-def put_run(run_id: str, who: TenantDep, body: JsonBody) -> Response:
+def put_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: SkipHeader = None) -> Response:
     """Replace the fields of a run that the body gives."""
-    return _apply(who, who.run(run_id), body, replace=True)
+    return _apply(who, who.run(run_id), body, replace=True, skip=x_response_content)
 
 
 @router.api_route("/training_runs/{run_id}", methods=["MERGE"], include_in_schema=False)
-def merge_run(run_id: str, who: TenantDep, body: JsonBody) -> Response:
+def merge_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: SkipHeader = None) -> Response:
     """Merge the body into a run: maps deeply, a null deleting a key (OpenAPI has no MERGE method)."""
-    return _apply(who, who.run(run_id), body, replace=False)
+    return _apply(who, who.run(run_id), body, replace=False, skip=x_response_content)
 
 
 @router.delete("/training_runs/{run_id}")
