@@ -35,6 +35,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
+@pytest.fixture(scope="module")
+def beta_token(server: LiveServer) -> str:
+    """A token of a second client, ``beta``."""
+    return server.make_token("beta")
+
+
 @pytest.fixture
 def spool(tmp_path: Path, server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The SDK pointed at ``server`` (running), with a journal of the test's own."""
@@ -273,11 +279,11 @@ def test_a_journaled_batch_is_the_json_body_it_is_sent_with(spool: Path, server:
 
 
 def test_a_record_the_server_refuses_is_set_aside_and_the_rest_of_its_batch_written(
-    server: LiveServer, spool: Path, tmp_path: Path
+    server: LiveServer, spool: Path, tmp_path: Path, beta_token: str
 ) -> None:
     alpha = HTTPBackend(server.url, server.token, journal=tmp_path / "alpha.db")
     alpha.write([("start", "alphas", "p", "alpha's run", 1.0, None, None)])
-    beta = HTTPBackend(server.url, server.make_token("beta"), journal=tmp_path / "beta.db")
+    beta = HTTPBackend(server.url, beta_token, journal=tmp_path / "beta.db")
     syncer = Syncer(beta, interval=0.05)
     syncer.start()
     for op in [
@@ -293,3 +299,43 @@ def test_a_record_the_server_refuses_is_set_aside_and_the_rest_of_its_batch_writ
     assert beta.journal.count() == 0
     alpha.close()
     beta.close()
+
+
+def test_a_journaled_batch_the_server_refuses_is_split_and_only_the_bad_record_set_aside(
+    server: LiveServer, spool: Path, tmp_path: Path, beta_token: str
+) -> None:
+    alpha = HTTPBackend(server.url, server.token, journal=tmp_path / "alpha.db")
+    alpha.write([("start", "alphas2", "p", "alpha's run", 1.0, None, None)])
+    beta = HTTPBackend(server.url, beta_token, journal=tmp_path / "beta.db")
+    server.stop()
+    beta.write(
+        [
+            ("start", "betas2", "p", "beta's run", 1.0, None, None),
+            ("metric", "betas2", "m", 1.0, None, 2.0),
+            ("metric", "alphas2", "m", 9.0, None, 3.0),  # another client's run: refused once the server is back
+            ("metric", "betas2", "m", 2.0, None, 4.0),
+        ]
+    )
+    assert beta.journal.count() == 1
+    server.start()
+    assert [p.value for p in beta.metric_history("betas2", "m")] == [1.0, 2.0]  # the read replayed the journal
+    assert beta.journal.count() == 0 and alpha.metric_history("alphas2", "m") == []
+    alpha.close()
+    beta.close()
+
+
+def test_a_forked_child_uses_its_own_connection(server: LiveServer, spool: Path, tmp_path: Path) -> None:
+    backend = HTTPBackend(server.url, server.token, journal=tmp_path / "fork.db")
+    backend.write([("start", "parent", "p", "parent", 1.0, None, None)])
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, the same store
+        try:
+            backend.after_fork()
+            backend.write([("metric", "parent", "m", 1.0, None, 2.0)])
+            os._exit(0 if [p.value for p in backend.metric_history("parent", "m")] == [1.0] else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert backend.read_run("parent") is not None  # the parent's connection still works
+    backend.close()
