@@ -41,7 +41,16 @@ def url_without_password(url: str) -> str:
     URL without its password (the driver takes it from the environment, e.g. ``PGPASSWORD``)."""
     if "://" not in url:
         return str(Path(url).expanduser().absolute())
-    return sa.engine.make_url(url).set(password=None).render_as_string(hide_password=False)
+    parts = sa.engine.make_url(url)
+    bare = sa.engine.URL.create(
+        parts.drivername,
+        username=parts.username,
+        host=parts.host,
+        port=parts.port,
+        database=parts.database,
+        query=parts.query,
+    )
+    return bare.render_as_string(hide_password=False)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -38,16 +38,16 @@ def upgrade() -> None:
         sa.Column("response", sa.Text),
     )
     op.create_index("ix_applied_batches_created", "applied_batches", ["created"])
-    with op.batch_alter_table("projects") as batch:
-        batch.add_column(sa.Column("name", sa.String(200)))
-        batch.add_column(sa.Column("metadata", sa.Text))
+    # ALTER TABLE in place on both databases, no batch mode: SQLite adds (and, since 3.35, drops) a
+    # column itself, and batch mode's copy of ``projects`` would fail while foreign keys point at it.
+    op.add_column("projects", sa.Column("name", sa.String(200)))
+    op.add_column("projects", sa.Column("metadata", sa.Text))
 
 
 def downgrade() -> None:
     """Drop the server's tables and columns (its clients, tokens and project names with them)."""
-    with op.batch_alter_table("projects") as batch:
-        batch.drop_column("metadata")
-        batch.drop_column("name")
+    op.drop_column("projects", "metadata")
+    op.drop_column("projects", "name")
     op.drop_table("applied_batches")
     op.drop_table("tokens")
     op.drop_table("clients")
