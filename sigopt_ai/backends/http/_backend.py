@@ -1,8 +1,9 @@
 """The backend contract over a SigOpt v1 REST server (``sigopt-ai server``), for the SDK.
 
-Every method is one request (or a few, for pages) of the endpoint table in ``docs/architecture.md``;
-values cross with :mod:`sigopt_ai.wire` both ways, and an error reply becomes the exception the SQL
-backend raises (:func:`sigopt_ai.wire.error_from_json`).
+Every method is one request (or a few, for pages) to the server's ``/v1`` routes
+(:mod:`sigopt_ai.server`); values cross with :mod:`sigopt_ai.wire` both ways, an unknown id (404) is
+the contract's None, and any other error reply becomes the exception the SQL backend raises
+(:func:`sigopt_ai.wire.error_from_json`).
 
 Two kinds of calls, two ways to wait for a server that is down:
 
