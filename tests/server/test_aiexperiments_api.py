@@ -71,6 +71,8 @@ def test_create_fetch_update_and_list(client: httpx.Client, client_id: str) -> N
         "total_run_count": 0,
         "remaining_budget": 3,
     }
+    # The official client sends no heartbeats: a run's lease outlasts a long training between two logs.
+    assert created["sigopt_ai"]["lease_timeout"] == 24 * 3600
     aid = created["id"]
     assert client.get(f"/aiexperiments/{aid}").json()["name"] == "ai tune"
     assert client.put(f"/aiexperiments/{aid}", json={"name": "renamed"}).json()["name"] == "renamed"

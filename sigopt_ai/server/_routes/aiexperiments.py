@@ -35,13 +35,20 @@ from sigopt_ai.server._routes._experiment_views import (
 from sigopt_ai.server._routes._run_bodies import run_to_json
 from sigopt_ai.server._routes.experiments import create_stored_experiment, update_stored_experiment
 
-__all__ = ["observe_finished_run", "router"]
+__all__ = ["AI_LEASE_TIMEOUT", "observe_finished_run", "router"]
 
 router = APIRouter(tags=["aiexperiments"])
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
 Limit = Annotated[int | None, Query(ge=0)]
 _RUN_KEYS = frozenset({"name", "metadata"})
+
+AI_LEASE_TIMEOUT = 24 * 3600.0
+"""The default suggestion lease of an AI experiment, in seconds. The official client sends no
+heartbeats, only its MERGEs, and a run commonly logs its metric once, at the end of training: with
+the SDK's minute-long lease every run longer than a minute would be declared lost and its suggestion
+served again. A worker that dies gives its suggestion back after this long (``sigopt_ai.lease_timeout``
+sets another)."""
 
 
 # --- the experiment
@@ -52,7 +59,8 @@ def create_aiexperiment(client_id: str, project_id: str, who: TenantDep, body: J
     if body.get("project") is not None:
         raise ValidationError("project: not part of an AI experiment's body; the project is in the path.")
     body.pop("project", None)
-    return reply(aiexperiment_json(who, create_stored_experiment(who, project_id, body)))
+    record = create_stored_experiment(who, project_id, body, lease_timeout=AI_LEASE_TIMEOUT)
+    return reply(aiexperiment_json(who, record))
 
 
 @router.get("/aiexperiments/{experiment_id}")

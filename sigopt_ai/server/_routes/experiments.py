@@ -48,8 +48,11 @@ TenantDep = Annotated[Tenant, Depends(tenant)]
 Limit = Annotated[int | None, Query(ge=0, description="At most this many items.")]
 
 
-def create_stored_experiment(who: Tenant, project: str, body: dict[str, Any]) -> ExperimentRecord:
-    """Validate an experiment body (without ``project``) and store it in the client's ``project``.
+def create_stored_experiment(
+    who: Tenant, project: str, body: dict[str, Any], *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT
+) -> ExperimentRecord:
+    """Validate an experiment body (without ``project``) and store it in the client's ``project``;
+    ``lease_timeout`` is the lease when the body's extension names none.
 
     Raises:
         ValidationError: The body breaks a rule; the message names the field.
@@ -57,7 +60,7 @@ def create_stored_experiment(who: Tenant, project: str, body: dict[str, Any]) ->
     options = extension(body, _CREATE_EXTENSION)
     definition = parse_experiment({k: v for k, v in body.items() if k != EXTENSION})
     seed = options.get("seed")
-    lease_timeout = options.get("lease_timeout", DEFAULT_LEASE_TIMEOUT)
+    lease_timeout = options.get("lease_timeout", lease_timeout)
     return who.backend.create_experiment(
         project=who.stored_project(project),
         name=definition.name,
