@@ -136,6 +136,24 @@ def test_a_failed_run_is_a_failed_observation(client: httpx.Client, client_id: s
     assert progress(client, aid)["finished_run_count"] == 1
 
 
+@pytest.mark.parametrize(("kind", "observed"), [("oom", True), ("infrastructure", False)])
+def test_the_failure_kind_decides_between_a_failed_observation_and_another_try(
+    client: httpx.Client, client_id: str, kind: str, observed: bool
+) -> None:
+    aid = create(client, client_id)["id"]
+    run = start_run(client, aid)
+    failure = {"kind": kind, "type": "RuntimeError", "message": "it broke", "traceback": None}
+    merge(client, run["id"], {"state": "failed", "sigopt_ai": {"failure": failure}})
+    found = observations(client, aid)
+    if observed:  # the assignment failed: the optimizer learns the kind, the budget is spent
+        assert [(o["failed"], o["sigopt_ai"]["failure_kind"]) for o in found] == [(True, kind)]
+        assert progress(client, aid)["remaining_budget"] == 2
+    else:  # not the assignment's fault: its suggestion is served again
+        assert found == []
+        assert progress(client, aid)["remaining_budget"] == 3
+        assert start_run(client, aid, name="retry")["suggestion"] == run["suggestion"]
+
+
 def test_a_run_completed_without_the_metric_gives_its_suggestion_back(client: httpx.Client, client_id: str) -> None:
     aid = create(client, client_id)["id"]
     run = start_run(client, aid)
