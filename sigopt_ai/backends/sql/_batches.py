@@ -38,8 +38,9 @@ def check_key(key: object) -> str:
 def claim(conn: Connection, key: str) -> bool:
     """Record ``key`` in this transaction; False when a committed batch had it (skip this one)."""
     insert = dialect_insert(conn)(t.applied_batches)
-    result = conn.execute(insert.values(key=key, created=time.time()).on_conflict_do_nothing())
-    return result.rowcount == 1
+    # RETURNING rather than rowcount, which psycopg leaves at -1 here: no row back means a conflict.
+    inserted = insert.values(key=key, created=time.time()).on_conflict_do_nothing().returning(t.applied_batches.c.key)
+    return conn.execute(inserted).first() is not None
 
 
 def prune(conn: Connection) -> None:
