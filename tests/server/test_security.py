@@ -127,6 +127,7 @@ def _assert_error(response: httpx.Response, status: int, what: str) -> dict[str,
     body = response.json()
     assert body["status"] == status and body["object"] == "error", f"{what}: {body}"
     assert isinstance(body["message"], str) and body["message"], f"{what}: {body}"
+    assert "Traceback" not in response.text and 'File "' not in response.text, f"{what} leaks code: {body}"
     return dict(body)
 
 
