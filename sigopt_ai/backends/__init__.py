@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["Backend", "make_backend"]
 
 
-def make_backend(url: str, *, service: SuggestionService | None = None) -> Backend:
+def make_backend(url: str, *, service: SuggestionService | None = None, upgrade: bool = True) -> Backend:
     """The store at ``url``: a SQLite file path, a SQLAlchemy URL (``postgresql+psycopg://...``), or a
     SigOpt REST server's ``http(s)://`` URL (with the API token of the settings).
 
@@ -24,6 +24,7 @@ def make_backend(url: str, *, service: SuggestionService | None = None) -> Backe
         url: Where the store is.
         service: Makes the experiments' suggestions, where the store is (default: a new one). A
             server makes its own: this must be None for an ``http(s)://`` URL.
+        upgrade: Create or upgrade a SQL store's schema on first use (False: refuse one not current).
 
     Raises:
         ConfigError: ``url`` names a kind of store this version cannot open, or a server without an
@@ -39,4 +40,4 @@ def make_backend(url: str, *, service: SuggestionService | None = None) -> Backe
     # The store's driver loads here, with the first backend, not at `import sigopt_ai`.
     from sigopt_ai.backends.sql import SQLBackend
 
-    return SQLBackend(url, service=service)
+    return SQLBackend(url, service=service, upgrade=upgrade)

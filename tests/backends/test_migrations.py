@@ -212,7 +212,7 @@ def test_without_upgrade_an_old_store_is_refused_with_the_command_to_run(
 
 def test_without_upgrade_a_missing_sqlite_store_is_refused_and_not_created(tmp_path: Path) -> None:
     path = tmp_path / "none" / "sigopt_ai.db"
-    backend = SQLBackend(str(path), upgrade=False)
+    backend = make_backend(str(path), upgrade=False)
     with pytest.raises(ConfigError, match=r"empty.*sigopt-ai db upgrade --db"):
         backend.read_run("nothing")
     backend.close()
