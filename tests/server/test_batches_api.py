@@ -15,16 +15,23 @@ from sigopt_ai.wire import ops_to_json
 from tests.live_server import LiveServer
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest) -> LiveServer:
+    """The module's server on each kind of store: idempotency is the database's unique key."""
+    found: LiveServer = request.getfixturevalue("live_server" if request.param == "sqlite" else "live_server_pg")
+    return found
+
+
 @pytest.fixture(scope="module")
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.token, "")) as client:
+def api(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{server.url}/v1", auth=(server.token, "")) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def other(live_server: LiveServer) -> Iterator[httpx.Client]:
+def other(server: LiveServer) -> Iterator[httpx.Client]:
     """A client of another tenant."""
-    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.make_token("beta"), "")) as client:
+    with httpx.Client(base_url=f"{server.url}/v1", auth=(server.make_token("beta"), "")) as client:
         yield client
 
 
