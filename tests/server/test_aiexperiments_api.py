@@ -23,9 +23,16 @@ def aiexperiment_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest) -> LiveServer:
+    """The module's server, over each store in turn."""
+    found: LiveServer = request.getfixturevalue("live_server" if request.param == "sqlite" else "live_server_pg")
+    return found
+
+
 @pytest.fixture(scope="module")
-def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.token, ""), timeout=30) as http:
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{server.url}/v1", auth=(server.token, ""), timeout=30) as http:
         yield http
 
 
@@ -184,12 +191,10 @@ def test_a_malformed_run_body_gets_400(client: httpx.Client, client_id: str) -> 
     assert progress(client, aid)["active_run_count"] == 0
 
 
-def test_another_clients_aiexperiment_is_not_found(
-    live_server: LiveServer, client: httpx.Client, client_id: str
-) -> None:
+def test_another_clients_aiexperiment_is_not_found(server: LiveServer, client: httpx.Client, client_id: str) -> None:
     aid = create(client, client_id)["id"]
-    token = live_server.make_token("gamma")
-    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(token, ""), timeout=30) as other:
+    token = server.make_token("gamma")
+    with httpx.Client(base_url=f"{server.url}/v1", auth=(token, ""), timeout=30) as other:
         for method, path in [
             ("GET", f"/aiexperiments/{aid}"),
             ("PUT", f"/aiexperiments/{aid}"),

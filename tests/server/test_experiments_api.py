@@ -30,17 +30,24 @@ def experiment_body(**changes: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest) -> LiveServer:
+    """The module's server, over each store in turn."""
+    found: LiveServer = request.getfixturevalue("live_server" if request.param == "sqlite" else "live_server_pg")
+    return found
+
+
 @pytest.fixture(scope="module")
-def client(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.token, ""), timeout=30) as http:
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{server.url}/v1", auth=(server.token, ""), timeout=30) as http:
         yield http
 
 
 @pytest.fixture(scope="module")
-def other(live_server: LiveServer) -> Iterator[httpx.Client]:
+def other(server: LiveServer) -> Iterator[httpx.Client]:
     """A client of another tenant."""
-    token = live_server.make_token("beta")
-    with httpx.Client(base_url=f"{live_server.url}/v1", auth=(token, ""), timeout=30) as http:
+    token = server.make_token("beta")
+    with httpx.Client(base_url=f"{server.url}/v1", auth=(token, ""), timeout=30) as http:
         yield http
 
 
