@@ -119,6 +119,9 @@ def test_update_renames_and_replaces_metadata_and_refuses_the_rest(client: httpx
     assert client.get(f"/experiments/{eid}").json()["metadata"] == {"team": "a"}
     assert error_of(client.put(f"/experiments/{eid}", json={"observation_budget": 9})).startswith("observation_budget")
     assert error_of(client.put(f"/experiments/{eid}", json={"name": ""})).startswith("name")
+    assert error_of(client.put(f"/experiments/{eid}", json={"state": "paused"})).startswith("state")
+    assert client.put(f"/experiments/{eid}", json={"state": "deleted"}).json()["state"] == "deleted"
+    assert "archived" in error_of(client.put(f"/experiments/{eid}", json={"state": "active"}))
 
 
 def test_archive_stops_serving(client: httpx.Client, client_id: str) -> None:

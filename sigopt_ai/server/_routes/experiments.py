@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
-from sigopt_ai._checks import to_seed
+from sigopt_ai._checks import short_repr, to_seed
 from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._models import ExperimentRecord, ExperimentState
 from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
@@ -41,6 +41,7 @@ DEFAULT_PROJECT = "default"
 
 _CREATE_EXTENSION = frozenset({"seed", "lease_timeout"})
 _UPDATABLE = frozenset({"name", "metadata", "state"})
+_STATES = frozenset(state.value for state in ExperimentState)
 # Fields a client sends back as it read them, which an update may carry unchanged.
 _ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
 
@@ -89,8 +90,10 @@ def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[s
                 continue
         raise ValidationError(f"{key}: this server cannot change it after creation; only name and metadata.")
     state = body.get("state")
+    if state is not None and state not in _STATES:
+        raise ValidationError(f"state: expected one of {sorted(_STATES)!r}, got {short_repr(state)}.")
     if state not in (None, record.state.value, ExperimentState.DELETED.value):
-        raise ValidationError(f"state: an archived experiment cannot be made active again, got {state!r}.")
+        raise ValidationError("state: an archived experiment cannot be made active again.")
     name, metadata = body.get("name"), body.get("metadata")
     if name is not None or "metadata" in body:
         changed = {**record.definition, "name": name if name is not None else record.name}
