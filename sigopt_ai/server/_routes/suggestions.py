@@ -90,8 +90,8 @@ def create_suggestion(experiment_id: str, who: TenantDep, body: JsonBody) -> Res
     experiment = who.experiment(experiment_id).id  # another client's id is a 404 whatever the body
     if unknown := sorted(set(body) - _SERVE_KEYS):
         raise ValidationError(
-            f"{unknown[0]}: not accepted; this server serves its optimizer's suggestions "
-            "(observe chosen assignments with POST .../observations and assignments)."
+            f"{unknown[0]}: not accepted; this server serves its optimizer's suggestions only, and cannot "
+            "serve chosen assignments."
             if unknown[0] == "assignments"
             else f"{unknown[0]}: unknown field of a suggestion request."
         )
