@@ -249,6 +249,12 @@ def test_another_clients_objects_are_404(
             wrong.append(str(exc).splitlines()[0])
     assert wrong == []
 
+    # The official client's writes ask for no content; a refusal still carries its error object.
+    skipped = beta.request(
+        "MERGE", f"/training_runs/{alpha.run}", json={"state": "failed"}, headers={"X-Response-Content": "skip"}
+    )
+    _assert_error(skipped, 404, "MERGE with X-Response-Content: skip")
+
     # A foreign id and a missing one get the same answer, so ids cannot be probed.
     foreign = _assert_error(beta.get(f"/training_runs/{alpha.run}"), 404, "foreign run")
     missing = _assert_error(beta.get("/training_runs/987654321"), 404, "missing run")
