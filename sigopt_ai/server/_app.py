@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from sigopt_ai._exceptions import ConfigError
 from sigopt_ai.backends.sql import SQLBackend
-from sigopt_ai.server._errors import install_error_handlers
+from sigopt_ai.server._errors import RESPONSES, install_error_handlers
 from sigopt_ai.server._middleware import BodyLimit, SkipResponse
 from sigopt_ai.server._routes import routers
 from sigopt_ai.server._store import ServerStore
@@ -60,7 +60,7 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
     app.state.store = ServerStore(backend)
     install_error_handlers(app)
     for router in routers():
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", responses=RESPONSES)
     app.add_middleware(SkipResponse)
     app.add_middleware(BodyLimit, max_body=max_body)
     return app

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.concurrency import run_in_threadpool
 
 from sigopt_ai._config import check_project
 from sigopt_ai._exceptions import ValidationError
@@ -19,11 +20,12 @@ from sigopt_ai._models import ExperimentRecord, RunRecord
 from sigopt_ai.backends import Backend
 from sigopt_ai.server._store import ServerStore
 
-__all__ = ["Tenant", "not_found", "tenant"]
+__all__ = ["UNAUTHENTICATED", "Tenant", "authenticated", "not_found", "tenant"]
 
 MAX_PROJECT_LENGTH = 100
 """The store's limit on a project id, namespace included."""
 
+UNAUTHENTICATED = "Missing or invalid API token: send it as the user name of HTTP Basic authentication."
 _basic = HTTPBasic(auto_error=False, description="The API token as the user name, an empty password.")
 
 
@@ -104,19 +106,27 @@ class Tenant:
         return experiment
 
 
+def _client(request: Request, credentials: HTTPBasicCredentials | None) -> str | None:
+    store: ServerStore = request.app.state.store
+    return store.authenticate(credentials.username) if credentials and credentials.username else None
+
+
+async def authenticated(request: Request) -> bool:
+    """Whether the request carries a valid token (for answers given before :func:`tenant` runs)."""
+    try:
+        credentials = await _basic(request)
+    except HTTPException:
+        return False
+    return await run_in_threadpool(_client, request, credentials) is not None
+
+
 def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> Tenant:
     """The FastAPI dependency of every route: the tenant of the request's token.
 
     Raises:
         HTTPException: 401, when the token is missing, unknown or revoked.
     """
-    state = request.app.state
-    store: ServerStore = state.store
-    client = store.authenticate(credentials.username) if credentials and credentials.username else None
+    client = _client(request, credentials)
     if client is None:
-        raise HTTPException(
-            status_code=401,
-            detail="Missing or invalid API token: send it as the user name of HTTP Basic authentication.",
-            headers={"WWW-Authenticate": "Basic"},
-        )
-    return Tenant(client=client, backend=state.backend, store=store)
+        raise HTTPException(status_code=401, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": "Basic"})
+    return Tenant(client=client, backend=request.app.state.backend, store=request.app.state.store)

@@ -15,16 +15,38 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from sigopt_ai._exceptions import SigOptError
+from sigopt_ai.server._deps import UNAUTHENTICATED, authenticated
 from sigopt_ai.wire import error_to_json
 
-__all__ = ["error_response", "install_error_handlers", "validation_message"]
+__all__ = ["RESPONSES", "error_response", "install_error_handlers", "validation_message"]
 
 logger = logging.getLogger("sigopt_ai.server")
 
 BODY_NOT_OBJECT = "Request body must be a JSON object."
+
+
+class ErrorBody(BaseModel):
+    """SigOpt's ``error`` object."""
+
+    object: str = "error"
+    message: str
+    status: int
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Success, without a body: the request had `X-Response-Content: skip`."},
+    400: {"model": ErrorBody, "description": "Bad input; the message names the field and the rule."},
+    401: {"model": ErrorBody, "description": "No API token, or an unknown or revoked one."},
+    404: {"model": ErrorBody, "description": "No such object, or one of another client."},
+    409: {"model": ErrorBody, "description": "The request does not fit the object's state."},
+    413: {"model": ErrorBody, "description": "The request body is larger than the server's limit."},
+    503: {"model": ErrorBody, "description": "The store failed; retrying may help."},
+}
+"""The answers every route may give besides its own, for ``/openapi.json``."""
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -53,8 +75,11 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    # FastAPI reads the body before the route's dependencies run: a stranger learns nothing from it.
+    if not await authenticated(request):
+        return error_response(401, UNAUTHENTICATED, {"WWW-Authenticate": "Basic"})
     return error_response(400, validation_message(exc.errors()))
 
 

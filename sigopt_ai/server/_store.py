@@ -23,12 +23,21 @@ import sqlalchemy as sa
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.backends.sql import _schema as t
 
-__all__ = ["ClientRecord", "ProjectExists", "ProjectRecord", "ServerStore", "token_hash"]
+__all__ = ["ClientRecord", "ProjectExists", "ProjectRecord", "ServerStore", "new_token", "token_hash"]
 
 
 def token_hash(token: str) -> str:
     """The SHA-256 of an API token, in hex: the only form of it the store keeps."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> str:
+    """A new API token: 256 random bits, URL-safe, never starting with ``-`` (a command line would
+    read it as an option)."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ class ServerStore:
 
     def create_token(self, client_name: str) -> str:
         """A new API token for the client named ``client_name`` (created if new)."""
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         now = time.time()
         with self._backend.transaction() as conn:
             client_id = conn.execute(sa.select(t.clients.c.id).where(t.clients.c.name == client_name)).scalar()

@@ -111,3 +111,9 @@ def test_another_clients_run_and_project_are_404_as_missing_ones(live_server: Li
         assert intruder.post(f"/clients/{beta_client}/projects", json={"id": "private"}).status_code == 200
     with httpx.Client(base_url=f"{live_server.url}/v1", auth=(live_server.token, "")) as alpha:
         assert alpha.get(f"/training_runs/{run['id']}").json()["metadata"] == {}
+
+
+def test_tokens_never_start_with_a_dash_so_the_command_line_takes_them() -> None:
+    from sigopt_ai.server._store import new_token
+
+    assert not any(new_token().startswith("-") for _ in range(2000))  # 1 in 64 would without the rule
