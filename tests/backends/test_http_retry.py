@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import email.utils
 import sqlite3
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +18,9 @@ from sigopt_ai.backends.http._retry import parse_retry_after
 from tests.backends.conftest import ScriptedServer
 from tests.live_server import free_port
 
-RELEASED = (200, {}, {"object": "release", "released": True})
-UNAVAILABLE = (503, {}, {"object": "error", "message": "busy", "status": 503})
+Reply = tuple[int, dict[str, str], Any]
+RELEASED: Reply = (200, {}, {"object": "release", "released": True})
+UNAVAILABLE: Reply = (503, {}, {"object": "error", "message": "busy", "status": 503})
 
 
 def backend_of(server: ScriptedServer | str, tmp_path: Path, **kwargs: float) -> HTTPBackend:
@@ -60,8 +63,6 @@ def test_a_server_nobody_listens_on_is_waited_for_until_it_starts(tmp_path: Path
     port = free_port()
     server = ScriptedServer(replies=[RELEASED], port=port)
     backend = backend_of(f"http://127.0.0.1:{port}", tmp_path)
-    import threading
-
     starter = threading.Timer(1.0, server.start)
     starter.start()
     try:
@@ -150,3 +151,20 @@ def test_retry_after_dates_count_from_now() -> None:
     now = time.time()
     assert parse_retry_after(email.utils.formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
     assert parse_retry_after(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
+
+
+def test_a_damaged_journal_row_the_server_refuses_is_set_aside_and_the_rest_sent_in_order(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    backend = backend_of(scripted_server, tmp_path)
+    backend.journal.append(backend.url, "k1", '{"ops": [["start", "r1", "p", "r1", 1.0, null, null]]}')
+    backend.journal.append(backend.url, "k2", "not a batch")
+    backend.journal.append(backend.url, "k3", '{"ops": [["end", "r1", "completed", 2.0]]}')
+    scripted_server.replies += [
+        (200, {}, {"object": "batch", "count": 1}),
+        (400, {}, {"object": "error", "message": "Request body must be a JSON object", "status": 400}),
+    ]
+    assert backend.replay() == (3, 0)
+    assert [r.headers["Idempotency-Key"] for r in scripted_server.batches()] == ["k1", "k2", "k3"]
+    assert backend.journal.count() == 0
+    backend.close()

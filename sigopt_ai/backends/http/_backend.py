@@ -351,7 +351,10 @@ class HTTPBackend(Backend):
         try:
             self._send_batch(key, body, within=within)
         except BackendRejected as exc:
-            ops = json.loads(body)["ops"]
+            ops = _ops_of(body)
+            if ops is None:  # not a batch this SDK journaled (a damaged file): kept as text
+                self.dead_letter(("journal", key, body), exc)
+                return
             if len(ops) == 1:
                 self.dead_letter(tuple(ops[0]), exc)
                 return
@@ -597,6 +600,15 @@ class HTTPBackend(Backend):
 def _segment(value: str) -> str:
     """``value`` as one path segment (every reserved character escaped)."""
     return quote(value, safe="")
+
+
+def _ops_of(body: str) -> list[Any] | None:
+    """The operations of a journaled batch's body, or None if it is not one."""
+    try:
+        ops = json.loads(body)["ops"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return ops if isinstance(ops, list) and ops else None
 
 
 def _decode(response: httpx.Response) -> Any:
