@@ -37,6 +37,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import status_code_conformance
 
@@ -45,7 +46,6 @@ if str(REPO) not in sys.path:  # run as a script: ``benchmarks`` and ``tests`` a
     sys.path.insert(0, str(REPO))
 
 RESULTS = REPO / "benchmarks" / "results" / "fuzz_server.txt"
-MODES = {"positive": GenerationMode.POSITIVE, "negative": GenerationMode.NEGATIVE}
 PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": 0.0, "max": 1.0}}]
 
 # Which real object a path parameter names, from the path segment before it.
@@ -159,9 +159,8 @@ def real_path_parameters(path: str, objects: Mapping[str, str]) -> dict[str, str
 def _describe(response: Response) -> tuple[str, str]:
     """The request that was sent, and the response's status and start of its body."""
     request = response.request
-    body = request.body or b""
-    if isinstance(body, str):
-        body = body.encode()
+    raw = request.body
+    body = raw.encode() if isinstance(raw, str) else raw if isinstance(raw, bytes) else b""
     sent = f"{request.method} {request.url} {body[:400].decode(errors='backslashreplace')}".strip()
     return sent, f"{response.status_code} {response.content[:300].decode(errors='backslashreplace')}"
 
@@ -190,11 +189,10 @@ def fuzz(
     with requests.Session() as session:
         session.headers.update(basic_auth(token))
         for result in schema.get_all_operations():
-            try:
-                operation = result.ok()
-            except Exception as exc:  # an operation the schema cannot describe is itself a finding
-                report.schema_errors.append(str(exc).splitlines()[0])
+            if isinstance(result, Err):  # an operation the schema cannot describe is itself a finding
+                report.schema_errors.append(str(result.err()).splitlines()[0])
                 continue
+            operation = result.ok()
             label = f"{operation.method.upper()} {operation.path}"
             if only is not None and not only(label):
                 continue
@@ -205,7 +203,7 @@ def fuzz(
             for mode in modes:
                 for fixed in halves:
                     probe = _Probe(session, api_url, operation, label, time.monotonic() + budget, report)
-                    strategy = operation.as_strategy(generation_mode=MODES[mode], path_parameters=fixed)
+                    strategy = operation.as_strategy(generation_mode=GenerationMode(mode), path_parameters=fixed)
                     probe.run(strategy, max_examples, random_seed)
             if log is not None:
                 log(f"{label}: {report.requests} requests so far, {len(report.findings)} findings")
