@@ -85,11 +85,7 @@ class SQLBackend(Backend):
         with self._ready_lock:
             if self._ready:
                 return
-            if self._file is not None:
-                self._make_directory()
-            with self._scope(busy_ms=busy_ms, prepared=False) as conn:
-                current = _migrate.stored_revision(conn)
-            if current != _migrate.HEAD:
+            if self._read_revision(busy_ms) != _migrate.HEAD:
                 with self._scope(write=True, busy_ms=busy_ms, prepared=False) as conn:
                     _migrate.ensure_current(conn, upgrade=self._upgrade, store=self._command_url)
             if self._file is not None:
@@ -98,6 +94,14 @@ class SQLBackend(Backend):
                     self._engine.dispose()
                     raise StoreError(f"The store file {self._file} vanished while it was being created.")
             self._ready = True
+
+    def _read_revision(self, busy_ms: int) -> str | None:
+        """The store's revision (None for a SQLite file not made yet, whose directory this makes)."""
+        if self._file is not None and not self._file.exists():
+            self._make_directory()
+            return None
+        with self._scope(busy_ms=busy_ms, prepared=False) as conn:
+            return _migrate.stored_revision(conn)
 
     def _make_directory(self) -> None:
         """Make the SQLite file's directory; without ``upgrade``, require the file instead (opening it

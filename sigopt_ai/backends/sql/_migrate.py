@@ -86,13 +86,14 @@ def ensure_current(conn: Connection, *, upgrade: bool, store: str) -> str:
     found = stored_revision(conn)
     if found == HEAD:
         return HEAD
-    legacy = found is None and bool(_LEGACY_TABLES & set(sa.inspect(conn).get_table_names()))
+    tables = set(sa.inspect(conn).get_table_names())
+    legacy = found is None and bool(_LEGACY_TABLES & tables)
     if found is not None:
         _check_known(found, store)
     if not upgrade:
         raise upgrade_needed(store, found or ("made before migrations" if legacy else "empty"))
     if found is None and not legacy:
-        metadata.create_all(conn)
+        metadata.create_all(conn, checkfirst=bool(tables & metadata.tables.keys()))
         _version.create(conn)
         conn.execute(_version.insert().values(version_num=HEAD))
     else:
