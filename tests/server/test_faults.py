@@ -8,9 +8,6 @@ records are then counted in the server's own store.
 
 from __future__ import annotations
 
-import json
-import os
-import queue
 import socket
 import subprocess
 import sys
@@ -20,13 +17,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sigopt_ai import RunState
 from sigopt_ai.backends import Backend, make_backend
 from tests.live_server import LiveServer
+from tests.server.processes import Child, children, sdk_env  # noqa: F401  (children: the fixture)
 
 CHECKPOINT_EVERY = 20
 SIGOPT_AI = [sys.executable, "-c", "from sigopt_ai.cli import main; main()"]
@@ -55,63 +52,8 @@ print(json.dumps({{"steps": step}}), flush=True)
 """
 
 
-def sdk_env(server: LiveServer, tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The environment of a training process that talks to ``server``, with its own spool file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGOPT_AI_", "SIGOPT_API_"))}
-    return {
-        **env,
-        **server.env(),
-        "SIGOPT_AI_SPOOL": str(tmp_path / "spool.db"),
-        "SIGOPT_AI_FLUSH_INTERVAL": "0.1",
-        "SIGOPT_PROJECT": "faults",
-        **extra,
-    }
-
-
-def spawn(code: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    """Start ``code`` in a fresh interpreter in ``cwd``, stdout and stderr piped."""
-    return subprocess.Popen(
-        [sys.executable, "-u", "-c", textwrap.dedent(code), *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-class Lines:
-    """The JSON lines a child prints, read by a thread so that waiting for one can time out."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._proc = proc
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            if line.startswith("{"):
-                self._queue.put(json.loads(line))
-        self._queue.put(None)
-
-    def next(self, timeout: float = 60) -> dict[str, Any]:
-        """The next JSON line; fails the test with the child's stderr if it exits first."""
-        item = self._queue.get(timeout=timeout)
-        if item is None:
-            assert self._proc.stderr is not None
-            pytest.fail(f"the child exited ({self._proc.wait()}) early:\n{self._proc.stderr.read()[-3000:]}")
-        return item
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 60) -> str:
-    """Wait for ``proc`` to exit with 0 and no traceback; returns its stderr."""
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    proc.wait(timeout=timeout)
-    assert proc.returncode == 0, err[-3000:]
-    assert "Traceback" not in err, err[-3000:]
-    return err
+def env_for(server: LiveServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return sdk_env(server, tmp_path / "spool.db", "faults", **extra)
 
 
 @contextmanager
@@ -153,11 +95,14 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
         yield live
 
 
-def test_server_killed_mid_run_and_restarted_gets_every_record_exactly_once(server: LiveServer, tmp_path: Path) -> None:
+def test_server_killed_mid_run_and_restarted_gets_every_record_exactly_once(
+    server: LiveServer,
+    tmp_path: Path,
+    children: Callable[..., Child],  # noqa: F811
+) -> None:
     stop = tmp_path / "stop"
-    proc = spawn(TRAINER, [str(stop), "0"], sdk_env(server, tmp_path), tmp_path)
-    lines = Lines(proc)
-    run_id = lines.next()["run"]
+    trainer = children(TRAINER, [str(stop), "0"], env_for(server, tmp_path))
+    run_id = trainer.next()["run"]
     with server_store(server) as store:
         wait_until(lambda: len(store.metric_history(run_id, "loss")) >= 30, "points reach the server")
         server.kill()  # SIGKILL, in the middle of the stream of batches
@@ -166,22 +111,25 @@ def test_server_killed_mid_run_and_restarted_gets_every_record_exactly_once(serv
         before = len(store.metric_history(run_id, "loss"))
         wait_until(lambda: len(store.metric_history(run_id, "loss")) > before, "points flow again")
         stop.touch()
-        steps = lines.next()["steps"]
-        finish(proc)
+        steps = trainer.next()["steps"]
+        trainer.finish()
         assert steps > before
         assert_whole_run(store, run_id, steps)
 
 
-def test_server_down_for_a_whole_run_then_sync_uploads_every_record(server: LiveServer, tmp_path: Path) -> None:
+def test_server_down_for_a_whole_run_then_sync_uploads_every_record(
+    server: LiveServer,
+    tmp_path: Path,
+    children: Callable[..., Child],  # noqa: F811
+) -> None:
     server.kill()
     steps = 500
-    env = sdk_env(server, tmp_path, SIGOPT_AI_FLUSH_TIMEOUT="2")
-    proc = spawn(TRAINER, ["-", str(steps)], env, tmp_path)
-    lines = Lines(proc)
-    run_id = lines.next()["run"]
-    assert lines.next()["steps"] == steps
-    err = finish(proc)
-    assert "sigopt-ai sync" in err, f"stderr does not say how to send the journal:\n{err}"
+    env = env_for(server, tmp_path, SIGOPT_AI_FLUSH_TIMEOUT="2")
+    trainer = children(TRAINER, ["-", str(steps)], env)
+    run_id = trainer.next()["run"]
+    assert trainer.next()["steps"] == steps
+    err = trainer.finish()
+    assert "journal" in err and "sigopt-ai sync" in err, f"stderr does not say where the records are:\n{err}"
     assert (tmp_path / "spool.db").exists()
 
     server.start()
@@ -238,8 +186,9 @@ class ReplyDroppingProxy:
                     if drop:
                         self._armed = False
                         self.dropped.append((request, data[:200]))
-                if drop:
-                    return  # the reply is lost: the client sees its connection closed
+                if drop:  # the reply is lost: the client sees its connection closed without an answer
+                    client.shutdown(socket.SHUT_RDWR)  # (close alone would wait for the thread reading it)
+                    return
                 client.sendall(data)
 
     def _forward_requests(self, client: socket.socket, upstream: socket.socket, sent: bytearray) -> None:
@@ -272,16 +221,18 @@ def idempotency_key(request: bytes) -> str:
     return ""
 
 
-def test_a_batch_whose_reply_is_lost_is_sent_again_and_applied_once(server: LiveServer, tmp_path: Path) -> None:
-    proxy = ReplyDroppingProxy(int(server.url.rsplit(":", 1)[1]))
+def test_a_batch_whose_reply_is_lost_is_sent_again_and_applied_once(
+    server: LiveServer,
+    tmp_path: Path,
+    children: Callable[..., Child],  # noqa: F811
+) -> None:
+    proxy = ReplyDroppingProxy(server.port)
     steps = 300
-    env = sdk_env(server, tmp_path, SIGOPT_API_URL=proxy.url)
     try:
-        proc = spawn(TRAINER, ["-", str(steps)], env, tmp_path)
-        lines = Lines(proc)
-        run_id = lines.next()["run"]
-        assert lines.next()["steps"] == steps
-        finish(proc)
+        trainer = children(TRAINER, ["-", str(steps)], env_for(server, tmp_path, SIGOPT_API_URL=proxy.url))
+        run_id = trainer.next()["run"]
+        assert trainer.next()["steps"] == steps
+        trainer.finish()
     finally:
         proxy.close()
     assert len(proxy.dropped) == 1, "no batch reply was dropped: the fault did not happen"
@@ -323,8 +274,12 @@ print(json.dumps({"done": True}), flush=True)
 """
 
 
-def test_an_experiment_loop_waits_for_its_server_and_spends_no_extra_budget(server: LiveServer, tmp_path: Path) -> None:
-    env = sdk_env(server, tmp_path)
+def test_an_experiment_loop_waits_for_its_server_and_spends_no_extra_budget(
+    server: LiveServer,
+    tmp_path: Path,
+    children: Callable[..., Child],  # noqa: F811
+) -> None:
+    env = env_for(server, tmp_path)
     setup = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SETUP_EXPERIMENT)],
         env=env,
@@ -335,18 +290,17 @@ def test_an_experiment_loop_waits_for_its_server_and_spends_no_extra_budget(serv
     )
     assert setup.returncode == 0, setup.stderr
     experiment = setup.stdout.strip()
-    proc = spawn(LOOP, [experiment], env, tmp_path)
-    lines = Lines(proc)
-    first = lines.next()["start"]
-    second = lines.next()["start"]
+    loop = children(LOOP, [experiment], env)
+    first = loop.next()["start"]
+    second = loop.next()["start"]
     server.kill()  # inside the second run: its end, its observation and the next serve meet a dead server
     time.sleep(1.5)
-    assert proc.poll() is None, "the loop gave up while its server was down"
+    assert loop.proc.poll() is None, "the loop gave up while its server was down"
     server.start()
-    third = lines.next()["start"]
-    assert lines.next() == {"done": True}
-    err = finish(proc)
-    assert err.strip(), "the loop waited for its server without saying so on stderr"
+    third = loop.next()["start"]
+    assert loop.next() == {"done": True}
+    err = loop.finish()
+    assert err.count("is unreachable") == 1, f"the loop did not say once that it waits for its server:\n{err}"
 
     with server_store(server) as store:
         progress = store.progress(experiment)

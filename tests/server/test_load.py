@@ -8,24 +8,22 @@ budget is exact, no suggestion was held by two live runs, and no run that starte
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from sigopt_ai import FailureKind, RunState
 from sigopt_ai.backends import make_backend
 from tests.live_server import LiveServer
+from tests.server.processes import Child, children, sdk_env  # noqa: F401  (children: the fixture)
 
 WORKERS = 16
 BUDGET = 32
@@ -62,69 +60,32 @@ for run in exp.loop(progress=False):
 """
 
 
-def worker_env(server: LiveServer, tmp_path: Path, index: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGOPT_AI_", "SIGOPT_API_"))}
-    return {
-        **env,
-        **server.env(),
-        "SIGOPT_AI_SPOOL": str(tmp_path / f"spool-{index}.db"),
-        "SIGOPT_AI_FLUSH_INTERVAL": "0.1",
-        "SIGOPT_PROJECT": "load",
-    }
-
-
-def spawn(code: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-u", "-c", textwrap.dedent(code), *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def pump(index: int, proc: subprocess.Popen[str], events: queue.Queue[tuple[int, dict[str, Any]]]) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("{"):
-            events.put((index, json.loads(line)))
-    events.put((index, {"exit": True}))
-
-
-def drive(procs: list[subprocess.Popen[str]]) -> tuple[int, dict[int, list[str]]]:
+def drive(workers: list[Child]) -> tuple[int, dict[int, list[str]]]:
     """Follow the workers; SIGKILL one inside a run once a third of the budget has started.
 
     Returns the killed worker and the runs each worker announced.
     """
-    events: queue.Queue[tuple[int, dict[str, Any]]] = queue.Queue()
-    for i, proc in enumerate(procs):
-        threading.Thread(target=pump, args=(i, proc, events), daemon=True).start()
     started: dict[int, list[str]] = defaultdict(list)
     victim = -1
-    running = len(procs)
+    running = set(range(len(workers)))
     deadline = time.monotonic() + 240
     while running and time.monotonic() < deadline:
-        try:
-            index, event = events.get(timeout=1.0)
-        except queue.Empty:
-            continue
-        if "exit" in event:
-            running -= 1
-        elif "start" in event:
-            started[index].append(event["start"])
-            if victim < 0 and sum(map(len, started.values())) >= BUDGET // 3:
-                victim = index
-                os.kill(procs[index].pid, signal.SIGKILL)  # its run started and is 0.2 s from its end
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-    assert running == 0, "the workers did not finish"
+        time.sleep(0.02)
+        for index in sorted(running):
+            for event in workers[index].ready():
+                if "exit" in event:
+                    running.discard(index)
+                elif "start" in event:
+                    started[index].append(event["start"])
+                    if victim < 0 and sum(map(len, started.values())) >= BUDGET // 3:
+                        victim = index
+                        os.kill(workers[index].proc.pid, signal.SIGKILL)  # 0.2 s or more before its run ends
+    assert not running, f"workers {sorted(running)} did not finish"
     return victim, started
 
 
 @pytest.fixture
-def two_servers(postgres_url: str) -> Any:
+def two_servers(postgres_url: str) -> Iterator[list[LiveServer]]:
     """Two ``sigopt-ai server`` processes on different ports over one PostgreSQL database."""
     servers = [LiveServer(postgres_url), LiveServer(postgres_url)]
     try:
@@ -138,11 +99,17 @@ def two_servers(postgres_url: str) -> Any:
 
 @pytest.mark.slow
 def test_sixteen_workers_two_servers_one_killed_keep_the_budget_exact(
-    two_servers: list[LiveServer], postgres_url: str, tmp_path: Path
+    two_servers: list[LiveServer],
+    postgres_url: str,
+    tmp_path: Path,
+    children: Callable[..., Child],  # noqa: F811
 ) -> None:
+    def env(index: int) -> dict[str, str]:
+        return sdk_env(two_servers[index % 2], tmp_path / f"spool-{index}.db", "load")
+
     setup = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SETUP)],
-        env=worker_env(two_servers[0], tmp_path, -1),
+        env=env(0),
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -150,16 +117,12 @@ def test_sixteen_workers_two_servers_one_killed_keep_the_budget_exact(
     )
     assert setup.returncode == 0, setup.stderr
     experiment = setup.stdout.strip()
-    procs = [
-        spawn(WORKER, [experiment, str(i)], worker_env(two_servers[i % 2], tmp_path, i), tmp_path)
-        for i in range(WORKERS)
-    ]
-    victim, started = drive(procs)
+    workers = [children(WORKER, [experiment, str(i)], env(i)) for i in range(WORKERS)]
+    victim, started = drive(workers)
     assert victim >= 0, "no worker was killed"
-    for i, proc in enumerate(procs):
-        _, err = proc.communicate(timeout=30)
+    for i, worker in enumerate(workers):
         if i != victim:
-            assert proc.returncode == 0 and "Traceback" not in err, f"worker {i}:\n{err[-3000:]}"
+            worker.finish()
 
     store = make_backend(postgres_url)
     try:
