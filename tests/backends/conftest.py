@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,6 +50,20 @@ def postgres_server() -> Iterator[str]:
     if initdb is None or os.environ.get("SIGOPT_AI_SKIP_POSTGRES"):
         pytest.skip("PostgreSQL is not installed here (.ci/run installs it)")
     pytest.importorskip("psycopg")
+    with postgres_cluster(initdb) as url:
+        yield url
+
+
+@contextmanager
+def postgres_cluster(initdb: str | None = None) -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 while the block runs (its base URL); benchmarks use it too.
+
+    Raises:
+        RuntimeError: PostgreSQL is not installed.
+    """
+    initdb = initdb or _initdb()
+    if initdb is None:
+        raise RuntimeError("PostgreSQL is not installed here (no initdb)")
     bindir = os.path.dirname(initdb)
     data = tempfile.mkdtemp(prefix="sigopt-pg-")
     if os.geteuid() == 0:
