@@ -74,6 +74,7 @@ out["best"] = [
     {"id": best.id, "y": best.values["y"].value, "assignments": dict(best.assignments)}
     for best in experiment.get_best_runs()
 ]
+out["experiment_runs"] = sorted(run.id for run in experiment.get_runs())
 fetched = sigopt.get_experiment(experiment.id)
 out["remaining_budget"] = fetched.progress.remaining_budget
 out["finished_run_count"] = fetched.progress.finished_run_count
@@ -213,6 +214,7 @@ def test_ai_module_flow(server_fixture: str, request: pytest.FixtureRequest, tmp
     assert len(runs) == 5
     assert out["experiment_project"] == "compat"
     assert {run["experiment"] for run in runs} == {out["experiment"]}
+    assert out["experiment_runs"] == sorted(run["id"] for run in runs)  # get_runs() filters by experiment
     assert out["remaining_budget"] == 0
     assert out["finished_run_count"] == 5
     stored_runs = [store.read_run(run["id"]) for run in runs]
