@@ -108,19 +108,26 @@ def basic_auth(token: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{token}:".encode()).decode()}
 
 
-def make_objects(api_url: str, token: str) -> dict[str, str]:
-    """Real objects of the token's client, so that fuzzed bodies reach the handlers behind the 404s."""
+def make_objects(api_url: str, token: str, project: str | None = None) -> dict[str, str]:
+    """Real objects of the token's client, by kind: a project (new, ``project`` or a made-up id), a run
+    with a value and a checkpoint, an AI experiment, and a core experiment with one observation and one
+    open suggestion. The fuzz sends bodies to them that get past the 404s; the security tests probe them.
+
+    Raises:
+        httpx.HTTPStatusError: The server refused one of them.
+    """
     with httpx.Client(base_url=api_url + "/v1", headers=basic_auth(token), timeout=30) as http:
 
-        def post(path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-            response = http.post(path, json=body)
+        def post(path: str, body: Mapping[str, Any], method: str = "POST") -> dict[str, Any]:
+            response = http.request(method, path, json=body)
             response.raise_for_status()
             return dict(response.json())
 
         client = str(http.get("/tokens/self").json()["client"])
-        project = f"fuzz{int(time.time() * 1000) % 10**9}"
+        project = project or f"fuzz{int(time.time() * 1000) % 10**9}"
         post(f"/clients/{client}/projects", {"id": project, "name": project})
         run = post(f"/clients/{client}/projects/{project}/training_runs", {"name": "fuzz"})["id"]
+        post(f"/training_runs/{run}", {"values": {"y": {"value": 0.5}}}, method="MERGE")
         checkpoint = post(f"/training_runs/{run}/checkpoints", {"values": [{"name": "y", "value": 1.0}]})
         definition = {"name": "fuzz", "parameters": PARAMETERS, "metrics": [{"name": "y"}]}
         ai = post(f"/clients/{client}/projects/{project}/aiexperiments", {**definition, "budget": 1000})["id"]

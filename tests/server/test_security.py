@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,9 +20,15 @@ import pytest
 
 from tests.live_server import LiveServer, sigopt_ai_cli
 
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import fuzz_server  # noqa: E402
+
 JSONBody = dict[str, Any] | list[Any] | None
 
-PARAMETERS = [{"name": "x", "type": "double", "bounds": {"min": 0.0, "max": 1.0}}]
+PARAMETERS = fuzz_server.PARAMETERS
 CORE_DEFINITION = {
     "name": "core",
     "project": "sec",
@@ -133,27 +141,8 @@ def _assert_error(response: httpx.Response, status: int, what: str) -> dict[str,
 
 def _make_objects(server: LiveServer, token: str, project: str) -> Objects:
     """A project, a run, an AI experiment, a core experiment with an observation and an open suggestion."""
-    with httpx.Client(base_url=server.url + "/v1", auth=(token, ""), timeout=30) as http:
-
-        def ok(method: str, path: str, body: JSONBody = None) -> dict[str, Any]:
-            response = _request(http, method, path, body)
-            assert response.status_code in (200, 201), f"{method} {path}: {response.status_code} {response.text}"
-            return dict(response.json())
-
-        client = str(ok("GET", "/tokens/self")["client"])
-        ok("POST", f"/clients/{client}/projects", {"id": project, "name": project})
-        run = ok("POST", f"/clients/{client}/projects/{project}/training_runs", {"name": "mine"})["id"]
-        ok("MERGE", f"/training_runs/{run}", {"values": {"y": {"value": 0.5}}})
-        ai = ok("POST", f"/clients/{client}/projects/{project}/aiexperiments", AI_DEFINITION)["id"]
-        experiment = ok("POST", f"/clients/{client}/experiments", {**CORE_DEFINITION, "project": project})["id"]
-        observed = ok("POST", f"/experiments/{experiment}/suggestions", {})["id"]
-        observation = ok(
-            "POST",
-            f"/experiments/{experiment}/observations",
-            {"suggestion": observed, "values": [{"name": "y", "value": 1.0}]},
-        )["id"]
-        suggestion = ok("POST", f"/experiments/{experiment}/suggestions", {})["id"]
-    return Objects(client, project, str(run), str(ai), str(experiment), str(suggestion), str(observation))
+    made = fuzz_server.make_objects(server.url, token, project)
+    return Objects(**{item.name: made[item.name] for item in fields(Objects)})
 
 
 @pytest.fixture(scope="module")
