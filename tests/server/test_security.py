@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from collections.abc import Iterator
@@ -197,9 +198,21 @@ def test_no_token_is_401_on_every_route(alpha: Objects, http_of: Any) -> None:
 
 def test_unknown_token_is_401_on_every_route(alpha: Objects, http_of: Any) -> None:
     assert _unauthorized_everywhere(http_of("not-a-token-of-this-server"), alpha) == []
-    # A token sent as the password (a common mistake) is not accepted either.
-    with httpx.Client(base_url=http_of(None).base_url, auth=("", "x"), timeout=30) as http:
-        _assert_error(http.get("/tokens/self"), 401, "token as password")
+
+
+def test_malformed_authorization_is_401(live_server: LiveServer, http_of: Any) -> None:
+    """The real token in the wrong place, or a header that is not HTTP Basic, is refused with 401."""
+    anonymous = http_of(None)
+    basic = "Basic " + base64.b64encode(f"{live_server.token}:".encode()).decode()
+    for what, header in {
+        "token as the password": "Basic " + base64.b64encode(f":{live_server.token}".encode()).decode(),
+        "bearer scheme": f"Bearer {live_server.token}",
+        "bad base64": "Basic !!!not-base64!!!",
+        "no colon": "Basic " + base64.b64encode(live_server.token.encode()).decode(),
+        "empty": "",
+    }.items():
+        _assert_error(anonymous.get("/tokens/self", headers={"Authorization": header}), 401, what)
+    assert anonymous.get("/tokens/self", headers={"Authorization": basic}).status_code == 200
 
 
 def test_revoked_token_is_401_on_every_route(live_server: LiveServer, alpha: Objects, http_of: Any) -> None:
