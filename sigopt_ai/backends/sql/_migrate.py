@@ -1,8 +1,8 @@
 """Schema revisions of the SQL store: checking a store's revision, creating it, upgrading it.
 
 A store records its revision in Alembic's ``alembic_version`` table; the revisions are the scripts
-in ``migrations/versions``. Opening a store at :data:`HEAD` costs one small query and imports nothing
-from Alembic. A new, empty store gets today's tables directly (``metadata.create_all``) and is
+in ``migrations/versions``. Opening a store at :data:`HEAD` costs two small queries and imports
+nothing from Alembic. A new, empty store gets today's tables directly (``metadata.create_all``) and is
 stamped :data:`HEAD`, also without Alembic. Alembic runs only to upgrade a store made by an older
 version, inside the caller's write transaction: SQLite's write lock, or a PostgreSQL advisory lock,
 keeps two processes from upgrading one store at once.
