@@ -7,6 +7,7 @@ exactly as a missing one (404), so ids cannot be probed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,9 +16,10 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
 from sigopt_ai._config import check_project
-from sigopt_ai._exceptions import ValidationError
-from sigopt_ai._models import ExperimentRecord, RunRecord
+from sigopt_ai._exceptions import StoreError, ValidationError
+from sigopt_ai._models import ExperimentRecord, Op, RunRecord
 from sigopt_ai.backends import Backend
+from sigopt_ai.server._op_checks import check_ops
 from sigopt_ai.server._store import ServerStore
 
 __all__ = ["UNAUTHENTICATED", "Tenant", "authenticated", "not_found", "tenant"]
@@ -73,6 +75,23 @@ class Tenant:
     def owns(self, stored_project: str) -> bool:
         """Whether a store project belongs to this client."""
         return stored_project.startswith(self.namespace)
+
+    def write(self, ops: Sequence[Op], *, key: str | None = None) -> None:
+        """Apply write operations, checked by the SDK's rules first; a record the store cannot hold
+        is bad input, not a store failure.
+
+        Raises:
+            ValidationError: A value breaks the SDK's rules, or the store rejected a record (the
+                client's writer sets it aside).
+            StoreError: The store failed; retrying may help.
+        """
+        check_ops(ops)
+        try:
+            self.backend.write(ops, key=key)
+        except StoreError as exc:
+            if not self.backend.rejects(exc):
+                raise
+            raise ValidationError(f"ops: the store rejected a record: {str(exc).splitlines()[0]}") from exc
 
     def check_client(self, client_id: str) -> None:
         """Refuse a ``/clients/{client_id}/...`` path of another client as if it did not exist.

@@ -101,12 +101,30 @@ def test_ops_on_a_run_nobody_started_are_404(api: httpx.Client) -> None:
         ({"ops": [["metric", "r", "loss", "high", None, 1.0]]}, "ops[0][3]"),
         ({"ops": [["teleport", "r"]]}, "ops[0]"),
         ({"ops": [["start", "r", "Bad Project!", "r", 1.0, None, None]]}, "project"),
+        ({"ops": [["start", "r" * 41, "p", "r", 1.0, None, None]]}, "ops[0] ('start' operation): run id"),
     ],
 )
 def test_a_malformed_batch_gets_400_naming_the_field(api: httpx.Client, body: dict[str, Any], field: str) -> None:
     response = api.post("/sigopt_ai/batches", json=body)
     assert response.status_code == 400, response.text
     assert response.json()["message"].startswith(field), response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("op", "field"),
+    [
+        (["metric", "RUN", "y" * 101, 1.0, None, 1.0], "metric name"),
+        (["checkpoint", "RUN", 2**70, {"y": 1.0}, 1.0], "step"),
+        (["fields", "RUN", "params", {"lr": 2**70}], "params 'lr'"),
+        (["fields", "RUN", "metadata", {"k": "v" * 501}], "metadata 'k'"),
+        (["metric", "RUN", "y", 1.0, -1.0, 1.0], "stddev"),
+    ],
+)
+def test_a_value_the_sdk_would_refuse_gets_400_naming_it(api: httpx.Client, op: list[Any], field: str) -> None:
+    run_id = _started(api)
+    response = api.post("/sigopt_ai/batches", json={"ops": [[run_id if item == "RUN" else item for item in op]]})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith(f"ops[0] ({op[0]!r} operation): {field}"), response.json()["message"]
 
 
 def test_dead_letters_of_a_run_are_a_page(api: httpx.Client, other: httpx.Client) -> None:

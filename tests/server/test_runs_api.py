@@ -205,3 +205,41 @@ def test_projects_create_conflict_get_update_list(api: httpx.Client) -> None:
     assert api.get(f"/clients/1/projects/{project_id}").json()["name"] == "Second"
     assert project_id in {p["id"] for p in api.get("/clients/1/projects").json()["data"]}
     assert api.get("/clients/1").json()["name"] == "alpha"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {"values": [{"name": "y", "value": 1}], "sigopt_ai": {"step": 2**70}},
+            "ops[0] ('checkpoint' operation): step",
+        ),
+        ({"values": [{"name": "y" * 101, "value": 1}]}, "ops[0] ('checkpoint' operation): checkpoint metric name"),
+        ({"values": [{"name": "y", "value": "high"}]}, "checkpoint.values[0].value"),
+    ],
+)
+def test_a_checkpoint_the_store_cannot_hold_gets_400(
+    api: httpx.Client, project: str, body: dict[str, Any], field: str
+) -> None:
+    run = _create(api, project)
+    response = api.post(f"/training_runs/{run['id']}/checkpoints", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith(field), response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"values": {"y" * 101: {"value": 1}}}, "training_run.values["),
+        ({"metadata": {"a": "x" * 501}}, "training_run.metadata['a']"),
+        ({"assignments": {"a": 2**70}}, "training_run.assignments['a']"),
+        ({"name": "x" * 101}, "name"),
+    ],
+)
+def test_a_value_past_the_sdks_limits_gets_400(
+    api: httpx.Client, project: str, body: dict[str, Any], field: str
+) -> None:
+    run = _create(api, project)
+    response = _merge(api, run["id"], body)
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith(field), response.json()["message"]

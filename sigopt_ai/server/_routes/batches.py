@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 
 from sigopt_ai._checks import check_text
-from sigopt_ai._exceptions import StoreError, ValidationError
+from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._models import Op
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, page, reply
@@ -68,14 +68,9 @@ def write_batch(
     idempotency_key: Annotated[str | None, Header(description="Applies the batch once per key.")] = None,
 ) -> JSONResponse:
     """Apply a batch of write operations (``{"ops": wire.ops_to_json(ops)}``) in one transaction."""
-    ops = _namespaced(who, ops_from_json(body.get("ops")))
-    try:
-        who.backend.write(ops, key=_key(who, idempotency_key))
-    except StoreError as exc:
-        if not who.backend.rejects(exc):
-            raise
-        # A record the store cannot hold: the client's writer sets it aside rather than retrying.
-        raise ValidationError(f"ops: the store rejected the batch: {str(exc).splitlines()[0]}") from exc
+    ops = ops_from_json(body.get("ops"))
+    ops = _namespaced(who, ops)
+    who.write(ops, key=_key(who, idempotency_key))
     return reply({"object": "batch", "count": len(ops)})
 
 

@@ -56,7 +56,7 @@ def create_run(
     run = RunRecord(id=uuid.uuid4().hex[:16], name=name, project=stored, state=RunState.ACTIVE, created=now)
     change = apply_body(run, {**body, "name": name}, replace=False, now=now)
     start = ("start", run.id, stored, name, now, experiment, suggestion)
-    who.backend.write([start, *change.ops])
+    who.write([start, *change.ops])
     return who.run(run.id)
 
 
@@ -79,7 +79,7 @@ def _write(who: Tenant, run: RunRecord, change: RunChange) -> None:
     ops = list(change.ops)
     if run.state is RunState.ACTIVE and not change.finished:
         ops.append(("heartbeat", (run.id,), time.time()))  # a living run: renews its suggestion's lease
-    who.backend.write(ops)
+    who.write(ops)
 
 
 def _delete(who: Tenant, run: RunRecord) -> Response:
@@ -183,7 +183,8 @@ def create_checkpoint(run_id: str, who: TenantDep, body: JsonBody) -> JSONRespon
     step = extension.get("step", len(run.checkpoints)) if isinstance(extension, dict) else extension
     obj = {**body, "object": "checkpoint", "created": int(now), "sigopt_ai": {"created": now, "step": step}}
     checkpoint = checkpoint_from_json(obj)
-    who.backend.write([("checkpoint", run.id, checkpoint.step, dict(checkpoint.values), now)])
+    op = ("checkpoint", run.id, checkpoint.step, dict(checkpoint.values), now)
+    who.write([op])
     return reply(checkpoint_to_json(checkpoint, run=run.id))
 
 
