@@ -6,13 +6,22 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from sigopt_ai._exceptions import ConfigError
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.server._errors import RESPONSES, install_error_handlers
 from sigopt_ai.server._middleware import BodyLimit, SkipResponse
-from sigopt_ai.server._routes import routers
+from sigopt_ai.server._routes import (
+    aiexperiments,
+    batches,
+    clients,
+    experiments,
+    observations,
+    runs,
+    suggestions,
+    tokens,
+)
 from sigopt_ai.server._store import ServerStore
 
 __all__ = ["DB_ENV", "MAX_BODY", "MAX_BODY_ENV", "app_from_env", "create_app", "open_backend"]
@@ -59,7 +68,8 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
     app.state.backend = backend
     app.state.store = ServerStore(backend)
     install_error_handlers(app)
-    for router in routers():
+    for area in (tokens, clients, runs, batches, experiments, suggestions, observations, aiexperiments):
+        router: APIRouter = area.router
         app.include_router(router, prefix="/v1", responses=RESPONSES)
     app.add_middleware(SkipResponse)
     app.add_middleware(BodyLimit, max_body=max_body)

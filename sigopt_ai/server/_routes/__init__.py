@@ -1,17 +1,17 @@
-"""The server's routes, one module per area, each with its ``router``; and what they share."""
+"""The server's routes, one module per area, each with its ``router`` (``_app`` includes them); and
+what they share."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import Body, Depends
 from fastapi.responses import JSONResponse, Response
 
 from sigopt_ai.wire import page_to_json
 
-__all__ = ["AREAS", "JsonBody", "json_object", "no_content", "page", "reply", "routers"]
+__all__ = ["JsonBody", "json_object", "no_content", "page", "reply"]
 
 
 def json_object(
@@ -30,14 +30,6 @@ def json_object(
 
 JsonBody = Annotated[dict[str, Any], Depends(json_object)]
 """A route's request body parameter: ``body: JsonBody``."""
-
-AREAS = ("tokens", "clients", "runs", "batches", "experiments", "suggestions", "observations", "aiexperiments")
-"""The modules of this package that hold routes."""
-
-
-def routers() -> list[APIRouter]:
-    """The router of every area."""
-    return [importlib.import_module(f"{__name__}.{area}").router for area in AREAS]
 
 
 def reply(obj: Mapping[str, Any], status: int = 200) -> JSONResponse:

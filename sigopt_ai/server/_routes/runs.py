@@ -31,7 +31,7 @@ __all__ = ["create_run", "router", "run_to_json"]
 router = APIRouter()
 TenantDep = Annotated[Tenant, Depends(tenant)]
 SkipHeader = Annotated[str | None, Header(description="`skip`: answer 204 without a body.")]
-Limit = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="At most this many, newest first.")]
+Limit = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="At most this many.")]
 
 
 def create_run(
@@ -189,10 +189,10 @@ def create_checkpoint(run_id: str, who: TenantDep, body: JsonBody) -> JSONRespon
 
 
 @router.get("/training_runs/{run_id}/checkpoints")
-def list_checkpoints(run_id: str, who: TenantDep) -> JSONResponse:
-    """A run's checkpoints, in the order they were recorded."""
+def list_checkpoints(run_id: str, who: TenantDep, limit: Limit = None) -> JSONResponse:
+    """A run's checkpoints, in the order they were recorded (the first ``limit``)."""
     run = who.run(run_id)
-    return reply(page([checkpoint_to_json(c, run=run.id) for c in run.checkpoints]))
+    return reply(page([checkpoint_to_json(c, run=run.id) for c in run.checkpoints[:limit]]))
 
 
 @router.get("/training_runs/{run_id}/sigopt_ai/metrics/{name}")
