@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -217,6 +217,10 @@ def fuzz(
     return report
 
 
+class _OutOfTime(Exception):
+    """The time of one operation, mode and half is spent."""
+
+
 @dataclass
 class _Probe:
     """Sends the examples of one operation, mode and half, and records what went wrong."""
@@ -238,18 +242,22 @@ class _Probe:
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
             print_blob=False,
+            verbosity=Verbosity.quiet,
         )
         @given(case=strategy)
         def probe(case: Any) -> None:
             # The first example always goes, so a loaded machine still reaches every operation.
-            if self.sent == 0 or time.monotonic() < self.deadline:
-                self.sent += 1
-                self.send(case)
+            if self.sent > 0 and time.monotonic() > self.deadline:
+                raise _OutOfTime  # stops Hypothesis generating examples that would not be sent
+            self.sent += 1
+            self.send(case)
 
         if random_seed is not None:
             probe = seed(random_seed)(probe)
         try:
             probe()
+        except _OutOfTime:
+            pass
         except Unsatisfiable:
             pass  # nothing to generate in this mode (a negative request for an operation without inputs)
 
