@@ -169,7 +169,7 @@ def measure_mode(
 ) -> dict[str, Any]:
     """``clients`` processes sending ``mode`` requests for ``duration`` seconds; their figures (and
     ``py-spy``'s folded stacks of the server over that window in ``profile_to``, if given)."""
-    ctx = mp.get_context("spawn")  # clean children: no copy of this process's threads or connections
+    ctx = mp.get_context("fork")  # this process holds no thread or connection a child could inherit
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [
         ctx.Process(
