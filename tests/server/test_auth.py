@@ -41,7 +41,10 @@ def test_a_token_one_character_off_gets_401(live_server: LiveServer) -> None:
 
 
 def test_a_revoked_token_gets_401_and_others_keep_working(live_server: LiveServer) -> None:
-    doomed = live_server.make_token("alpha")
+    from sigopt_ai.backends.sql import SQLBackend
+    from sigopt_ai.server._store import ServerStore
+
+    doomed = ServerStore(SQLBackend(live_server.db, upgrade=False)).create_token("alpha")  # no CLI start: faster
     assert _get(live_server, "/tokens/self", doomed).status_code == 200
     done = sigopt_ai_cli("token", "revoke", doomed, "--db", live_server.db)
     assert done.returncode == 0, done.stderr
@@ -67,11 +70,14 @@ def test_token_create_prints_a_token_and_stores_only_its_hash(tmp_path: Path) ->
 
 def test_tokens_are_compared_in_constant_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sigopt_ai.backends.sql import SQLBackend
+    from sigopt_ai.backends.sql._migrate import upgrade
     from sigopt_ai.server._store import ServerStore
 
     db = str(tmp_path / "tokens.db")
-    assert sigopt_ai_cli("token", "create", "--client", "beta", "--db", db).returncode == 0
-    token = sigopt_ai_cli("token", "create", "--client", "beta", "--db", db).stdout.strip()
+    upgrade(db)
+    store = ServerStore(SQLBackend(db, upgrade=False))
+    store.create_token("beta")
+    token = store.create_token("beta")
     compared: list[tuple[Any, Any]] = []
     real = hmac.compare_digest
 
@@ -80,9 +86,9 @@ def test_tokens_are_compared_in_constant_time(tmp_path: Path, monkeypatch: pytes
         return real(a, b)
 
     monkeypatch.setattr(hmac, "compare_digest", spy)
-    store = ServerStore(SQLBackend(db))
     assert store.authenticate(token) == "1"
     assert compared == [(hashlib.sha256(token.encode()).hexdigest(),) * 2]
+    assert store.authenticate(token[:-1] + "x" if not token.endswith("x") else token[:-1] + "y") is None
 
 
 def test_another_clients_run_and_project_are_404_as_missing_ones(live_server: LiveServer) -> None:

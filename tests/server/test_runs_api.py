@@ -87,10 +87,11 @@ def test_put_replaces_the_maps_it_gives(api: httpx.Client, project: str) -> None
 
 def test_metric_history_keeps_every_value_merged(api: httpx.Client, project: str) -> None:
     run = _create(api, project)
-    for value in (3.0, 2.0, 1.0):
+    for value in (3.0, 2.0, 2.0, 1.0):
         assert _merge(api, run["id"], {"values": {"loss": {"value": value}}}).status_code == 200
+    assert _merge(api, run["id"], {"metadata": {"unrelated": 1}}).status_code == 200
     history = api.get(f"/training_runs/{run['id']}/sigopt_ai/metrics/loss").json()
-    assert [point["value"] for point in history["data"]] == [3.0, 2.0, 1.0]
+    assert [point["value"] for point in history["data"]] == [3.0, 2.0, 2.0, 1.0]
 
 
 def test_state_failed_records_a_reported_failure_and_stays_failed(api: httpx.Client, project: str) -> None:

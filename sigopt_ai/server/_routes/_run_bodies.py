@@ -132,7 +132,9 @@ def apply_body(run: RunRecord, body: Mapping[str, Any], *, replace: bool, now: f
     if state != RunState.FAILED.value and run.state is not RunState.FAILED:
         extension["failure"] = None  # a failure reaches the run only with the failed state
     new = training_run_from_json(updated)
-    return _diff(run, new, now if now is not None else time.time())
+    values = body.get("values")
+    logged = {name for name, item in values.items() if item is not None} if isinstance(values, dict) else set()
+    return _diff(run, new, logged, now if now is not None else time.time())
 
 
 def _normalized(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,7 +164,9 @@ def _normalized(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _diff(old: RunRecord, new: RunRecord, now: float) -> RunChange:
+def _diff(old: RunRecord, new: RunRecord, logged: set[str], now: float) -> RunChange:
+    """The change from ``old`` to ``new``; each metric in ``logged`` was given a value by the request,
+    which is a point of its history even when the value is the last one again."""
     change = RunChange()
     run_id = old.id
     for attribute, section, check in _SECTIONS:
@@ -192,7 +196,8 @@ def _diff(old: RunRecord, new: RunRecord, now: float) -> RunChange:
     for name, value in new.metrics.items():
         check_name(name, f"training_run.values[{name!r}] (its name)")
         stddev = new.metric_stddevs.get(name)
-        if not (_same(old.metrics.get(name), value) and _same(old.metric_stddevs.get(name), stddev)):
+        unchanged = _same(old.metrics.get(name), value) and _same(old.metric_stddevs.get(name), stddev)
+        if name in logged or not unchanged:
             change.ops.append(("metric", run_id, name, value, stddev, now))
     change.removed_metrics = [name for name in old.metrics if name not in new.metrics]
     if new.name != old.name:
