@@ -100,6 +100,16 @@ def test_keys_older_than_a_week_are_forgotten_by_the_first_keyed_write_of_a_proc
     assert sql_backend.read_run("r2") is None
 
 
+def test_keys_are_pruned_at_most_once_an_hour_by_a_process(sql_backend: SQLBackend) -> None:
+    sql_backend.write([start("r")], key="first")  # prunes
+    with sql_backend.transaction() as conn:
+        conn.execute(applied_batches.insert(), [{"key": "last-month", "created": time.time() - 30 * _DAY}])
+    sql_backend.write([start("r")], key="second")  # within the hour: no prune, no cost
+    with sql_backend.transaction(write=False) as conn:
+        kept = set(conn.execute(sa.select(applied_batches.c.key)).scalars())
+    assert kept == {"first", "second", "last-month"}
+
+
 @pytest.mark.parametrize("kind", SQL_KINDS)
 def test_two_processes_racing_with_the_same_keys_apply_each_batch_once(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path

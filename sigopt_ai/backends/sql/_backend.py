@@ -104,10 +104,10 @@ class SQLBackend(Backend):
             return _migrate.stored_revision(conn)
 
     def _make_directory(self) -> None:
-        """Make the SQLite file's directory; without ``upgrade``, require the file instead (opening it
-        would create an empty store)."""
+        """Make the directory of a SQLite file not made yet; without ``upgrade``, refuse instead
+        (opening the file would create an empty store)."""
         assert self._file is not None
-        if not self._upgrade and not self._file.exists():
+        if not self._upgrade:
             raise _migrate.upgrade_needed(self._command_url, "empty (no file)")
         try:
             self._file.parent.mkdir(parents=True, exist_ok=True)
@@ -201,10 +201,10 @@ class SQLBackend(Backend):
                 if restarts:
                     _runs.write_ops(conn, restarts)
                 _runs.write_ops(conn, ops)
-        if prune:
-            self._next_prune = time.monotonic() + _batches.PRUNE_EVERY
         if applied:
             self._restarts = []
+            if prune:
+                self._next_prune = time.monotonic() + _batches.PRUNE_EVERY
         for op in ops:
             if op[0] == "start":
                 self._starts[op[1]] = op
