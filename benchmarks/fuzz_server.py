@@ -195,11 +195,7 @@ def fuzz(
     objects = make_objects(api_url, token)
     with requests.Session() as session:
         session.headers.update(basic_auth(token))
-        for result in schema.get_all_operations():
-            if isinstance(result, Err):  # an operation the schema cannot describe is itself a finding
-                report.schema_errors.append(str(result.err()).splitlines()[0])
-                continue
-            operation = result.ok()
+        for operation in _operations(schema, report):
             label = f"{operation.method.upper()} {operation.path}"
             if only is not None and not only(label):
                 continue
@@ -215,6 +211,20 @@ def fuzz(
             if log is not None:
                 log(f"{label}: {report.requests} requests so far, {len(report.findings)} findings")
     return report
+
+
+def _operations(schema: Any, report: Report) -> list[Any]:
+    """The schema's operations, deletions last so that the real objects live through the others.
+
+    An operation the schema cannot describe is itself a finding.
+    """
+    operations = []
+    for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            report.schema_errors.append(str(result.err()).splitlines()[0])
+        else:
+            operations.append(result.ok())
+    return sorted(operations, key=lambda operation: operation.method.upper() == "DELETE")
 
 
 class _OutOfTime(Exception):
