@@ -333,3 +333,7 @@ def test_the_cli_says_why_a_store_cannot_be_upgraded(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "revision 9999, which this version of sigopt-ai" in done.stderr
     assert "Traceback" not in done.stderr
+    server = _cli("db", "upgrade", "--db", "http://127.0.0.1:1")  # a server's URL, not its store's
+    assert server.returncode == 1
+    assert "is not a SQLite path or a SQLAlchemy database URL" in server.stderr
+    assert "Traceback" not in server.stderr

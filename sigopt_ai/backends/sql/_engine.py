@@ -41,7 +41,10 @@ def url_without_password(url: str) -> str:
     URL without its password (the driver takes it from the environment, e.g. ``PGPASSWORD``)."""
     if "://" not in url:
         return str(Path(url).expanduser().absolute())
-    parts = sa.engine.make_url(url)
+    try:
+        parts = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:  # not a URL: show its scheme only, the rest may hold a password
+        return f"{url.split('://', 1)[0]}://..."
     bare = sa.engine.URL.create(
         parts.drivername,
         username=parts.username,

@@ -11,11 +11,13 @@ keeps two processes from upgrading one store at once.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from sigopt_ai._exceptions import ConfigError, StoreError
 from sigopt_ai.backends.sql._engine import READ_BUSY_MS, make_engine, sqlite_file, url_without_password
@@ -146,43 +148,54 @@ def alembic_config(*, connection: Connection | None = None, url: str | None = No
     return config
 
 
+@contextmanager
+def _opened(url: str) -> Iterator[Engine]:
+    """An engine for the store at ``url``, disposed of after; the database's errors become ours.
+
+    Raises:
+        ConfigError: ``url`` names no database SQLAlchemy can open (e.g. a server's ``http://`` URL).
+        StoreError: The store failed.
+    """
+    store = url_without_password(url)
+    try:
+        engine = make_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"{store} is not a SQLite path or a SQLAlchemy database URL: {exc}") from exc
+    try:
+        yield engine
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"The store at {store} failed: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
 def revision(url: str) -> str | None:
     """The revision of the store at ``url`` (None: it records none, being empty or made before migrations).
 
     Raises:
+        ConfigError: ``url`` names no database.
         StoreError: The store cannot be read.
     """
-    engine = make_engine(url)
-    path = sqlite_file(engine)
-    try:
+    with _opened(url) as engine:
+        path = sqlite_file(engine)
         if path is not None and not path.exists():
             return None  # reading would create the file
         with engine.connect() as conn, conn.begin():
             return stored_revision(conn)
-    except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"The store at {url_without_password(url)} failed: {exc}") from exc
-    finally:
-        engine.dispose()
 
 
 def upgrade(url: str) -> str:
     """Create the store at ``url`` or upgrade it to :data:`HEAD`; returns its revision.
 
     Raises:
-        ConfigError: The store was upgraded by a newer sigopt-ai.
+        ConfigError: ``url`` names no database, or a newer sigopt-ai upgraded the store.
         StoreError: The store cannot be read or written.
     """
-    engine = make_engine(url)
-    path = sqlite_file(engine)
-    store = url_without_password(url)
-    try:
+    with _opened(url) as engine:
+        path = sqlite_file(engine)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         with engine.connect() as conn:
             conn = conn.execution_options(sigopt_write=True, sigopt_busy_ms=READ_BUSY_MS)
             with conn.begin():
-                return ensure_current(conn, upgrade=True, store=store)
-    except (sa.exc.SQLAlchemyError, OSError) as exc:
-        raise StoreError(f"The store at {store} cannot be upgraded: {exc}") from exc
-    finally:
-        engine.dispose()
+                return ensure_current(conn, upgrade=True, store=url_without_password(url))
