@@ -14,12 +14,14 @@ What is measured, on loopback (``127.0.0.1``), the clients sharing the machine's
   ``--clients``, that many client processes, each with one ``httpx.Client`` (keep-alive, HTTP Basic
   with a token), sending requests back to back for ``--duration`` seconds after all are connected:
 
+  - ``auth``: ``GET /v1/tokens/self``, the floor: authentication, routing and a small reply, no
+    write, what every request pays before its own work;
   - ``merge``: ``MERGE /v1/training_runs/{id}`` with one metric value and ``X-Response-Content:
     skip``, what the official ``sigopt`` client sends for each ``log_metric`` (each client its own run);
   - ``batch``: ``POST /v1/sigopt_ai/batches`` with an ``Idempotency-Key`` and ``--points-per-batch``
     metric points, what this SDK's writer thread sends;
-  - ``suggest``: ``POST /v1/experiments/{id}/suggestions`` on one random-search experiment of a budget
-    no client reaches.
+  - ``suggest``: ``POST /v1/experiments/{id}/suggestions`` on a new random-search experiment (one per
+    measurement) of a budget no client reaches; every suggestion served stays open.
 
   Figures per mode and client count: requests/s (successful requests over the timed window; any
   other answer is counted as an error), latency p50/p99 in ms, and CPU time per request of the
@@ -70,7 +72,7 @@ from benchmarks.revisions import command_line  # noqa: E402
 from tests.live_server import LiveServer, free_port  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results"
-MODES = ("merge", "batch", "suggest")
+MODES = ("auth", "merge", "batch", "suggest")
 TARGET_RUN_UPDATES_PER_S = 1_500.0
 TARGET_LOG_METRIC_P50_NS = 2_000.0
 DOWN_FLUSH_TIMEOUT_S = "2"
@@ -85,6 +87,8 @@ def _request(client: Any, mode: str, target: str, batch_size: int, i: int) -> An
     if mode == "merge":
         body = {"values": {"loss": {"value": 1.0 / (i + 1)}}}
         return client.request("MERGE", f"/v1/training_runs/{target}", json=body, headers={"X-Response-Content": "skip"})
+    if mode == "auth":
+        return client.get("/v1/tokens/self")
     if mode == "batch":
         now = time.time()
         ops = [["metric", target, "loss", 1.0 / (i + k + 1), None, now] for k in range(batch_size)]
@@ -219,29 +223,38 @@ def measure_mode(
 # --- the server and what it holds --------------------------------------------------------------
 
 
-def prepare(server: LiveServer, runs: int) -> dict[str, Any]:
-    """Runs for the clients to update (each its own) and a random-search experiment to serve from."""
+def start_runs(server: LiveServer, runs: int) -> list[str]:
+    """Runs for the clients to update, each client its own."""
     import httpx
 
+    run_ids = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(runs)]
+    now = time.time()
+    ops = [["start", run, "bench", f"load {k}", now, None, None] for k, run in enumerate(run_ids)]
     with httpx.Client(base_url=server.url, auth=(server.token, ""), timeout=30) as client:
-        me = client.get("/v1/tokens/self").raise_for_status().json()
-        run_ids = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(runs)]
-        now = time.time()
-        ops = [["start", run, "bench", f"load {k}", now, None, None] for k, run in enumerate(run_ids)]
         client.post(
             "/v1/sigopt_ai/batches", json={"ops": ops}, headers={"Idempotency-Key": str(uuid.uuid4())}
         ).raise_for_status()
-        definition = {
-            "name": "server load",
-            "project": "bench",
-            "type": "random",
-            "parameters": [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}],
-            "metrics": [{"name": "loss", "objective": "minimize"}],
-            "observation_budget": BIG_BUDGET,
-            "sigopt_ai": {"seed": 0, "lease_timeout": 60},
-        }
+    return run_ids
+
+
+def new_experiment(server: LiveServer) -> str:
+    """A random-search experiment with a budget no client reaches: each measurement of suggestions
+    starts from none open (every suggestion served stays open, and a serve reads the open ones)."""
+    import httpx
+
+    definition = {
+        "name": "server load",
+        "project": "bench",
+        "type": "random",
+        "parameters": [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}],
+        "metrics": [{"name": "loss", "objective": "minimize"}],
+        "observation_budget": BIG_BUDGET,
+        "sigopt_ai": {"seed": 0, "lease_timeout": 60},
+    }
+    with httpx.Client(base_url=server.url, auth=(server.token, ""), timeout=30) as client:
+        me = client.get("/v1/tokens/self").raise_for_status().json()
         experiment = client.post(f"/v1/clients/{me['client']}/experiments", json=definition).raise_for_status()
-    return {"runs": run_ids, "experiment": experiment.json()["id"]}
+    return str(experiment.json()["id"])
 
 
 @contextlib.contextmanager
@@ -313,6 +326,9 @@ def summarize_profile(out: Path) -> dict[str, Any]:
         "by_library_pct": shares(by_library, 12),
         "top_own_pct": shares(own, 15),
         "top_inclusive_pct": shares(inclusive, 30),
+        "ours_inclusive_pct": shares(
+            collections.Counter({k: n for k, n in inclusive.items() if "(sigopt_ai/" in k}), 20
+        ),
     }
 
 
@@ -341,10 +357,10 @@ def bench_store(kind: str, args: argparse.Namespace, scratch: Path, pg_base: str
     rows: list[dict[str, Any]] = []
     profile: dict[str, Any] | None = None
     with server:
-        prepared = prepare(server, max(args.clients))
+        runs = start_runs(server, max(args.clients))
         for mode in MODES:
-            targets = [prepared["experiment"]] if mode == "suggest" else prepared["runs"]
             for clients in args.clients:
+                targets = [new_experiment(server)] if mode == "suggest" else runs
                 profiling = args.profile and kind == "sqlite" and mode == "merge" and clients == max(args.clients)
                 out = scratch / "profile.txt" if profiling else None
                 row = measure_mode(server, mode, targets, clients, args.duration, args.points_per_batch, out)
@@ -464,10 +480,16 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"`py-spy {profile['command']}`",
             "",
         ]
-        lines += [f"{profile['samples']:,} samples. By library of the innermost frame:", ""]
+        lines += [
+            f"{profile['samples']:,} samples, {profile['idle_samples']:,} of them waiting (select, a lock, a "
+            "sleep) and left out; of the rest, by library of the innermost frame:",
+            "",
+        ]
         lines += [f"- {name}: {pct}%" for name, pct in profile["by_library_pct"].items()]
-        lines += ["", "Heaviest functions, inclusive:", ""]
-        lines += [f"- `{name}`: {pct}%" for name, pct in profile["top_inclusive_pct"].items()]
+        lines += ["", "Heaviest functions, own samples:", ""]
+        lines += [f"- `{name}`: {pct}%" for name, pct in profile["top_own_pct"].items()]
+        lines += ["", "Our functions, inclusive:", ""]
+        lines += [f"- `{name}`: {pct}%" for name, pct in profile["ours_inclusive_pct"].items()]
     latency = results.get("log_metric")
     if latency:
         lines += ["", "## `run.log_metric` on the training thread", ""]

@@ -31,13 +31,13 @@ def test_tiny_run_measures_every_mode_on_both_stores_and_log_metric_with_the_ser
     assert [s["store"] for s in results["stores"]] == ["sqlite", "postgresql"]
     for store in results["stores"]:
         rows = store["rows"]
-        assert [(r["mode"], r["clients"]) for r in rows] == [("merge", 2), ("batch", 2), ("suggest", 2)]
+        assert [(r["mode"], r["clients"]) for r in rows] == [("auth", 2), ("merge", 2), ("batch", 2), ("suggest", 2)]
         for row in rows:
             assert row["errors"] == {}, row
             assert row["requests"] > 0 and row["requests_per_s"] == pytest.approx(row["requests"] / 0.5)
             assert 0 < row["p50_ms"] <= row["p99_ms"]
             assert row["server_cpu_ms_per_request"] > 0 and row["client_cpu_ms_per_request"] > 0
-        assert rows[1]["points_per_s"] == pytest.approx(rows[1]["requests_per_s"] * 10)
+        assert rows[2]["points_per_s"] == pytest.approx(rows[2]["requests_per_s"] * 10)
 
     latency = results["log_metric"]
     assert set(latency) == {"server_down", "embedded"}
@@ -72,3 +72,4 @@ def test_a_py_spy_profile_is_grouped_by_library_and_function_without_waiting_thr
     assert profile["top_own_pct"]["execute (sqlalchemy/engine/base.py)"] == 60.0
     assert profile["top_inclusive_pct"]["main (uvicorn/main.py)"] == 100.0
     assert profile["top_inclusive_pct"]["merge_run (sigopt_ai/server/_routes/runs.py)"] == 80.0
+    assert profile["ours_inclusive_pct"] == {"merge_run (sigopt_ai/server/_routes/runs.py)": 80.0}
