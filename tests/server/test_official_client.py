@@ -207,7 +207,8 @@ def test_ai_module_flow(server_fixture: str, request: pytest.FixtureRequest, tmp
     assert record.metrics == {"accuracy": 0.75}
     broken = store.read_run(out["broken"])
     assert broken is not None and broken.state.value == "failed"
-    assert broken.failure is not None
+    assert broken.failure is not None and broken.failure.kind.value == "reported"
+    assert broken.metrics == {"accuracy": 0.1}
 
     # The loop stopped by itself at the budget: five runs, one per suggestion.
     runs = out["runs"]
