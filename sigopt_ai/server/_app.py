@@ -10,6 +10,8 @@ from fastapi import APIRouter, FastAPI
 
 from sigopt_ai._exceptions import ConfigError
 from sigopt_ai.backends.sql import SQLBackend
+from sigopt_ai.server._commit import GroupCommit
+from sigopt_ai.server._deps import not_found
 from sigopt_ai.server._errors import RESPONSES, install_error_handlers
 from sigopt_ai.server._middleware import BodyLimit, SkipResponse
 from sigopt_ai.server._routes import (
@@ -23,6 +25,7 @@ from sigopt_ai.server._routes import (
     tokens,
 )
 from sigopt_ai.server._store import ServerStore
+from sigopt_ai.server._token_cache import TokenCache, token_cache_seconds
 
 __all__ = ["DB_ENV", "MAX_BODY", "MAX_BODY_ENV", "app_from_env", "create_app", "open_backend"]
 
@@ -46,18 +49,27 @@ def open_backend(db_url: str) -> SQLBackend:
     return backend
 
 
-def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
+def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | None = None) -> FastAPI:
     """The SigOpt v1 REST application over the store at ``db_url``.
 
     Args:
         db_url: A SQLite path or SQLAlchemy URL, as ``make_backend`` takes.
         max_body: Request bodies larger than this many bytes are refused with 413.
+        token_cache: Seconds a process trusts a token it found valid, the longest a revoked token
+            still works (default: ``SIGOPT_AI_SERVER_TOKEN_CACHE``, else 5; see :mod:`._token_cache`).
+
+    Raises:
+        ConfigError: The store is not at the migration head, or ``SIGOPT_AI_SERVER_TOKEN_CACHE`` is bad.
     """
+    seconds = token_cache_seconds() if token_cache is None else token_cache
     backend = open_backend(db_url)  # before any route exists: a store not at the head refuses here
+    store = ServerStore(backend)
+    commit = GroupCommit(backend, store.runs_for_update, lambda run_id: not_found("training run", run_id))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        commit.close()
         backend.close()
 
     app = FastAPI(
@@ -66,7 +78,9 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.backend = backend
-    app.state.store = ServerStore(backend)
+    app.state.store = store
+    app.state.tokens = TokenCache(store.authenticate, seconds)
+    app.state.commit = commit
     install_error_handlers(app)
     for area in (tokens, clients, runs, batches, experiments, suggestions, observations, aiexperiments):
         router: APIRouter = area.router

@@ -19,8 +19,10 @@ from sigopt_ai._config import check_project
 from sigopt_ai._exceptions import StoreError, ValidationError
 from sigopt_ai._models import ExperimentRecord, Op, RunRecord
 from sigopt_ai.backends import Backend
+from sigopt_ai.server._commit import GroupCommit
 from sigopt_ai.server._op_checks import check_ops
 from sigopt_ai.server._store import ServerStore
+from sigopt_ai.server._token_cache import TokenCache
 
 __all__ = ["UNAUTHENTICATED", "Tenant", "authenticated", "not_found", "tenant"]
 
@@ -44,11 +46,13 @@ class Tenant:
         client: The id of the token's client, such as ``"1"``.
         backend: The server's store (built not to create or upgrade its schema).
         store: Clients, tokens and projects.
+        commit: The process's group commit, which run updates go through (see :mod:`._commit`).
     """
 
     client: str
     backend: Backend
     store: ServerStore
+    commit: GroupCommit
 
     @property
     def namespace(self) -> str:
@@ -125,9 +129,14 @@ class Tenant:
         return experiment
 
 
-def _client(request: Request, credentials: HTTPBasicCredentials | None) -> str | None:
-    store: ServerStore = request.app.state.store
-    return store.authenticate(credentials.username) if credentials and credentials.username else None
+async def _client(request: Request, credentials: HTTPBasicCredentials | None) -> str | None:
+    """The token's client: from the process's token cache when it is there (no thread, no store
+    transaction), else from the store in a thread of the pool."""
+    if not (credentials and credentials.username):
+        return None
+    tokens: TokenCache = request.app.state.tokens
+    client = tokens.cached(credentials.username)
+    return client if client is not None else await run_in_threadpool(tokens.authenticate, credentials.username)
 
 
 async def authenticated(request: Request) -> bool:
@@ -136,16 +145,17 @@ async def authenticated(request: Request) -> bool:
         credentials = await _basic(request)
     except HTTPException:
         return False
-    return await run_in_threadpool(_client, request, credentials) is not None
+    return await _client(request, credentials) is not None
 
 
-def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> Tenant:
+async def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> Tenant:
     """The FastAPI dependency of every route: the tenant of the request's token.
 
     Raises:
         HTTPException: 401, when the token is missing, unknown or revoked.
     """
-    client = _client(request, credentials)
+    client = await _client(request, credentials)
     if client is None:
         raise HTTPException(status_code=401, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": "Basic"})
-    return Tenant(client=client, backend=request.app.state.backend, store=request.app.state.store)
+    state = request.app.state
+    return Tenant(client=client, backend=state.backend, store=state.store, commit=state.commit)

@@ -191,6 +191,24 @@ class ServerStore:
                 found.update((row.id, row.project) for row in conn.execute(query))
         return found
 
+    def runs_for_update(self, run_ids: Iterable[str]) -> tuple[dict[str, str], dict[tuple[str, str], float]]:
+        """What a group of run updates needs, in one read: the store project of each of these runs
+        that exists, and the standard deviation of each of their metrics that has one, by
+        ``(run, metric)`` (a MERGE of a metric's value alone keeps it)."""
+        ids = list(set(run_ids))
+        projects: dict[str, str] = {}
+        stddevs: dict[tuple[str, str], float] = {}
+        with self._backend.transaction(write=False) as conn:
+            for start in range(0, len(ids), _IDS_PER_QUERY):
+                batch = ids[start : start + _IDS_PER_QUERY]
+                runs = sa.select(t.runs.c.id, t.runs.c.project).where(t.runs.c.id.in_(batch))
+                projects.update((row.id, row.project) for row in conn.execute(runs))
+                metrics = sa.select(t.run_metrics.c.run_id, t.run_metrics.c.name, t.run_metrics.c.stddev).where(
+                    t.run_metrics.c.run_id.in_(batch) & t.run_metrics.c.stddev.is_not(None)
+                )
+                stddevs.update(((row.run_id, row.name), row.stddev) for row in conn.execute(metrics))
+        return projects, stddevs
+
     def edit_run(
         self, run_id: str, *, name: str | None, fields: Mapping[str, Iterable[str]], metrics: Iterable[str]
     ) -> None:

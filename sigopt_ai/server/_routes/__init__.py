@@ -14,7 +14,7 @@ from sigopt_ai.wire import page_to_json
 __all__ = ["JsonBody", "json_object", "no_content", "page", "reply"]
 
 
-def json_object(
+async def json_object(
     body: Annotated[
         dict[str, Any] | None, Body(description="A JSON object; the route's parser checks its fields.")
     ] = None,

@@ -1,13 +1,19 @@
 """Training runs: SigOpt's routes (create in a project, GET, PUT, MERGE, DELETE, checkpoints, lists)
 and ours for the HTTP backend (metric history).
 
-A PUT or MERGE becomes write operations (see :mod:`._run_bodies`) applied in one ``Backend.write``;
-it also renews the run's heartbeat, which keeps the lease of an experiment's suggestion. A run of an
-experiment that such a request finishes gets its observation made here, as sigopt-server does.
+A PUT or MERGE becomes write operations (see :mod:`._run_bodies`), applied through the process's
+group commit (:mod:`sigopt_ai.server._commit`); it also renews the run's heartbeat, which keeps the
+lease of an experiment's suggestion. A run of an experiment that such a request finishes gets its
+observation made here, as sigopt-server does.
+
+A MERGE that only logs metric values (the official client's every ``log_metric``) does not read the
+run: its operations are the same whatever else the run holds, its owner is checked with the group's
+writes, and it is answered without a thread of the pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -16,6 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from sigopt_ai._checks import check_run_name, describe_value
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
@@ -79,7 +86,31 @@ def _write(who: Tenant, run: RunRecord, change: RunChange) -> None:
     ops = list(change.ops)
     if run.state is RunState.ACTIVE and not change.finished:
         ops.append(("heartbeat", (run.id,), time.time()))  # a living run: renews its suggestion's lease
-    who.write(ops)
+    who.commit.write(who, ops, verify=False)  # the run was just read as this client's
+
+
+def _merge(who: Tenant, run_id: str, body: dict[str, Any], skip: str | None) -> Response:
+    return _apply(who, who.run(run_id), body, replace=False, skip=skip)
+
+
+def _read_back(who: Tenant, run_id: str) -> JSONResponse:
+    return reply(run_to_json(who, who.run(run_id)))
+
+
+def _logged_values(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``values`` of a MERGE body that only logs metric values, each with its value, else None."""
+    values = body.get("values")
+    if body.keys() != {"values"} or not isinstance(values, dict) or not values:
+        return None
+    return values if all(isinstance(v, dict) and v.get("value") is not None for v in values.values()) else None
+
+
+def _unread(who: Tenant, run_id: str) -> RunRecord:
+    """A stand-in for a run that a MERGE of metric values does not need to read: each value given
+    is a point whatever the run held, the run's other fields are merged back unchanged, and the
+    state stays. The one thing it inherits, a metric's stored stddev when the value comes without
+    one, the group commit fills in."""
+    return RunRecord(id=run_id, name=run_id, project=who.namespace, state=RunState.ACTIVE, created=0.0)
 
 
 def _delete(who: Tenant, run: RunRecord) -> Response:
@@ -163,9 +194,22 @@ def put_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: Ski
 
 
 @router.api_route("/training_runs/{run_id}", methods=["MERGE"], include_in_schema=False)
-def merge_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: SkipHeader = None) -> Response:
+async def merge_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: SkipHeader = None) -> Response:
     """Merge the body into a run: maps deeply, a null deleting a key (OpenAPI has no MERGE method)."""
-    return _apply(who, who.run(run_id), body, replace=False, skip=x_response_content)
+    values = _logged_values(body)
+    if values is None:
+        return await run_in_threadpool(_merge, who, run_id, body, x_response_content)
+    try:
+        change = apply_body(_unread(who, run_id), body, replace=False)
+        ops = [*change.ops, ("heartbeat", (run_id,), time.time())]  # renews only an active run
+        inherit = [name for name, item in values.items() if "value_stddev" not in item]
+        written = who.commit.submit(who, ops, inherit=inherit)
+    except ValidationError:  # the full path says so, after a 404 for a run that is not the client's
+        return await run_in_threadpool(_merge, who, run_id, body, x_response_content)
+    await asyncio.wrap_future(written)
+    if (x_response_content or "").lower() == "skip":
+        return no_content()
+    return await run_in_threadpool(_read_back, who, run_id)
 
 
 @router.delete("/training_runs/{run_id}")
@@ -184,7 +228,7 @@ def create_checkpoint(run_id: str, who: TenantDep, body: JsonBody) -> JSONRespon
     obj = {**body, "object": "checkpoint", "created": int(now), "sigopt_ai": {"created": now, "step": step}}
     checkpoint = checkpoint_from_json(obj)
     op = ("checkpoint", run.id, checkpoint.step, dict(checkpoint.values), now)
-    who.write([op])
+    who.commit.write(who, [op], verify=False)  # the run was just read as this client's
     return reply(checkpoint_to_json(checkpoint, run=run.id))
 
 

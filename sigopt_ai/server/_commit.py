@@ -1,0 +1,256 @@
+"""Group commit: the run updates of concurrent requests written in one store transaction.
+
+A run update (MERGE, PUT, a checkpoint) is a handful of write operations, and a transaction of its
+own costs far more than they do (a SQLite commit, a PostgreSQL round trip). Each server process has
+one :class:`GroupCommit` writer thread: requests hand it their operations and wait; it takes every
+update queued meanwhile, reads in one transaction whose runs they name (each request's must be its
+client's) and the metrics' standard deviations that a MERGE of a value alone keeps, applies all of
+them in one ``Backend.write`` and then answers each request. A request is answered only once
+the transaction holding its operations has committed, so a 204 still means the update is stored.
+
+If the store refuses a record of the combined transaction, nothing of it was applied, and each
+request's operations are written again alone: the request with the bad record fails, the others do
+not. A store that fails (down, locked) fails every request of the group, as it would have alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sigopt_ai._exceptions import StoreError
+from sigopt_ai._models import Op
+from sigopt_ai.backends import Backend
+from sigopt_ai.server._op_checks import check_ops
+
+__all__ = ["MAX_GROUP", "GroupCommit", "RunLookup", "Writer", "run_ids"]
+
+MAX_GROUP = 512
+"""Requests applied in one transaction at most: a bound on its size and on the wait of the last one."""
+
+
+class Writer(Protocol):
+    """What the group commit needs of a request's tenant."""
+
+    def owns(self, stored_project: str) -> bool:
+        """Whether a store project belongs to the request's client."""
+
+    def write(self, ops: Sequence[Op], *, key: str | None = None) -> None:
+        """Apply operations alone, mapping a record the store refuses to bad input."""
+
+
+RunLookup = Callable[[Iterable[str]], tuple[dict[str, str], dict[tuple[str, str], float]]]
+"""For some runs, in one read: the store project of each that exists, and the standard deviation of
+each of their metrics that has one, by ``(run, metric)`` (``ServerStore.runs_for_update``)."""
+
+
+@dataclass
+class _Update:
+    who: Writer
+    ops: Sequence[Op]
+    verify: bool
+    inherit: frozenset[str]  # metrics whose points without a stddev keep the stored one (MERGE)
+    future: concurrent.futures.Future[None]
+
+
+def run_ids(ops: Iterable[Op]) -> set[str]:
+    """The runs that operations name."""
+    return {run_id for op in ops for run_id in (op[1] if op[0] == "heartbeat" else (op[1],))}
+
+
+def _combined(updates: Sequence[_Update]) -> list[Op]:
+    """The operations of several requests in request order, their heartbeats as one at the end: a
+    heartbeat only renews active runs, so where it falls among the group's operations changes
+    nothing, and one statement renews them all."""
+    ops: list[Op] = []
+    beats: set[str] = set()
+    latest = 0.0
+    for update in updates:
+        for op in update.ops:
+            if op[0] == "heartbeat":
+                beats.update(op[1])
+                latest = max(latest, op[2])
+            else:
+                ops.append(op)
+    if beats:
+        ops.append(("heartbeat", tuple(sorted(beats)), latest))
+    return ops
+
+
+class GroupCommit:
+    """One writer thread per server process that applies the run updates of concurrent requests in
+    one transaction (see the module's docstring).
+
+    Args:
+        backend: The server's store.
+        lookup: Reads the runs' projects and metric stddevs (one transaction for a whole group).
+        missing: The exception for a run that is not the request's client's (404, as a missing one).
+        max_group: Requests applied in one transaction at most.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        lookup: RunLookup,
+        missing: Callable[[str], Exception],
+        *,
+        max_group: int = MAX_GROUP,
+    ) -> None:
+        self._backend = backend
+        self._lookup = lookup
+        self._missing = missing
+        self._max_group = max_group
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[_Update | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def submit(
+        self, who: Writer, ops: Sequence[Op], *, verify: bool = True, inherit: Iterable[str] = ()
+    ) -> concurrent.futures.Future[None]:
+        """Queue operations on existing runs of ``who``'s client; the future is done once they are
+        stored (or failed: 404 for a run not the client's, 400 for a record the store refuses, a
+        :class:`StoreError` when the store fails).
+
+        Args:
+            verify: Check that every run the operations name is the client's (False when the
+                request has just read the run as the client's).
+            inherit: Metrics whose points here without a standard deviation take the one stored
+                for the metric when they are written (a MERGE of ``{"value": v}`` keeps it).
+
+        Raises:
+            ValidationError: A value breaks the SDK's rules (checked here, before it is queued).
+        """
+        check_ops(ops)
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if not ops:
+            future.set_result(None)
+            return future
+        self._ensure_thread()
+        self._queue.put(_Update(who, ops, verify, frozenset(inherit), future))
+        return future
+
+    def write(self, who: Writer, ops: Sequence[Op], *, verify: bool = True, inherit: Iterable[str] = ()) -> None:
+        """:meth:`submit`, waiting for the outcome in this thread (raises the request's error)."""
+        self.submit(who, ops, verify=verify, inherit=inherit).result()
+
+    async def write_async(
+        self, who: Writer, ops: Sequence[Op], *, verify: bool = True, inherit: Iterable[str] = ()
+    ) -> None:
+        """:meth:`submit`, awaited without holding a thread of the server's pool."""
+        await asyncio.wrap_future(self.submit(who, ops, verify=verify, inherit=inherit))
+
+    def close(self) -> None:
+        """Apply what is queued, then stop the writer thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and self._pid == os.getpid():
+            self._queue.put(None)
+            thread.join()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's thread and queue are not here
+                self._queue = queue.SimpleQueue()
+                self._thread = None
+                self._pid = os.getpid()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sigopt-ai-group-commit", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            stop = False
+            while len(group) < self._max_group:
+                try:
+                    update = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if update is None:
+                    stop = True
+                    break
+                group.append(update)
+            try:
+                self._commit(group)
+            except BaseException as exc:  # never leave a request waiting, whatever failed
+                for update in group:
+                    if not update.future.done():
+                        update.future.set_exception(exc)
+            if stop:
+                return
+
+    def _commit(self, group: Sequence[_Update]) -> None:
+        ready = self._prepare(group)
+        if len(ready) > 1:
+            try:
+                self._backend.write(_combined(ready))
+            except StoreError as exc:
+                if not self._backend.rejects(exc):
+                    for update in ready:
+                        update.future.set_exception(exc)
+                    return
+                # A record of one request was refused and nothing was applied: each alone now, so
+                # that only the request with that record fails.
+            else:
+                for update in ready:
+                    update.future.set_result(None)
+                return
+        for update in ready:
+            try:
+                update.who.write(update.ops)
+            except Exception as exc:
+                update.future.set_exception(exc)
+            else:
+                update.future.set_result(None)
+
+    def _prepare(self, group: Sequence[_Update]) -> list[_Update]:
+        """The updates to write, their inherited stddevs filled in; those naming a run that is not
+        their client's have failed as not found (and all, if the store could not be read)."""
+        looked_up = [update for update in group if update.verify or update.inherit]
+        if not looked_up:
+            return list(group)
+        try:
+            owners, stddevs = self._lookup(run_ids(op for update in looked_up for op in update.ops))
+        except StoreError as exc:
+            for update in group:
+                update.future.set_exception(exc)
+            return []
+        ready: list[_Update] = []
+        for update in group:
+            foreign = sorted(r for r in run_ids(update.ops) if not update.who.owns(owners.get(r, "")))
+            if update.verify and foreign:
+                update.future.set_exception(self._missing(foreign[0]))
+                continue
+            update.ops = _with_stddevs(update.ops, update.inherit, stddevs)
+            ready.append(update)
+        return ready
+
+
+def _with_stddevs(ops: Sequence[Op], inherit: frozenset[str], stddevs: dict[tuple[str, str], float]) -> list[Op]:
+    """``ops`` with the stored stddev in each point of an ``inherit`` metric that has none; ``stddevs``
+    is updated with every point's, so that a later request of the group inherits this one's."""
+    out: list[Op] = []
+    for op in ops:
+        if op[0] == "metric":
+            _, run_id, name, value, stddev, timestamp = op
+            if stddev is None and name in inherit:
+                stddev = stddevs.get((run_id, name))
+                op = ("metric", run_id, name, value, stddev, timestamp)
+            if stddev is None:
+                stddevs.pop((run_id, name), None)
+            else:
+                stddevs[(run_id, name)] = stddev
+        out.append(op)
+    return out
