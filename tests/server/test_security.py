@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sigopt_ai.server._token_cache import TOKEN_CACHE_SECONDS
 from tests.live_server import LiveServer, sigopt_ai_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,11 +218,17 @@ def test_malformed_authorization_is_401(live_server: LiveServer, http_of: Any) -
 
 
 def test_revoked_token_is_401_on_every_route(live_server: LiveServer, alpha: Objects, http_of: Any) -> None:
+    """A token in use stops working once revoked (a server process trusts a token it checked for a few
+    seconds, TOKEN_CACHE_SECONDS, so this waits out at most a few of those periods)."""
     token = live_server.make_token("alpha")
-    assert http_of(token).get("/tokens/self").status_code == 200
+    http = http_of(token)
+    assert http.get("/tokens/self").status_code == 200
     done = sigopt_ai_cli("token", "revoke", token, "--db", live_server.db)
     assert done.returncode == 0, done.stderr
-    assert _unauthorized_everywhere(http_of(token), alpha) == []
+    give_up = time.monotonic() + 4 * TOKEN_CACHE_SECONDS + 10
+    while http.get("/tokens/self").status_code == 200 and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert _unauthorized_everywhere(http, alpha) == []
     # The server's own token still works: revoking one token leaves the client's others alone.
     assert http_of(live_server.token).get(f"/training_runs/{alpha.run}").status_code == 200
 
