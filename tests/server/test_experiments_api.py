@@ -88,6 +88,7 @@ def test_create_fetch_and_list_an_experiment(client: httpx.Client, client_id: st
     assert [p["name"] for p in created["parameters"]] == ["x", "n"]
     assert created["progress"]["observation_count"] == 0
     assert created["progress"]["observation_budget_consumed"] == 0
+    assert client.get(f"/experiments/{created['id']}").json()["progress"]["best_observation"] is None
     assert created["sigopt_ai"]["seed"] == 7
     assert created["sigopt_ai"]["lease_timeout"] == 60.0
 
@@ -175,6 +176,7 @@ def test_suggest_observe_and_best_assignments(client: httpx.Client, client_id: s
     assert [(b["object"], b["id"]) for b in best["data"]] == [("best_assignments", good.json()["id"])]
     progress = client.get(f"/experiments/{eid}").json()["progress"]
     assert progress["observation_count"] == 2 and progress["observation_budget_consumed"] == 2
+    assert progress["best_observation"]["id"] == good.json()["id"]
     ours = client.get(f"/experiments/{eid}/sigopt_ai/progress").json()
     assert ours["sigopt_ai"]["failed_by_kind"] == {"reported": 1}
     assert ours["remaining_budget"] == 2

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sigopt_ai._checks import describe_value
+from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import ExperimentRecord, Progress
 from sigopt_ai.server._deps import Tenant, not_found
-from sigopt_ai.wire import EXTENSION, experiment_to_json
+from sigopt_ai.wire import EXTENSION, experiment_to_json, observation_to_json
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -46,14 +47,24 @@ def check_client(tenant: Tenant, client_id: str) -> None:
         raise not_found("client", client_id)
 
 
-def experiment_json(tenant: Tenant, record: ExperimentRecord) -> dict[str, Any]:
-    """SigOpt's ``experiment`` object of one of the tenant's experiments, with its progress."""
+def experiment_json(tenant: Tenant, record: ExperimentRecord, *, best: bool = False) -> dict[str, Any]:
+    """SigOpt's ``experiment`` object of one of the tenant's experiments, with its progress.
+
+    Args:
+        best: Add the progress's ``best_observation`` (SigOpt's, for an experiment of one optimized
+            metric and one solution). It reads every observation, so only the detail of one
+            experiment shows it, never a list.
+    """
     shown = dataclasses.replace(record, project=tenant.user_project(record.project))
     progress = tenant.backend.progress(record.id)
     if progress is None:  # archived and gone from the store between two reads: nothing run, nothing left
         progress = Progress(record.budget, 0, 0, 0, None if record.budget is None else 0, {})
     body = experiment_to_json(shown, progress)
     body["client"] = tenant.client
+    definition = ExperimentDefinition.from_json(record.definition)
+    if best and len(definition.optimized_metrics) == 1 and definition.num_solutions == 1:
+        found = tenant.backend.best_observations(record.id)
+        body["progress"]["best_observation"] = observation_to_json(found[0], experiment=record.id) if found else None
     return body
 
 

@@ -134,7 +134,7 @@ def create_client_experiment(client_id: str, who: TenantDep, body: JsonBody) -> 
 @router.get("/experiments/{experiment_id}")
 def get_experiment(experiment_id: str, who: TenantDep) -> JSONResponse:
     """The experiment, with its progress."""
-    return reply(experiment_json(who, who.experiment(experiment_id)))
+    return reply(experiment_json(who, who.experiment(experiment_id), best=True))
 
 
 @router.put("/experiments/{experiment_id}")
