@@ -109,7 +109,8 @@ def test_server_killed_mid_run_and_restarted_gets_every_record_exactly_once(
         time.sleep(1.0)  # the trainer goes on logging while the server is down
         server.start()  # same port, same database
         before = len(store.metric_history(run_id, "loss"))
-        wait_until(lambda: len(store.metric_history(run_id, "loss")) > before, "points flow again")
+        # The journal is replayed at the writer's next try, after a backoff that grew while the server was down.
+        wait_until(lambda: len(store.metric_history(run_id, "loss")) > before, "points flow again", timeout=90)
         stop.touch()
         steps = trainer.next()["steps"]
         trainer.finish()
