@@ -11,8 +11,12 @@ What is measured, on loopback (``127.0.0.1``), the clients sharing the machine's
 * **Server throughput.** For each store (a SQLite file; a PostgreSQL database, on a throwaway
   cluster this script starts, or on ``--pg-url``), a ``sigopt-ai server --workers W`` process
   (``tests/live_server.py``'s ``LiveServer``, the one the tests start) and, for each count in
-  ``--clients``, that many client processes, each with one ``httpx.Client`` (keep-alive, HTTP Basic
-  with a token), sending requests back to back for ``--duration`` seconds after all are connected:
+  ``--clients``, that many keep-alive connections (HTTP Basic with a token) sending requests back to
+  back for ``--duration`` seconds after all are connected. ``--load light`` (the default) drives them
+  from one thread of this process with pre-built requests (``benchmarks/_load_client.py``: tens of
+  microseconds of CPU per request, so the server gets the cores); ``--load httpx`` forks a process per
+  client with one ``httpx.Client`` each (about a millisecond of CPU per request, what a Python client
+  costs). The modes (``--modes``):
 
   - ``auth``: ``GET /v1/tokens/self``, the floor: authentication, routing and a small reply, no
     write, what every request pays before its own work;
@@ -61,12 +65,14 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 if str(REPO) not in sys.path:  # run as a script, ``benchmarks`` and ``tests`` are not installed packages
     sys.path.insert(0, str(REPO))
 
+from benchmarks._load_client import build_request, merge_requests, run_load  # noqa: E402
 from benchmarks.log_overhead import fmt, machine_facts, machine_table, percentile  # noqa: E402
 from benchmarks.revisions import command_line  # noqa: E402
 from tests.live_server import LiveServer, free_port  # noqa: E402
@@ -77,6 +83,9 @@ TARGET_RUN_UPDATES_PER_S = 1_500.0
 TARGET_LOG_METRIC_P50_NS = 2_000.0
 DOWN_FLUSH_TIMEOUT_S = "2"
 BIG_BUDGET = 1_000_000
+LIGHT_BATCH_RATE = 8_000
+"""Batch requests per second of the window pre-built for the light generator (each carries its own key;
+a measurement that sends more reports the keys it sent again)."""
 
 
 # --- the load-generating clients ---------------------------------------------------------------
@@ -162,17 +171,11 @@ def _wait_ready(procs: Sequence[Any], ready: Any, timeout: float = 120) -> None:
                 raise RuntimeError(f"a client process did not start (exit codes {dead})") from None
 
 
-def measure_mode(
-    server: LiveServer,
-    mode: str,
-    targets: Sequence[str],
-    clients: int,
-    duration: float,
-    batch_size: int,
-    profile_to: Path | None = None,
-) -> dict[str, Any]:
-    """``clients`` processes sending ``mode`` requests for ``duration`` seconds; their figures (and
-    ``py-spy``'s folded stacks of the server over that window in ``profile_to``, if given)."""
+def _httpx_load(
+    server: LiveServer, mode: str, targets: Sequence[str], clients: int, duration: float, batch_size: int, start: Any
+) -> tuple[list[int], dict[str, int], float]:
+    """``clients`` forked processes, one ``httpx.Client`` each; ``start()`` is called as they are let go.
+    Returns the latencies of the successful requests, the other answers, and the clients' CPU seconds."""
     ctx = mp.get_context("fork")  # this process holds no thread or connection a child could inherit
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [
@@ -185,37 +188,119 @@ def measure_mode(
     for proc in procs:
         proc.start()
     _wait_ready(procs, ready)
-    server_pid = server.pid
-    assert server_pid is not None, "the server is not running"
-    cpu0 = _server_cpu(server_pid)
-    t0 = time.perf_counter()
+    start()
     go.set()
-    profiler = start_profiler(server_pid, duration, profile_to) if profile_to else None
     reports = [results.get(timeout=duration + 120) for _ in procs]
-    wall = time.perf_counter() - t0
-    server_cpu = _server_cpu(server_pid) - cpu0
-    if profiler is not None:
-        profiler[1].wait(timeout=duration + 60)
     for proc in procs:
         proc.join(timeout=30)
-    latencies = sorted(t for r in reports for t in r["latencies"])
     errors: collections.Counter[str] = collections.Counter()
     for r in reports:
         errors.update(r["errors"])
+    return [t for r in reports for t in r["latencies"]], dict(errors), sum(r["cpu_s"] for r in reports)
+
+
+def light_requests(
+    mode: str, server: LiveServer, targets: Sequence[str], clients: int, batch_size: int, duration: float
+) -> list[list[bytes]]:
+    """Each connection's pre-built requests for ``_load_client.run_load`` (sent in turn)."""
+    host = urlsplit(server.url).netloc
+    token = server.token
+    if mode == "merge":
+        return [merge_requests(host, token, targets[k % len(targets)]) for k in range(clients)]
+    if mode == "auth":
+        return [[build_request("GET", host, "/v1/tokens/self", token, None, {})]] * clients
+    if mode == "suggest":
+        return [[build_request("POST", host, f"/v1/experiments/{targets[0]}/suggestions", token, {}, {})]] * clients
+    # Batches: every request its own idempotency key (a key sent again is skipped, which costs less).
+    now = time.time()
+    per_connection = max(256, int(LIGHT_BATCH_RATE * duration) // clients)
+    return [
+        [
+            build_request(
+                "POST",
+                host,
+                "/v1/sigopt_ai/batches",
+                token,
+                {
+                    "ops": [
+                        ["metric", targets[k % len(targets)], "loss", 1.0 / (i + j + 1), None, now]
+                        for j in range(batch_size)
+                    ]
+                },
+                {"Idempotency-Key": str(uuid.uuid4())},
+            )
+            for i in range(per_connection)
+        ]
+        for k in range(clients)
+    ]
+
+
+def _light_load(
+    server: LiveServer, mode: str, targets: Sequence[str], clients: int, duration: float, batch_size: int, start: Any
+) -> tuple[list[int], dict[str, int], float]:
+    """``clients`` keep-alive connections driven by one thread of this process (``_load_client``)."""
+    requests = light_requests(mode, server, targets, clients, batch_size, duration)
+    start()
+    result = run_load(server.url, requests, duration)
+    errors = {str(status): n for status, n in result.statuses.items() if not 200 <= status < 300}
+    if mode == "batch" and result.requests > sum(map(len, requests)):
+        errors["idempotency keys sent again"] = result.requests - sum(map(len, requests))
+    return result.latencies_ns, errors, result.cpu_s
+
+
+LOADS = {"light": _light_load, "httpx": _httpx_load}
+LOAD_WORDS = {
+    "light": "one thread of the benchmark drives a keep-alive connection per client with pre-built requests",
+    "httpx": "a process per client, each with one keep-alive `httpx.Client`",
+}
+"""The load generators: one thread with pre-built requests (its CPU stays small), or a process per
+client with ``httpx`` (what a Python client costs)."""
+
+
+def measure_mode(
+    server: LiveServer,
+    mode: str,
+    targets: Sequence[str],
+    clients: int,
+    duration: float,
+    batch_size: int,
+    *,
+    load: str = "light",
+    profile_to: Path | None = None,
+) -> dict[str, Any]:
+    """``clients`` connections sending ``mode`` requests for ``duration`` seconds; their figures (and
+    ``py-spy``'s folded stacks of the server over that window in ``profile_to``, if given)."""
+    server_pid = server.pid
+    assert server_pid is not None, "the server is not running"
+    window: dict[str, Any] = {}
+
+    def start() -> None:
+        window["cpu0"] = _server_cpu(server_pid)
+        window["t0"] = time.perf_counter()
+        window["profiler"] = start_profiler(server_pid, duration, profile_to) if profile_to else None
+
+    latencies, errors, client_cpu = LOADS[load](server, mode, targets, clients, duration, batch_size, start)
+    wall = time.perf_counter() - window["t0"]
+    server_cpu = _server_cpu(server_pid) - window["cpu0"]
+    profiler = window["profiler"]
+    if profiler is not None:
+        profiler[1].wait(timeout=duration + 60)
+    latencies.sort()
     done = len(latencies)
     return {
         "mode": mode,
         "clients": clients,
+        "load": load,
         "duration_s": duration,
         "wall_s": wall,
         "requests": done,
         "requests_per_s": done / duration,
         "points_per_s": done * batch_size / duration if mode == "batch" else None,
-        "errors": dict(errors),
+        "errors": errors,
         "p50_ms": statistics.median(latencies) / 1e6 if latencies else None,
         "p99_ms": percentile(latencies, 99) / 1e6 if latencies else None,
         "server_cpu_ms_per_request": server_cpu * 1e3 / done if done else None,
-        "client_cpu_ms_per_request": sum(r["cpu_s"] for r in reports) * 1e3 / done if done else None,
+        "client_cpu_ms_per_request": client_cpu * 1e3 / done if done else None,
         **({"profile_command": profiler[0]} if profiler else {}),
     }
 
@@ -358,12 +443,14 @@ def bench_store(kind: str, args: argparse.Namespace, scratch: Path, pg_base: str
     profile: dict[str, Any] | None = None
     with server:
         runs = start_runs(server, max(args.clients))
-        for mode in MODES:
+        for mode in args.modes:
             for clients in args.clients:
                 targets = [new_experiment(server)] if mode == "suggest" else runs
                 profiling = args.profile and kind == "sqlite" and mode == "merge" and clients == max(args.clients)
                 out = scratch / "profile.txt" if profiling else None
-                row = measure_mode(server, mode, targets, clients, args.duration, args.points_per_batch, out)
+                row = measure_mode(
+                    server, mode, targets, clients, args.duration, args.points_per_batch, load=args.load, profile_to=out
+                )
                 rows.append(row)
                 _progress(f"{kind} {mode:7} {clients:3} clients: {row['requests_per_s']:8.0f} req/s, {row['errors']}")
                 if out is not None:
@@ -468,7 +555,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        f"Server: `--workers {results['server_workers']}`; each client process holds one keep-alive connection.",
+        f"Server: `--workers {results['server_workers']}`. Clients: {LOAD_WORDS[results.get('load', 'httpx')]}.",
         "",
     ]
     for verdict in results["verdicts"]:
@@ -536,11 +623,18 @@ def _progress(message: str) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
-    parser.add_argument("--clients", default="1,4,16", help="comma-separated client process counts")
+    parser.add_argument("--clients", default="1,4,16", help="comma-separated counts of concurrent clients")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)}")
+    parser.add_argument(
+        "--load",
+        choices=sorted(LOADS),
+        default="light",
+        help="light: one thread, pre-built requests; httpx: a process each",
+    )
     parser.add_argument("--duration", type=float, default=5.0, help="seconds each measurement runs")
     parser.add_argument("--server-workers", type=int, default=2, help="uvicorn worker processes of the server")
     parser.add_argument("--points-per-batch", type=int, default=10, help="metric points in each batch request")
-    parser.add_argument("--calls", type=int, default=100_000, help="log_metric calls per process")
+    parser.add_argument("--calls", type=int, default=100_000, help="log_metric calls per process (0: skip)")
     parser.add_argument("--reps", type=int, default=3, help="processes per log_metric configuration")
     parser.add_argument("--pg-url", help="a PostgreSQL server's base URL (default: start a throwaway cluster)")
     parser.add_argument("--profile", action="store_true", help="py-spy the server during merge on SQLite")
@@ -551,6 +645,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.quick:
         args.clients, args.duration, args.calls = "1,4", 2.0, 20_000
     args.stores = [s for s in args.stores.split(",") if s]
+    args.modes = [m for m in args.modes.split(",") if m]
+    if set(args.modes) - set(MODES):
+        parser.error(f"unknown modes {sorted(set(args.modes) - set(MODES))}")
     args.clients = [int(c) for c in str(args.clients).split(",") if c]
     unknown = set(args.stores) - {"sqlite", "postgresql"}
     if unknown:
@@ -567,6 +664,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": command_line("server_load.py", argv),
         "machine": machine_facts(),
         "server_workers": args.server_workers,
+        "load": args.load,
         "calls": args.calls,
         "stores": [],
     }
@@ -577,7 +675,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for kind in args.stores:
                 (scratch / kind).mkdir()
                 results["stores"].append(bench_store(kind, args, scratch / kind, pg))
-        results["log_metric"] = bench_log_metric(args.calls, args.reps, scratch / "latency")
+        if args.calls:
+            results["log_metric"] = bench_log_metric(args.calls, args.reps, scratch / "latency")
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["verdicts"] = verdicts(results)
     args.results_dir.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def test_tiny_run_measures_every_mode_on_both_stores_and_log_metric_with_the_ser
         rows = store["rows"]
         assert [(r["mode"], r["clients"]) for r in rows] == [("auth", 2), ("merge", 2), ("batch", 2), ("suggest", 2)]
         for row in rows:
-            assert row["errors"] == {}, row
+            assert row["errors"] == {} and row["load"] == "light", row
             assert row["requests"] > 0 and row["requests_per_s"] == pytest.approx(row["requests"] / 0.5)
             assert 0 < row["p50_ms"] <= row["p99_ms"]
             assert row["server_cpu_ms_per_request"] > 0 and row["client_cpu_ms_per_request"] > 0
@@ -52,6 +52,22 @@ def test_tiny_run_measures_every_mode_on_both_stores_and_log_metric_with_the_ser
     assert f"Command: `{results['command']}`" in markdown
     assert "| sqlite | merge | 2 |" in markdown and "| postgresql | suggest | 2 |" in markdown
     assert "| server down |" in markdown and "| embedded |" in markdown
+
+
+@pytest.mark.slow
+def test_httpx_clients_in_their_own_processes_measure_the_same_figures(tmp_path: Path) -> None:
+    argv = ["--stores", "sqlite", "--modes", "merge,batch", "--load", "httpx", "--clients", "2", "--duration", "0.5"]
+    argv += ["--server-workers", "1", "--calls", "0", "--results-dir", str(tmp_path)]
+    assert server_load.main(argv) == 0
+    results = json.loads((tmp_path / "server_load.json").read_text())
+    (store,) = results["stores"]
+    assert [(r["mode"], r["load"], r["errors"]) for r in store["rows"]] == [
+        ("merge", "httpx", {}),
+        ("batch", "httpx", {}),
+    ]
+    assert all(r["requests"] > 0 and r["client_cpu_ms_per_request"] > 0 for r in store["rows"])
+    assert "log_metric" not in results and len(results["verdicts"]) == 1
+    assert "a process per client" in (tmp_path / "server_load.md").read_text()
 
 
 def test_a_py_spy_profile_is_grouped_by_library_and_function_without_waiting_threads(tmp_path: Path) -> None:
