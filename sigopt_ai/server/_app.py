@@ -13,6 +13,7 @@ from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.server._commit import GroupCommit
 from sigopt_ai.server._deps import not_found
 from sigopt_ai.server._errors import RESPONSES, install_error_handlers
+from sigopt_ai.server._fast_lane import FastLane
 from sigopt_ai.server._middleware import BodyLimit, SkipResponse
 from sigopt_ai.server._routes import (
     aiexperiments,
@@ -85,6 +86,7 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | No
     for area in (tokens, clients, runs, batches, experiments, suggestions, observations, aiexperiments):
         router: APIRouter = area.router
         app.include_router(router, prefix="/v1", responses=RESPONSES)
+    app.add_middleware(FastLane, state=app.state)  # innermost: the body limit applies to it too
     app.add_middleware(SkipResponse)
     app.add_middleware(BodyLimit, max_body=max_body)
     return app

@@ -56,7 +56,16 @@ class _Update:
     ops: Sequence[Op]
     verify: bool
     inherit: frozenset[str]  # metrics whose points without a stddev keep the stored one (MERGE)
-    future: concurrent.futures.Future[None]
+    future: concurrent.futures.Future[None] | asyncio.Future[None]
+    loop: asyncio.AbstractEventLoop | None = None  # the asyncio future's
+    error: BaseException | None = None  # the outcome, once settled: None is success
+    settled: bool = False
+
+    def fail(self, error: BaseException) -> None:
+        self.error, self.settled = error, True
+
+    def succeed(self) -> None:
+        self.settled = True
 
 
 def run_ids(ops: Iterable[Op]) -> set[str]:
@@ -127,24 +136,36 @@ class GroupCommit:
         Raises:
             ValidationError: A value breaks the SDK's rules (checked here, before it is queued).
         """
-        check_ops(ops)
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
-        if not ops:
-            future.set_result(None)
-            return future
-        self._ensure_thread()
-        self._queue.put(_Update(who, ops, verify, frozenset(inherit), future))
+        self._put(_Update(who, ops, verify, frozenset(inherit), future))
+        return future
+
+    def submit_async(
+        self, who: Writer, ops: Sequence[Op], *, verify: bool = True, inherit: Iterable[str] = ()
+    ) -> asyncio.Future[None]:
+        """:meth:`submit` from a coroutine of the running event loop: an asyncio future, which the
+        writer completes with those of the other requests of its group in one wake-up of the loop.
+
+        Raises:
+            ValidationError: A value breaks the SDK's rules (checked here, before it is queued).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._put(_Update(who, ops, verify, frozenset(inherit), future, loop))
         return future
 
     def write(self, who: Writer, ops: Sequence[Op], *, verify: bool = True, inherit: Iterable[str] = ()) -> None:
         """:meth:`submit`, waiting for the outcome in this thread (raises the request's error)."""
         self.submit(who, ops, verify=verify, inherit=inherit).result()
 
-    async def write_async(
-        self, who: Writer, ops: Sequence[Op], *, verify: bool = True, inherit: Iterable[str] = ()
-    ) -> None:
-        """:meth:`submit`, awaited without holding a thread of the server's pool."""
-        await asyncio.wrap_future(self.submit(who, ops, verify=verify, inherit=inherit))
+    def _put(self, update: _Update) -> None:
+        check_ops(update.ops)
+        if not update.ops:
+            update.succeed()
+            _settle([update])
+            return
+        self._ensure_thread()
+        self._queue.put(update)
 
     def close(self) -> None:
         """Apply what is queued, then stop the writer thread."""
@@ -186,12 +207,14 @@ class GroupCommit:
                 self._commit(group)
             except BaseException as exc:  # never leave a request waiting, whatever failed
                 for update in group:
-                    if not update.future.done():
-                        update.future.set_exception(exc)
+                    if not update.settled:
+                        update.fail(exc)
+            _settle(group)
             if stop:
                 return
 
     def _commit(self, group: Sequence[_Update]) -> None:
+        """Apply a group, recording each update's outcome (:func:`_settle` delivers them)."""
         ready = self._prepare(group)
         if len(ready) > 1:
             try:
@@ -199,21 +222,21 @@ class GroupCommit:
             except StoreError as exc:
                 if not self._backend.rejects(exc):
                     for update in ready:
-                        update.future.set_exception(exc)
+                        update.fail(exc)
                     return
                 # A record of one request was refused and nothing was applied: each alone now, so
                 # that only the request with that record fails.
             else:
                 for update in ready:
-                    update.future.set_result(None)
+                    update.succeed()
                 return
         for update in ready:
             try:
                 update.who.write(update.ops)
             except Exception as exc:
-                update.future.set_exception(exc)
+                update.fail(exc)
             else:
-                update.future.set_result(None)
+                update.succeed()
 
     def _prepare(self, group: Sequence[_Update]) -> list[_Update]:
         """The updates to write, their inherited stddevs filled in; those naming a run that is not
@@ -225,17 +248,48 @@ class GroupCommit:
             owners, stddevs = self._lookup(run_ids(op for update in looked_up for op in update.ops))
         except StoreError as exc:
             for update in group:
-                update.future.set_exception(exc)
+                update.fail(exc)
             return []
         ready: list[_Update] = []
         for update in group:
             foreign = sorted(r for r in run_ids(update.ops) if not update.who.owns(owners.get(r, "")))
             if update.verify and foreign:
-                update.future.set_exception(self._missing(foreign[0]))
+                update.fail(self._missing(foreign[0]))
                 continue
             update.ops = _with_stddevs(update.ops, update.inherit, stddevs)
             ready.append(update)
         return ready
+
+
+def _settle(updates: Sequence[_Update]) -> None:
+    """Deliver the outcomes: a thread's future at once, the asyncio futures of each event loop in
+    one call in that loop (one wake-up for the whole group rather than one per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Update]] = {}
+    for update in updates:
+        if update.loop is None:
+            _deliver(update)
+        else:
+            by_loop.setdefault(update.loop, []).append(update)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_deliver_all, waiting)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
+
+
+def _deliver_all(updates: Sequence[_Update]) -> None:
+    for update in updates:
+        _deliver(update)
+
+
+def _deliver(update: _Update) -> None:
+    future = update.future
+    if future.done():  # an asyncio future whose request was cancelled (the client went away)
+        return
+    if update.error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(update.error)
 
 
 def _with_stddevs(ops: Sequence[Op], inherit: frozenset[str], stddevs: dict[tuple[str, str], float]) -> list[Op]:

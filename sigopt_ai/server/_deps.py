@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from sigopt_ai._config import check_project
 from sigopt_ai._exceptions import StoreError, ValidationError
@@ -24,7 +25,7 @@ from sigopt_ai.server._op_checks import check_ops
 from sigopt_ai.server._store import ServerStore
 from sigopt_ai.server._token_cache import TokenCache
 
-__all__ = ["UNAUTHENTICATED", "Tenant", "authenticated", "not_found", "tenant"]
+__all__ = ["UNAUTHENTICATED", "Tenant", "authenticated", "not_found", "tenant", "tenant_of"]
 
 MAX_PROJECT_LENGTH = 100
 """The store's limit on a project id, namespace included."""
@@ -157,5 +158,9 @@ async def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials |
     client = await _client(request, credentials)
     if client is None:
         raise HTTPException(status_code=401, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": "Basic"})
-    state = request.app.state
+    return tenant_of(request.app.state, client)
+
+
+def tenant_of(state: State, client: str) -> Tenant:
+    """The tenant of an authenticated ``client`` in the application whose state is ``state``."""
     return Tenant(client=client, backend=state.backend, store=state.store, commit=state.commit)

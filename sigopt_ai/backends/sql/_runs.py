@@ -116,11 +116,11 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
             for (run_id, name), (values, stddevs, created) in series.items()
         ],
     )
-    for run_id in {r for r, _ in series}:
-        names = [n for r, n in series if r == run_id]
-        conn.execute(t.run_metrics.delete().where((t.run_metrics.c.run_id == run_id) & t.run_metrics.c.name.in_(names)))
+    # One upsert for every run of the batch (a server's group commit holds many runs).
+    insert = dialect_insert(conn)(t.run_metrics)
+    last = {column: insert.excluded[column] for column in ("value", "stddev", "updated")}
     conn.execute(
-        t.run_metrics.insert(),
+        insert.on_conflict_do_update(index_elements=["run_id", "name"], set_=last),
         [
             {
                 "run_id": run_id,

@@ -33,7 +33,7 @@ from sigopt_ai.server._routes._run_bodies import RunChange, apply_body, run_to_j
 from sigopt_ai.server._routes.aiexperiments import observe_finished_run
 from sigopt_ai.wire import checkpoint_from_json, checkpoint_to_json, metric_point_to_json
 
-__all__ = ["create_run", "router", "run_to_json"]
+__all__ = ["create_run", "router", "run_to_json", "submit_logged_values"]
 
 router = APIRouter()
 TenantDep = Annotated[Tenant, Depends(tenant)]
@@ -111,6 +111,27 @@ def _unread(who: Tenant, run_id: str) -> RunRecord:
     state stays. The one thing it inherits, a metric's stored stddev when the value comes without
     one, the group commit fills in."""
     return RunRecord(id=run_id, name=run_id, project=who.namespace, state=RunState.ACTIVE, created=0.0)
+
+
+def submit_logged_values(who: Tenant, run_id: str, body: dict[str, Any]) -> asyncio.Future[None] | None:
+    """Hand a MERGE that only logs metric values to the group commit, without reading the run (in
+    the event loop's thread); the future is done once the values are stored (or failed: 404 when
+    the run is not the client's).
+
+    Returns:
+        None for any other body, and for an invalid one: the full path answers those, naming the
+        field, after the 404 of a run that is not the client's.
+    """
+    values = _logged_values(body)
+    if values is None:
+        return None
+    try:
+        change = apply_body(_unread(who, run_id), body, replace=False)
+        ops = [*change.ops, ("heartbeat", (run_id,), time.time())]  # renews only an active run
+        inherit = [name for name, item in values.items() if "value_stddev" not in item]
+        return who.commit.submit_async(who, ops, inherit=inherit)
+    except ValidationError:
+        return None
 
 
 def _delete(who: Tenant, run: RunRecord) -> Response:
@@ -196,17 +217,10 @@ def put_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: Ski
 @router.api_route("/training_runs/{run_id}", methods=["MERGE"], include_in_schema=False)
 async def merge_run(run_id: str, who: TenantDep, body: JsonBody, x_response_content: SkipHeader = None) -> Response:
     """Merge the body into a run: maps deeply, a null deleting a key (OpenAPI has no MERGE method)."""
-    values = _logged_values(body)
-    if values is None:
+    written = submit_logged_values(who, run_id, body)
+    if written is None:
         return await run_in_threadpool(_merge, who, run_id, body, x_response_content)
-    try:
-        change = apply_body(_unread(who, run_id), body, replace=False)
-        ops = [*change.ops, ("heartbeat", (run_id,), time.time())]  # renews only an active run
-        inherit = [name for name, item in values.items() if "value_stddev" not in item]
-        written = who.commit.submit(who, ops, inherit=inherit)
-    except ValidationError:  # the full path says so, after a 404 for a run that is not the client's
-        return await run_in_threadpool(_merge, who, run_id, body, x_response_content)
-    await asyncio.wrap_future(written)
+    await written
     if (x_response_content or "").lower() == "skip":
         return no_content()
     return await run_in_threadpool(_read_back, who, run_id)
