@@ -74,9 +74,13 @@ def run_ids(ops: Iterable[Op]) -> set[str]:
 
 
 def _combined(updates: Sequence[_Update]) -> list[Op]:
-    """The operations of several requests in request order, their heartbeats as one at the end: a
-    heartbeat only renews active runs, so where it falls among the group's operations changes
-    nothing, and one statement renews them all."""
+    """The operations of several requests as one batch, ordered by run (each run's in request order)
+    with the heartbeats as one at the end.
+
+    Two server processes' transactions then lock the rows of their runs in the same order, which
+    PostgreSQL needs to not find them deadlocked; runs are independent, so only each run's own order
+    matters. A heartbeat only renews active runs, so where it falls changes nothing, and one
+    statement renews them all."""
     ops: list[Op] = []
     beats: set[str] = set()
     latest = 0.0
@@ -87,6 +91,7 @@ def _combined(updates: Sequence[_Update]) -> list[Op]:
                 latest = max(latest, op[2])
             else:
                 ops.append(op)
+    ops.sort(key=lambda op: str(op[1]))  # stable: each run's operations keep their order
     if beats:
         ops.append(("heartbeat", tuple(sorted(beats)), latest))
     return ops

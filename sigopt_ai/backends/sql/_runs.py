@@ -69,7 +69,8 @@ def _write_fields(conn: Connection, ops: list[Op]) -> None:
     for _, run_id, section, values in ops:
         for key, value in values.items():
             merged[(run_id, section, key)] = value
-    rows = [{"run_id": r, "section": s, "key": k, "value": _dump(v)} for (r, s, k), v in merged.items()]
+    # In key order: concurrent transactions lock the rows in one order (PostgreSQL would find them deadlocked).
+    rows = [{"run_id": r, "section": s, "key": k, "value": _dump(v)} for (r, s, k), v in sorted(merged.items())]
     insert = dialect_insert(conn)(t.run_fields)
     upsert = insert.on_conflict_do_update(
         index_elements=["run_id", "section", "key"], set_={"value": insert.excluded.value}
@@ -116,7 +117,8 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
             for (run_id, name), (values, stddevs, created) in series.items()
         ],
     )
-    # One upsert for every run of the batch (a server's group commit holds many runs).
+    # One upsert for every run of the batch (a server's group commit holds many runs), in key order:
+    # concurrent transactions lock the rows in one order (PostgreSQL would find them deadlocked).
     insert = dialect_insert(conn)(t.run_metrics)
     last = {column: insert.excluded[column] for column in ("value", "stddev", "updated")}
     conn.execute(
@@ -129,7 +131,7 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
                 "stddev": None if math.isnan(stddevs[-1]) else stddevs[-1],
                 "updated": created[-1],
             }
-            for (run_id, name), (values, stddevs, created) in series.items()
+            for (run_id, name), (values, stddevs, created) in sorted(series.items())
         ],
     )
 
