@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from sigopt_ai._checks import describe_value
+from fastapi import Query
+
+from sigopt_ai._checks import INT64_MAX, describe_value
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import ExperimentRecord, Progress
@@ -22,6 +24,7 @@ from sigopt_ai.wire import EXTENSION, experiment_to_json, observation_to_json
 
 __all__ = [
     "DEFAULT_LIMIT",
+    "Limit",
     "RUN_PROGRESS_KEYS",
     "aiexperiment_json",
     "check_client",
@@ -32,6 +35,9 @@ __all__ = [
 
 DEFAULT_LIMIT = 1000
 """Items of a page when the request names no ``limit`` (SigOpt's default, and its maximum)."""
+
+Limit = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="At most this many items.")]
+"""A ``limit`` query: past the store's 64-bit integers it is a 400 naming it, not an overflow."""
 
 RUN_PROGRESS_KEYS = ("object", "active_run_count", "finished_run_count", "total_run_count", "remaining_budget")
 """The fields of an AI experiment's ``progress`` (SigOpt's run progress)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from sigopt_ai._checks import check_name, check_run_name, describe_value, to_metadata
@@ -28,6 +28,7 @@ from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import (
     DEFAULT_LIMIT,
+    Limit,
     aiexperiment_json,
     check_client,
     client_experiments,
@@ -40,7 +41,6 @@ __all__ = ["AI_LEASE_TIMEOUT", "observe_finished_run", "router"]
 router = APIRouter(tags=["aiexperiments"])
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-Limit = Annotated[int | None, Query(ge=0)]
 _RUN_KEYS = frozenset({"name", "metadata"})
 
 AI_LEASE_TIMEOUT = 24 * 3600.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from sigopt_ai._checks import short_repr, to_seed
@@ -25,6 +25,7 @@ from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import (
     DEFAULT_LIMIT,
+    Limit,
     check_client,
     client_experiments,
     experiment_json,
@@ -46,7 +47,6 @@ _STATES = frozenset(state.value for state in ExperimentState)
 _ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-Limit = Annotated[int | None, Query(ge=0, description="At most this many items.")]
 
 
 def create_stored_experiment(

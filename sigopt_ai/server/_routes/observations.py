@@ -38,7 +38,7 @@ from sigopt_ai._models import ExperimentRecord, Observation
 from sigopt_ai.experiments._values import names, observed_values
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
-from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, extension
+from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, Limit, extension
 from sigopt_ai.server._routes.suggestions import check_run_id, run_failure
 from sigopt_ai.wire import EXTENSION, observation_to_json, progress_to_json
 
@@ -165,7 +165,7 @@ def list_observations(
     sigopt_ai_after: Marker = None,
     after: Marker = None,
     before: Marker = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    limit: Limit = None,
 ) -> JSONResponse:
     """The observations, oldest first, a page at a time.
 
@@ -178,7 +178,7 @@ def list_observations(
     found = who.backend.observations(experiment, after=marker)
     size = DEFAULT_LIMIT if limit is None else limit
     shown = found[:size]
-    more = shown[-1].id if len(found) > size else None
+    more = shown[-1].id if shown and len(found) > size else None
     return reply(page([observation_to_json(o, experiment=experiment) for o in shown], before=more, after=more))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from sigopt_ai._checks import describe_value, short_repr
@@ -24,7 +24,7 @@ from sigopt_ai._failures import FailureInfo
 from sigopt_ai._models import Suggestion, SuggestionState
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
-from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, extension
+from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, Limit, extension
 from sigopt_ai.wire import EXTENSION, suggestion_to_json
 
 __all__ = ["check_run_id", "router", "run_failure"]
@@ -106,7 +106,7 @@ def list_suggestions(
     experiment_id: str,
     who: TenantDep,
     state: Literal["open", "closed", "all"] = "all",
-    limit: Annotated[int | None, Query(ge=0)] = None,
+    limit: Limit = None,
 ) -> JSONResponse:
     """The experiment's suggestions, oldest first: open ones, closed ones (those observed), or all."""
     experiment = who.experiment(experiment_id).id
