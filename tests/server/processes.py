@@ -70,7 +70,7 @@ class Child:
 
     def ready(self) -> list[dict[str, Any]]:
         """The JSON lines printed since the last call, without waiting (an exit shows as ``{"exit": True}``)."""
-        out = []
+        out: list[dict[str, Any]] = []
         while True:
             try:
                 item = self._lines.get_nowait()
