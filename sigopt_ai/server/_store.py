@@ -200,13 +200,9 @@ class ServerStore:
         stddevs: dict[tuple[str, str], float] = {}
         with self._backend.transaction(write=False) as conn:
             for start in range(0, len(ids), _IDS_PER_QUERY):
-                batch = ids[start : start + _IDS_PER_QUERY]
-                runs = sa.select(t.runs.c.id, t.runs.c.project).where(t.runs.c.id.in_(batch))
-                projects.update((row.id, row.project) for row in conn.execute(runs))
-                metrics = sa.select(t.run_metrics.c.run_id, t.run_metrics.c.name, t.run_metrics.c.stddev).where(
-                    t.run_metrics.c.run_id.in_(batch) & t.run_metrics.c.stddev.is_not(None)
-                )
-                stddevs.update(((row.run_id, row.name), row.stddev) for row in conn.execute(metrics))
+                batch = {"ids": ids[start : start + _IDS_PER_QUERY]}
+                projects.update((row.id, row.project) for row in conn.execute(_RUN_PROJECTS, batch))
+                stddevs.update(((row.run_id, row.name), row.stddev) for row in conn.execute(_RUN_STDDEVS, batch))
         return projects, stddevs
 
     def edit_run(
@@ -240,6 +236,11 @@ class ServerStore:
 
 _IDS_PER_QUERY = 500
 """Ids bound in one ``IN (...)``, under every database's limit on a statement's parameters."""
+# Built once: SQLAlchemy then keeps their cache keys, which building a statement per request costs.
+_RUN_PROJECTS = sa.select(t.runs.c.id, t.runs.c.project).where(t.runs.c.id.in_(sa.bindparam("ids", expanding=True)))
+_RUN_STDDEVS = sa.select(t.run_metrics.c.run_id, t.run_metrics.c.name, t.run_metrics.c.stddev).where(
+    t.run_metrics.c.run_id.in_(sa.bindparam("ids", expanding=True)) & t.run_metrics.c.stddev.is_not(None)
+)
 
 
 def _dump_metadata(metadata: Mapping[str, Any] | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -119,10 +120,8 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
     )
     # One upsert for every run of the batch (a server's group commit holds many runs), in key order:
     # concurrent transactions lock the rows in one order (PostgreSQL would find them deadlocked).
-    insert = dialect_insert(conn)(t.run_metrics)
-    last = {column: insert.excluded[column] for column in ("value", "stddev", "updated")}
     conn.execute(
-        insert.on_conflict_do_update(index_elements=["run_id", "name"], set_=last),
+        _last_metrics_upsert(dialect_insert(conn)),
         [
             {
                 "run_id": run_id,
@@ -134,6 +133,14 @@ def _write_metrics(conn: Connection, ops: list[Op]) -> None:
             for (run_id, name), (values, stddevs, created) in sorted(series.items())
         ],
     )
+
+
+@functools.cache
+def _last_metrics_upsert(insert: Any) -> Any:
+    """The upsert of ``run_metrics`` rows, built once per dialect (building it costs more than running it)."""
+    statement = insert(t.run_metrics)
+    last = {column: statement.excluded[column] for column in ("value", "stddev", "updated")}
+    return statement.on_conflict_do_update(index_elements=["run_id", "name"], set_=last)
 
 
 def _write_checkpoints(conn: Connection, ops: list[Op]) -> None:
@@ -171,13 +178,17 @@ def _write_ends(conn: Connection, ops: list[Op]) -> None:
         )
 
 
+_HEARTBEAT = (
+    t.runs.update()
+    .where(t.runs.c.id.in_(sa.bindparam("ids", expanding=True)) & (t.runs.c.state == RunState.ACTIVE.value))
+    .values(heartbeat=sa.bindparam("ts"))
+)
+"""Built once: a server renews the runs of every group of requests with it."""
+
+
 def _write_heartbeats(conn: Connection, ops: list[Op]) -> None:
     for _, run_ids, ts in ops:
-        conn.execute(
-            t.runs.update()
-            .where(t.runs.c.id.in_(run_ids) & (t.runs.c.state == RunState.ACTIVE.value))
-            .values(heartbeat=ts)
-        )
+        conn.execute(_HEARTBEAT, {"ids": list(run_ids), "ts": ts})
 
 
 _WRITERS = {

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sigopt_ai._checks import check_run_name, describe_value
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
-from sigopt_ai._models import RunRecord, RunState
+from sigopt_ai._models import Op, RunRecord, RunState
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._run_bodies import RunChange, apply_body, run_to_json
@@ -97,20 +97,36 @@ def _read_back(who: Tenant, run_id: str) -> JSONResponse:
     return reply(run_to_json(who, who.run(run_id)))
 
 
-def _logged_values(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The ``values`` of a MERGE body that only logs metric values, each with its value, else None."""
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _logged_metrics(run_id: str, body: dict[str, Any], now: float) -> tuple[list[Op], list[str]] | None:
+    """The metric points of a MERGE body that only logs metric values, each ``{"value": number}``
+    with or without a ``"value_stddev"`` (the official client's ``log_metric``), and the metrics
+    whose stored stddev they keep; None for any other body.
+
+    Such a MERGE needs nothing of the stored run: each value given is a point whatever the run held,
+    its other fields are merged back unchanged and its state stays, so these are the operations the
+    full path makes after reading the run. A metric's stored stddev, which a value without one
+    keeps, the group commit fills in. Anything less plain (a null, a value as text, another key)
+    takes the full path, whose parser names a bad field.
+    """
     values = body.get("values")
     if body.keys() != {"values"} or not isinstance(values, dict) or not values:
         return None
-    return values if all(isinstance(v, dict) and v.get("value") is not None for v in values.values()) else None
-
-
-def _unread(who: Tenant, run_id: str) -> RunRecord:
-    """A stand-in for a run that a MERGE of metric values does not need to read: each value given
-    is a point whatever the run held, the run's other fields are merged back unchanged, and the
-    state stays. The one thing it inherits, a metric's stored stddev when the value comes without
-    one, the group commit fills in."""
-    return RunRecord(id=run_id, name=run_id, project=who.namespace, state=RunState.ACTIVE, created=0.0)
+    ops: list[Op] = []
+    inherit: list[str] = []
+    for name, item in values.items():
+        if not (isinstance(item, dict) and item.keys() <= {"value", "value_stddev"} and _is_number(item.get("value"))):
+            return None
+        stddev = item.get("value_stddev")
+        if stddev is not None and not _is_number(stddev):
+            return None
+        if "value_stddev" not in item:
+            inherit.append(name)
+        ops.append(("metric", run_id, name, item["value"], stddev, now))
+    return ops, inherit
 
 
 def submit_logged_values(who: Tenant, run_id: str, body: dict[str, Any]) -> asyncio.Future[None] | None:
@@ -122,13 +138,13 @@ def submit_logged_values(who: Tenant, run_id: str, body: dict[str, Any]) -> asyn
         None for any other body, and for an invalid one: the full path answers those, naming the
         field, after the 404 of a run that is not the client's.
     """
-    values = _logged_values(body)
-    if values is None:
+    now = time.time()
+    logged = _logged_metrics(run_id, body, now)
+    if logged is None:
         return None
+    ops, inherit = logged
+    ops.append(("heartbeat", (run_id,), now))  # renews only an active run
     try:
-        change = apply_body(_unread(who, run_id), body, replace=False)
-        ops = [*change.ops, ("heartbeat", (run_id,), time.time())]  # renews only an active run
-        inherit = [name for name, item in values.items() if "value_stddev" not in item]
         return who.commit.submit_async(who, ops, inherit=inherit)
     except ValidationError:
         return None
