@@ -91,7 +91,8 @@ def token_create(client: str, db: str | None) -> None:
 @click.argument("token_text", metavar="TOKEN")
 @click.option("--db", help=_DB_HELP)
 def token_revoke(token_text: str, db: str | None) -> None:
-    """Revoke an API token: requests with it get 401 from then on."""
+    """Revoke an API token: requests with it get 401 within 5 s (how long a server process trusts a
+    token it has checked; SIGOPT_AI_SERVER_TOKEN_CACHE on the server sets it)."""
     try:
         revoked = _store(_db(db)).revoke_token(token_text)
     except SigOptError as exc:
