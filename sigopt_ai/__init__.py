@@ -69,7 +69,7 @@ from sigopt_ai.runs._run import RunContext, current_run
 if TYPE_CHECKING:
     from sigopt_ai.experiments import Experiment, create_experiment, get_experiment
 
-__version__ = "0.1.0"
+from sigopt_ai._version import __version__ as __version__
 
 params: CurrentRunParams = CurrentRunParams()
 """The parameters of the current run: ``sigopt.params.setdefaults(lr=0.01)``, ``sigopt.params.lr``."""

@@ -49,7 +49,7 @@ from urllib.parse import quote
 import httpx
 from tenacity import RetryCallState
 
-from sigopt_ai import __version__, _config
+from sigopt_ai import _config
 from sigopt_ai._exceptions import BackendRejected, ConfigError, StoreError, TransportError
 from sigopt_ai._models import (
     ExperimentRecord,
@@ -60,6 +60,7 @@ from sigopt_ai._models import (
     RunRecord,
     Suggestion,
 )
+from sigopt_ai._version import __version__
 from sigopt_ai.backends._base import Backend
 from sigopt_ai.backends.http._journal import Journal
 from sigopt_ai.backends.http._retry import Unavailable, is_retryable_status, parse_retry_after, retrying
