@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from sigopt_ai._exceptions import ConfigError
 from sigopt_ai.backends.sql import SQLBackend
+from sigopt_ai.backends.sql._engine import sqlite_file
 from sigopt_ai.server._commit import GroupCommit
 from sigopt_ai.server._deps import not_found
 from sigopt_ai.server._errors import RESPONSES, install_error_handlers
@@ -27,6 +28,7 @@ from sigopt_ai.server._routes import (
 )
 from sigopt_ai.server._store import ServerStore
 from sigopt_ai.server._token_cache import TokenCache, token_cache_seconds
+from sigopt_ai.server._turns import Turns, no_turns
 
 __all__ = ["DB_ENV", "MAX_BODY", "MAX_BODY_ENV", "app_from_env", "create_app", "open_backend"]
 
@@ -65,7 +67,13 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | No
     seconds = token_cache_seconds() if token_cache is None else token_cache
     backend = open_backend(db_url)  # before any route exists: a store not at the head refuses here
     store = ServerStore(backend)
-    commit = GroupCommit(backend, store.runs_for_update, lambda run_id: not_found("training run", run_id))
+    store_file = sqlite_file(backend.engine)
+    commit = GroupCommit(
+        backend,
+        store.apply_run_updates,
+        lambda run_id: not_found("training run", run_id),
+        turns=no_turns if store_file is None else Turns(store_file),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

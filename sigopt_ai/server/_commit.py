@@ -3,14 +3,15 @@
 A run update (MERGE, PUT, a checkpoint) is a handful of write operations, and a transaction of its
 own costs far more than they do (a SQLite commit, a PostgreSQL round trip). Each server process has
 one :class:`GroupCommit` writer thread: requests hand it their operations and wait; it takes every
-update queued meanwhile, reads in one transaction whose runs they name (each request's must be its
-client's) and the metrics' standard deviations that a MERGE of a value alone keeps, applies all of
-them in one ``Backend.write`` and then answers each request. A request is answered only once
-the transaction holding its operations has committed, so a 204 still means the update is stored.
+update queued meanwhile and, in one write transaction, reads whose runs they name (each request's
+must be its client's) and the metrics' standard deviations that a MERGE of a value alone keeps, then
+applies all of them, and answers each request. A request is answered only once the transaction
+holding its operations has committed, so a 204 still means the update is stored; and the owner of a
+run is checked in the transaction that writes to it.
 
 If the store refuses a record of the combined transaction, nothing of it was applied, and each
-request's operations are written again alone: the request with the bad record fails, the others do
-not. A store that fails (down, locked) fails every request of the group, as it would have alone.
+request's operations are written again alone (``Backend.write``): the request with the bad record
+fails, the others do not. A store that fails (down, locked) fails every request of the group, as it would have alone.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,7 +31,7 @@ from sigopt_ai._models import Op
 from sigopt_ai.backends import Backend
 from sigopt_ai.server._op_checks import check_ops
 
-__all__ = ["MAX_GROUP", "GroupCommit", "RunLookup", "Writer", "run_ids"]
+__all__ = ["MAX_GROUP", "ApplyGroup", "GroupCommit", "Writer", "run_ids"]
 
 MAX_GROUP = 512
 """Requests applied in one transaction at most: a bound on its size and on the wait of the last one."""
@@ -45,9 +47,11 @@ class Writer(Protocol):
         """Apply operations alone, mapping a record the store refuses to bad input."""
 
 
-RunLookup = Callable[[Iterable[str]], tuple[dict[str, str], dict[tuple[str, str], float]]]
-"""For some runs, in one read: the store project of each that exists, and the standard deviation of
-each of their metrics that has one, by ``(run, metric)`` (``ServerStore.runs_for_update``)."""
+Build = Callable[[dict[str, str], dict[tuple[str, str], float]], list[Op]]
+ApplyGroup = Callable[[Iterable[str], Build], None]
+"""``apply(run_ids, build)``: in one write transaction, read the store project of each of these runs
+that exists and the stddev of each of their metrics that has one (by ``(run, metric)``), and write
+the operations that ``build(projects, stddevs)`` returns (``ServerStore.apply_run_updates``)."""
 
 
 @dataclass
@@ -102,24 +106,28 @@ class GroupCommit:
     one transaction (see the module's docstring).
 
     Args:
-        backend: The server's store.
-        lookup: Reads the runs' projects and metric stddevs (one transaction for a whole group).
+        backend: The server's store (a request whose record it refuses is written alone with it).
+        apply: Reads the runs' owners and stddevs and writes a group, in one transaction.
         missing: The exception for a run that is not the request's client's (404, as a missing one).
         max_group: Requests applied in one transaction at most.
+        turns: Held around each group's transaction: the server processes' turns on a SQLite file
+            (see :mod:`._turns`).
     """
 
     def __init__(
         self,
         backend: Backend,
-        lookup: RunLookup,
+        apply: ApplyGroup,
         missing: Callable[[str], Exception],
         *,
         max_group: int = MAX_GROUP,
+        turns: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         self._backend = backend
-        self._lookup = lookup
+        self._apply = apply
         self._missing = missing
         self._max_group = max_group
+        self._turns = turns
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Update | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -209,7 +217,8 @@ class GroupCommit:
                     break
                 group.append(update)
             try:
-                self._commit(group)
+                with self._turns():
+                    self._commit(group)
             except BaseException as exc:  # never leave a request waiting, whatever failed
                 for update in group:
                     if not update.settled:
@@ -220,47 +229,45 @@ class GroupCommit:
 
     def _commit(self, group: Sequence[_Update]) -> None:
         """Apply a group, recording each update's outcome (:func:`_settle` delivers them)."""
-        ready = self._prepare(group)
-        if len(ready) > 1:
-            try:
-                self._backend.write(_combined(ready))
-            except StoreError as exc:
-                if not self._backend.rejects(exc):
-                    for update in ready:
-                        update.fail(exc)
-                    return
-                # A record of one request was refused and nothing was applied: each alone now, so
-                # that only the request with that record fails.
-            else:
-                for update in ready:
-                    update.succeed()
-                return
-        for update in ready:
-            try:
-                update.who.write(update.ops)
-            except Exception as exc:
-                update.fail(exc)
-            else:
-                update.succeed()
+        ready: list[_Update] = []
 
-    def _prepare(self, group: Sequence[_Update]) -> list[_Update]:
-        """The updates to write, their inherited stddevs filled in; those naming a run that is not
-        their client's have failed as not found (and all, if the store could not be read)."""
-        looked_up = [update for update in group if update.verify or update.inherit]
-        if not looked_up:
-            return list(group)
+        def build(owners: dict[str, str], stddevs: dict[tuple[str, str], float]) -> list[Op]:
+            ready[:] = self._checked(group, owners, stddevs)
+            return _combined(ready)
+
         try:
-            owners, stddevs = self._lookup(run_ids(op for update in looked_up for op in update.ops))
+            self._apply(run_ids(op for update in group for op in update.ops), build)
         except StoreError as exc:
-            for update in group:
-                update.fail(exc)
-            return []
+            if not (ready and self._backend.rejects(exc)):
+                for update in group:
+                    if not update.settled:
+                        update.fail(exc)
+                return
+            # A record of one request was refused and nothing was applied: each alone now, so that
+            # only the request with that record fails.
+            for update in ready:
+                try:
+                    update.who.write(update.ops)
+                except Exception as error:
+                    update.fail(error)
+                else:
+                    update.succeed()
+            return
+        for update in ready:
+            update.succeed()
+
+    def _checked(
+        self, group: Sequence[_Update], owners: dict[str, str], stddevs: dict[tuple[str, str], float]
+    ) -> list[_Update]:
+        """The updates to write, their inherited stddevs filled in; those naming a run that is not
+        their client's have failed as not found."""
         ready: list[_Update] = []
         for update in group:
-            foreign = sorted(r for r in run_ids(update.ops) if not update.who.owns(owners.get(r, "")))
-            if update.verify and foreign:
-                update.fail(self._missing(foreign[0]))
-                continue
+            if update.verify:
+                foreign = sorted(r for r in run_ids(update.ops) if not update.who.owns(owners.get(r, "")))
+                if foreign:
+                    update.fail(self._missing(foreign[0]))
+                    continue
             update.ops = _with_stddevs(update.ops, update.inherit, stddevs)
             ready.append(update)
         return ready

@@ -14,14 +14,16 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
+from sigopt_ai._models import Op
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.backends.sql import _schema as t
+from sigopt_ai.backends.sql._runs import write_ops
 
 __all__ = ["ClientRecord", "ProjectExists", "ProjectRecord", "ServerStore", "new_token", "token_hash"]
 
@@ -191,19 +193,30 @@ class ServerStore:
                 found.update((row.id, row.project) for row in conn.execute(query))
         return found
 
-    def runs_for_update(self, run_ids: Iterable[str]) -> tuple[dict[str, str], dict[tuple[str, str], float]]:
-        """What a group of run updates needs, in one read: the store project of each of these runs
-        that exists, and the standard deviation of each of their metrics that has one, by
-        ``(run, metric)`` (a MERGE of a metric's value alone keeps it)."""
+    def apply_run_updates(
+        self, run_ids: Iterable[str], build: Callable[[dict[str, str], dict[tuple[str, str], float]], list[Op]]
+    ) -> None:
+        """Write operations on existing runs, made from what the store holds, in one write transaction.
+
+        ``build(projects, stddevs)`` gets the store project of each of these runs that exists and the
+        standard deviation of each of their metrics that has one, by ``(run, metric)`` (a MERGE of a
+        metric's value alone keeps it), and returns the operations to write. Read and write are one
+        transaction, so what ``build`` checked (whose runs they are) still holds when they are written.
+
+        Raises:
+            StoreError: The store failed or refused a record; nothing was written.
+        """
         ids = list(set(run_ids))
         projects: dict[str, str] = {}
         stddevs: dict[tuple[str, str], float] = {}
-        with self._backend.transaction(write=False) as conn:
+        with self._backend.transaction() as conn:
             for start in range(0, len(ids), _IDS_PER_QUERY):
                 batch = {"ids": ids[start : start + _IDS_PER_QUERY]}
                 projects.update((row.id, row.project) for row in conn.execute(_RUN_PROJECTS, batch))
                 stddevs.update(((row.run_id, row.name), row.stddev) for row in conn.execute(_RUN_STDDEVS, batch))
-        return projects, stddevs
+            ops = build(projects, stddevs)
+            if ops:
+                write_ops(conn, ops)
 
     def edit_run(
         self, run_id: str, *, name: str | None, fields: Mapping[str, Iterable[str]], metrics: Iterable[str]

@@ -95,7 +95,7 @@ def test_a_record_the_store_refuses_fails_only_its_request(tmp_path: Path) -> No
     store = ServerStore(backend)
     from sigopt_ai.server._commit import GroupCommit
 
-    commit = GroupCommit(backend, store.runs_for_update, lambda run_id: not_found("training run", run_id))
+    commit = GroupCommit(backend, store.apply_run_updates, lambda run_id: not_found("training run", run_id))
     who = Tenant(client="1", backend=backend, store=store, commit=commit)
     runs = [f"run-{k}" for k in range(7)]
     who.write([("start", run_id, "c1.p", run_id, time.time(), None, None) for run_id in runs])
@@ -118,3 +118,32 @@ def test_a_record_the_store_refuses_fails_only_its_request(tmp_path: Path) -> No
         assert sorted(values) == [float(i) for i in range(50) if i % 7 == k and i != 31]
     commit.close()
     backend.close()
+
+
+def test_two_server_processes_on_one_sqlite_file_take_turns_and_every_merge_lands(tmp_path: Path) -> None:
+    with LiveServer(str(tmp_path / "two.db"), workers=2) as server:
+        with httpx.Client(base_url=f"{server.url}/v1", auth=(server.token, ""), timeout=30) as client:
+            assert client.post("/clients/1/projects", json={"id": "two"}).status_code == 200
+            runs = [_run(client, "two") for _ in range(4)]
+
+            def merges(k: int) -> list[int]:
+                # A connection of its own per thread: uvicorn hands connections to either process.
+                with httpx.Client(base_url=f"{server.url}/v1", auth=(server.token, ""), timeout=30) as own:
+                    return [
+                        own.request(
+                            "MERGE",
+                            f"/training_runs/{runs[k % 4]}",
+                            json={"values": {"loss": {"value": float(k * 100 + i)}}},
+                            headers=SKIP,
+                        ).status_code
+                        for i in range(25)
+                    ]
+
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                statuses = [s for batch in pool.map(merges, range(16)) for s in batch]
+            assert statuses == [204] * 400
+            for k, run_id in enumerate(runs):
+                history = client.get(f"/training_runs/{run_id}/sigopt_ai/metrics/loss").json()["data"]
+                expected = [float(j * 100 + i) for j in range(16) if j % 4 == k for i in range(25)]
+                assert sorted(p["value"] for p in history) == expected
+    assert (tmp_path / "two.db.turns").exists()  # the processes took turns through it
