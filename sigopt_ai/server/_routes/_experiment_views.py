@@ -19,7 +19,7 @@ from sigopt_ai._checks import INT64_MAX, describe_value
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import ExperimentRecord, Progress
-from sigopt_ai.server._deps import Tenant, not_found
+from sigopt_ai.server._deps import Tenant
 from sigopt_ai.wire import EXTENSION, experiment_to_json, observation_to_json
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "Limit",
     "RUN_PROGRESS_KEYS",
     "aiexperiment_json",
-    "check_client",
     "client_experiments",
     "experiment_json",
     "extension",
@@ -41,16 +40,6 @@ Limit = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="At most thi
 
 RUN_PROGRESS_KEYS = ("object", "active_run_count", "finished_run_count", "total_run_count", "remaining_budget")
 """The fields of an AI experiment's ``progress`` (SigOpt's run progress)."""
-
-
-def check_client(tenant: Tenant, client_id: str) -> None:
-    """Refuse a path naming another client than the token's, as if it did not exist.
-
-    Raises:
-        HTTPException: 404.
-    """
-    if client_id != tenant.client:
-        raise not_found("client", client_id)
 
 
 def experiment_json(tenant: Tenant, record: ExperimentRecord, *, best: bool = False) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from sigopt_ai.server._routes._experiment_views import (
     DEFAULT_LIMIT,
     Limit,
     aiexperiment_json,
-    check_client,
     client_experiments,
 )
 from sigopt_ai.server._routes._run_bodies import run_to_json
@@ -55,7 +54,7 @@ sets another)."""
 @router.post("/clients/{client_id}/projects/{project_id}/aiexperiments")
 def create_aiexperiment(client_id: str, project_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Create an AI experiment in the project (its body as the official client sends it)."""
-    check_client(who, client_id)
+    who.check_client(client_id)
     if body.get("project") is not None:
         raise ValidationError("project: not part of an AI experiment's body; the project is in the path.")
     body.pop("project", None)
@@ -90,14 +89,14 @@ def _list(who: Tenant, project: str | None, limit: int | None) -> JSONResponse:
 @router.get("/clients/{client_id}/aiexperiments")
 def list_aiexperiments(client_id: str, who: TenantDep, limit: Limit = None) -> JSONResponse:
     """The client's AI experiments, newest first."""
-    check_client(who, client_id)
+    who.check_client(client_id)
     return _list(who, None, limit)
 
 
 @router.get("/clients/{client_id}/projects/{project_id}/aiexperiments")
 def list_project_aiexperiments(client_id: str, project_id: str, who: TenantDep, limit: Limit = None) -> JSONResponse:
     """The project's AI experiments, newest first."""
-    check_client(who, client_id)
+    who.check_client(client_id)
     return _list(who, project_id, limit)
 
 

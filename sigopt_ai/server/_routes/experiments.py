@@ -26,7 +26,6 @@ from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import (
     DEFAULT_LIMIT,
     Limit,
-    check_client,
     client_experiments,
     experiment_json,
     extension,
@@ -127,7 +126,7 @@ def create_experiment(who: TenantDep, body: JsonBody) -> JSONResponse:
 @router.post("/clients/{client_id}/experiments")
 def create_client_experiment(client_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Create a core experiment in this client."""
-    check_client(who, client_id)
+    who.check_client(client_id)
     return _create(who, body)
 
 
@@ -167,12 +166,12 @@ def list_client_experiments(
     client_id: str, who: TenantDep, project: str | None = None, limit: Limit = None
 ) -> JSONResponse:
     """The client's experiments (of one project), newest first."""
-    check_client(who, client_id)
+    who.check_client(client_id)
     return _list(who, project, limit)
 
 
 @router.get("/clients/{client_id}/projects/{project_id}/experiments")
 def list_project_experiments(client_id: str, project_id: str, who: TenantDep, limit: Limit = None) -> JSONResponse:
     """The project's experiments, newest first."""
-    check_client(who, client_id)
+    who.check_client(client_id)
     return _list(who, project_id, limit)
