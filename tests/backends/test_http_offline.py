@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai import TransportError, _config
+from sigopt_ai import StoreError, TransportError, _config
 from sigopt_ai._models import Op
 from sigopt_ai.backends.http import HTTPBackend, Journal
 from sigopt_ai.runs import _session
@@ -314,3 +314,46 @@ def test_a_forked_child_uses_its_own_connection(server: LiveServer, spool: Path,
     assert os.waitstatus_to_exitcode(status) == 0
     assert backend.read_run("parent") is not None  # the parent's connection still works
     backend.close()
+
+
+def test_a_run_end_sends_the_journal_when_the_server_answers_again(
+    server: LiveServer, spool: Path, tmp_path: Path
+) -> None:
+    # The writer replays the journal at most once per backoff period; a run's end must not leave
+    # batches behind for that long (or until the process exits) while the server answers.
+    backend = HTTPBackend(server.url, server.token, journal=tmp_path / "own.db")
+    try:
+        server.stop()
+        batch: list[Op] = [("start", "at-end", "p", "at end", 1.0, None, None)]
+        batch += [("metric", "at-end", "m", float(i), None, 2.0 + i) for i in range(5)]
+        backend.write(batch)
+        assert backend.journal.count() == 1
+        server.start()
+        assert backend.undelivered() is None  # what a run's end and the session's shutdown ask: nothing left
+        assert backend.journal.count() == 0
+        assert history(server, "at-end", "m") == [0.0, 1.0, 2.0, 3.0, 4.0]
+    finally:
+        backend.close()
+
+
+def test_a_batch_the_journal_could_not_take_after_lost_replies_is_sent_again_under_its_key(
+    server: LiveServer, spool: Path, tmp_path: Path
+) -> None:
+    proxy = LosingProxy(server, drop=1_000_000)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    backend = HTTPBackend(proxy.url, server.token, journal=blocked / "spool.db")
+    try:
+        batch: list[Op] = [("start", "unsure", "p", "unsure", 1.0, None, None)]
+        batch += [("metric", "unsure", "m", float(i), None, 2.0 + i) for i in range(5)]
+        with pytest.raises(StoreError):
+            backend.write(batch)  # applied upstream, every reply lost, and the journal cannot keep it
+        proxy.drop = 0
+        backend.write(batch)  # the writer writes the very batch it kept in memory again
+        assert len(proxy.batch_keys) >= 2 and len(set(proxy.batch_keys)) == 1
+        assert history(server, "unsure", "m") == [0.0, 1.0, 2.0, 3.0, 4.0]
+        backend.write(list(batch))  # another batch (equal, not the same) is another key
+        assert len(set(proxy.batch_keys)) == 2
+    finally:
+        backend.close()
+        proxy.close()

@@ -4,6 +4,7 @@ real server on 127.0.0.1 that answers as scripted."""
 from __future__ import annotations
 
 import email.utils
+import json
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ import pytest
 from sigopt_ai import BackendRejected, StoreError, TransportError
 from sigopt_ai.backends.http import HTTPBackend
 from sigopt_ai.backends.http._retry import parse_retry_after
+from sigopt_ai.runs._writer import Syncer
 from tests.backends.conftest import ScriptedServer
 from tests.live_server import free_port
 
@@ -50,10 +52,12 @@ def test_an_answer_that_keeps_saying_later_raises_transport_error_after_server_w
 ) -> None:
     scripted_server.replies += [UNAVAILABLE] * 1000
     backend = backend_of(scripted_server, tmp_path, server_wait=1.5)
-    with pytest.raises(TransportError, match="unreachable"):
+    with pytest.raises(TransportError, match="unreachable") as raised:
         backend.progress("1")
-    assert len(scripted_server.received) >= 3  # retried, with backoff (not 1000 requests)
-    assert len(scripted_server.received) < 100
+    # Retried, with backoff (not 1000 requests): how many tries fit in server_wait depends on the
+    # machine's load, so the count is checked against what the error says rather than a number.
+    tries = len(scripted_server.received)
+    assert 2 <= tries < 100 and f"({tries} tries)" in str(raised.value)
     err = capsys.readouterr().err
     assert err.count("sigopt_ai: the server at") == 1 and scripted_server.url in err and "503" in err
     backend.close()
@@ -167,4 +171,22 @@ def test_a_damaged_journal_row_the_server_refuses_is_set_aside_and_the_rest_sent
     assert backend.replay() == (3, 0)
     assert [r.headers["Idempotency-Key"] for r in scripted_server.batches()] == ["k1", "k2", "k3"]
     assert backend.journal.count() == 0
+    backend.close()
+
+
+def test_a_producer_past_high_water_is_not_held_by_a_server_nobody_listens_on(tmp_path: Path) -> None:
+    # A refused connection is journaled at once: a writer that retried it for seconds first held
+    # each producer that reached high water as long, waiting for a writer it saw as healthy.
+    backend = backend_of(f"http://127.0.0.1:{free_port()}", tmp_path)
+    syncer = Syncer(backend, interval=0.05, high_water=1_000, flush_timeout=30)
+    syncer.start()
+    slowest = 0.0
+    for i in range(10_000):
+        started = time.perf_counter()
+        syncer.submit(("metric", "r1", "m", float(i), None, 2.0 + i))
+        slowest = max(slowest, time.perf_counter() - started)
+    assert syncer.close()
+    journaled = sum(len(json.loads(e.body)["ops"]) for e in backend.journal.entries(backend.url, 10_000))
+    assert journaled == 10_000
+    assert slowest < 1.0  # not seconds (a generous bound: a journal append takes milliseconds)
     backend.close()

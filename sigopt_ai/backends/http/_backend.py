@@ -9,13 +9,24 @@ Two kinds of calls, two ways to wait for a server that is down:
 
 * :meth:`HTTPBackend.write` (the writer thread's batches) never raises for the server being away.
   A batch carries an idempotency key (the server applies a key once, so a batch sent again after a
-  lost reply adds nothing). It is retried for a couple of seconds, then kept in the offline
-  journal (:mod:`._journal`) with its key, and :meth:`~HTTPBackend.write` returns: the batch is
-  durable. While the journal holds batches for this server, each write first replays them (at
-  most one try per backoff period, so a writer thread does not spin on a server that stays down),
-  and a new batch goes behind them in the journal, to keep the runs' records in order. Only a
-  journal that cannot be written raises (:class:`~sigopt_ai.StoreError`), so that the writer keeps
-  the batch in memory. ``sigopt-ai sync`` replays a journal from any process.
+  lost reply adds nothing). A reply that is late or says "later" (timeouts, 5xx, 429) is retried
+  for a couple of seconds; a refused connection (nothing listens: the server is down, not slow) is
+  not. Then the batch is kept in the offline journal (:mod:`._journal`) with its key, and
+  :meth:`~HTTPBackend.write` returns: the batch is durable, and the writer, whose producers wait
+  on it past their high-water mark, is never held seconds by a server that is down. While the
+  journal holds batches for this server, each write first replays them (at most one try per
+  backoff period, at most :data:`REPLAY_BACKOFF_MAX_S` apart, so a writer thread neither spins on
+  a server that stays down nor leaves records behind long after it is back), and a new batch goes
+  behind them in the journal, to keep the runs' records in order. A run's end and the session's
+  shutdown replay the journal once more, bounded by ``flush_timeout``
+  (:meth:`~HTTPBackend.undelivered`), and say on stderr what is left.
+  Only a journal that cannot be written raises (:class:`~sigopt_ai.StoreError`), so that the
+  writer keeps the batch in memory and writes it again. The server may have applied it (its reply
+  was lost), so the backend remembers the last batch it failed this way with its key, and a write
+  of that same batch object (the writer retries the very list it kept) reuses the key. A batch the
+  writer rebuilt meanwhile (it split one the server rejected) gets a new key; that needs a lost
+  reply, an unwritable journal and a rejected record at once. ``sigopt-ai sync`` replays a
+  journal from any process.
 * Every other call (experiments, reads) waits for the server: it retries with backoff, says so once
   on stderr, and raises :class:`~sigopt_ai.TransportError` only after ``server_wait`` seconds
   (default: forever). An experiment loop whose server is down waits; it spends no budget.
@@ -50,6 +61,7 @@ import httpx
 from tenacity import RetryCallState
 
 from sigopt_ai import _config
+from sigopt_ai._checks import INT64_MAX
 from sigopt_ai._exceptions import BackendRejected, ConfigError, StoreError, TransportError
 from sigopt_ai._models import (
     ExperimentRecord,
@@ -84,11 +96,11 @@ T = TypeVar("T")
 WRITE_RETRY_S = 2.0
 """Seconds a batch is retried before it goes to the journal."""
 
-REPLAY_BACKOFF_MAX_S = 30.0
+REPLAY_BACKOFF_MAX_S = 5.0
 """The longest pause between two replays of the journal while the server stays down."""
 
 _TIMEOUT = httpx.Timeout(60.0, connect=5.0)  # a suggestion may take a model fit on the server
-_BATCH_TIMEOUT = httpx.Timeout(15.0, connect=2.0)  # a batch is journaled rather than waited for
+_BATCH_READ_S, _BATCH_CONNECT_S = 15.0, 2.0  # a batch is journaled rather than waited for
 _NOT_RECORD_ERRORS = frozenset({401, 403, 408, 429})  # 4xx that say nothing about the batch's records
 _PAGE = 100  # journaled batches read at once while replaying
 
@@ -135,6 +147,7 @@ class HTTPBackend(Backend):
         self._replay_failures = 0
         self._next_replay = 0.0  # time.monotonic() before which the journal is not replayed again
         self._announced = False  # the outage was told on stderr
+        self._unsure: tuple[Sequence[Op], str] | None = None  # the last failed batch and its key
         self._auth_warned = False
 
     # -- transport ------------------------------------------------------------------------------
@@ -178,6 +191,8 @@ class HTTPBackend(Backend):
             )
         except httpx.TimeoutException as exc:
             raise Unavailable(f"no answer in time ({type(exc).__name__})") from exc
+        except httpx.ConnectError as exc:
+            raise Unavailable(str(exc) or type(exc).__name__, refused=True) from exc
         except httpx.TransportError as exc:
             raise Unavailable(str(exc) or type(exc).__name__) from exc
         if is_retryable_status(response.status_code):
@@ -190,12 +205,12 @@ class HTTPBackend(Backend):
 
     def _waiting(self, func: Callable[[], T]) -> T:
         """``func()``, retried while the server is down, for at most ``server_wait`` seconds."""
+        retryer = retrying(within=self.server_wait, first_wait=0.25, max_wait=10.0, before_sleep=self._announce)
         try:
-            result = retrying(within=self.server_wait, first_wait=0.25, max_wait=10.0, before_sleep=self._announce)(
-                func
-            )
+            result = retryer(func)
         except Unavailable as exc:
-            raise TransportError(f"The server at {self.url} is unreachable: {exc}") from exc
+            tries = retryer.statistics.get("attempt_number", 1)
+            raise TransportError(f"The server at {self.url} is unreachable ({tries} tries): {exc}") from exc
         self._announced = False
         return result
 
@@ -239,8 +254,25 @@ class HTTPBackend(Backend):
         return _decode(response)
 
     def _pages(self, path: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        reply = self._call("GET", path, params=params)
-        return [] if reply is None else page_from_json(reply).data
+        """Every item of a list, page after page.
+
+        A list asked for with no ``limit`` gets the largest one, as a page without it holds at most
+        SigOpt's 1,000 items; a page that leaves more behind names the next in ``paging.after``,
+        asked for as ``after``.
+        """
+        query = dict(params or {})
+        if query.get("limit") is None:
+            query["limit"] = INT64_MAX
+        found: list[dict[str, Any]] = []
+        while True:
+            reply = self._call("GET", path, params=query)
+            if reply is None:
+                return found
+            page = page_from_json(reply)
+            found += page.data
+            if page.after is None or not page.data or page.after == query.get("after"):
+                return found
+            query["after"] = page.after
 
     def _client_path(self, suffix: str) -> str:
         """``/v1/clients/{this token's client}/{suffix}``; the client id is asked once."""
@@ -266,32 +298,52 @@ class HTTPBackend(Backend):
         if not ops:
             return
         body = json.dumps({"ops": ops_to_json(ops)}, allow_nan=False)
-        key = key or str(uuid.uuid4())
+        key = key or self._key_of(ops)
         with self._replay_lock:
             if self.journal.count(self.url) and not self._replay_if_due():
                 self._keep(key, body)
-                return
-            try:
-                self._send_batch(key, body, within=WRITE_RETRY_S)
-            except (Unavailable, ConfigError) as exc:
-                self._keep(key, body)
-                self._replay_failed(exc)
+            else:
+                try:
+                    self._send_batch(key, body, within=WRITE_RETRY_S, retry_refused=False)
+                except (Unavailable, ConfigError) as exc:
+                    self._unsure = (ops, key)  # the server may have applied it: a retry of these ops reuses the key
+                    self._keep(key, body)
+                    self._replay_failed(exc)
+        self._unsure = None
 
-    def _send_batch(self, key: str, body: str, *, within: float) -> None:
-        """POST a batch, retried for ``within`` seconds while the server is unavailable.
+    def _key_of(self, ops: Sequence[Op]) -> str:
+        """The idempotency key of a batch: the one it was sent with if the writer tries the same batch
+        again after this backend failed it (see the module's docstring), else a new one."""
+        unsure = self._unsure
+        if unsure is not None and unsure[0] is ops:
+            return unsure[1]
+        return str(uuid.uuid4())
+
+    def _send_batch(
+        self,
+        key: str,
+        body: str,
+        *,
+        within: float,
+        retry_refused: bool = True,
+        deadline: float | None = None,
+    ) -> None:
+        """POST a batch, retried for ``within`` seconds while the server is unavailable (a refused
+        connection too, unless ``retry_refused`` is False); no request waits past ``deadline``
+        (a :func:`time.monotonic` time).
 
         Raises:
             Unavailable: Still unavailable after that.
             ConfigError: The token was refused (401, 403): the batch cannot go now, it is kept.
             BackendRejected: Any other 4xx: the batch's records cannot be stored.
         """
-        response = retrying(within=within, first_wait=0.1, max_wait=1.0)(
+        response = retrying(within=within, first_wait=0.1, max_wait=1.0, retry_refused=retry_refused)(
             lambda: self._send(
                 "POST",
                 "/v1/sigopt_ai/batches",
                 body=body,
                 headers={"Idempotency-Key": key},
-                timeout=_BATCH_TIMEOUT,
+                timeout=_batch_timeout(deadline),
             )
         )
         status = response.status_code
@@ -324,7 +376,7 @@ class HTTPBackend(Backend):
             return False
         return True
 
-    def _replay(self, *, within: float) -> None:
+    def _replay(self, *, within: float, deadline: float | None = None) -> None:
         """Send this server's journaled batches in order (see :meth:`_replayed`); the caller holds
         ``_replay_lock``.
 
@@ -332,25 +384,28 @@ class HTTPBackend(Backend):
             Unavailable: The server went away on the way (what is left stays in the journal).
             ConfigError: The server refused the API token.
         """
-        for _ in self._replayed(within=within):
+        for _ in self._replayed(within=within, deadline=deadline):
             pass
         self._replay_failures = 0
         self._next_replay = 0.0
 
-    def _replayed(self, *, within: float) -> Iterator[None]:
+    def _replayed(self, *, within: float, deadline: float | None = None) -> Iterator[None]:
         """Send the journaled batches in id order, each retried for ``within`` seconds, deleting each
-        once the server acknowledged it; yields after each."""
+        once the server acknowledged it; yields after each. It stops at ``deadline`` (a
+        :func:`time.monotonic` time), leaving the rest in the journal."""
         while entries := self.journal.entries(self.url, _PAGE):
             for entry in entries:
-                self._deliver(entry.key, entry.body, within=within)
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                self._deliver(entry.key, entry.body, within=within, deadline=deadline)
                 self.journal.delete(entry.id)
                 yield
 
-    def _deliver(self, key: str, body: str, *, within: float) -> None:
+    def _deliver(self, key: str, body: str, *, within: float, deadline: float | None = None) -> None:
         """Send a journaled batch; one the server rejects is sent in halves (each under a key derived
         from its own, so a replay repeats them exactly) until each bad record is alone and set aside."""
         try:
-            self._send_batch(key, body, within=within)
+            self._send_batch(key, body, within=within, deadline=deadline)
         except BackendRejected as exc:
             ops = _ops_of(body)
             if ops is None:  # not a batch this SDK journaled (a damaged file): kept as text
@@ -361,7 +416,7 @@ class HTTPBackend(Backend):
                 return
             middle = len(ops) // 2
             for index, part in enumerate((ops[:middle], ops[middle:])):
-                self._deliver(f"{key}.{index}", json.dumps({"ops": part}), within=within)
+                self._deliver(f"{key}.{index}", json.dumps({"ops": part}), within=within, deadline=deadline)
 
     def replay(self, *, within: float = WRITE_RETRY_S) -> tuple[int, int]:
         """Send this server's journaled batches now (``sigopt-ai sync``), each retried for ``within``
@@ -393,8 +448,14 @@ class HTTPBackend(Backend):
         return super().rejects(error)
 
     def undelivered(self) -> str | None:
-        """What the journal keeps for this server, as one line for stderr (None when nothing)."""
+        """What the journal keeps for this server, as one line for stderr (None when nothing).
+
+        A run's end and the session's shutdown ask this after the writer flushed: the journal is
+        first sent, whatever the replay backoff says, for at most the ``flush_timeout`` setting, so
+        that batches journaled behind one lost reply do not stay behind while the server answers.
+        """
         try:
+            self._send_journal(_config.current().resolved_flush_timeout())
             count = self.journal.count(self.url)
         except StoreError:
             return None
@@ -404,6 +465,20 @@ class HTTPBackend(Backend):
             f"sigopt_ai: {count} batch(es) of records for {self.url} are kept in the journal {self.journal.path}; "
             "they are sent automatically when the server is back, or with `sigopt-ai sync`."
         )
+
+    def _send_journal(self, timeout: float) -> None:
+        """Replay this server's journal now, each batch tried once, for at most ``timeout`` seconds."""
+        if not self.journal.count(self.url):
+            return
+        deadline = time.monotonic() + timeout
+        if not self._replay_lock.acquire(timeout=-1 if math.isinf(timeout) else timeout):
+            return  # the writer is sending (or journaling) a batch for longer than that
+        try:
+            self._replay(within=0.0, deadline=None if math.isinf(timeout) else deadline)
+        except (Unavailable, ConfigError) as exc:
+            self._replay_failed(exc)
+        finally:
+            self._replay_lock.release()
 
     # -- runs: reads ----------------------------------------------------------------------------
 
@@ -596,6 +671,12 @@ class HTTPBackend(Backend):
                 self._client.close()
                 self._client = None
         self.journal.close()
+
+
+def _batch_timeout(deadline: float | None) -> httpx.Timeout:
+    """A batch's timeout, cut to what is left before ``deadline`` (a :func:`time.monotonic` time)."""
+    left = math.inf if deadline is None else max(0.05, deadline - time.monotonic())
+    return httpx.Timeout(min(_BATCH_READ_S, left), connect=min(_BATCH_CONNECT_S, left))
 
 
 def _segment(value: str) -> str:

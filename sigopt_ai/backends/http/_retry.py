@@ -12,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_before_delay, stop_never
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_before_delay, stop_never
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_random_exponential
 
@@ -29,12 +29,21 @@ class Unavailable(TransportError):
         message: What happened, for the user.
         status: The HTTP status, or None when no answer came.
         retry_after: Seconds the server asked to wait (its ``Retry-After``), if it did.
+        refused: No connection could be made (nothing listens there): the server is down, not slow.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        refused: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.refused = refused
 
 
 def is_retryable_status(status: int) -> bool:
@@ -80,6 +89,7 @@ def retrying(
     first_wait: float,
     max_wait: float,
     before_sleep: Callable[[RetryCallState], None] | None = None,
+    retry_refused: bool = True,
 ) -> Retrying:
     """A tenacity policy that retries :class:`Unavailable` until ``within`` seconds have passed
     (``math.inf``: forever), never sleeping past that bound; the last error is raised again.
@@ -89,10 +99,12 @@ def retrying(
         first_wait: The backoff's scale: the first wait is up to this, then doubling, with full jitter.
         max_wait: The longest backoff (a ``Retry-After`` may be longer).
         before_sleep: Called before each wait (to tell the user once).
+        retry_refused: Whether a refused connection is tried again too (False: it is raised at once,
+            for a caller with somewhere else to put its request while the server is down).
     """
     stop: stop_base = stop_never if math.isinf(within) else stop_before_delay(within)
     return Retrying(
-        retry=retry_if_exception_type(Unavailable),
+        retry=retry_if_exception(lambda error: isinstance(error, Unavailable) and (retry_refused or not error.refused)),
         wait=WaitRetryAfter(wait_random_exponential(multiplier=first_wait, max=max_wait)),
         stop=stop,
         before_sleep=before_sleep,
