@@ -230,6 +230,30 @@ def test_an_experiment_loop_waits_for_its_server_and_spends_the_budget_exactly(
     )
 
 
+def test_a_worker_interrupted_while_its_server_is_down_stops_and_its_lease_holds(
+    server: LiveServer, spool: Path
+) -> None:
+    # Giving the suggestion back waits at most flush_timeout: Ctrl-C (or SIGTERM) must stop a worker
+    # whose server is away, even though experiment calls otherwise wait for it forever.
+    exp = sigopt.create_experiment(
+        name="interrupted",
+        parameters=[dict(name="x", type="double", bounds=dict(min=0, max=1))],
+        metrics=[dict(name="y")],
+        budget=2,
+        type="random",
+    )
+    sigopt.configure(flush_timeout=1)
+    with pytest.raises(KeyboardInterrupt):
+        for run in exp.loop(progress=False):
+            with run:
+                server.kill()
+                raise KeyboardInterrupt
+    server.start()
+    progress = exp.progress
+    # Not given back: the lease stays with the interrupted run until it expires, and no budget is spent.
+    assert (progress.finished, progress.failed, progress.active) == (0, 0, 1)
+
+
 def test_an_experiment_call_gives_up_after_server_wait(server: LiveServer, spool: Path) -> None:
     exp = sigopt.create_experiment(
         name="bounded",

@@ -203,9 +203,11 @@ class HTTPBackend(Backend):
             )
         return response
 
-    def _waiting(self, func: Callable[[], T]) -> T:
-        """``func()``, retried while the server is down, for at most ``server_wait`` seconds."""
-        retryer = retrying(within=self.server_wait, first_wait=0.25, max_wait=10.0, before_sleep=self._announce)
+    def _waiting(self, func: Callable[[], T], within: float | None = None) -> T:
+        """``func()``, retried while the server is down, for at most ``within`` seconds (default:
+        ``server_wait``)."""
+        limit = self.server_wait if within is None else within
+        retryer = retrying(within=limit, first_wait=0.25, max_wait=10.0, before_sleep=self._announce)
         try:
             result = retryer(func)
         except Unavailable as exc:
@@ -238,15 +240,17 @@ class HTTPBackend(Backend):
         *,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        within: float | None = None,
     ) -> Any:
         """The decoded reply of a request that waits for the server; None for 404 and 204.
 
         Raises:
-            TransportError: The server stayed unreachable for ``server_wait`` seconds.
+            TransportError: The server stayed unreachable for ``within`` seconds (default:
+                ``server_wait``).
             SigOptError: The server answered with an error (the class it names).
         """
         encoded = None if body is None else json.dumps(body, allow_nan=False)
-        response = self._waiting(lambda: self._send(method, path, body=encoded, params=params))
+        response = self._waiting(lambda: self._send(method, path, body=encoded, params=params), within)
         if response.status_code in (204, 404):
             return None
         if response.status_code >= 400:
@@ -611,12 +615,22 @@ class HTTPBackend(Backend):
     def release(
         self, experiment_id: str, suggestion_id: str, run_id: str, run_failure: Mapping[str, Any] | None = None
     ) -> bool:
-        """Give a suggestion back to be served again, if ``run_id`` still holds its lease."""
+        """Give a suggestion back to be served again, if ``run_id`` still holds its lease.
+
+        It waits for a server that is down at most the ``flush_timeout`` setting (or ``server_wait``
+        if shorter), then returns False: a worker stopped by Ctrl-C or SIGTERM while the server is
+        away must still exit, and a suggestion not given back is served again once its lease
+        expires.
+        """
         if not suggestion_id:
             return False
         body = {"run": run_id, "run_failure": None if run_failure is None else dict(run_failure)}
         path = f"suggestions/{_segment(suggestion_id)}/sigopt_ai/release"
-        reply = self._experiment_call("POST", experiment_id, path, body=body)
+        within = min(self.server_wait, _config.current().resolved_flush_timeout())
+        try:
+            reply = self._experiment_call("POST", experiment_id, path, body=body, within=within)
+        except TransportError:
+            return False
         return bool(isinstance(reply, Mapping) and reply.get("released") is True)
 
     def progress(self, experiment_id: str) -> Progress | None:
@@ -649,13 +663,19 @@ class HTTPBackend(Backend):
         return [observation_from_json({**item, "object": "observation"}) for item in items]
 
     def _experiment_call(
-        self, method: str, experiment_id: str, suffix: str = "", *, body: Mapping[str, Any] | None = None
+        self,
+        method: str,
+        experiment_id: str,
+        suffix: str = "",
+        *,
+        body: Mapping[str, Any] | None = None,
+        within: float | None = None,
     ) -> Any:
         """A request on ``/v1/experiments/{experiment_id}[/suffix]``; None for no such experiment."""
         if not experiment_id:
             return None
         path = f"/v1/experiments/{_segment(experiment_id)}" + (f"/{suffix}" if suffix else "")
-        return self._call(method, path, body=body)
+        return self._call(method, path, body=body, within=within)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
