@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
 import uuid
 from collections.abc import Iterator
@@ -132,3 +134,16 @@ def test_dead_letters_of_a_run_are_a_page(api: httpx.Client, other: httpx.Client
     page = api.get("/sigopt_ai/dead_letters", params={"run": run_id}).json()
     assert page == {"object": "pagination", "count": 0, "data": [], "paging": {"before": None, "after": None}}
     assert other.get("/sigopt_ai/dead_letters", params={"run": run_id}).status_code == 404
+
+
+def test_a_run_holding_a_value_json_lacks_can_still_be_read(api: httpx.Client) -> None:
+    """Python's JSON reads ``Infinity`` and ``NaN`` into free-form maps; reading them back is no 500."""
+    run_id = _started(api)
+    body = json.dumps({"ops": [["fields", run_id, "sys_metadata", {"limit": math.inf, "gap": math.nan}]]})
+    response = api.post("/sigopt_ai/batches", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    read = api.get(f"/training_runs/{run_id}")
+    assert read.status_code == 200, read.text
+    assert read.json()["sys_metadata"] == {"limit": "Infinity", "gap": "NaN"}
+    client = api.get("/tokens/self").json()["client"]
+    assert api.get(f"/clients/{client}/training_runs", params={"project": "batches"}).status_code == 200

@@ -3,6 +3,7 @@ what they share."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -33,8 +34,27 @@ JsonBody = Annotated[dict[str, Any], Depends(json_object)]
 
 
 def reply(obj: Mapping[str, Any], status: int = 200) -> JSONResponse:
-    """A JSON object as the response, as it is (the wire functions made it JSON already)."""
-    return JSONResponse(obj, status)
+    """A JSON object as the response, as it is (the wire functions made it JSON already).
+
+    A free-form map (metadata, ``sys_metadata``, assignments) may hold ``NaN`` or an infinity that a
+    client sent, since request bodies are read by Python's JSON, which takes them; JSON has no such
+    numbers, so they go out as the strings the wire writes for a metric value that is not finite.
+    """
+    try:
+        return JSONResponse(obj, status)
+    except ValueError:
+        return JSONResponse(_finite(obj), status)
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with each float that is not finite as ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def no_content() -> Response:
