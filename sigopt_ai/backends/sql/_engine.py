@@ -63,9 +63,9 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")  # durable across process kills in WAL mode
         cur.execute(f"PRAGMA busy_timeout={READ_BUSY_MS}")
+        _set_wal(cur, READ_BUSY_MS)
+        cur.execute("PRAGMA synchronous=NORMAL")  # durable across process kills in WAL mode
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -85,6 +85,24 @@ def _configure_sqlite(engine: Engine) -> None:
             _begin_immediate(conn, busy_ms)
         else:
             conn.exec_driver_sql("BEGIN DEFERRED")
+
+
+def _set_wal(cur: Any, busy_ms: float) -> None:
+    """Put the file in WAL mode, trying again for ``busy_ms`` while it is locked.
+
+    Switching a file to WAL needs a moment when no other connection holds a lock on it, and SQLite
+    answers "database is locked" at once instead of waiting: a second process opening a store that
+    another is creating or upgrading would otherwise fail. A file already in WAL mode needs no switch.
+    """
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _begin_immediate(conn: Connection, busy_ms: float) -> None:
