@@ -23,9 +23,11 @@ __all__ = [
     "Checkpoint",
     "ExperimentRecord",
     "ExperimentState",
+    "FileRecord",
     "MetricPoint",
     "Observation",
     "Op",
+    "ProjectRecord",
     "Progress",
     "RunRecord",
     "RunState",
@@ -79,7 +81,8 @@ class RunRecord:
 
     ``metrics`` holds the last value logged for each metric; ``failure`` is None unless the run failed.
     ``lost`` is true for a run still ``active`` whose process stopped sending heartbeats for longer
-    than its lease (killed, or its machine lost): nobody will end it.
+    than its lease (killed, or its machine lost): nobody will end it. ``archived`` runs (SigOpt's
+    ``deleted``) are left out of run lists but can still be read by id.
     """
 
     id: str
@@ -101,6 +104,7 @@ class RunRecord:
     suggestion: str | None = None
     heartbeat: float | None = None
     lost: bool = False
+    archived: bool = False
 
     def __post_init__(self) -> None:
         if self.lost and self.state is not RunState.ACTIVE:
@@ -109,6 +113,29 @@ class RunRecord:
             raise ValueError(f"Run {self.id!r} is failed but has no failure information.")
         if self.failure is not None and self.state is not RunState.FAILED:
             raise ValueError(f"Run {self.id!r} has failure information but its state is {self.state.value!r}.")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A file stored with a run (an image from ``log_image``, a process's captured output): its
+    description, without the bytes (``Backend.read_file`` returns those)."""
+
+    id: str
+    run: str
+    name: str
+    content_type: str
+    size: int
+    created: float
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    """A project: runs and experiments are grouped by its ``id``; ``name`` is for display."""
+
+    id: str
+    name: str
+    created: float
 
 
 LOST_AFTER_KEY = "lost_after"
@@ -235,4 +262,6 @@ class Progress:
 #   ("failure", run_id, {kind, type, message, traceback}, timestamp)   FailureInfo.to_json(); sets the state to failed
 #   ("end", run_id, state, timestamp)              "completed" or "failed"; precedence is applied by the store
 #   ("heartbeat", (run_id, ...), timestamp)
+#   ("file", run_id, file_id, name, content_type, data: bytes, timestamp)   file_id: 16 hex digits made by
+#       the SDK, so a batch written twice stores the file once
 Op = tuple[Any, ...]
