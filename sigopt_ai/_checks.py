@@ -21,6 +21,8 @@ MAX_NAME_LENGTH = 100
 """SigOpt's limit on metric, parameter, metadata key, dataset and run names."""
 MAX_TEXT_LENGTH = 500
 """SigOpt's limit on string values of metadata and parameters (also used for a model type)."""
+MAX_FILE_BYTES = 4 * 2**20
+"""The largest file a run can store (an image, a process's captured output), in bytes."""
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
