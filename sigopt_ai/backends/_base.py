@@ -16,10 +16,12 @@ from typing import Any
 
 from sigopt_ai._models import (
     ExperimentRecord,
+    FileRecord,
     MetricPoint,
     Observation,
     Op,
     Progress,
+    ProjectRecord,
     RunRecord,
     Suggestion,
 )
@@ -36,7 +38,8 @@ class Backend(ABC):
           not corrupt a run (``start`` is idempotent, field writes are upserts, ``end`` obeys the
           state precedence failed > completed > active); metric points may then appear twice, which
           only history readers see. A ``heartbeat`` operation renews the runs' leases on their
-          experiments' suggestions.
+          experiments' suggestions. A ``file`` operation stores a file once per file id (a batch
+          written again does not double it).
         * Experiments. Any number of processes serve suggestions of one experiment at once. The
           budget is exact: suggestions are served while observed plus leased ones are fewer than the
           budget. No two workers hold the same open suggestion. A suggestion whose run sent no
@@ -79,7 +82,21 @@ class Backend(ABC):
     def list_runs(
         self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first, optionally of one project or experiment, at most ``limit``."""
+        """Runs, newest first, optionally of one project or experiment, at most ``limit``; archived
+        runs are left out (:meth:`read_run` still returns them)."""
+
+    @abstractmethod
+    def archive_run(self, run_id: str, archived: bool = True) -> bool:
+        """Archive a run (SigOpt's ``deleted``), or with ``archived`` False bring it back; its records
+        stay. Returns False when there is no such run."""
+
+    @abstractmethod
+    def list_files(self, run_id: str) -> list[FileRecord]:
+        """The files stored with a run, oldest first ([] for no such run)."""
+
+    @abstractmethod
+    def read_file(self, file_id: str) -> bytes | None:
+        """The bytes of a stored file, or None if there is none."""
 
     @abstractmethod
     def metric_history(self, run_id: str, name: str) -> list[MetricPoint]:
@@ -135,6 +152,22 @@ class Backend(ABC):
     @abstractmethod
     def archive_experiment(self, experiment_id: str) -> None:
         """Archive an experiment (SigOpt's ``deleted`` state): no suggestion is served any more."""
+
+    @abstractmethod
+    def unarchive_experiment(self, experiment_id: str) -> None:
+        """Make an archived experiment ``active`` again: it serves suggestions while budget remains."""
+
+    # -- projects -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_project(self, project: str, name: str | None = None) -> bool:
+        """Create a project (``name`` defaults to its id); True if created, False if it existed."""
+
+    @abstractmethod
+    def get_project(self, project: str) -> ProjectRecord | None:
+        """The project with this id, or None."""
+
+    # -- experiments' suggestions -----------------------------------------------------------------
 
     @abstractmethod
     def serve_suggestion(self, experiment_id: str, *, run_id: str | None) -> Suggestion | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import logging
+import os
 import sys
 import threading
 import time
@@ -39,6 +40,7 @@ from sigopt_ai._failures import FailureInfo, FailureKind, describe
 from sigopt_ai._models import LOST_AFTER_KEY, RunState
 from sigopt_ai._types import MetricValue, ParamValue
 from sigopt_ai.runs._context import ContextStack
+from sigopt_ai.runs._images import Payload, file_payload, image_payload
 from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._session import Session, get_session, peek_session
 from sigopt_ai.runs._signals import install_sigterm_handler
@@ -279,6 +281,67 @@ class RunContext:
             raise self._finished("a model")
         model = None if type is None else to_text(type, "model type", MAX_TEXT_LENGTH)
         self._submit(("fields", self._id, "model", {"type": model}))
+
+    def log_image(self, image: Any, name: str | None = None) -> str | None:
+        """Store an image with the run, as sigopt-python's ``log_image`` does.
+
+        The image is encoded now, on the calling thread, so that changing it afterwards changes
+        nothing stored. An object of another kind, or a numpy array while Pillow is missing, is
+        skipped with a :class:`RuntimeWarning` (as sigopt-python skips it).
+
+        Args:
+            image: A path to an image file (APNG, BMP, GIF, JPEG, PNG, SVG, WebP or ICO, by its
+                extension), a ``PIL.Image.Image`` (stored as PNG), a ``matplotlib.figure.Figure``
+                (SVG) or a numpy array of shape (height, width) or (height, width, 1, 3 or 4)
+                (values clipped to 0-255, stored as PNG).
+            name: The name to store it under (default: the file's name, else ``image.png``,
+                ``figure.svg`` or ``array.png``).
+
+        Returns:
+            The stored file's id (see :func:`sigopt_ai.read_file`), or None when it was skipped.
+
+        Raises:
+            ValidationError: ``name`` breaks the naming rule, the path is not a file, the file is
+                over 4 MiB, or the array cannot make an image.
+            UsageError: The run has ended.
+        """
+        if self._state is not _ACTIVE:
+            raise self._finished("an image")
+        payload = image_payload(image, name, stacklevel=2)
+        return None if payload is None else self._store_file(payload)
+
+    def log_file(
+        self,
+        file: str | os.PathLike[str] | bytes,
+        *,
+        name: str | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        """Store a file with the run: the contents of a path, or bytes (read now, at most 4 MiB).
+
+        Args:
+            file: A path, or the contents as ``bytes``, ``bytearray`` or ``memoryview``.
+            name: The name to store it under (default: the path's file name; ``file`` for bytes).
+            content_type: Its MIME type (default: guessed from the name's extension, else
+                ``application/octet-stream``).
+
+        Returns:
+            The stored file's id (see :func:`sigopt_ai.read_file`).
+
+        Raises:
+            ValidationError: The path is not a readable file, the contents are over 4 MiB, or
+                ``name`` or ``content_type`` is invalid.
+            UsageError: The run has ended.
+        """
+        if self._state is not _ACTIVE:
+            raise self._finished(f"file {short_repr(name or file)}")
+        return self._store_file(file_payload(file, name, content_type))
+
+    def _store_file(self, payload: Payload) -> str:
+        file_id = uuid.uuid4().hex[:16]
+        op = ("file", self._id, file_id, payload.name, payload.content_type, payload.data, _time())
+        self._session.syncer.submit_sized(op, len(payload.data))
+        return file_id
 
     def _record_params(self, changes: dict[str, ParamValue]) -> None:
         if self._state is not _ACTIVE:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sigopt_ai._checks import (
+    MAX_FILE_BYTES,
     MAX_TEXT_LENGTH,
     check_name,
     check_run_name,
@@ -26,10 +27,14 @@ from sigopt_ai._checks import (
 from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._models import Op
 
-__all__ = ["MAX_RUN_ID_LENGTH", "check_ops"]
+__all__ = ["MAX_CONTENT_TYPE_LENGTH", "MAX_FILE_NAME_LENGTH", "MAX_RUN_ID_LENGTH", "check_file", "check_ops"]
 
 MAX_RUN_ID_LENGTH = 40
-"""The store's limit on a run id."""
+"""The store's limit on a run id (and a file id)."""
+MAX_CONTENT_TYPE_LENGTH = 200
+"""The store's limit on a file's content type."""
+MAX_FILE_NAME_LENGTH = 200
+"""The store's limit on a file's name."""
 
 
 def check_ops(ops: Sequence[Op]) -> None:
@@ -119,6 +124,32 @@ def _end(op: Op) -> None:
     _time(op[-1])
 
 
+def check_file(name: str, content_type: str, size: int, field: str = "file") -> None:
+    """Check a file's name, content type and size (``field`` names the file in the message).
+
+    Raises:
+        ValidationError: One breaks the store's limits.
+    """
+    if not name:
+        raise ValidationError(f"{field} name must not be empty.")
+    check_text(name, f"{field} name", MAX_FILE_NAME_LENGTH)
+    if not content_type:
+        raise ValidationError(f"{field} content type must not be empty.")
+    check_text(content_type, f"{field} content type", MAX_CONTENT_TYPE_LENGTH)
+    if size > MAX_FILE_BYTES:
+        raise ValidationError(f"{field} data must be at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), got {size}.")
+
+
+def _file(op: Op) -> None:
+    _, run_id, file_id, name, content_type, data, timestamp = op
+    _run_ids(run_id)
+    if not file_id or len(file_id) > MAX_RUN_ID_LENGTH:
+        raise ValidationError(f"file id must be 1 to {MAX_RUN_ID_LENGTH} characters, got {short_repr(file_id)}.")
+    check_text(file_id, "file id")
+    check_file(name, content_type, len(data))
+    _time(timestamp)
+
+
 def _heartbeat(op: Op) -> None:
     _run_ids(*op[1])
     _time(op[2])
@@ -132,4 +163,5 @@ _CHECKS: dict[str, Callable[[Op], None]] = {
     "failure": _end,
     "end": _end,
     "heartbeat": _heartbeat,
+    "file": _file,
 }

@@ -1,6 +1,7 @@
-"""What the server keeps beside the backend contract: clients, their API tokens, projects' names and
-metadata, and deleted runs. SQLAlchemy Core on the store's own tables, through the SQL backend's
-transactions, so that a server process holds no state of its own.
+"""What the server keeps beside the backend contract: clients, their API tokens, projects' metadata,
+edits of runs that write operations cannot make, and files waiting for their upload. SQLAlchemy Core
+on the store's own tables, through the SQL backend's transactions, so that a server process holds no
+state of its own.
 
 A token is never stored: its SHA-256 (hex) is, and a request's token is looked up by that hash and
 then compared with :func:`hmac.compare_digest`, so neither the database nor the comparison tells an
@@ -20,12 +21,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sigopt_ai._models import Op
+from sigopt_ai._models import FileRecord, Op
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.backends.sql import _schema as t
+from sigopt_ai.backends.sql._files import complete_upload, file_record, reserve_upload
 from sigopt_ai.backends.sql._runs import write_ops
 
-__all__ = ["ClientRecord", "ProjectExists", "ProjectRecord", "ServerStore", "new_token", "token_hash"]
+__all__ = ["ClientRecord", "ProjectExists", "StoredProject", "ServerStore", "new_token", "token_hash"]
 
 
 def token_hash(token: str) -> str:
@@ -52,8 +54,9 @@ class ClientRecord:
 
 
 @dataclass(frozen=True)
-class ProjectRecord:
-    """A project as stored: ``id`` is the namespaced store id (``c1.my-project``)."""
+class StoredProject:
+    """A project as the server stores it: ``id`` is the namespaced store id (``c1.my-project``), and
+    it has metadata (the SDK's :class:`~sigopt_ai._models.ProjectRecord` has neither)."""
 
     id: str
     name: str | None
@@ -131,22 +134,25 @@ class ServerStore:
 
     # -- projects -------------------------------------------------------------------------------
 
-    def create_project(self, project_id: str, *, name: str | None, metadata: Mapping[str, Any] | None) -> ProjectRecord:
-        """Create a project (``project_id`` is the store's, namespaced).
+    def create_project(self, project_id: str, *, name: str | None, metadata: Mapping[str, Any] | None) -> StoredProject:
+        """Create a project (``project_id`` is the store's, namespaced) through the backend contract,
+        then give it its metadata.
 
         Raises:
             ProjectExists: There is one with this id already.
         """
-        now = time.time()
-        with self._backend.transaction() as conn:
-            if conn.execute(sa.select(t.projects.c.id).where(t.projects.c.id == project_id)).first() is not None:
-                raise ProjectExists(project_id)
-            conn.execute(
-                t.projects.insert().values(id=project_id, created=now, name=name, metadata=_dump_metadata(metadata))
-            )
-        return ProjectRecord(id=project_id, name=name, created=now, metadata=dict(metadata or {}))
+        if not self._backend.create_project(project_id, name):
+            raise ProjectExists(project_id)
+        project = self.update_project(project_id, metadata=metadata) if metadata is not None else None
+        return project or self._created(project_id)
 
-    def project(self, project_id: str) -> ProjectRecord | None:
+    def _created(self, project_id: str) -> StoredProject:
+        record = self.project(project_id)
+        if record is None:  # not reached: created above, and projects are never deleted
+            raise ProjectExists(project_id)
+        return record
+
+    def project(self, project_id: str) -> StoredProject | None:
         """The project with this store id, or None."""
         with self._backend.transaction(write=False) as conn:
             row = conn.execute(sa.select(t.projects).where(t.projects.c.id == project_id)).first()
@@ -154,7 +160,7 @@ class ServerStore:
 
     def update_project(
         self, project_id: str, *, name: str | None = None, metadata: Mapping[str, Any] | None = None
-    ) -> ProjectRecord | None:
+    ) -> StoredProject | None:
         """Rename a project or replace its metadata (None leaves either as it is); None if there is none."""
         values: dict[str, Any] = {}
         if name is not None:
@@ -167,7 +173,7 @@ class ServerStore:
             row = conn.execute(sa.select(t.projects).where(t.projects.c.id == project_id)).first()
         return None if row is None else _project(row)
 
-    def projects(self, prefix: str, *, limit: int | None = None) -> list[ProjectRecord]:
+    def projects(self, prefix: str, *, limit: int | None = None) -> list[StoredProject]:
         """The projects whose store id starts with ``prefix`` (a client's namespace), newest first."""
         query = (
             sa.select(t.projects)
@@ -239,12 +245,30 @@ class ServerStore:
                     t.run_metrics.delete().where((t.run_metrics.c.run_id == run_id) & t.run_metrics.c.name.in_(names))
                 )
 
-    def delete_run(self, run_id: str) -> None:
-        """Delete a run and everything recorded for it (SigOpt's DELETE of a training run)."""
-        with self._backend.transaction() as conn:
-            for table in (t.run_fields, t.run_metrics, t.metric_chunks, t.checkpoints):
-                conn.execute(table.delete().where(table.c.run_id == run_id))
-            conn.execute(t.runs.delete().where(t.runs.c.id == run_id))
+    # -- files ------------------------------------------------------------------------------------
+
+    def reserve_upload(self, run_id: str, *, name: str, content_type: str) -> tuple[FileRecord, str]:
+        """Make the row of a file whose bytes come later; returns it and the upload's single-use secret
+        (256 random bits, URL-safe; only its hash is stored)."""
+        secret = secrets.token_urlsafe(32)
+        record = reserve_upload(
+            self._backend,
+            run_id=run_id,
+            file_id=secrets.token_hex(8),
+            name=name,
+            content_type=content_type,
+            secret=secret,
+        )
+        return record, secret
+
+    def complete_upload(self, secret: str, data: bytes) -> FileRecord | None:
+        """Store the bytes sent to an upload URL; None when its secret names no waiting file (unknown,
+        or used already)."""
+        return complete_upload(self._backend, secret, data)
+
+    def file(self, file_id: str) -> FileRecord | None:
+        """The description of a stored file (its bytes arrived), or None."""
+        return file_record(self._backend, file_id)
 
 
 _IDS_PER_QUERY = 500
@@ -260,6 +284,6 @@ def _dump_metadata(metadata: Mapping[str, Any] | None) -> str | None:
     return None if metadata is None else json.dumps(dict(metadata))
 
 
-def _project(row: Any) -> ProjectRecord:
+def _project(row: Any) -> StoredProject:
     metadata = json.loads(row.metadata) if row.metadata else {}
-    return ProjectRecord(id=row.id, name=row.name, created=row.created, metadata=metadata)
+    return StoredProject(id=row.id, name=row.name, created=row.created, metadata=metadata)

@@ -26,7 +26,8 @@ progress            ``failed``, ``failed_by_kind``, ``extra``, ``manual``
 suggestion          ``serve_count``, ``run``, ``leased``
 observation         ``failure_kind``, ``extra``, ``run``
 training_run        ``failure`` (kind, type, message, traceback), ``heartbeat``, ``lost``,
-                    ``checkpoints``
+                    ``checkpoints`` (an archived run is SigOpt's ``"deleted": true``)
+file                ``sha256`` of the bytes
 checkpoint          ``step``
 error               ``type``: the class of our exception tree to raise again
 ==================  ==========================================================================
@@ -62,6 +63,7 @@ from sigopt_ai.wire._experiments import (
     suggestion_to_json,
 )
 from sigopt_ai.wire._fields import EXTENSION
+from sigopt_ai.wire._files import file_from_json, file_to_json, project_from_json, project_to_json
 from sigopt_ai.wire._ops import ops_from_json, ops_to_json
 from sigopt_ai.wire._runs import (
     checkpoint_from_json,
@@ -81,6 +83,8 @@ __all__ = [
     "error_to_json",
     "experiment_from_json",
     "experiment_to_json",
+    "file_from_json",
+    "file_to_json",
     "metric_point_from_json",
     "metric_point_to_json",
     "observation_from_json",
@@ -89,6 +93,8 @@ __all__ = [
     "ops_to_json",
     "page_from_json",
     "page_to_json",
+    "project_from_json",
+    "project_to_json",
     "progress_from_json",
     "progress_to_json",
     "suggestion_from_json",

@@ -1,10 +1,11 @@
 """A batch of runs' write operations as JSON, both ways and exactly: ``ops_from_json(ops_to_json(b)) == b``.
 
-An operation (``sigopt_ai._models.Op``) is a tuple of JSON values; it travels as a JSON array. Two
+An operation (``sigopt_ai._models.Op``) is a tuple of JSON values; it travels as a JSON array. Three
 things JSON lacks are written as one-key objects whose key starts with ``$``:
 
 - a tuple inside an operation (the run ids of a heartbeat): ``{"$tuple": [...]}``;
-- a float that is not finite (a diverged metric): ``{"$float": "nan"}``, ``"inf"`` or ``"-inf"``.
+- a float that is not finite (a diverged metric): ``{"$float": "nan"}``, ``"inf"`` or ``"-inf"``;
+- bytes (a file's data): ``{"$bytes": "<base64>"}``, standard alphabet with padding.
 
 A mapping of the operation's own (a user's metadata) that happens to have one such key alone is
 wrapped as ``{"$dict": {...}}``, so it is never read as one of them. A NaN comes back as NaN (its sign
@@ -17,6 +18,8 @@ type. The values themselves (a metric's name, a metadata value's length) are the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -28,8 +31,8 @@ from sigopt_ai._models import Op
 
 __all__ = ["ops_from_json", "ops_to_json"]
 
-_TUPLE, _FLOAT, _DICT = "$tuple", "$float", "$dict"
-_TAGS = frozenset({_TUPLE, _FLOAT, _DICT})
+_TUPLE, _FLOAT, _DICT, _BYTES = "$tuple", "$float", "$dict", "$bytes"
+_TAGS = frozenset({_TUPLE, _FLOAT, _DICT, _BYTES})
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -92,7 +95,9 @@ def _encode(value: Any) -> Any:
         return {_TUPLE: [_encode(item) for item in value]}
     if isinstance(value, list):
         return [_encode(item) for item in value]
-    raise _NotJSON(f"expected a JSON value, a tuple or a float, got {describe_value(value)}.")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {_BYTES: base64.b64encode(value).decode("ascii")}
+    raise _NotJSON(f"expected a JSON value, a tuple, a float or bytes, got {describe_value(value)}.")
 
 
 def _decode(value: Any, index: int, at: int) -> Any:
@@ -109,6 +114,11 @@ def _decode(value: Any, index: int, at: int) -> Any:
             return _NON_FINITE[inner]
         if tag == _DICT and isinstance(inner, dict):
             return {key: _decode(item, index, at) for key, item in inner.items()}
+        if tag == _BYTES and isinstance(inner, str):
+            try:
+                return base64.b64decode(inner, validate=True)
+            except binascii.Error:
+                pass  # refused below
         if tag in _TAGS:
             raise ValidationError(f"ops[{index}][{at}]: {value!r} is not a valid {tag!r} value.")
     return {key: _decode(item, index, at) for key, item in value.items()}
@@ -159,6 +169,10 @@ def _run_ids(value: Any) -> bool:
     return isinstance(value, (tuple, list)) and all(isinstance(item, str) for item in value)
 
 
+def _bytes(value: Any) -> bool:
+    return isinstance(value, bytes)
+
+
 def _failure(value: Any) -> bool:
     try:
         FailureInfo.from_json(value)
@@ -199,6 +213,14 @@ _SHAPES: dict[str, tuple[tuple[str, _Check, str], ...]] = {
     "failure": (_RUN_ID, ("failure", _failure, "a failure (kind, type, message, traceback)"), _TIMESTAMP),
     "end": (_RUN_ID, ("state", _end_state, "'completed' or 'failed'"), _TIMESTAMP),
     "heartbeat": (("run ids", _run_ids, "an array of strings"), _TIMESTAMP),
+    "file": (
+        _RUN_ID,
+        ("file id", _text, "a string"),
+        ("name", _text, "a string"),
+        ("content type", _text, "a string"),
+        ("data", _bytes, 'bytes, as {"$bytes": "<base64>"}'),
+        _TIMESTAMP,
+    ),
 }
 
 

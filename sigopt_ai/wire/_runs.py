@@ -41,7 +41,7 @@ def training_run_to_json(run: RunRecord) -> JSON:
         "project": run.project,
         "state": run.state.value,
         "finished": run.state.is_finished(),
-        "deleted": False,
+        "deleted": run.archived,
         "favorite": False,
         "created": seconds(run.created),
         "updated": seconds(updated),
@@ -102,6 +102,7 @@ def training_run_from_json(obj: Any) -> RunRecord:
             suggestion=fields.optional_text("suggestion"),
             heartbeat=extension.optional_number("heartbeat"),
             lost=extension.flag("lost"),
+            archived=fields.flag("deleted"),
         )
     except ValidationError:
         raise

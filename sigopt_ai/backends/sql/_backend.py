@@ -21,10 +21,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from sigopt_ai._exceptions import StoreError
-from sigopt_ai._models import ExperimentRecord, MetricPoint, Observation, Op, Progress, RunRecord, Suggestion
+from sigopt_ai._models import (
+    ExperimentRecord,
+    ExperimentState,
+    FileRecord,
+    MetricPoint,
+    Observation,
+    Op,
+    Progress,
+    ProjectRecord,
+    RunRecord,
+    Suggestion,
+)
 from sigopt_ai.backends._base import Backend
 from sigopt_ai.backends._dead_letters import append_dead_letter, causes, dead_letter_row
-from sigopt_ai.backends.sql import _batches, _experiments, _leases, _migrate, _runs, _serving
+from sigopt_ai.backends.sql import _batches, _experiments, _files, _leases, _migrate, _projects, _runs, _serving
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import (
     READ_BUSY_MS,
@@ -258,8 +269,13 @@ class SQLBackend(Backend):
     def list_runs(
         self, *, project: str | None = None, experiment: str | None = None, limit: int | None = None
     ) -> list[RunRecord]:
-        """Runs, newest first: four queries for a page of up to 500 runs, and three for each 500 more."""
-        query = sa.select(t.runs).order_by(t.runs.c.created.desc(), t.runs.c.id.desc())
+        """Runs, newest first, archived ones left out: four queries for a page of up to 500 runs, and
+        three for each 500 more."""
+        query = (
+            sa.select(t.runs)
+            .where(t.runs.c.archived == sa.false())
+            .order_by(t.runs.c.created.desc(), t.runs.c.id.desc())
+        )
         if project is not None:
             query = query.where(t.runs.c.project == project)
         if experiment is not None:
@@ -273,6 +289,29 @@ class SQLBackend(Backend):
         """Every value logged for metric ``name`` of run ``run_id``, in logging order."""
         with self._scope() as conn:
             return _runs.metric_history(conn, run_id, name)
+
+    def archive_run(self, run_id: str, archived: bool = True) -> bool:
+        """Archive a run, or bring it back; False when there is no such run."""
+        with self._scope(write=True) as conn:
+            return _runs.archive_run(conn, run_id, archived)
+
+    def list_files(self, run_id: str) -> list[FileRecord]:
+        """The files stored with a run, oldest first."""
+        return _files.list_files(self, run_id)
+
+    def read_file(self, file_id: str) -> bytes | None:
+        """The bytes of a stored file, or None."""
+        return _files.read_file(self, file_id)
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def create_project(self, project: str, name: str | None = None) -> bool:
+        """Create a project; True if created, False if it existed."""
+        return _projects.create_project(self, project, name)
+
+    def get_project(self, project: str) -> ProjectRecord | None:
+        """The project with this id, or None."""
+        return _projects.get_project(self, project)
 
     # -- experiments ----------------------------------------------------------------------------
 
@@ -302,6 +341,10 @@ class SQLBackend(Backend):
         """Archive an experiment."""
         _experiments.archive_experiment(self, experiment_id)
         self._service.forget(experiment_id)
+
+    def unarchive_experiment(self, experiment_id: str) -> None:
+        """Make an archived experiment active again."""
+        _experiments.set_experiment_state(self, experiment_id, ExperimentState.ACTIVE)
 
     def serve_suggestion(self, experiment_id: str, *, run_id: str | None) -> Suggestion | None:
         """Lease a suggestion (see :class:`Backend`), made by this store's service."""

@@ -124,14 +124,17 @@ def update_experiment(
 
 def archive_experiment(store: Store, experiment_id: str) -> None:
     """Mark an experiment deleted: loops stop serving it."""
+    set_experiment_state(store, experiment_id, ExperimentState.DELETED)
+
+
+def set_experiment_state(store: Store, experiment_id: str, state: ExperimentState) -> None:
+    """Archive an experiment (``deleted``) or make it ``active`` again; nothing for an unknown id."""
     eid = row_id(experiment_id)
     if eid is None:
         return
     with store.transaction() as conn:
         conn.execute(
-            t.experiments.update()
-            .where(t.experiments.c.id == eid)
-            .values(state=ExperimentState.DELETED.value, updated=time.time())
+            t.experiments.update().where(t.experiments.c.id == eid).values(state=state.value, updated=time.time())
         )
 
 

@@ -36,7 +36,7 @@ __all__ = [
     "upgrade_needed",
 ]
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest revision in ``migrations/versions``: what this version of sigopt-ai reads and writes
 (a test checks that it is Alembic's head)."""
 

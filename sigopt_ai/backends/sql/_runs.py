@@ -17,6 +17,7 @@ from sigopt_ai._failures import FailureInfo, FailureKind
 from sigopt_ai._models import Checkpoint, MetricPoint, Op, RunRecord, RunState, is_lost
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import dialect_insert
+from sigopt_ai.backends.sql._files import write_files
 
 _SECTIONS = ("params", "metadata", "sys_metadata", "datasets", "model")
 
@@ -199,6 +200,7 @@ _WRITERS = {
     "failure": _write_failures,
     "end": _write_ends,
     "heartbeat": _write_heartbeats,
+    "file": write_files,
 }
 
 
@@ -289,7 +291,14 @@ def _run(
         suggestion=row["suggestion_id"],
         heartbeat=row["heartbeat"],
         lost=is_lost(state, row["heartbeat"], fields["sys_metadata"]),
+        archived=bool(row["archived"]),
     )
+
+
+def archive_run(conn: Connection, run_id: str, archived: bool) -> bool:
+    """Set a run's archived flag; False when there is no such run."""
+    result = conn.execute(t.runs.update().where(t.runs.c.id == run_id).values(archived=archived))
+    return bool(result.rowcount)
 
 
 def metric_history(conn: Connection, run_id: str, name: str) -> list[MetricPoint]:

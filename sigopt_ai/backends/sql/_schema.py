@@ -7,6 +7,7 @@ A change here needs a migration in ``migrations/versions`` (and ``_migrate.HEAD`
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -46,6 +48,7 @@ runs = Table(
     Column("failure_type", String(300)),
     Column("failure_message", Text),
     Column("failure_traceback", Text),
+    Column("archived", Boolean, nullable=False, server_default=false()),  # SigOpt's deleted: left out of lists
     Index("ix_runs_project_created", "project", "created"),
     Index("ix_runs_experiment", "experiment_id"),
 )
@@ -84,6 +87,24 @@ metric_chunks = Table(
     Column("stddevs", LargeBinary),  # NULL when no point of the chunk has one; NaN marks a missing one
     Column("created", LargeBinary, nullable=False),
     Index("ix_metric_chunks_run", "run_id", "name"),
+)
+
+# Files stored with a run (images, captured output). The server's upload flow makes a row before its
+# bytes arrive: ``data`` is NULL until they do, and ``upload_secret`` holds the SHA-256 (hex) of the
+# single-use secret of the upload URL, NULL once used.
+files = Table(
+    "files",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created", Float, nullable=False),
+    Column("data", LargeBinary),
+    Column("upload_secret", String(64), unique=True),
+    Index("ix_files_run", "run_id", "created"),
 )
 
 checkpoints = Table(

@@ -9,18 +9,15 @@ and nothing here needs one.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Query
 
-from sigopt_ai._checks import INT64_MAX, describe_value
-from sigopt_ai._definition import ExperimentDefinition
-from sigopt_ai._exceptions import ValidationError, ValidationTypeError
-from sigopt_ai._models import ExperimentRecord, Progress
+from sigopt_ai._checks import INT64_MAX
+from sigopt_ai._models import ExperimentRecord
 from sigopt_ai.server._deps import Tenant
-from sigopt_ai.wire import EXTENSION, experiment_to_json, observation_to_json
+from sigopt_ai.wire import _core
+from sigopt_ai.wire._core import RUN_PROGRESS_KEYS, extension
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -38,39 +35,29 @@ DEFAULT_LIMIT = 1000
 Limit = Annotated[int | None, Query(ge=0, le=INT64_MAX, description="At most this many items.")]
 """A ``limit`` query: past the store's 64-bit integers it is a 400 naming it, not an overflow."""
 
-RUN_PROGRESS_KEYS = ("object", "active_run_count", "finished_run_count", "total_run_count", "remaining_budget")
-"""The fields of an AI experiment's ``progress`` (SigOpt's run progress)."""
-
 
 def experiment_json(tenant: Tenant, record: ExperimentRecord, *, best: bool = False) -> dict[str, Any]:
-    """SigOpt's ``experiment`` object of one of the tenant's experiments, with its progress.
+    """SigOpt's ``experiment`` object of one of the tenant's experiments, with its progress
+    (:func:`sigopt_ai.wire._core.experiment_json`).
 
     Args:
         best: Add the progress's ``best_observation`` (SigOpt's, for an experiment of one optimized
             metric and one solution). It reads every observation, so only the detail of one
             experiment shows it, never a list.
     """
-    shown = dataclasses.replace(record, project=tenant.user_project(record.project))
-    progress = tenant.backend.progress(record.id)
-    if progress is None:  # archived and gone from the store between two reads: nothing run, nothing left
-        progress = Progress(record.budget, 0, 0, 0, None if record.budget is None else 0, {})
-    body = experiment_to_json(shown, progress)
-    body["client"] = tenant.client
-    definition = ExperimentDefinition.from_json(record.definition)
-    if best and len(definition.optimized_metrics) == 1 and definition.num_solutions == 1:
-        found = tenant.backend.best_observations(record.id)
-        body["progress"]["best_observation"] = observation_to_json(found[0], experiment=record.id) if found else None
-    return body
+    found = tenant.backend.best_observations(record.id) if best and _core.shows_best_observation(record) else None
+    return _core.experiment_json(
+        record,
+        tenant.backend.progress(record.id),
+        project=tenant.user_project(record.project),
+        client=tenant.client,
+        best=found,
+    )
 
 
 def aiexperiment_json(tenant: Tenant, record: ExperimentRecord) -> dict[str, Any]:
     """SigOpt's ``aiexperiment`` object: the experiment with ``budget`` and the runs' progress."""
-    body = experiment_json(tenant, record)
-    body["object"] = "aiexperiment"
-    body["budget"] = body.pop("observation_budget", None)
-    progress = body["progress"]
-    body["progress"] = {key: progress[key] for key in (*RUN_PROGRESS_KEYS, EXTENSION)}
-    return body
+    return _core.aiexperiment_json(experiment_json(tenant, record))
 
 
 def client_experiments(tenant: Tenant, project: str | None, limit: int | None) -> list[ExperimentRecord]:
@@ -80,19 +67,3 @@ def client_experiments(tenant: Tenant, project: str | None, limit: int | None) -
     # The store lists every client's experiments: filter before cutting to the limit.
     owned = [e for e in tenant.backend.list_experiments() if tenant.owns(e.project)]
     return owned if limit is None else owned[:limit]
-
-
-def extension(body: Mapping[str, Any], allowed: frozenset[str], where: str = EXTENSION) -> dict[str, Any]:
-    """The body's ``sigopt_ai`` object (``{}`` when absent), with only ``allowed`` keys.
-
-    Raises:
-        ValidationError: It is not an object, or has another key; the message names the field.
-    """
-    value = body.get(EXTENSION)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValidationTypeError(f"{where}: expected an object, got {describe_value(value)}.")
-    if unknown := sorted(set(value) - allowed):
-        raise ValidationError(f"{where}.{unknown[0]}: unknown field; expected one of {sorted(allowed)!r}.")
-    return dict(value)

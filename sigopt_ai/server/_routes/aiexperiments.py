@@ -70,7 +70,8 @@ def get_aiexperiment(experiment_id: str, who: TenantDep) -> JSONResponse:
 
 @router.put("/aiexperiments/{experiment_id}")
 def update_aiexperiment(experiment_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
-    """Rename the AI experiment, replace its metadata, or archive it (``"state": "deleted"``)."""
+    """Rename the AI experiment, replace its metadata, archive it (``"state": "deleted"``) or make it
+    active again (``"state": "active"``)."""
     return reply(aiexperiment_json(who, update_stored_experiment(who, who.experiment(experiment_id), body)))
 
 

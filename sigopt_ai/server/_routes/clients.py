@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 
 from sigopt_ai._checks import MAX_NAME_LENGTH, check_text, describe_value
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
+from sigopt_ai._models import ProjectRecord
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, page, reply
-from sigopt_ai.server._store import ProjectExists, ProjectRecord
+from sigopt_ai.server._store import ProjectExists, StoredProject
+from sigopt_ai.wire import project_to_json
 
 __all__ = ["router"]
 
@@ -22,19 +24,12 @@ router = APIRouter()
 TenantDep = Annotated[Tenant, Depends(tenant)]
 
 
-def _project_json(who: Tenant, project: ProjectRecord) -> dict[str, Any]:
+def _project_json(who: Tenant, project: StoredProject) -> dict[str, Any]:
     user_id = who.user_project(project.id)
-    return {
-        "object": "project",
-        "id": user_id,
-        "client": who.client,
-        "name": project.name if project.name is not None else user_id,
-        "user": None,
-        "created": int(project.created),
-        "updated": int(project.created),
-        "metadata": dict(project.metadata) or None,
-        "deleted": False,
-    }
+    record = ProjectRecord(
+        id=user_id, name=project.name if project.name is not None else user_id, created=project.created
+    )
+    return project_to_json(record, client=who.client, metadata=project.metadata)
 
 
 def _name(body: dict[str, Any]) -> str | None:

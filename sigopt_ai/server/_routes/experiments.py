@@ -4,8 +4,9 @@ A body is SigOpt's experiment JSON, validated by :func:`~sigopt_ai.experiments._
 so an error names the field, plus an optional ``project`` (namespaced for the client, ``"default"``
 when absent, as the server has no working directory to name one) and our extension
 ``"sigopt_ai": {"seed", "lease_timeout"}`` with the defaults of :func:`sigopt_ai.create_experiment`.
-The store can rename an experiment, replace its metadata and archive it; an update of any other
-field is refused with a 400 naming it.
+The store can rename an experiment, replace its metadata, archive it (``"state": "deleted"``) and make
+it active again (``"state": "active"``, the official client's ``unarchive_experiment``); an update of
+any other field is refused with a 400 naming it.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def create_stored_experiment(
 
 
 def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[str, Any]) -> ExperimentRecord:
-    """Apply an update body: ``name``, ``metadata``, and ``state: "deleted"`` (archive).
+    """Apply an update body: ``name``, ``metadata``, and ``state``: ``"deleted"`` archives,
+    ``"active"`` unarchives.
 
     The new name and metadata are validated with the rest of the definition, by the rules of creation.
 
@@ -91,8 +93,6 @@ def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[s
     state = body.get("state")
     if state is not None and state not in _STATES:
         raise ValidationError(f"state: expected one of {sorted(_STATES)!r}, got {short_repr(state)}.")
-    if state not in (None, record.state.value, ExperimentState.DELETED.value):
-        raise ValidationError("state: an archived experiment cannot be made active again.")
     name, metadata = body.get("name"), body.get("metadata")
     if name is not None or "metadata" in body:
         changed = {**record.definition, "name": name if name is not None else record.name}
@@ -105,8 +105,11 @@ def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[s
             metadata=dict(definition.metadata) if "metadata" in body else None,
         )
         record = updated or record
-    if state == ExperimentState.DELETED.value:
-        who.backend.archive_experiment(record.id)
+    if state is not None and state != record.state.value:
+        if state == ExperimentState.DELETED.value:
+            who.backend.archive_experiment(record.id)
+        else:
+            who.backend.unarchive_experiment(record.id)
         record = who.experiment(record.id)
     return record
 
@@ -138,7 +141,8 @@ def get_experiment(experiment_id: str, who: TenantDep) -> JSONResponse:
 
 @router.put("/experiments/{experiment_id}")
 def update_experiment(experiment_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
-    """Rename the experiment, replace its metadata, or archive it (``"state": "deleted"``)."""
+    """Rename the experiment, replace its metadata, archive it (``"state": "deleted"``) or make it
+    active again (``"state": "active"``)."""
     record = update_stored_experiment(who, who.experiment(experiment_id), body)
     return reply(experiment_json(who, record))
 

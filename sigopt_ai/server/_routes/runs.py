@@ -1,6 +1,10 @@
 """Training runs: SigOpt's routes (create in a project, GET, PUT, MERGE, DELETE, checkpoints, lists)
 and ours for the HTTP backend (metric history).
 
+DELETE archives a run rather than deleting it (SigOpt's ``deleted``, which the official client's
+``archive_run`` sends): the run leaves the lists and keeps its records; a PUT or MERGE of
+``"deleted": false`` (``unarchive_run``) brings it back, and ``"deleted": true`` archives it too.
+
 A PUT or MERGE becomes write operations (see :mod:`._run_bodies`), applied through the process's
 group commit (:mod:`sigopt_ai.server._commit`); it also renews the run's heartbeat, which keeps the
 lease of an experiment's suggestion. A run of an experiment that such a request finishes gets its
@@ -67,10 +71,23 @@ def create_run(
     return who.run(run.id)
 
 
+def _archived(body: dict[str, Any]) -> bool | None:
+    """The body's ``deleted`` (None when absent or null).
+
+    Raises:
+        ValidationTypeError: It is not a boolean.
+    """
+    deleted = body.get("deleted")
+    if deleted is not None and not isinstance(deleted, bool):
+        raise ValidationTypeError(f"training_run.deleted: expected true or false, got {describe_value(deleted)}.")
+    return deleted
+
+
 def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool, skip: str | None) -> Response:
-    if body.get("deleted") is True:
-        return _delete(who, run)
+    archived = _archived(body)
     change = apply_body(run, {k: v for k, v in body.items() if k != "deleted"}, replace=replace)
+    if archived is not None and archived != run.archived:
+        who.backend.archive_run(run.id, archived)
     _write(who, run, change)
     if not change.finished and (skip or "").lower() == "skip":
         return no_content()  # the official client's every log call: no need to read the run back
@@ -148,11 +165,6 @@ def submit_logged_values(who: Tenant, run_id: str, body: dict[str, Any]) -> asyn
         return who.commit.submit_async(who, ops, inherit=inherit)
     except ValidationError:
         return None
-
-
-def _delete(who: Tenant, run: RunRecord) -> Response:
-    who.store.delete_run(run.id)
-    return no_content()
 
 
 def _list(who: Tenant, *, project: str | None, experiment: str | None, limit: int | None) -> JSONResponse:
@@ -244,8 +256,9 @@ async def merge_run(run_id: str, who: TenantDep, body: JsonBody, x_response_cont
 
 @router.delete("/training_runs/{run_id}")
 def delete_run(run_id: str, who: TenantDep) -> Response:
-    """Delete a run and what was recorded for it."""
-    return _delete(who, who.run(run_id))
+    """Archive a run: it leaves the lists, and its records stay (``"deleted": false`` brings it back)."""
+    who.backend.archive_run(who.run(run_id).id)
+    return no_content()
 
 
 @router.post("/training_runs/{run_id}/checkpoints")

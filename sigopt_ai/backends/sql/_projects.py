@@ -1,0 +1,29 @@
+"""Projects in the SQL store: made explicitly here, or implicitly by a run's or experiment's start."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from sigopt_ai._models import ProjectRecord
+from sigopt_ai.backends.sql import _schema as t
+from sigopt_ai.backends.sql._engine import Store, dialect_insert
+
+__all__ = ["create_project", "get_project"]
+
+
+def create_project(store: Store, project: str, name: str | None) -> bool:
+    """Insert a project unless one has this id; True when it was inserted."""
+    with store.transaction() as conn:
+        statement = dialect_insert(conn)(t.projects).values(id=project, created=time.time(), name=name)
+        result = conn.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+    return bool(result.rowcount)
+
+
+def get_project(store: Store, project: str) -> ProjectRecord | None:
+    """The project with this id, or None; a project made by a run's start is named by its id."""
+    query = sa.select(t.projects.c.id, t.projects.c.name, t.projects.c.created).where(t.projects.c.id == project)
+    with store.transaction(write=False) as conn:
+        row = conn.execute(query).first()
+    return None if row is None else ProjectRecord(id=row.id, name=row.name or row.id, created=row.created)
