@@ -142,8 +142,8 @@ def check_step(step: Any) -> int:
 
 
 def to_seconds(value: Any, field: str) -> float:
-    """A duration: a finite number of seconds > 0 (not a bool)."""
-    seconds = to_number(value, field)
+    """A duration: a finite number of seconds > 0 (not a bool, not a string)."""
+    seconds = to_real(value, field)
     if not (math.isfinite(seconds) and seconds > 0):
         raise ValidationError(f"{field} must be a finite number of seconds > 0, got {short_repr(value)}.")
     return seconds
@@ -160,12 +160,12 @@ def to_seed(value: Any, field: str = "seed") -> int:
 
 
 def to_number(value: Any, field: str) -> float:
-    """A metric value as a float: ints, floats and numeric scalars (numpy, torch); not bools.
+    """A logged metric value as a float, coerced as sigopt-python's ``sanitize_number`` does: whatever
+    ``float()`` takes, so ``"0.9"`` is 0.9 and ``True`` is 1.0 (a numpy or torch scalar too).
 
-    NaN and infinities pass (they mark a run diverged); an int too large for a float does not.
+    NaN and infinities pass (they mark a run diverged); an int too large for a float does not, nor
+    text that is not a number.
     """
-    if isinstance(value, (bool, str, bytes, bytearray)):
-        raise ValidationTypeError(f"{field} must be a number, got {describe_value(value)}.")
     try:
         return float(value)
     except OverflowError:
@@ -174,6 +174,17 @@ def to_number(value: Any, field: str) -> float:
         ) from None
     except Exception:  # whatever a foreign object's __float__ raises, it is not a number
         raise ValidationTypeError(f"{field} must be a number, got {describe_value(value)}.") from None
+
+
+def to_real(value: Any, field: str) -> float:
+    """A number given as one (an int, a float or a numeric scalar; not a bool or text), as a float.
+
+    For settings and observations, where SigOpt's API takes numbers only; logged metric values take
+    :func:`to_number`'s coercion instead.
+    """
+    if isinstance(value, (bool, str, bytes, bytearray)):
+        raise ValidationTypeError(f"{field} must be a number, got {describe_value(value)}.")
+    return to_number(value, field)
 
 
 def check_stddev(stddev: Any, field: str) -> float:

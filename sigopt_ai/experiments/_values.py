@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from sigopt_ai._checks import short_repr, to_number
+from sigopt_ai._checks import short_repr, to_real
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind
@@ -47,7 +47,7 @@ def _named_value(item: Any, index: int) -> tuple[Any, Any]:
 
 def _finite(value: Any, field: str) -> float:
     """A metric value of an observation: a finite number (a diverged evaluation is ``failed=True``)."""
-    number = to_number(value, field)
+    number = to_real(value, field)
     if not math.isfinite(number):
         raise ValidationError(
             f"{field} must be a finite number, got {number!r}; report a diverged evaluation with failed=True."
