@@ -9,8 +9,8 @@ A batch can fail for two reasons, handled differently:
   retried with backoff, so an outage delays records but loses none while the process lives. Past
   ``high_water`` queued operations, the queue is spilled to a spool file in the temp directory
   instead of growing, and the spool is written back, in order, when the store returns. An outage
-  that fills the spool (``SPOOL_LIMIT_BYTES``) costs metric history, reported once, never a run's
-  other records.
+  that fills the spool (``SPOOL_LIMIT_BYTES``) costs metric history and files, reported once, never a
+  run's other records.
 * A record holds a value the store cannot take (an integer past 64 bits, text UTF-8 cannot encode,
   an object the driver cannot bind): retrying cannot help, so the batch is split in halves until
   the bad record is alone. Every other record is written; the bad one is repaired if its text was
@@ -18,7 +18,8 @@ A batch can fail for two reasons, handled differently:
 
 When the writer is healthy but slower than a tight logging loop, :meth:`Syncer.submit` makes the
 producer wait until the writer has caught up (backpressure), which bounds both memory and what a
-``kill -9`` can lose. Once a queue that went past ``high_water`` is flushed, the memory it used is
+``kill -9`` can lose; files (:meth:`Syncer.submit_sized`) count by their bytes too, past
+``high_water_bytes``, so that a stream of images cannot grow memory either. Once a queue that went past ``high_water`` is flushed, the memory it used is
 given back to the operating system before the flush returns.
 """
 
@@ -51,11 +52,20 @@ DEFAULT_INTERVAL = 0.5
 HIGH_WATER = 100_000
 """Queued operations past which a producer waits for the writer (or, with the store down, spills)."""
 
+HIGH_WATER_BYTES = 32 * 2**20
+"""Bytes of file contents queued in memory past which a producer waits for the writer (or, with the
+store down, spills): operations are counted, but a few files can weigh more than 100,000 metrics."""
+
+MAX_BATCH_BYTES = 8 * 2**20
+"""File contents in one write (or one spooled chunk): a batch ends with the file that reaches it."""
+
 SPOOL_LIMIT_BYTES = 1 << 30
 """The most the spool file holds; past it, metric points and checkpoints are dropped (and reported)."""
 
 _SPOOL_MEMORY_LIMIT = 200_000  # operations kept in memory when the temp directory takes no more
-_DROPPABLE = frozenset({"metric", "checkpoint", "heartbeat"})  # history; a run's other records are kept
+# Dropped once the spool is full: history, and files (kept in memory they would have no bound); a
+# run's other records are kept.
+_DROPPABLE = frozenset({"metric", "checkpoint", "heartbeat", "file"})
 _RETRY_BACKOFF_MAX = 5.0
 _BACKPRESSURE_MAX_WAIT = 5.0  # a writer this slow is treated as down: the producer spills instead
 _BACKPRESSURE_POLL = 0.05
@@ -75,6 +85,7 @@ class Syncer:
             (heartbeats of the process's active runs).
         flush_timeout: Seconds :meth:`flush` waits by default (default: the ``flush_timeout`` setting).
         high_water: Queued operations past which :meth:`submit` applies backpressure or spills.
+        high_water_bytes: Queued file bytes past which :meth:`submit_sized` applies backpressure or spills.
         spool_limit: Bytes the spool file may hold.
     """
 
@@ -86,6 +97,7 @@ class Syncer:
         on_tick: Callable[[], list[Op]] | None = None,
         flush_timeout: float | None = None,
         high_water: int = HIGH_WATER,
+        high_water_bytes: int = HIGH_WATER_BYTES,
         spool_limit: int = SPOOL_LIMIT_BYTES,
     ) -> None:
         if flush_timeout is None:
@@ -94,6 +106,7 @@ class Syncer:
         self.interval = interval
         self.flush_timeout = flush_timeout
         self.high_water = high_water
+        self.high_water_bytes = high_water_bytes
         self.spool_limit = spool_limit
         self._on_tick = on_tick
         self._queue: deque[Op | threading.Event] = deque()
@@ -110,6 +123,8 @@ class Syncer:
         self._spool_lock = threading.Lock()  # orders spills against the writer taking from the queue
         self._spool = _Spool(self.spool_limit)
         self._spool_events: list[threading.Event] = []  # flush markers spilled with the queue
+        self._bytes = 0  # file contents in the queue (see submit_sized)
+        self._bytes_lock = threading.Lock()
         self._progress = threading.Event()  # set each time the writer finishes a batch
         self._attempt_done = threading.Condition()
         self._attempts = 0
@@ -139,6 +154,27 @@ class Syncer:
                 self._over_high_water()
 
         return submit
+
+    def submit_sized(self, op: Op, size: int) -> None:
+        """Queue an operation that carries ``size`` bytes of file contents (a ``file`` record).
+
+        Like :meth:`submit`, but the queue is bounded by bytes too: past ``high_water_bytes``, the
+        producer waits for a healthy writer, or spills the queue to the spool file while the store
+        is down, so that a stream of images cannot grow memory without bound.
+        """
+        with self._bytes_lock:
+            self._bytes += size
+        self.submit(op)
+        if self._bytes > self.high_water_bytes:
+            self._over_high_water()
+
+    def _taken(self, op: Op) -> int:
+        """Count the contents of a ``file`` record just taken from the queue out of the queued bytes."""
+        size = len(op[5])
+        with self._bytes_lock:
+            # Never below zero, even for a file record queued through plain submit (never counted).
+            self._bytes = max(0, self._bytes - size)
+        return size
 
     def start(self) -> None:
         """Start the writer thread (idempotent)."""
@@ -171,7 +207,8 @@ class Syncer:
         self._backlog = True
         deadline = time.monotonic() + _BACKPRESSURE_MAX_WAIT
         resume_at = self.high_water * _RESUME_FRACTION
-        while len(self._queue) > resume_at:
+        resume_bytes = self.high_water_bytes * _RESUME_FRACTION
+        while len(self._queue) > resume_at or self._bytes > resume_bytes:
             if self._failing or not self._writer_alive() or time.monotonic() > deadline:
                 self._spill()
                 return
@@ -184,6 +221,7 @@ class Syncer:
         with self._spool_lock:
             popleft = self._queue.popleft
             chunk: list[Op] = []
+            chunk_bytes = 0
             while True:
                 try:
                     item = popleft()
@@ -193,9 +231,11 @@ class Syncer:
                     self._spool_events.append(item)  # set once everything spilled before it is written
                     continue
                 chunk.append(item)
-                if len(chunk) == MAX_BATCH:
+                if item[0] == "file":
+                    chunk_bytes += self._taken(item)
+                if len(chunk) == MAX_BATCH or chunk_bytes >= MAX_BATCH_BYTES:
                     self._spool_chunk(chunk)
-                    chunk = []
+                    chunk, chunk_bytes = [], 0
             self._spool_chunk(chunk)
 
     def _spool_chunk(self, chunk: list[Op]) -> None:
@@ -206,7 +246,7 @@ class Syncer:
         if self.dropped == 0:
             logger.error(
                 "sigopt_ai: the store has been unavailable for so long that %d bytes of records wait in a "
-                "spool file; metric points and checkpoints logged from now until it is back are dropped "
+                "spool file; metric points, checkpoints and files logged from now until it is back are dropped "
                 "(see Syncer.dropped); the runs' other records are kept",
                 self.spool_limit,
             )
@@ -318,8 +358,9 @@ class Syncer:
                     events, self._spool_events = self._spool_events, []
                 return batch, events
             batch = []
+            batch_bytes = 0
             popleft = self._queue.popleft
-            while len(batch) < MAX_BATCH:
+            while len(batch) < MAX_BATCH and batch_bytes < MAX_BATCH_BYTES:
                 try:
                     item = popleft()
                 except IndexError:
@@ -328,6 +369,8 @@ class Syncer:
                     events.append(item)
                     break  # a flush marker: write what came before it now
                 batch.append(item)
+                if item[0] == "file":
+                    batch_bytes += self._taken(item)
             return batch, events
 
     def _safe_tick(self) -> list[Op]:
