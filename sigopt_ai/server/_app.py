@@ -21,6 +21,7 @@ from sigopt_ai.server._routes import (
     batches,
     clients,
     experiments,
+    files,
     observations,
     runs,
     suggestions,
@@ -91,7 +92,7 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | No
     app.state.tokens = TokenCache(store.authenticate, seconds)
     app.state.commit = commit
     install_error_handlers(app)
-    for area in (tokens, clients, runs, batches, experiments, suggestions, observations, aiexperiments):
+    for area in (tokens, clients, runs, files, batches, experiments, suggestions, observations, aiexperiments):
         router: APIRouter = area.router
         app.include_router(router, prefix="/v1", responses=RESPONSES)
     app.add_middleware(FastLane, state=app.state)  # innermost: the body limit applies to it too

@@ -110,10 +110,11 @@ def test_completed_ends_the_run(api: httpx.Client, project: str) -> None:
     assert done["completed"] is not None
 
 
-def test_delete_removes_the_run(api: httpx.Client, project: str) -> None:
+def test_delete_archives_the_run(api: httpx.Client, project: str) -> None:
     run = _create(api, project)
     assert api.delete(f"/training_runs/{run['id']}").status_code == 204
-    assert api.get(f"/training_runs/{run['id']}").status_code == 404
+    fetched = api.get(f"/training_runs/{run['id']}")
+    assert fetched.status_code == 200 and fetched.json()["deleted"] is True
 
 
 def test_checkpoints_are_recorded_in_order(api: httpx.Client, project: str) -> None:

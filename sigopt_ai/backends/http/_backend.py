@@ -65,10 +65,12 @@ from sigopt_ai._checks import INT64_MAX
 from sigopt_ai._exceptions import BackendRejected, ConfigError, StoreError, TransportError
 from sigopt_ai._models import (
     ExperimentRecord,
+    FileRecord,
     MetricPoint,
     Observation,
     Op,
     Progress,
+    ProjectRecord,
     RunRecord,
     Suggestion,
 )
@@ -79,11 +81,13 @@ from sigopt_ai.backends.http._retry import Unavailable, is_retryable_status, par
 from sigopt_ai.wire import (
     error_from_json,
     experiment_from_json,
+    file_from_json,
     metric_point_from_json,
     observation_from_json,
     ops_to_json,
     page_from_json,
     progress_from_json,
+    project_from_json,
     suggestion_from_json,
     training_run_from_json,
 )
@@ -522,6 +526,55 @@ class HTTPBackend(Backend):
         self._settle()
         return self._pages("/v1/sigopt_ai/dead_letters", {"run": run_id})
 
+    def archive_run(self, run_id: str, archived: bool = True) -> bool:
+        """Archive a run or bring it back (``MERGE {"deleted": ...}``); False when there is no such run."""
+        if not run_id:
+            return False
+        self._settle()
+        reply = self._call("MERGE", f"/v1/training_runs/{_segment(run_id)}", body={"deleted": archived})
+        return reply is not None
+
+    def list_files(self, run_id: str) -> list[FileRecord]:
+        """The files stored with a run, oldest first."""
+        if not run_id:
+            return []
+        self._settle()
+        return [file_from_json(item) for item in self._pages(f"/v1/training_runs/{_segment(run_id)}/files")]
+
+    def read_file(self, file_id: str) -> bytes | None:
+        """The bytes of a stored file (``GET /v1/files/{id}/sigopt_ai/data``), or None."""
+        if not file_id:
+            return None
+        self._settle()
+        path = f"/v1/files/{_segment(file_id)}/sigopt_ai/data"
+        response = self._waiting(lambda: self._send("GET", path, headers={"Accept": "*/*"}))
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            raise error_from_json(response.status_code, _decode(response))
+        return response.content
+
+    # -- projects -------------------------------------------------------------------------------
+
+    def create_project(self, project: str, name: str | None = None) -> bool:
+        """Create a project in this token's client; False when it exists (the server's 409)."""
+        body = {"id": project, "name": name}
+        encoded = json.dumps({k: v for k, v in body.items() if v is not None})
+        path = self._client_path("projects")
+        response = self._waiting(lambda: self._send("POST", path, body=encoded))
+        if response.status_code == 409:
+            return False
+        if response.status_code >= 400:
+            raise error_from_json(response.status_code, _decode(response))
+        return True
+
+    def get_project(self, project: str) -> ProjectRecord | None:
+        """The project with this id in this token's client, or None."""
+        if not project:
+            return None
+        reply = self._call("GET", self._client_path(f"projects/{_segment(project)}"))
+        return None if reply is None else project_from_json(reply)
+
     # -- experiments ----------------------------------------------------------------------------
 
     def create_experiment(
@@ -564,6 +617,10 @@ class HTTPBackend(Backend):
     def archive_experiment(self, experiment_id: str) -> None:
         """Archive an experiment: no suggestion is served any more."""
         self._experiment_call("DELETE", experiment_id)
+
+    def unarchive_experiment(self, experiment_id: str) -> None:
+        """Make an archived experiment active again (``PUT {"state": "active"}``)."""
+        self._experiment_call("PUT", experiment_id, body={"state": "active"})
 
     def serve_suggestion(self, experiment_id: str, *, run_id: str | None) -> Suggestion | None:
         """Lease a suggestion to ``run_id``, or None when none can be served (the server's 204)."""

@@ -17,8 +17,9 @@ def create_project(store: Store, project: str, name: str | None) -> bool:
     """Insert a project unless one has this id; True when it was inserted."""
     with store.transaction() as conn:
         statement = dialect_insert(conn)(t.projects).values(id=project, created=time.time(), name=name)
-        result = conn.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
-    return bool(result.rowcount)
+        # RETURNING says whether the row went in (the drivers' rowcount does not agree on a conflict).
+        inserted = conn.execute(statement.on_conflict_do_nothing(index_elements=["id"]).returning(t.projects.c.id))
+        return inserted.first() is not None
 
 
 def get_project(store: Store, project: str) -> ProjectRecord | None:
