@@ -85,6 +85,11 @@ class BackendRejected(BackendError):
         self.status = status
         self.message = message
 
+    @property
+    def status_code(self) -> int:
+        """The HTTP status code, under sigopt-python's ``ApiException`` name."""
+        return self.status
+
 
 class StoreError(BackendError):
     """A database operation of the embedded or PostgreSQL store failed."""

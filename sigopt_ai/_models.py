@@ -24,6 +24,7 @@ __all__ = [
     "ExperimentRecord",
     "ExperimentState",
     "FileRecord",
+    "MetricEvaluation",
     "MetricPoint",
     "Observation",
     "Op",
@@ -113,6 +114,28 @@ class RunRecord:
             raise ValueError(f"Run {self.id!r} is failed but has no failure information.")
         if self.failure is not None and self.state is not RunState.FAILED:
             raise ValueError(f"Run {self.id!r} has failure information but its state is {self.state.value!r}.")
+
+    @property
+    def assignments(self) -> Mapping[str, ParamValue]:
+        """The run's parameters under sigopt-python's ``TrainingRun`` name (the same as :attr:`params`)."""
+        return self.params
+
+    @property
+    def values(self) -> dict[str, MetricEvaluation]:
+        """Each metric's last value as sigopt-python's ``TrainingRun.values`` gives it:
+        ``run.values["loss"].value`` and ``.value_stddev``."""
+        return {
+            name: MetricEvaluation(name, value, self.metric_stddevs.get(name)) for name, value in self.metrics.items()
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MetricEvaluation:
+    """One metric's value in :attr:`RunRecord.values` (SigOpt's ``metric_evaluation``)."""
+
+    name: str
+    value: float
+    value_stddev: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +275,43 @@ class Progress:
     failed_by_kind: Mapping[str, int]
     extra: int = 0
     manual: int = 0
+
+    # sigopt-python's names for the same counts (its ``Progress`` and ``RunsProgress`` objects).
+
+    @property
+    def remaining_budget(self) -> int | None:
+        """Budget left to serve: :attr:`remaining` (sigopt-python's ``loop()`` stops at 0)."""
+        return self.remaining
+
+    @property
+    def finished_run_count(self) -> int:
+        """Observed suggestions: :attr:`finished`."""
+        return self.finished
+
+    @property
+    def active_run_count(self) -> int:
+        """Suggestions being evaluated: :attr:`active`."""
+        return self.active
+
+    @property
+    def total_run_count(self) -> int:
+        """Finished and active together."""
+        return self.finished + self.active
+
+    @property
+    def observation_budget(self) -> int | None:
+        """The budget, under the core module's name."""
+        return self.budget
+
+    @property
+    def observation_count(self) -> int:
+        """Every observation, further results of a suggestion (:attr:`extra`) included."""
+        return self.finished + self.extra
+
+    @property
+    def observation_budget_consumed(self) -> int:
+        """Observations the budget counts: :attr:`finished`."""
+        return self.finished
 
 
 # Write operations, in the order a run produces them. The first item names the operation:
