@@ -38,6 +38,7 @@ from sigopt_ai._failures import (
 from sigopt_ai._models import (
     Checkpoint,
     ExperimentState,
+    FileRecord,
     MetricPoint,
     Observation,
     Progress,
@@ -63,6 +64,7 @@ from sigopt_ai.runs._api import (
     metric_history,
 )
 from sigopt_ai.runs._decorator import RunSpec, run
+from sigopt_ai.runs._files import list_files, log_image, read_file
 from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._run import RunContext, current_run
 
@@ -87,6 +89,7 @@ __all__ = [
     "ExperimentStopped",
     "FailureInfo",
     "FailureKind",
+    "FileRecord",
     "InvalidAssignment",
     "MetricPoint",
     "Observation",
@@ -113,16 +116,19 @@ __all__ = [
     "flush",
     "get_experiment",
     "get_run",
+    "list_files",
     "list_runs",
     "log_checkpoint",
     "log_dataset",
     "log_failure",
+    "log_image",
     "log_metadata",
     "log_metric",
     "log_metrics",
     "log_model",
     "metric_history",
     "params",
+    "read_file",
     "register_failure_classifier",
     "register_failure_type",
     "run",

@@ -47,7 +47,7 @@ def test_import_loads_no_heavy_dependency() -> None:
     loaded = set(
         json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     )
-    heavy = {"numpy", "scipy", "sqlalchemy", "torch", "tensorflow", "httpx", "rich", "yaml"}
+    heavy = {"numpy", "scipy", "sqlalchemy", "torch", "tensorflow", "httpx", "rich", "yaml", "PIL", "matplotlib"}
     assert not loaded & heavy
 
 
