@@ -69,6 +69,7 @@ from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._run import RunContext, current_run
 
 if TYPE_CHECKING:
+    from sigopt_ai.connection import Connection
     from sigopt_ai.experiments import Experiment, create_experiment, get_experiment
 
 from sigopt_ai._version import __version__ as __version__
@@ -82,6 +83,7 @@ __all__ = [
     "BackendRejected",
     "Checkpoint",
     "ConfigError",
+    "Connection",
     "CurrentRunParams",
     "Diverged",
     "Experiment",
@@ -137,6 +139,7 @@ __all__ = [
 # PEP 562: experiments need numpy, scipy, PyYAML and rich, so they load on first use, not with the
 # logging API a training script imports.
 _LAZY = {name: "sigopt_ai.experiments" for name in ("Experiment", "create_experiment", "get_experiment")}
+_LAZY["Connection"] = "sigopt_ai.connection"
 
 if not TYPE_CHECKING:
     # Hidden from type checkers: they read a module's __getattr__ as "any other name exists", which

@@ -26,6 +26,7 @@ __all__ = [
     "experiment_json",
     "extension",
     "shows_best_observation",
+    "token_json",
 ]
 
 DEFAULT_PROJECT = "default"
@@ -84,6 +85,22 @@ def aiexperiment_json(experiment: Mapping[str, Any]) -> JSON:
 def best_assignments_json(observations: Sequence[Observation], experiment: str) -> list[JSON]:
     """SigOpt's ``best_assignments`` objects of the best observations (the items of their page)."""
     return [{**observation_to_json(o, experiment=experiment), "object": "best_assignments"} for o in observations]
+
+
+def token_json(client: str | None) -> JSON:
+    """SigOpt's ``token`` object of the request's token: its client (the token itself is not echoed)."""
+    return {
+        "object": "token",
+        "client": client,
+        "user": None,
+        "development": False,
+        "all_experiments": True,
+        "experiment": None,
+        "expires": None,
+        "token": None,
+        "token_type": "client-api",
+        "permissions": None,
+    }
 
 
 def extension(body: Mapping[str, Any], allowed: frozenset[str], where: str = EXTENSION) -> dict[str, Any]:

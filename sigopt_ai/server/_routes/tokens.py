@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import reply
+from sigopt_ai.wire._core import token_json
 
 router = APIRouter()
 
@@ -16,17 +17,4 @@ router = APIRouter()
 @router.get("/tokens/self")
 def token_self(who: Annotated[Tenant, Depends(tenant)]) -> JSONResponse:
     """The token's ``token`` object: its client (the token itself is not echoed)."""
-    return reply(
-        {
-            "object": "token",
-            "client": who.client,
-            "user": None,
-            "development": False,
-            "all_experiments": True,
-            "experiment": None,
-            "expires": None,
-            "token": None,
-            "token_type": "client-api",
-            "permissions": None,
-        }
-    )
+    return reply(token_json(who.client))

@@ -1,0 +1,226 @@
+"""Request bodies of SigOpt's core experiment calls, checked as the server checks them.
+
+Pure over a :class:`~sigopt_ai.backends.Backend`: no HTTP, no tenant. The server's routes and the
+:class:`~sigopt_ai.Connection` both use these, so a bad body gets the same message either way.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sigopt_ai._checks import describe_value, short_repr, to_seed
+from sigopt_ai._definition import ExperimentDefinition
+from sigopt_ai._exceptions import ValidationError, ValidationTypeError
+from sigopt_ai._failures import FailureKind
+from sigopt_ai._models import ExperimentRecord, ExperimentState
+from sigopt_ai.backends import Backend
+from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
+from sigopt_ai.experiments._parse import parse_experiment
+from sigopt_ai.experiments._values import names, observed_values
+from sigopt_ai.wire import EXTENSION
+from sigopt_ai.wire._core import extension
+
+__all__ = [
+    "OBSERVATION_KEYS",
+    "ObservationBody",
+    "create_experiment_record",
+    "observation_body",
+    "observed_suggestion",
+    "update_experiment_record",
+]
+
+_CREATE_EXTENSION = frozenset({"seed", "lease_timeout"})
+_UPDATABLE = frozenset({"name", "metadata", "state"})
+_STATES = frozenset(state.value for state in ExperimentState)
+# Fields a client sends back as it read them, which an update may carry unchanged.
+_ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
+OBSERVATION_KEYS = frozenset({"suggestion", "assignments", "values", "failed", "metadata", "no_optimize", EXTENSION})
+"""The fields an observation body may have (``metadata`` and ``no_optimize`` are accepted, not kept)."""
+
+
+def create_experiment_record(
+    backend: Backend, project: str, body: Mapping[str, Any], *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT
+) -> ExperimentRecord:
+    """Validate an experiment body (without ``project``) and store it in the store project ``project``.
+
+    The body is SigOpt's experiment JSON (:func:`~sigopt_ai.experiments._parse.parse_experiment`)
+    plus our extension ``"sigopt_ai": {"seed", "lease_timeout"}``; ``lease_timeout`` is the lease
+    when the extension names none.
+
+    Raises:
+        ValidationError: The body breaks a rule; the message names the field.
+    """
+    options = extension(body, _CREATE_EXTENSION)
+    definition = parse_experiment({k: v for k, v in body.items() if k != EXTENSION})
+    seed = options.get("seed")
+    return backend.create_experiment(
+        project=project,
+        name=definition.name,
+        definition=definition.to_json(),
+        seed=random.SystemRandom().randrange(2**31) if seed is None else to_seed(seed, "sigopt_ai.seed"),
+        lease_timeout=check_lease_timeout(options.get("lease_timeout", lease_timeout), "sigopt_ai.lease_timeout"),
+    )
+
+
+def update_experiment_record(
+    backend: Backend, record: ExperimentRecord, body: Mapping[str, Any], *, project: str | None = None
+) -> ExperimentRecord:
+    """Apply an update body: ``name``, ``metadata``, ``state: "deleted"`` (archive) and
+    ``state: "active"`` (unarchive); any other field only unchanged, as a client sends back what it read.
+
+    The new name and metadata are validated with the rest of the definition, by the rules of creation.
+
+    Args:
+        project: The project as the body's sender names it (default: the record's).
+
+    Raises:
+        ValidationError: A field cannot be updated or breaks a rule; the message names it.
+    """
+    shown_project = record.project if project is None else project
+    for key, value in body.items():
+        if key in _UPDATABLE or key in _ENVELOPE or (key == "project" and value == shown_project):
+            continue
+        if key in record.definition or (key == "observation_budget" and "budget" in record.definition):
+            if value == record.definition.get("budget" if key == "observation_budget" else key):
+                continue
+        raise ValidationError(f"{key}: this server cannot change it after creation; only name and metadata.")
+    state = body.get("state")
+    if state is not None and state not in _STATES:
+        raise ValidationError(f"state: expected one of {sorted(_STATES)!r}, got {short_repr(state)}.")
+    name = body.get("name")
+    if name is not None or "metadata" in body:
+        changed = {**record.definition, "name": name if name is not None else record.name}
+        if "metadata" in body:
+            changed["metadata"] = body["metadata"]
+        definition = parse_experiment(changed)
+        updated = backend.update_experiment(
+            record.id,
+            name=definition.name if name is not None else None,
+            metadata=dict(definition.metadata) if "metadata" in body else None,
+        )
+        record = updated or record
+    if state is not None and state != record.state.value:
+        if state == ExperimentState.DELETED.value:
+            backend.archive_experiment(record.id)
+        else:
+            backend.unarchive_experiment(record.id)
+    return backend.get_experiment(record.id) or record
+
+
+@dataclass(frozen=True)
+class ObservationBody:
+    """An observation body, checked: its values (None when failed) and failure kind."""
+
+    failed: bool
+    values: dict[str, float] | None
+    failure_kind: str | None
+
+
+def observation_body(
+    definition: ExperimentDefinition, body: Mapping[str, Any], *, of_run: bool, failure_kind: Any = None
+) -> ObservationBody:
+    """Check an observation body by SigOpt's rules (reference §3.5), or the loop's for a run's result.
+
+    Args:
+        definition: The experiment's definition.
+        body: The request body; its keys are checked against :data:`OBSERVATION_KEYS`.
+        of_run: The observation is a run's result (the SDK's loop): the values need only the
+            optimized and constraint metrics. Otherwise SigOpt's rule: one value for each metric.
+        failure_kind: The extension's failure kind, if any (only a failed observation has one).
+
+    Raises:
+        ValidationError: The body breaks a rule; the message names the field.
+    """
+    if "task" in body:
+        raise ValidationError("task: multitask experiments are not supported.")
+    if unknown := sorted(set(body) - OBSERVATION_KEYS):
+        raise ValidationError(f"{unknown[0]}: unknown field of an observation.")
+    failed = _failed(body)
+    values = body.get("values")
+    if failed and values:
+        raise ValidationError("values: Cannot provide `values` if observation has failed.")
+    if not failed and values is None:
+        raise ValidationError("values: required unless failed is true.")
+    clean = None if failed else _values(definition, values, of_run=of_run)
+    return ObservationBody(failed, clean, _failure_kind(failure_kind, failed))
+
+
+def observed_suggestion(
+    backend: Backend,
+    experiment_id: str,
+    body: Mapping[str, Any],
+    not_found: Callable[[str, str], Exception],
+) -> str:
+    """The id of the suggestion an observation body observes: ``suggestion``, or the open one that
+    ``assignments`` names (one served outside runs first: no run will report it).
+
+    Raises:
+        ValidationError: Neither or both are given, or no open suggestion has the assignments.
+        Exception: ``not_found("suggestion", id)`` for an unknown suggestion id.
+    """
+    suggestion, assignments = body.get("suggestion"), body.get("assignments")
+    if (suggestion is None) == (assignments is None):
+        raise ValidationError("suggestion: give exactly one of suggestion and assignments.")
+    if suggestion is not None:
+        if isinstance(suggestion, bool) or not isinstance(suggestion, (str, int)):
+            raise ValidationTypeError(f"suggestion: expected a suggestion id, got {describe_value(suggestion)}.")
+        sid = str(suggestion)
+        if backend.get_suggestion(experiment_id, sid) is None:
+            raise not_found("suggestion", sid)
+        return sid
+    if not isinstance(assignments, Mapping):
+        raise ValidationTypeError(f"assignments: expected an object, got {describe_value(assignments)}.")
+    matching = [s for s in backend.open_suggestions(experiment_id) if dict(s.assignments) == dict(assignments)]
+    matching.sort(key=lambda s: s.run is not None)
+    if not matching:
+        raise ValidationError(
+            f"assignments: no open suggestion of experiment {experiment_id} has these assignments; this server "
+            "records observations of the suggestions it serves, so create one with POST "
+            f"/v1/experiments/{experiment_id}/suggestions and observe it."
+        )
+    return matching[0].id
+
+
+def _failed(body: Mapping[str, Any]) -> bool:
+    failed = body.get("failed")
+    if failed is None:
+        return False
+    if not isinstance(failed, bool):
+        raise ValidationTypeError(f"failed: expected true or false, got {describe_value(failed)}.")
+    return failed
+
+
+def _values(definition: ExperimentDefinition, values: Any, *, of_run: bool) -> dict[str, float]:
+    metrics = [m.name for m in definition.metrics]
+    if isinstance(values, list) and len(metrics) == 1:
+        # SigOpt lets the value of an experiment's only metric leave out its name.
+        values = [{"name": metrics[0], **v} if isinstance(v, Mapping) and "name" not in v else v for v in values]
+    clean = observed_values(values)
+    if unknown := set(clean) - set(metrics):
+        raise ValidationError(f"values: {names(unknown)} are not metrics of this experiment ({sorted(metrics)!r}).")
+    required = metrics if not of_run else [m.name for m in definition.optimized_metrics + definition.constraint_metrics]
+    if missing := [name for name in required if name not in clean]:
+        if not of_run:
+            raise ValidationError(
+                "values: The number of observation values and experiment metrics must be equal: "
+                f"expected one for each of {metrics!r}, missing {missing!r}."
+            )
+        raise ValidationError(f"values: the experiment's metric(s) {missing!r} are missing.")
+    return clean
+
+
+def _failure_kind(value: Any, failed: bool) -> str | None:
+    if value is None:
+        return FailureKind.REPORTED.value if failed else None
+    if not failed:
+        raise ValidationError("sigopt_ai.failure_kind: only a failed observation has a failure kind.")
+    try:
+        return FailureKind(value).value
+    except ValueError:
+        raise ValidationError(
+            f"sigopt_ai.failure_kind: {short_repr(value)} is not a failure kind; expected one of "
+            f"{sorted(k.value for k in FailureKind)!r}."
+        ) from None
