@@ -83,6 +83,8 @@ ROUTES: list[tuple[str, str, JSONBody]] = [
     ("POST", "/training_runs/{run}/checkpoints", {"values": [{"name": "y", "value": 1.0}]}),
     ("GET", "/training_runs/{run}/checkpoints", None),
     ("GET", "/training_runs/{run}/sigopt_ai/metrics/y", None),
+    ("POST", "/training_runs/{run}/files", {"name": "plot.png", "content_type": "image/png"}),
+    ("GET", "/training_runs/{run}/files", None),
     ("DELETE", "/training_runs/{run}", None),
     ("POST", "/clients/{cid}/projects/{project}/aiexperiments", AI_DEFINITION),
     ("GET", "/aiexperiments/{aiexperiment}", None),

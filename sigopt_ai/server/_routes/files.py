@@ -13,6 +13,7 @@ Files written by the SDK come in its batches, as ``file`` operations (``/sigopt_
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -70,7 +71,9 @@ def _owned_file(who: Tenant, file_id: str) -> FileRecord:
 def create_file(run_id: str, request: Request, who: TenantDep, body: JsonBody) -> JSONResponse:
     """Describe a file of the run; the reply's ``upload`` says where to ``PUT`` its bytes (once)."""
     run = who.run(run_id)
-    name = _text(body, "name") or _text(body, "filename") or "file"
+    # The official client sends the path it was given as the filename: its last part names the file.
+    filename = _text(body, "filename")
+    name = _text(body, "name") or (PurePath(filename).name if filename else None) or "file"
     content_type = _text(body, "content_type") or "application/octet-stream"
     _declared_size(body)
     check_file(name, content_type, 0, "file")

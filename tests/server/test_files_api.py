@@ -1,0 +1,153 @@
+"""Files of runs on a real server: the official client's ``log_image`` upload flow, reading files back
+(over HTTP, through the HTTP backend and in the server's store), the single-use upload URL, the size
+limits, and that another client's files are not found."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from sigopt_ai._checks import MAX_FILE_BYTES
+from sigopt_ai.backends import make_backend
+from sigopt_ai.backends.http import HTTPBackend
+from tests.conftest import run_python
+from tests.live_server import LiveServer
+
+LOG_IMAGES = """
+import json, sys
+import sigopt
+from PIL import Image
+
+sigopt.create_project()
+with sigopt.create_run(name="images") as run:
+    run.log_image(sys.argv[1])
+    run.log_image(Image.new("RGB", (3, 2), (0, 128, 255)), name="generated")
+print(json.dumps({"run": run.id}))
+"""
+
+
+def _png(color: tuple[int, int, int] = (255, 0, 0)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), color).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.token, ""), timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def run_id(api: httpx.Client) -> str:
+    """A new run of client alpha."""
+    cid = api.get("/tokens/self").json()["client"]
+    api.post(f"/clients/{cid}/projects", json={"id": "files"})
+    created = api.post(f"/clients/{cid}/projects/files/training_runs", json={"name": "r"})
+    assert created.status_code == 200, created.text
+    return str(created.json()["id"])
+
+
+def _describe(api: httpx.Client, run_id: str, **body: Any) -> dict[str, Any]:
+    response = api.post(f"/training_runs/{run_id}/files", json={"content_type": "image/png", **body})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_the_official_client_logs_images_that_read_back(live_server: LiveServer, tmp_path: Path) -> None:
+    picture = tmp_path / "picture.png"
+    picture.write_bytes(_png())
+    home = tmp_path / "home"
+    env = {**live_server.env(), "HOME": str(home), "SIGOPT_HOME": str(home / ".sigopt"), "SIGOPT_PROJECT": "img"}
+    done = run_python(f"import sys; sys.argv[1:] = [{str(picture)!r}]\n{LOG_IMAGES}", env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])["run"]
+
+    backend = HTTPBackend(live_server.url, live_server.token, journal=tmp_path / "spool.db")
+    try:
+        files = backend.list_files(run)
+        assert [(f.name, f.content_type) for f in files] == [("picture.png", "image/png"), ("generated", "image/png")]
+        assert backend.read_file(files[0].id) == picture.read_bytes()
+        assert files[0].sha256 == hashlib.sha256(picture.read_bytes()).hexdigest()
+        generated = backend.read_file(files[1].id)
+        assert generated is not None
+        assert Image.open(io.BytesIO(generated)).size == (3, 2)
+    finally:
+        backend.close()
+    store = make_backend(live_server.db)
+    try:
+        assert [f.size for f in store.list_files(run)] == [len(picture.read_bytes()), len(generated)]
+    finally:
+        store.close()
+
+
+def test_an_upload_url_needs_no_token_and_works_once(api: httpx.Client, run_id: str) -> None:
+    described = _describe(api, run_id, name="chart", content_length=5)
+    upload = described["upload"]
+    assert upload["method"] == "PUT" and described["object"] == "file"
+    assert api.get(f"/training_runs/{run_id}/files").json()["data"] == []  # nothing until the bytes come
+    assert api.get(f"/files/{described['id']}").status_code == 404
+    first = httpx.put(upload["url"], content=b"bytes", headers=upload["headers"])
+    assert first.status_code == 200, first.text
+    again = httpx.put(upload["url"], content=b"other", headers=upload["headers"])
+    assert again.status_code == 404
+    fetched = api.get(f"/files/{described['id']}").json()
+    assert (fetched["name"], fetched["content_length"], fetched["training_run"]) == ("chart", 5, run_id)
+    data = api.get(f"/files/{described['id']}/sigopt_ai/data")
+    assert data.content == b"bytes" and data.headers["content-type"] == "image/png"
+    assert [f["id"] for f in api.get(f"/training_runs/{run_id}/files").json()["data"]] == [described["id"]]
+
+
+def test_an_unknown_upload_secret_is_404(live_server: LiveServer) -> None:
+    response = httpx.put(f"{live_server.url}/v1/sigopt_ai/uploads/not-a-secret", content=b"x")
+    assert response.status_code == 404 and response.json()["object"] == "error"
+
+
+def test_a_file_over_the_limit_is_refused(api: httpx.Client, run_id: str) -> None:
+    declared = api.post(f"/training_runs/{run_id}/files", json={"name": "big", "content_length": MAX_FILE_BYTES + 1})
+    assert declared.status_code == 400 and declared.json()["message"].startswith("file.content_length")
+    upload = _describe(api, run_id, name="big")["upload"]
+    sent = httpx.put(upload["url"], content=b"\0" * (MAX_FILE_BYTES + 1), timeout=60)
+    assert sent.status_code == 413, sent.text
+    assert api.get(f"/training_runs/{run_id}/files").json()["data"] == []
+    fits = httpx.put(upload["url"], content=b"\0" * MAX_FILE_BYTES, timeout=60)
+    assert fits.status_code == 200  # the refused upload left its URL usable
+
+
+def _file_op(run_id: str, data: bytes, file_id: str = "0123456789abcdef") -> list[Any]:
+    return [
+        "file",
+        run_id,
+        file_id,
+        "out.bin",
+        "application/octet-stream",
+        {"$bytes": base64.b64encode(data).decode()},
+        1.0,
+    ]
+
+
+def test_a_batch_with_a_file_over_the_limit_is_400_naming_the_field(api: httpx.Client, run_id: str) -> None:
+    response = api.post("/sigopt_ai/batches", json={"ops": [_file_op(run_id, b"\0" * (MAX_FILE_BYTES + 1))]})
+    assert response.status_code == 400, response.text
+    assert "file data must be at most" in response.json()["message"]
+    assert api.get(f"/training_runs/{run_id}/files").json()["data"] == []
+
+
+def test_another_clients_files_are_not_found(live_server: LiveServer, api: httpx.Client, run_id: str) -> None:
+    assert api.post("/sigopt_ai/batches", json={"ops": [_file_op(run_id, b"secret")]}).status_code == 200
+    (stored,) = api.get(f"/training_runs/{run_id}/files").json()["data"]
+    with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.make_token("mallory"), "")) as other:
+        assert other.get(f"/files/{stored['id']}").status_code == 404
+        assert other.get(f"/files/{stored['id']}/sigopt_ai/data").status_code == 404
+        assert other.get(f"/training_runs/{run_id}/files").status_code == 404
+        assert other.post(f"/training_runs/{run_id}/files", json={"name": "x"}).status_code == 404
+        assert other.post("/sigopt_ai/batches", json={"ops": [_file_op(run_id, b"x", "f" * 16)]}).status_code == 404
