@@ -67,6 +67,7 @@ from sigopt_ai.runs._decorator import RunSpec, run
 from sigopt_ai.runs._files import list_files, log_image, read_file
 from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._run import RunContext, current_run
+from sigopt_ai.runs import _launched  # noqa: F401  (a process sigopt-ai launched records into its run)
 
 if TYPE_CHECKING:
     from sigopt_ai.connection import Connection

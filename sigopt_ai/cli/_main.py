@@ -1,41 +1,21 @@
-"""``sigopt-ai``: list and show runs (and experiments) in the store, as rich tables."""
+"""``sigopt-ai``: run training commands as recorded runs and experiments, and inspect the store."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 import time
-from collections.abc import Callable, Iterable
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 import sigopt_ai as sigopt
-from sigopt_ai.cli import _db, _server, _sync
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CliError(click.ClickException):
-    """A :class:`~sigopt_ai.SigOptError` shown as a one-line message with exit code 1 (2 for usage)."""
-
-    def __init__(self, error: sigopt.SigOptError) -> None:
-        super().__init__(str(error))
-        self.exit_code = 2 if isinstance(error, (sigopt.ValidationError, sigopt.UsageError)) else 1
-
-
-def _errors(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except sigopt.SigOptError as exc:
-            raise CliError(exc) from exc
-
-    return wrapper  # type: ignore[return-value]
+from sigopt_ai.cli import _db, _experiments, _init, _launch, _server, _sync
+from sigopt_ai.cli._errors import errors
+from sigopt_ai.cli._tables import table_with_ids
 
 
 def _when(timestamp: float | None) -> str:
@@ -90,13 +70,16 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--project", "-p", help="Only runs of this project.")
 @click.option("--limit", "-n", default=50, show_default=True, help="How many runs to show.")
-@_errors
+@errors
 def runs_list(project: str | None, limit: int) -> None:
     """List runs, newest first."""
-    table = Table(title=f"Runs{f' in {project}' if project else ''}")
-    for column in ("id", "name", "project", "state", "metrics", "created"):
-        table.add_column(column, overflow="fold")
-    for record in sigopt.list_runs(project, limit=limit):
+    records = sigopt.list_runs(project, limit=limit)
+    table = table_with_ids(
+        f"Runs{f' in {project}' if project else ''}",
+        [r.id for r in records],
+        ("name", "project", "state", "metrics", "created"),
+    )
+    for record in records:
         table.add_row(
             record.id,
             record.name,
@@ -110,7 +93,7 @@ def runs_list(project: str | None, limit: int) -> None:
 
 @runs.command("show")
 @click.argument("run_id")
-@_errors
+@errors
 def runs_show(run_id: str) -> None:
     """Show one run: parameters, metrics, metadata, failure."""
     record = sigopt.get_run(run_id)
@@ -144,6 +127,9 @@ def runs_show(run_id: str) -> None:
     Console().print(table)
 
 
+_init.register(main)
+_launch.register(main)
+_experiments.register(main)
 _server.register(main)
 _sync.register(main)
 _db.register(main)

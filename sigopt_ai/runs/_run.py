@@ -37,7 +37,7 @@ from sigopt_ai._checks import (
 )
 from sigopt_ai._exceptions import Terminated, UsageError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind, describe
-from sigopt_ai._models import LOST_AFTER_KEY, RunState
+from sigopt_ai._models import LOST_AFTER_KEY, RunRecord, RunState
 from sigopt_ai._types import MetricValue, ParamValue
 from sigopt_ai.runs._context import ContextStack
 from sigopt_ai.runs._images import Payload, file_payload, image_payload
@@ -94,6 +94,9 @@ class RunContext:
         experiment: The experiment id when an experiment loop owns the run.
         suggestion: The suggestion id when an experiment loop owns the run.
         binding: How the experiment loop that opened the run owns it.
+        attach: Record into run ``run_id`` that another process started and ends (a process that
+            ``sigopt-ai run`` launched): no start is recorded, and :meth:`end` makes the records
+            durable without ending the run.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class RunContext:
         session: Session | None = None,
         run_id: str | None = None,
         binding: LoopBinding | None = None,
+        attach: bool = False,
     ) -> None:
         self._project = _config.check_project(project) if project is not None else _config.default_project()
         self._name = check_run_name(name) or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
@@ -124,15 +128,18 @@ class RunContext:
         self._peak_rss = rss_bytes()
         self._started = _time()
         self._experiment = experiment
+        self._suggestion = suggestion
         self._end_lock = threading.Lock()
         self._claimable = binding is not None
         self._binding = binding
+        self._attached = attach
         self.params = RunParams(self._record_params, fixed_params)
         lease = self._lease()  # before the start: a bad setting must not leave a run behind
         start = ("start", self._id, self._project, self._name, self._started, experiment, suggestion)
-        self._submit(start)
+        if not attach:
+            self._submit(start)
         self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **lease}))
-        if fixed_params:
+        if fixed_params and not attach:
             self._record_params(dict(fixed_params))
         if params:
             self.params.update(params)
@@ -178,6 +185,11 @@ class RunContext:
     def experiment(self) -> str | None:
         """The id of the experiment that owns this run, if any."""
         return self._experiment
+
+    @property
+    def suggestion(self) -> str | None:
+        """The id of the suggestion whose parameters this run evaluates, if any."""
+        return self._suggestion
 
     def __repr__(self) -> str:
         return f"<RunContext {self._id} {self._name!r} {self._state.value}>"
@@ -368,6 +380,25 @@ class RunContext:
             check_text(reason, "reason")
         self._set_failure(FailureInfo(FailureKind.REPORTED, message=reason or ""))
 
+    def adopt(self, record: RunRecord, fallback: FailureInfo | None = None) -> None:
+        """Take what another process recorded into this run (the child ``sigopt-ai run`` launched): its
+        failure, a metric that diverged, and its peak resident set, so that :meth:`end` and the
+        experiment loop judge the run as if it had run here.
+
+        Args:
+            record: The run as stored, after the other process exited.
+            fallback: The failure to record when ``record`` holds none (what its exit status says).
+        """
+        failure = record.failure or fallback
+        if failure is not None:
+            self._set_failure(failure)
+        for name, value in record.metrics.items():
+            if value - value:  # NaN or +-inf
+                self._diverged = self._diverged or f"metric {name!r} was {value}"
+        peak = record.sys_metadata.get("peak_rss_bytes")
+        if isinstance(peak, int):
+            self._peak_rss = max(self._peak_rss, peak)
+
     def _set_failure(self, failure: FailureInfo) -> None:
         if self._failure is None:
             self._failure = failure
@@ -417,7 +448,8 @@ class RunContext:
                 self._run_end_hook(self._binding)
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
             self._ended = True
-            self._submit(("end", self._id, self._state.value, _time()))
+            if not self._attached:  # an attached run is ended by the process that started it
+                self._submit(("end", self._id, self._state.value, _time()))
             self._session.remove_run(self._id)
         if not self._session.flush():
             logger.warning("sigopt_ai: run %s is not durable yet; the writer keeps retrying", self._id)
@@ -503,13 +535,27 @@ def current_run(silent: bool = False) -> RunContext | None:
         >>> with sigopt.run(name="demo"):
         ...     sigopt.current_run().log_metric("loss", 0.1)
     """
-    run = _entered.top()
+    run = _entered.top() or _launched_run()
     if run is None and not silent:
         raise UsageError(
             "There is no active sigopt_ai run. Start one with `with sigopt.run():` or decorate the "
             "training function with `@sigopt.run`."
         )
     return run
+
+
+def _no_launched_run() -> RunContext | None:
+    return None
+
+
+_launched_run: Callable[[], RunContext | None] = _no_launched_run
+
+
+def provide_launched_run(provider: Callable[[], RunContext | None]) -> None:
+    """Make :func:`current_run` fall back to ``provider()``: the run of a process that ``sigopt-ai
+    run`` launched (:mod:`sigopt_ai.runs._launched` registers itself here; it imports this module)."""
+    global _launched_run
+    _launched_run = provider
 
 
 def abandon(run: RunContext) -> None:

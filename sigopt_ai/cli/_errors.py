@@ -1,0 +1,40 @@
+"""How the commands turn the SDK's errors into exit statuses and one-line messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+import sigopt_ai as sigopt
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INTERRUPTED = 130
+"""Ctrl-C outside the command's run (128 + SIGINT, as a shell reports it)."""
+
+
+class CliError(click.ClickException):
+    """A :class:`~sigopt_ai.SigOptError` shown as a one-line message with exit code 1 (2 for usage)."""
+
+    def __init__(self, error: sigopt.SigOptError, context: str = "") -> None:
+        super().__init__(f"{context}{error}")
+        self.exit_code = 2 if isinstance(error, (sigopt.ValidationError, sigopt.UsageError)) else 1
+
+
+def errors(func: F) -> F:
+    """Show a :class:`~sigopt_ai.SigOptError` as a :class:`CliError`, and Ctrl-C as exit status 130."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except sigopt.SigOptError as exc:
+            raise CliError(exc) from exc
+        except KeyboardInterrupt:
+            click.echo("sigopt-ai: interrupted.", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+
+    return wrapper  # type: ignore[return-value]

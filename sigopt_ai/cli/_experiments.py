@@ -1,0 +1,173 @@
+"""``sigopt-ai create experiment``, ``experiments list|show`` and ``archive|unarchive experiment|run``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import sigopt_ai as sigopt
+from sigopt_ai import _config
+from sigopt_ai._models import ExperimentRecord
+from sigopt_ai.cli._errors import CliError, errors
+from sigopt_ai.cli._summary import format_value, summary_lines
+from sigopt_ai.cli._tables import table_with_ids
+from sigopt_ai.runs._session import get_session
+
+
+def _when(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def start_worker_help(experiment_id: str) -> str:
+    """What to run next for a new experiment."""
+    return f"""Created experiment {experiment_id}.
+
+Start workers for it (each runs the command for one suggestion at a time):
+  sigopt-ai start-worker {experiment_id} -- python model.py
+
+Or from Python:
+  import sigopt_ai as sigopt
+  experiment = sigopt.get_experiment({experiment_id!r})
+  for run in experiment.loop():
+      with run:
+          ...
+"""
+
+
+def _progress(record: ExperimentRecord) -> str:
+    progress = get_session().backend.progress(record.id)
+    if progress is None:
+        return "-"
+    budget = "" if progress.budget is None else f"/{progress.budget}"
+    failed = f" ({progress.failed} failed)" if progress.failed else ""
+    return f"{progress.finished}{budget}{failed}"
+
+
+def register(main: click.Group) -> None:
+    """Add ``create``, ``experiments``, ``archive`` and ``unarchive`` to ``main``."""
+
+    @main.group()
+    def create() -> None:
+        """Create experiments."""
+
+    @create.command("experiment")
+    @click.option(
+        "-e",
+        "--experiment-file",
+        default="experiment.yml",
+        show_default=True,
+        type=click.Path(exists=True, dir_okay=False),
+        help="A SigOpt experiment.yml defining the experiment.",
+    )
+    @click.option("-p", "--project", help="The project (default: SIGOPT_PROJECT, else the directory's name).")
+    @errors
+    def create_experiment(experiment_file: str, project: str | None) -> None:
+        """Create the experiment of experiment.yml, and say how to start workers for it."""
+        experiment = sigopt.create_experiment(file=experiment_file, project=project)
+        click.echo(start_worker_help(experiment.id))
+
+    @main.group()
+    def experiments() -> None:
+        """Inspect experiments."""
+
+    @experiments.command("list")
+    @click.option("--project", "-p", help="Only experiments of this project.")
+    @click.option("--limit", "-n", default=50, show_default=True, help="How many experiments to show.")
+    @errors
+    def experiments_list(project: str | None, limit: int) -> None:
+        """List experiments, newest first."""
+        if project is not None:
+            _config.check_project(project)
+        sigopt.flush()
+        records = get_session().backend.list_experiments(project=project, limit=limit)
+        table = table_with_ids(
+            f"Experiments{f' in {project}' if project else ''}",
+            [r.id for r in records],
+            ("name", "project", "state", "observations", "created"),
+        )
+        for record in records:
+            table.add_row(
+                record.id, record.name, record.project, record.state.value, _progress(record), _when(record.created)
+            )
+        Console().print(table)
+
+    @experiments.command("show")
+    @click.argument("experiment_id")
+    @errors
+    def experiments_show(experiment_id: str) -> None:
+        """Show one experiment: its definition, progress and best assignments."""
+        experiment = sigopt.get_experiment(experiment_id)
+        record = get_session().backend.get_experiment(experiment.id)
+        assert record is not None  # get_experiment raised otherwise
+        table = Table(title=f"Experiment {experiment.id}", show_header=False)
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        definition = experiment.definition
+        rows = [
+            ("name", experiment.name),
+            ("project", experiment.project),
+            ("state", record.state.value),
+            ("created", _when(record.created)),
+            ("observations", _progress(record)),
+            ("metrics", ", ".join(f"{m.name} ({m.objective})" for m in definition.metrics)),
+        ]
+        rows += [(f"parameter {p.name}", _parameter(p)) for p in definition.parameters]
+        for field, value in rows:
+            table.add_row(field, value)
+        Console().print(table)
+        click.echo("\n".join(summary_lines(experiment, experiment.best_runs())))
+
+    for verb, archived in (("archive", True), ("unarchive", False)):
+        _register_archiving(main, verb, archived)
+
+
+def _parameter(parameter: Any) -> str:
+    data = parameter.to_json()
+    text = str(data.get("type"))
+    if data.get("bounds"):
+        text += f" [{format_value(data['bounds']['min'])}, {format_value(data['bounds']['max'])}]"
+    if data.get("categorical_values"):
+        text += (
+            " {"
+            + ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in data["categorical_values"])
+            + "}"
+        )
+    if data.get("grid"):
+        text += f" grid {data['grid']}"
+    if data.get("transformation") == "log":
+        text += " log"
+    return text
+
+
+def _archiver(kind: str, archived: bool) -> Callable[[str], Any]:
+    """The module-level function that archives (or unarchives) one experiment or run."""
+    if kind == "experiment":
+        return sigopt.archive_experiment if archived else sigopt.unarchive_experiment
+    return sigopt.archive_run if archived else sigopt.unarchive_run
+
+
+def _register_archiving(main: click.Group, verb: str, archived: bool) -> None:
+    @main.group(verb)
+    def group() -> None:
+        pass
+
+    group.help = f"{verb.capitalize()} experiments or runs."
+
+    for kind in ("experiment", "run"):
+
+        def command(ids: tuple[str, ...], kind: str = kind) -> None:
+            act = _archiver(kind, archived)
+            for object_id in ids:
+                try:
+                    act(object_id)
+                except sigopt.SigOptError as exc:
+                    raise CliError(exc, f"{kind} {object_id}: ") from exc
+                click.echo(f"{'Archived' if archived else 'Unarchived'} {kind} {object_id}")
+
+        command.__doc__ = f"{verb.capitalize()} the {kind}s with these IDS."
+        group.command(kind)(click.argument("ids", nargs=-1, required=True)(command))
