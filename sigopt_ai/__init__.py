@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sigopt_ai import _lazy
+from sigopt_ai import exception as exception
+from sigopt_ai._client_config import ClientConfig, config
 from sigopt_ai._exceptions import (
     AssignmentFailure,
     BackendError,
@@ -39,6 +41,7 @@ from sigopt_ai._models import (
     Checkpoint,
     ExperimentState,
     FileRecord,
+    MetricEvaluation,
     MetricPoint,
     Observation,
     Progress,
@@ -47,12 +50,15 @@ from sigopt_ai._models import (
     Suggestion,
     SuggestionState,
 )
+from sigopt_ai.runs import _launched  # noqa: F401  (a process sigopt-ai launched records into its run)
 from sigopt_ai.runs._api import (
     CurrentRunParams,
+    archive_run,
     configure,
     create_run,
     flush,
     get_run,
+    get_run_id,
     list_runs,
     log_checkpoint,
     log_dataset,
@@ -62,18 +68,33 @@ from sigopt_ai.runs._api import (
     log_metrics,
     log_model,
     metric_history,
+    unarchive_run,
 )
 from sigopt_ai.runs._decorator import RunSpec, run
 from sigopt_ai.runs._files import list_files, log_image, read_file
 from sigopt_ai.runs._params import RunParams
+from sigopt_ai.runs._projects import create_project, get_default_project, set_project
 from sigopt_ai.runs._run import RunContext, current_run
-from sigopt_ai.runs import _launched  # noqa: F401  (a process sigopt-ai launched records into its run)
+from sigopt_ai.runs._upload import upload_runs
 
 if TYPE_CHECKING:
     from sigopt_ai.connection import Connection
-    from sigopt_ai.experiments import Experiment, create_experiment, get_experiment
+    from sigopt_ai.experiments import (
+        Experiment,
+        archive_aiexperiment,
+        archive_experiment,
+        create_aiexperiment,
+        create_experiment,
+        get_aiexperiment,
+        get_experiment,
+        unarchive_aiexperiment,
+        unarchive_experiment,
+    )
 
 from sigopt_ai._version import __version__ as __version__
+
+VERSION: str = __version__
+"""The library's version, under sigopt-python's name."""
 
 params: CurrentRunParams = CurrentRunParams()
 """The parameters of the current run: ``sigopt.params.setdefaults(lr=0.01)``, ``sigopt.params.lr``."""
@@ -83,6 +104,7 @@ __all__ = [
     "BackendError",
     "BackendRejected",
     "Checkpoint",
+    "ClientConfig",
     "ConfigError",
     "Connection",
     "CurrentRunParams",
@@ -94,6 +116,7 @@ __all__ = [
     "FailureKind",
     "FileRecord",
     "InvalidAssignment",
+    "MetricEvaluation",
     "MetricPoint",
     "Observation",
     "Progress",
@@ -109,16 +132,27 @@ __all__ = [
     "Terminated",
     "TransportError",
     "UsageError",
+    "VERSION",
     "ValidationError",
     "ValidationTypeError",
+    "archive_aiexperiment",
+    "archive_experiment",
+    "archive_run",
     "classify",
+    "config",
     "configure",
+    "create_aiexperiment",
     "create_experiment",
+    "create_project",
     "create_run",
     "current_run",
+    "exception",
     "flush",
+    "get_aiexperiment",
+    "get_default_project",
     "get_experiment",
     "get_run",
+    "get_run_id",
     "list_files",
     "list_runs",
     "log_checkpoint",
@@ -135,11 +169,27 @@ __all__ = [
     "register_failure_classifier",
     "register_failure_type",
     "run",
+    "set_project",
+    "unarchive_aiexperiment",
+    "unarchive_experiment",
+    "unarchive_run",
+    "upload_runs",
 ]
 
 # PEP 562: experiments need numpy, scipy, PyYAML and rich, so they load on first use, not with the
 # logging API a training script imports.
-_LAZY = {name: "sigopt_ai.experiments" for name in ("Experiment", "create_experiment", "get_experiment")}
+_EXPERIMENT_NAMES = (
+    "Experiment",
+    "archive_aiexperiment",
+    "archive_experiment",
+    "create_aiexperiment",
+    "create_experiment",
+    "get_aiexperiment",
+    "get_experiment",
+    "unarchive_aiexperiment",
+    "unarchive_experiment",
+)
+_LAZY = dict.fromkeys(_EXPERIMENT_NAMES, "sigopt_ai.experiments")
 _LAZY["Connection"] = "sigopt_ai.connection"
 
 if not TYPE_CHECKING:

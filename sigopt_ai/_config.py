@@ -43,6 +43,7 @@ class Settings:
     api_token: str | None = None
     server_wait: float | None = None
     spool: str | None = None
+    project: str | None = None
 
     def resolved_db(self) -> str:
         """The store URL or path: the SigOpt API URL when one is set (see :meth:`resolved_api_url`), else
@@ -199,7 +200,10 @@ def disabled() -> bool:
 
 
 def default_project() -> str:
-    """``SIGOPT_PROJECT``, else the working directory's name lower-cased (SigOpt's rule)."""
+    """The project set by :func:`set_project`, else ``SIGOPT_PROJECT``, else the working directory's
+    name lower-cased (SigOpt's rule)."""
+    if _settings.project is not None:
+        return _settings.project
     env = os.environ.get(PROJECT_ENV)
     if env:
         return check_project(env, PROJECT_ENV)
@@ -214,6 +218,16 @@ def check_project(project: object, field: str = "project") -> str:
             f"{field} must be 1 to 100 lower-case letters, digits, '-', '_' or '.', got {short_repr(project)}."
         )
     return project
+
+
+def set_project(project: object) -> str:
+    """Make ``project`` this process's default project (it overrides ``SIGOPT_PROJECT``).
+
+    Raises:
+        ValidationError: It is not a valid project id.
+    """
+    update(project=check_project(project))
+    return str(project)
 
 
 _settings = Settings()

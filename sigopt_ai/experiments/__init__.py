@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
-from sigopt_ai.experiments._experiment import Experiment, create_experiment, get_experiment
+from sigopt_ai.experiments._experiment import (
+    Experiment,
+    archive_aiexperiment,
+    archive_experiment,
+    create_aiexperiment,
+    create_experiment,
+    get_aiexperiment,
+    get_experiment,
+    unarchive_aiexperiment,
+    unarchive_experiment,
+)
 
-__all__ = ["Experiment", "create_experiment", "get_experiment"]
+__all__ = [
+    "Experiment",
+    "archive_aiexperiment",
+    "archive_experiment",
+    "create_aiexperiment",
+    "create_experiment",
+    "get_aiexperiment",
+    "get_experiment",
+    "unarchive_aiexperiment",
+    "unarchive_experiment",
+]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sigopt_ai import _config
-from sigopt_ai._checks import describe_value, short_repr, to_seconds, to_seed
+from sigopt_ai._checks import check_run_name, describe_value, is_text, short_repr, to_seconds, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo, FailureKind
@@ -28,11 +28,14 @@ from sigopt_ai._models import (
     Suggestion,
     SuggestionState,
 )
+from sigopt_ai._objects import wrap
 from sigopt_ai.backends import Backend
 from sigopt_ai.experiments._guard import REPEATS, RepeatGuard
 from sigopt_ai.experiments._parse import load_experiment_file, parse_experiment
 from sigopt_ai.experiments._progress import ProgressLine
+from sigopt_ai.experiments._update import update_experiment
 from sigopt_ai.experiments._values import missing_metric_failure, names, observed_values, run_values
+from sigopt_ai.runs._api import checked_metadata
 from sigopt_ai.runs._decorator import log_result
 from sigopt_ai.runs._run import LoopBinding, RunContext, abandon, claim_for_function, new_run_id
 from sigopt_ai.runs._session import get_session
@@ -80,6 +83,88 @@ class Experiment:
         """The first optimized metric's name."""
         metrics = self.definition.optimized_metrics or self.definition.constraint_metrics
         return metrics[0].name
+
+    @property
+    def state(self) -> ExperimentState:
+        """``active``, or ``deleted`` once archived (as of the last :meth:`refresh`)."""
+        return self._stored.state
+
+    @property
+    def observation_budget(self) -> int | None:
+        """The budget, under the core module's name."""
+        return self.definition.budget
+
+    @property
+    def parameters(self) -> list[Any]:
+        """The parameter definitions as sigopt-python's objects: ``exp.parameters[0].bounds.min``."""
+        return self._definition_field("parameters", "[parameter]")
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The metric definitions as sigopt-python's objects: ``exp.metrics[0].objective``."""
+        return self._definition_field("metrics", "[metric]")
+
+    @property
+    def conditionals(self) -> list[Any]:
+        """The conditionals as sigopt-python's objects (``[]`` when there are none)."""
+        return self._definition_field("conditionals", "[conditional]")
+
+    @property
+    def linear_constraints(self) -> list[Any]:
+        """The linear constraints as sigopt-python's objects (``[]`` when there are none)."""
+        return self._definition_field("linear_constraints", "[linear_constraint]")
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The experiment's metadata (a copy)."""
+        return dict(self.definition.metadata)
+
+    @property
+    def parallel_bandwidth(self) -> int:
+        """How many workers the experiment expects at once."""
+        return self.definition.parallel_bandwidth
+
+    @property
+    def num_solutions(self) -> int:
+        """How many best solutions the experiment looks for."""
+        return self.definition.num_solutions
+
+    @property
+    def type(self) -> str:
+        """``offline`` (Bayesian), ``random`` or ``grid``."""
+        return self.definition.type
+
+    def _definition_field(self, key: str, spec: str) -> list[Any]:
+        wrapped = wrap(self._stored.definition.get(key) or [], spec)
+        return list(wrapped)
+
+    def refresh(self) -> None:
+        """Read the experiment again from its store (its state, name and metadata may have changed).
+
+        Raises:
+            ValidationError: The experiment is no longer in the store.
+        """
+        self._reload(self._backend.get_experiment(self.id))
+
+    def _reload(self, stored: ExperimentRecord | None) -> None:
+        if stored is None:
+            raise ValidationError(f"There is no experiment with id {short_repr(self.id)} any more.")
+        self._stored = stored
+        self.definition = ExperimentDefinition.from_json(stored.definition)
+
+    def update(self, **fields: Any) -> Experiment:
+        """Change the experiment, as sigopt-python's ``update`` does: ``name``, ``metadata``, and
+        ``state`` (``"deleted"`` archives, ``"active"`` unarchives). Other fields may be given with
+        their current values (an object read back and sent again); changing them is refused.
+
+        Returns:
+            This experiment, refreshed.
+
+        Raises:
+            ValidationError: A field cannot change, or breaks a rule; the message names it.
+        """
+        self._reload(update_experiment(self._backend, self._stored, fields))
+        return self
 
     def __repr__(self) -> str:
         return f"<Experiment {self.id} {self.name!r}>"
@@ -129,9 +214,18 @@ class Experiment:
         records = (self._backend.read_run(o.run) for o in self.best_observations() if o.run)
         return [r for r in records if r is not None]
 
+    def get_runs(self) -> list[RunRecord]:
+        """The experiment's runs, newest first (sigopt-python's name for :meth:`runs`)."""
+        return self.runs()
+
+    def get_best_runs(self) -> list[RunRecord]:
+        """The best runs (sigopt-python's name for :meth:`best_runs`)."""
+        return self.best_runs()
+
     def archive(self) -> None:
         """Archive the experiment: loops stop serving suggestions."""
         self._backend.archive_experiment(self.id)
+        self.refresh()
 
     # -- suggestions ----------------------------------------------------------------------------
 
@@ -261,17 +355,52 @@ class Experiment:
     def _next_run(self, name: str | None) -> RunContext | None:
         run_id = new_run_id()
         served = self._serve_or_wait(run_id)
-        if served is None:
-            return None
-        run = RunContext(
+        return None if served is None else self._run_for(served, run_id, name, _absorbs)
+
+    def _run_for(
+        self, served: Suggestion, run_id: str, name: str | None, absorbs: Callable[[FailureInfo], bool]
+    ) -> RunContext:
+        """The run evaluating ``served``: when it ends it becomes an observation, or gives the
+        suggestion back (see :meth:`_record_result`)."""
+        return RunContext(
             name or f"{self.name} #{served.id}",
             self.project,
             fixed_params=served.assignments,
             experiment=self.id,
             suggestion=served.id,
             run_id=run_id,
-            binding=LoopBinding(self.metric, lambda r: self._record_result(r, served.id), _absorbs),
+            binding=LoopBinding(self.metric, lambda r: self._record_result(r, served.id), absorbs),
         )
+
+    def create_run(self, name: str | None = None, metadata: Mapping[str, Any] | None = None) -> RunContext:
+        """A run holding the next suggestion, as sigopt-python's ``AIExperimentContext.create_run``:
+        ``run.params`` are the suggested values (read-only), and when the run ends its result is
+        observed exactly as in :meth:`loop` (a failure of the assignment is a failed observation;
+        an interrupted run, or a bug, gives the suggestion back). An exception leaving its ``with``
+        block propagates: no loop goes on here.
+
+        Args:
+            name: The run's name (default: ``"<experiment name> #<suggestion id>"``).
+            metadata: Metadata to record at the start.
+
+        Raises:
+            ValidationError: ``name`` or ``metadata`` breaks a rule.
+            UsageError: No suggestion can be served: the budget is spent (or leased to other
+                workers' runs), or the experiment is archived.
+        """
+        check_run_name(name)
+        entries = checked_metadata(metadata)
+        run_id = new_run_id()
+        served = self._serve(run_id)
+        if served is None:
+            raise UsageError(
+                f"Experiment {self.id!r} has no suggestion to serve: its budget is spent or held by "
+                "other runs, or it is archived."
+            )
+        self._shorten_heartbeat()
+        run = self._run_for(served, run_id, name, _never)
+        for key, value in entries.items():
+            run.log_metadata(key, value)
         return run
 
     def _serve_or_wait(self, run_id: str) -> Suggestion | None:
@@ -374,6 +503,12 @@ def _absorbs(failure: FailureInfo) -> bool:
     return failure.kind is not FailureKind.INTERRUPTED
 
 
+def _never(failure: FailureInfo) -> bool:
+    """A run from :meth:`Experiment.create_run` absorbs nothing: no loop goes on after it."""
+    del failure
+    return False
+
+
 def create_experiment(
     name: str | None = None,
     *,
@@ -448,10 +583,87 @@ def get_experiment(experiment_id: str) -> Experiment:
     Raises:
         ValidationError: No experiment has this id.
     """
-    stored = get_session().backend.get_experiment(str(experiment_id))
+    return Experiment(_stored_experiment(experiment_id))
+
+
+def _stored_experiment(experiment_id: Any) -> ExperimentRecord:
+    """The stored experiment with this id (a string, or an int as sigopt-python's ids may be given).
+
+    Raises:
+        ValidationError: ``experiment_id`` is not an id, or no experiment has it.
+    """
+    if isinstance(experiment_id, bool) or not isinstance(experiment_id, (str, int)):
+        raise ValidationTypeError(f"experiment id must be a string, got {describe_value(experiment_id)}.")
+    key = experiment_id if isinstance(experiment_id, str) else _int_text(experiment_id)
+    stored = get_session().backend.get_experiment(key) if is_text(key) else None
     if stored is None:
-        raise ValidationError(f"There is no experiment with id {experiment_id!r}.")
-    return Experiment(stored)
+        raise ValidationError(f"experiment id: there is no experiment with id {short_repr(experiment_id)}.")
+    return stored
 
 
-__all__ = ["Experiment", "Observation", "Progress", "Suggestion", "create_experiment", "get_experiment"]
+def _int_text(number: int) -> str:
+    try:
+        return str(number)
+    except ValueError:  # past Python's digit limit for text: no id is that long
+        return ""
+
+
+create_aiexperiment = create_experiment
+"""sigopt-python's AI-module name for :func:`create_experiment` (the same keywords: ``name``,
+``parameters``, ``metrics``, ``budget``, ``parallel_bandwidth``, ``metadata``, ``type``...)."""
+
+get_aiexperiment = get_experiment
+"""sigopt-python's AI-module name for :func:`get_experiment`."""
+
+
+def archive_experiment(experiment_id: str, include_runs: bool = False) -> None:
+    """Archive an experiment: it serves no more suggestions; its runs and observations stay.
+
+    Args:
+        experiment_id: The experiment's id.
+        include_runs: Archive its runs too (they leave run lists; ``get_run`` still reads them).
+
+    Raises:
+        ValidationError: No experiment has this id, or ``include_runs`` is not a bool.
+    """
+    if not isinstance(include_runs, bool):
+        raise ValidationTypeError(f"include_runs must be True or False, got {describe_value(include_runs)}.")
+    stored = _stored_experiment(experiment_id)
+    backend = get_session().backend
+    backend.archive_experiment(stored.id)
+    if include_runs:
+        get_session().flush()
+        for run in backend.list_runs(experiment=stored.id):
+            backend.archive_run(run.id)
+
+
+def unarchive_experiment(experiment_id: str) -> None:
+    """Make an archived experiment active again: it serves suggestions while budget remains.
+
+    Raises:
+        ValidationError: No experiment has this id.
+    """
+    get_session().backend.unarchive_experiment(_stored_experiment(experiment_id).id)
+
+
+archive_aiexperiment = archive_experiment
+"""sigopt-python's AI-module name for :func:`archive_experiment`."""
+
+unarchive_aiexperiment = unarchive_experiment
+"""sigopt-python's AI-module name for :func:`unarchive_experiment`."""
+
+
+__all__ = [
+    "Experiment",
+    "Observation",
+    "Progress",
+    "Suggestion",
+    "archive_aiexperiment",
+    "archive_experiment",
+    "create_aiexperiment",
+    "create_experiment",
+    "get_aiexperiment",
+    "get_experiment",
+    "unarchive_aiexperiment",
+    "unarchive_experiment",
+]

@@ -3,77 +3,165 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from sigopt_ai import _config
-from sigopt_ai._checks import check_limit, check_name, is_text, short_repr
-from sigopt_ai._exceptions import UsageError, ValidationError
+from sigopt_ai._checks import (
+    MAX_TEXT_LENGTH,
+    check_limit,
+    check_name,
+    check_stddev,
+    check_step,
+    check_text,
+    describe_value,
+    is_text,
+    short_repr,
+    to_metadata,
+    to_metrics,
+    to_number,
+    to_text,
+)
+from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._models import MetricPoint, RunRecord
 from sigopt_ai._types import MetricValue, ParamValue
+from sigopt_ai.runs._detached import detached_params, warn_no_run
 from sigopt_ai.runs._params import RunParams
 from sigopt_ai.runs._run import RunContext, current_run
 from sigopt_ai.runs._session import get_session, peek_session, reset_session
 
 
 def log_metric(name: str, value: MetricValue, stddev: MetricValue | None = None) -> None:
-    """Record a metric on the current run (see :meth:`RunContext.log_metric`)."""
-    current_run().log_metric(name, value, stddev)
+    """Record a metric on the current run (see :meth:`RunContext.log_metric`).
+
+    Outside any run the input is checked and nothing is recorded, as in sigopt-python (one
+    ``UserWarning`` per process says how to record).
+    """
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_metric(name, value, stddev)
+        return
+    check_name(name, "metric name")
+    to_number(value, f"metric {name!r}")
+    if stddev is not None:
+        check_stddev(stddev, f"stddev of metric {name!r}")
+    warn_no_run("sigopt.log_metric()")
 
 
 def log_metrics(metrics: dict[str, MetricValue] | None = None, /, **kwargs: MetricValue) -> None:
-    """Record several metrics on the current run."""
-    current_run().log_metrics(metrics, **kwargs)
+    """Record several metrics on the current run (outside any run: checked, not recorded)."""
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_metrics(metrics, **kwargs)
+        return
+    to_metrics(metrics, kwargs)
+    warn_no_run("sigopt.log_metrics()")
 
 
 def log_checkpoint(values: dict[str, MetricValue], step: int | None = None) -> None:
-    """Record a checkpoint on the current run."""
-    current_run().log_checkpoint(values, step)
+    """Record a checkpoint on the current run (outside any run: checked, not recorded)."""
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_checkpoint(values, step)
+        return
+    if not isinstance(values, Mapping):
+        raise ValidationTypeError(
+            f"checkpoint values must be a mapping of metric names to numbers, got {describe_value(values)}."
+        )
+    for name, value in values.items():
+        if value is not None:
+            check_name(name, "checkpoint metric name")
+            to_number(value, f"checkpoint metric {name!r}")
+    if step is not None:
+        check_step(step)
+    warn_no_run("sigopt.log_checkpoint()")
 
 
 def log_metadata(key: str, value: Any) -> None:
-    """Record metadata on the current run."""
-    current_run().log_metadata(key, value)
+    """Record metadata on the current run (outside any run: checked, not recorded)."""
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_metadata(key, value)
+        return
+    check_name(key, "metadata key")
+    to_metadata(value, f"metadata {key!r}")
+    warn_no_run("sigopt.log_metadata()")
 
 
 def log_dataset(name: str) -> None:
-    """Record a dataset on the current run."""
-    current_run().log_dataset(name)
+    """Record a dataset on the current run (outside any run: checked, not recorded)."""
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_dataset(name)
+        return
+    check_name(name, "dataset name")
+    warn_no_run("sigopt.log_dataset()")
 
 
 def log_model(type: str | None = None) -> None:
-    """Record the model type of the current run."""
-    current_run().log_model(type)
+    """Record the model type of the current run (outside any run: checked, not recorded)."""
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_model(type)
+        return
+    if type is not None:
+        to_text(type, "model type", MAX_TEXT_LENGTH)
+    warn_no_run("sigopt.log_model()")
 
 
 def log_failure(reason: str | None = None) -> None:
-    """Mark the current run failed because of its assignment (kind ``reported``)."""
-    current_run().log_failure(reason)
+    """Mark the current run failed because of its assignment (kind ``reported``); outside any run,
+    nothing is recorded."""
+    run = current_run(silent=True)
+    if run is not None:
+        run.log_failure(reason)
+        return
+    if reason is not None:
+        if not isinstance(reason, str):
+            raise ValidationTypeError(f"reason must be a str or None, got {describe_value(reason)}.")
+        check_text(reason, "reason")
+    warn_no_run("sigopt.log_failure()")
+
+
+def get_run_id() -> str | None:
+    """The id of the run module-level calls record into (the entered run, or the run of a process
+    that ``sigopt-ai run`` launched), else None."""
+    run = current_run(silent=True)
+    return None if run is None else run.id
 
 
 class CurrentRunParams(MutableMapping[str, ParamValue]):
-    """``sigopt.params``: the parameters of the current run (see :func:`sigopt_ai.current_run`)."""
+    """``sigopt.params``: the parameters of the current run (see :func:`sigopt_ai.current_run`).
+
+    Outside any run they are a process-wide set that records nothing, as in sigopt-python:
+    ``sigopt.params.setdefault("lr", 0.1)`` returns 0.1 (one ``UserWarning`` per process says so).
+    """
 
     __slots__ = ()
 
     @staticmethod
-    def _params() -> RunParams:
-        return current_run().params
+    def _params(write: str | None = None) -> RunParams:
+        run = current_run(silent=True)
+        if run is not None:
+            return run.params
+        if write is not None:
+            warn_no_run(f"sigopt.params.{write}", stacklevel=4)
+        return detached_params()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._params(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._params()[name] = value
+        self._params(name)[name] = value
 
     def __getitem__(self, name: str) -> ParamValue:
         return self._params()[name]
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self._params()[name] = value
+        self._params("__setitem__()")[name] = value
 
     def __delitem__(self, name: str) -> None:
-        del self._params()[name]
+        del self._params("__delitem__()")[name]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._params())
@@ -86,22 +174,50 @@ class CurrentRunParams(MutableMapping[str, ParamValue]):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Set several parameters of the current run at once."""
-        self._params().update(*args, **kwargs)
+        self._params("update()").update(*args, **kwargs)
 
     def setdefaults(self, *args: Any, **kwargs: Any) -> RunParams:
         """Set the current run's parameters that have no value yet; returns its params."""
-        return self._params().setdefaults(*args, **kwargs)
+        return self._params("setdefaults()").setdefaults(*args, **kwargs)
+
+    def setdefault(self, name: str, default: Any = None) -> ParamValue:  # type: ignore[override]
+        """The value of ``name``, set to ``default`` first if it has none."""
+        return self._params("setdefault()").setdefault(name, default)
 
 
-def create_run(name: str | None = None, project: str | None = None) -> RunContext:
+def create_run(
+    name: str | None = None, metadata: Mapping[str, Any] | None = None, project: str | None = None
+) -> RunContext:
     """Start a run, as sigopt-python's ``sigopt.create_run`` does; end it with ``run.end()``
     or use it in a ``with`` block.
+
+    Args:
+        name: The run's name (default: ``"<project> <date time>"``).
+        metadata: Metadata to record at the start, each entry as :meth:`RunContext.log_metadata` takes it.
+        project: The project (default: :func:`set_project`'s, else ``SIGOPT_PROJECT``, else the working
+            directory's name).
+
+    Raises:
+        ValidationError: An argument breaks a rule (nothing is recorded).
 
     Example:
         >>> with sigopt.create_run(name="legacy") as run:
         ...     run.log_metric("accuracy", 0.9)
     """
-    return RunContext(name, project)
+    entries = checked_metadata(metadata)
+    run = RunContext(name, project)
+    for key, value in entries.items():
+        run.log_metadata(key, value)
+    return run
+
+
+def checked_metadata(metadata: Any) -> dict[str, Any]:
+    """A run's starting metadata, every entry checked as ``log_metadata`` checks it; None gives ``{}``."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise ValidationTypeError(f"metadata must be a mapping of keys to values, got {describe_value(metadata)}.")
+    return {check_name(key, "metadata key"): to_metadata(value, f"metadata {key!r}") for key, value in metadata.items()}
 
 
 def get_run(run_id: str) -> RunRecord:
@@ -116,6 +232,33 @@ def get_run(run_id: str) -> RunRecord:
     if record is None:
         raise ValidationError(f"There is no run with id {short_repr(run_id)} in {session.backend.url!r}.")
     return record
+
+
+def archive_run(run_id: str) -> None:
+    """Archive a run (SigOpt's ``deleted``): it leaves run lists; :func:`get_run` still reads it.
+
+    Raises:
+        ValidationError: No run has this id.
+    """
+    _set_archived(run_id, True)
+
+
+def unarchive_run(run_id: str) -> None:
+    """Bring an archived run back into run lists.
+
+    Raises:
+        ValidationError: No run has this id.
+    """
+    _set_archived(run_id, False)
+
+
+def _set_archived(run_id: Any, archived: bool) -> None:
+    if not isinstance(run_id, str):
+        raise ValidationTypeError(f"run id must be a string, got {describe_value(run_id)}.")
+    session = get_session()
+    session.flush()  # a run this process just started may still be on its way to the store
+    if not (is_text(run_id) and session.backend.archive_run(run_id, archived)):
+        raise ValidationError(f"run id: there is no run with id {short_repr(run_id)} in {session.backend.url!r}.")
 
 
 def metric_history(run_id: str, name: str) -> list[MetricPoint]:
