@@ -146,7 +146,6 @@ __all__ = [
     "create_project",
     "create_run",
     "current_run",
-    "exception",
     "flush",
     "get_aiexperiment",
     "get_default_project",
