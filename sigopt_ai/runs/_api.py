@@ -140,28 +140,37 @@ class CurrentRunParams(MutableMapping[str, ParamValue]):
     __slots__ = ()
 
     @staticmethod
-    def _params(write: str | None = None) -> RunParams:
+    def _params() -> RunParams:
         run = current_run(silent=True)
-        if run is not None:
-            return run.params
-        if write is not None:
-            warn_no_run(f"sigopt.params.{write}", stacklevel=4)
-        return detached_params()
+        return detached_params() if run is None else run.params
+
+    @staticmethod
+    def _wrote(params: RunParams, what: str) -> None:
+        """After a write that succeeded: warn if it went to the detached parameters (the user's
+        frame is two above this method)."""
+        if params is detached_params():
+            warn_no_run(f"sigopt.params.{what}", stacklevel=4)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._params(), name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._params(name)[name] = value
+        params = self._params()
+        params[name] = value
+        self._wrote(params, name)
 
     def __getitem__(self, name: str) -> ParamValue:
         return self._params()[name]
 
     def __setitem__(self, name: str, value: Any) -> None:
-        self._params("__setitem__()")[name] = value
+        params = self._params()
+        params[name] = value
+        self._wrote(params, f"[{name!r}]")
 
     def __delitem__(self, name: str) -> None:
-        del self._params("__delitem__()")[name]
+        params = self._params()
+        del params[name]
+        self._wrote(params, f"[{name!r}]")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._params())
@@ -174,15 +183,23 @@ class CurrentRunParams(MutableMapping[str, ParamValue]):
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         """Set several parameters of the current run at once."""
-        self._params("update()").update(*args, **kwargs)
+        params = self._params()
+        params.update(*args, **kwargs)
+        self._wrote(params, "update()")
 
     def setdefaults(self, *args: Any, **kwargs: Any) -> RunParams:
         """Set the current run's parameters that have no value yet; returns its params."""
-        return self._params("setdefaults()").setdefaults(*args, **kwargs)
+        params = self._params()
+        params.setdefaults(*args, **kwargs)
+        self._wrote(params, "setdefaults()")
+        return params
 
     def setdefault(self, name: str, default: Any = None) -> ParamValue:  # type: ignore[override]
         """The value of ``name``, set to ``default`` first if it has none."""
-        return self._params("setdefault()").setdefault(name, default)
+        params = self._params()
+        value = params.setdefault(name, default)
+        self._wrote(params, "setdefault()")
+        return value
 
 
 def create_run(
