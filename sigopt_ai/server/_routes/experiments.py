@@ -11,17 +11,14 @@ any other field is refused with a 400 naming it.
 
 from __future__ import annotations
 
-import random
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
-from sigopt_ai._checks import short_repr, to_seed
-from sigopt_ai._exceptions import ValidationError
-from sigopt_ai._models import ExperimentRecord, ExperimentState
-from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
-from sigopt_ai.experiments._parse import parse_experiment
+from sigopt_ai._models import ExperimentRecord
+from sigopt_ai.connection._bodies import create_experiment_record, update_experiment_record
+from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT
 from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import (
@@ -29,22 +26,12 @@ from sigopt_ai.server._routes._experiment_views import (
     Limit,
     client_experiments,
     experiment_json,
-    extension,
 )
-from sigopt_ai.wire import EXTENSION
+from sigopt_ai.wire._core import DEFAULT_PROJECT
 
 __all__ = ["DEFAULT_PROJECT", "create_stored_experiment", "router", "update_stored_experiment"]
 
 router = APIRouter(tags=["experiments"])
-
-DEFAULT_PROJECT = "default"
-"""The project of an experiment created without one."""
-
-_CREATE_EXTENSION = frozenset({"seed", "lease_timeout"})
-_UPDATABLE = frozenset({"name", "metadata", "state"})
-_STATES = frozenset(state.value for state in ExperimentState)
-# Fields a client sends back as it read them, which an update may carry unchanged.
-_ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
 
@@ -53,65 +40,22 @@ def create_stored_experiment(
     who: Tenant, project: str, body: dict[str, Any], *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT
 ) -> ExperimentRecord:
     """Validate an experiment body (without ``project``) and store it in the client's ``project``;
-    ``lease_timeout`` is the lease when the body's extension names none.
+    ``lease_timeout`` is the lease when the body's extension names none (the Connection's checks).
 
     Raises:
         ValidationError: The body breaks a rule; the message names the field.
     """
-    options = extension(body, _CREATE_EXTENSION)
-    definition = parse_experiment({k: v for k, v in body.items() if k != EXTENSION})
-    seed = options.get("seed")
-    lease_timeout = options.get("lease_timeout", lease_timeout)
-    return who.backend.create_experiment(
-        project=who.stored_project(project),
-        name=definition.name,
-        definition=definition.to_json(),
-        seed=random.SystemRandom().randrange(2**31) if seed is None else to_seed(seed, "sigopt_ai.seed"),
-        lease_timeout=check_lease_timeout(lease_timeout, "sigopt_ai.lease_timeout"),
-    )
+    return create_experiment_record(who.backend, who.stored_project(project), body, lease_timeout=lease_timeout)
 
 
 def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[str, Any]) -> ExperimentRecord:
     """Apply an update body: ``name``, ``metadata``, and ``state``: ``"deleted"`` archives,
-    ``"active"`` unarchives.
-
-    The new name and metadata are validated with the rest of the definition, by the rules of creation.
+    ``"active"`` unarchives (the Connection's rules).
 
     Raises:
         ValidationError: A field cannot be updated here or breaks a rule; the message names it.
     """
-    for key, value in body.items():
-        if key in _UPDATABLE or key in _ENVELOPE:
-            continue
-        if key == "project" and value == who.user_project(record.project):
-            continue
-        if key in record.definition or (key == "observation_budget" and "budget" in record.definition):
-            current = record.definition.get("budget" if key == "observation_budget" else key)
-            if value == current:
-                continue
-        raise ValidationError(f"{key}: this server cannot change it after creation; only name and metadata.")
-    state = body.get("state")
-    if state is not None and state not in _STATES:
-        raise ValidationError(f"state: expected one of {sorted(_STATES)!r}, got {short_repr(state)}.")
-    name, metadata = body.get("name"), body.get("metadata")
-    if name is not None or "metadata" in body:
-        changed = {**record.definition, "name": name if name is not None else record.name}
-        if "metadata" in body:
-            changed["metadata"] = metadata
-        definition = parse_experiment(changed)
-        updated = who.backend.update_experiment(
-            record.id,
-            name=definition.name if name is not None else None,
-            metadata=dict(definition.metadata) if "metadata" in body else None,
-        )
-        record = updated or record
-    if state is not None and state != record.state.value:
-        if state == ExperimentState.DELETED.value:
-            who.backend.archive_experiment(record.id)
-        else:
-            who.backend.unarchive_experiment(record.id)
-        record = who.experiment(record.id)
-    return record
+    return update_experiment_record(who.backend, record, body, project=who.user_project(record.project))
 
 
 def _create(who: Tenant, body: dict[str, Any]) -> JSONResponse:
