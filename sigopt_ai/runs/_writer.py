@@ -19,8 +19,9 @@ A batch can fail for two reasons, handled differently:
 When the writer is healthy but slower than a tight logging loop, :meth:`Syncer.submit` makes the
 producer wait until the writer has caught up (backpressure), which bounds both memory and what a
 ``kill -9`` can lose; files (:meth:`Syncer.submit_sized`) count by their bytes too, past
-``high_water_bytes``, so that a stream of images cannot grow memory either. Once a queue that went past ``high_water`` is flushed, the memory it used is
-given back to the operating system before the flush returns.
+``high_water_bytes``, so that a stream of images cannot grow memory either. Once a queue that went
+past ``high_water`` is flushed, the memory it used is given back to the operating system before the
+flush returns.
 """
 
 from __future__ import annotations
@@ -505,6 +506,11 @@ class Syncer:
     def in_memory(self) -> int:
         """Operations waiting in memory (the rest of :attr:`pending` is spooled to a temp file)."""
         return len(self._queue) + len(self._retry)
+
+    @property
+    def queued_bytes(self) -> int:
+        """File contents waiting in the queue (see :meth:`submit_sized`)."""
+        return self._bytes
 
     @property
     def spooled(self) -> int:
