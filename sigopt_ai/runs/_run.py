@@ -324,7 +324,7 @@ class RunContext:
 
     def log_file(
         self,
-        file: str | os.PathLike[str] | bytes,
+        file: str | os.PathLike[str] | bytes | bytearray | memoryview,
         *,
         name: str | None = None,
         content_type: str | None = None,
