@@ -111,6 +111,8 @@ def command_argv(arguments: Sequence[str], run_file: RunFile) -> list[str]:
     Raises:
         UsageError: There is neither.
     """
+    if arguments and arguments[0] == "--":  # after a positional argument click keeps the separator
+        arguments = arguments[1:]
     if arguments:
         return list(arguments)
     if isinstance(run_file.run, str):

@@ -1,0 +1,166 @@
+"""How a command's end becomes its run's failure, and what ``sigopt-ai`` then does: real children that
+raise, are killed, signalled, exit non-zero or forget the metric, under real ``sigopt-ai`` processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import sigopt_ai as sigopt
+from tests.cli.conftest import experiment_file, sigopt_ai, spawn_sigopt_ai, write
+
+# The child attaches to its run (reading a parameter does), says it is ready, then waits to be
+# signalled; the test reads that line through sigopt-ai, which tees the child's output.
+WAITING_CHILD = """\
+import os, sys, time
+import sigopt_ai as sigopt
+
+sigopt.params.get("lr")
+print("ready", os.getpid(), flush=True)
+try:
+    time.sleep(120)
+except KeyboardInterrupt:
+    print("child got SIGINT", flush=True)
+    raise
+"""
+
+METRIC_CHILD = """\
+import sigopt_ai as sigopt
+sigopt.log_metric("accuracy", sigopt.params.lr)
+"""
+
+
+def _only_run(project: str = "tests") -> sigopt.RunRecord:
+    [record] = sigopt.list_runs(project)
+    return record
+
+
+def _wait_ready(process: subprocess.Popen[str]) -> int:
+    """The pid of the child once it said it is ready."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("ready "):
+            return int(line.split()[1])
+    raise AssertionError(f"the child never got ready: {process.communicate()}")
+
+
+def test_a_python_child_raising_memory_error_records_oom_and_sigopt_ai_honours_it(store: Path, work: Path) -> None:
+    write(work, "model.py", "import sigopt_ai\nraise MemoryError('cannot allocate the batch')\n")
+    result = sigopt_ai("run", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 1
+    record = _only_run()
+    assert record.failure is not None and record.failure.kind is sigopt.FailureKind.OOM
+    assert record.failure.type == "MemoryError"  # recorded by the child: exit status 1 alone says "error"
+    assert "failed (oom)" in result.stderr
+
+
+def test_in_optimize_an_oom_is_a_failed_observation_and_the_loop_goes_on(store: Path, work: Path) -> None:
+    write(work, "model.py", "import sigopt_ai\nraise MemoryError\n")
+    experiment = sigopt.create_experiment(file=experiment_file(work, budget=2))
+    result = sigopt_ai("start-worker", experiment.id, "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr  # assignment failures are results, not errors
+    observations = experiment.observations()
+    assert [(o.failed, o.failure_kind) for o in observations] == [(True, "oom"), (True, "oom")]
+    assert "No run has succeeded yet" in result.stdout
+
+
+def test_a_child_killed_by_sigkill_near_its_memory_limit_is_oom(store: Path, work: Path) -> None:
+    # As the kernel's OOM killer would: the child fills 96 % of its RLIMIT_AS, then gets SIGKILL.
+    write(
+        work,
+        "model.py",
+        """\
+        import os, resource, time, psutil
+        limit = psutil.Process().memory_info().vms + 300 * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        hog = b"x" * (290 * 2**20)
+        time.sleep(1.5)  # sigopt-ai samples the resident set every 0.1 s
+        os.kill(os.getpid(), 9)
+        """,
+    )
+    result = sigopt_ai("run", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 1
+    failure = _only_run().failure
+    assert failure is not None and failure.kind is sigopt.FailureKind.OOM
+    assert "killed by SIGKILL with its memory at" in failure.message and "of its limit" in failure.message
+
+
+def test_a_child_kill_9ed_with_little_memory_is_an_error(store: Path, work: Path) -> None:
+    # A SIGKILL far from any memory limit is a person, a scheduler or a watchdog: nothing says the
+    # assignment failed, so it is "error" (the loop gives the suggestion back and a streak stops it).
+    write(work, "model.py", "import os\nos.kill(os.getpid(), 9)\n")
+    result = sigopt_ai("run", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 1
+    failure = _only_run().failure
+    assert failure is not None and failure.kind is sigopt.FailureKind.ERROR
+    assert failure.message == "The command was killed by signal SIGKILL." and failure.type == "SIGKILL"
+
+
+def test_a_non_python_child_exiting_3_is_an_error_naming_the_status(store: Path, work: Path) -> None:
+    result = sigopt_ai("run", "sh", "-c", "exit 3", store=store, cwd=work)
+    assert result.returncode == 1
+    failure = _only_run().failure
+    assert failure is not None and failure.kind is sigopt.FailureKind.ERROR
+    assert failure.message == "The command exited with status 3."
+
+
+def test_a_command_that_is_not_found_fails_its_run_and_exits_127(store: Path, work: Path) -> None:
+    result = sigopt_ai("run", "no-such-program-here", store=store, cwd=work)
+    assert result.returncode == 127
+    assert "Cannot run 'no-such-program-here'" in result.stderr
+    failure = _only_run().failure
+    assert failure is not None and failure.kind is sigopt.FailureKind.ERROR
+
+
+def test_exit_0_without_the_metric_is_missing_metric_and_three_in_a_row_stop_the_loop(store: Path, work: Path) -> None:
+    experiment = sigopt.create_experiment(file=experiment_file(work, budget=5))
+    result = sigopt_ai("start-worker", experiment.id, "sh", "-c", "exit 0", store=store, cwd=work)
+    assert result.returncode == 3, result.stderr
+    runs = experiment.runs()
+    assert len(runs) == 3
+    assert all(r.failure is not None and r.failure.kind is sigopt.FailureKind.MISSING_METRIC for r in runs)
+    assert experiment.observations() == []  # a bug spends no budget
+    assert "stopped" in result.stderr
+
+
+def test_sigterm_to_the_child_records_interrupted_and_its_suggestion_is_served_again(store: Path, work: Path) -> None:
+    write(work, "model.py", WAITING_CHILD)
+    write(work, "metric.py", METRIC_CHILD)
+    experiment = sigopt.create_experiment(file=experiment_file(work, budget=1))
+    worker = spawn_sigopt_ai("start-worker", experiment.id, "python", "model.py", store=store, cwd=work)
+    os.kill(_wait_ready(worker), signal.SIGTERM)
+    _out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 128 + signal.SIGTERM, err
+    [interrupted] = experiment.runs()
+    assert interrupted.failure is not None and interrupted.failure.kind is sigopt.FailureKind.INTERRUPTED
+    assert experiment.observations() == []
+    # The next worker gets the same suggestion, and observes it.
+    result = sigopt_ai("start-worker", experiment.id, "python", "metric.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    [observation] = experiment.observations()
+    assert observation.suggestion == interrupted.suggestion
+    assert dict(observation.assignments) == dict(interrupted.params)
+
+
+def test_ctrl_c_to_sigopt_ai_optimize_interrupts_the_child_and_gives_the_suggestion_back(
+    store: Path, work: Path
+) -> None:
+    write(work, "model.py", WAITING_CHILD)
+    experiment_file(work, budget=2)
+    cli = spawn_sigopt_ai("optimize", "python", "model.py", store=store, cwd=work)
+    child = _wait_ready(cli)
+    cli.send_signal(signal.SIGINT)  # to sigopt-ai only, as a terminal's Ctrl-C reaches it
+    out, err = cli.communicate(timeout=60)
+    assert cli.returncode == 130, err
+    assert "child got SIGINT" in out  # forwarded
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # and no child is left behind
+    [run] = sigopt.list_runs()
+    assert run.failure is not None and run.failure.kind is sigopt.FailureKind.INTERRUPTED
+    experiment = sigopt.get_experiment(run.experiment or "")
+    assert experiment.observations() == []
+    assert experiment.suggest().id == run.suggestion  # given back: it is served again

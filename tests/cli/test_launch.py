@@ -1,0 +1,107 @@
+"""``sigopt-ai run``, ``optimize`` and ``start-worker`` end to end: real ``sigopt-ai`` processes running
+real Python children that record through the module-level API, on the test's store."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import sigopt_ai as sigopt
+from tests.cli.conftest import experiment_file, sigopt_ai, write
+
+MODEL = """\
+import sys
+import sigopt_ai as sigopt
+
+lr = sigopt.params.setdefault("lr", 0.05)
+layers = sigopt.params.setdefault("layers", 2)
+print("training lr=%s layers=%s" % (lr, layers))
+print("a warning on stderr", file=sys.stderr)
+sigopt.log_metric("accuracy", 1.0 - abs(lr - 0.01) - layers / 100)
+"""
+
+
+def _files(run_id: str) -> dict[str, bytes]:
+    return {f.name: sigopt.read_file(f.id) for f in sigopt.list_files(run_id)}
+
+
+def test_run_records_the_childs_metric_and_output(store: Path, work: Path) -> None:
+    write(work, "model.py", MODEL)
+    result = sigopt_ai("run", "-p", "cli-run", "--", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "training lr=0.05 layers=2" in result.stdout  # teed to the terminal
+    assert "a warning on stderr" in result.stderr
+    [record] = sigopt.list_runs("cli-run")
+    assert record.state is sigopt.RunState.COMPLETED
+    assert record.metrics == {"accuracy": 1.0 - 0.04 - 0.02}
+    assert record.params == {"lr": 0.05, "layers": 2}  # the child's setdefault recorded them
+    assert record.sys_metadata["argv"] == ["model.py"]  # the child's facts, not the CLI's
+    files = _files(record.id)
+    assert files["stdout"] == b"training lr=0.05 layers=2\n"
+    assert files["stderr"] == b"a warning on stderr\n"
+    assert f"sigopt-ai runs show {record.id}" in result.stderr
+
+
+def test_run_takes_its_name_and_shell_command_from_run_yml_and_stores_the_source(store: Path, work: Path) -> None:
+    write(work, "model.py", MODEL)
+    write(work, "run.yml", "name: from-run-yml\nrun: python model.py && echo shell-ran\n")
+    result = sigopt_ai("run", "-s", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "shell-ran" in result.stdout  # a string command runs through sh -c
+    [record] = sigopt.list_runs()
+    assert record.name == "from-run-yml" and record.state is sigopt.RunState.COMPLETED
+    assert _files(record.id)["model.py"] == MODEL.encode()
+
+
+def test_optimize_runs_the_budget_with_suggested_params_and_prints_the_best(store: Path, work: Path) -> None:
+    write(work, "model.py", MODEL)
+    experiment_file(work, budget=2)
+    result = sigopt_ai("optimize", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    [stored] = [sigopt.get_experiment(i) for i in re.findall(r"Created experiment (\S+) ", result.stderr)]
+    observations = stored.observations()
+    assert len(observations) == 2 and not any(o.failed for o in observations)
+    for observation in observations:
+        record = sigopt.get_run(observation.run or "")
+        assert record.params == dict(observation.assignments)  # the child read the suggestion
+        assert record.metrics["accuracy"] == observation.values["accuracy"]
+        assert f"training lr={observation.assignments['lr']} " in _files(record.id)["stdout"].decode()
+    [best] = stored.best_runs()
+    assert f"Best assignments (run {best.id}):" in result.stdout
+    assert f"  lr     = {best.params['lr']:.6g}" in result.stdout
+    assert f"  layers = {best.params['layers']}" in result.stdout
+    assert f"sigopt-ai runs show {best.id}" in result.stdout
+
+
+def test_start_worker_serves_an_existing_experiments_suggestions(store: Path, work: Path) -> None:
+    write(work, "model.py", MODEL)
+    experiment = sigopt.create_experiment(file=experiment_file(work, budget=2))
+    result = sigopt_ai("start-worker", experiment.id, "--", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert experiment.progress.finished == 2
+    assert all(r.experiment == experiment.id and r.state is sigopt.RunState.COMPLETED for r in experiment.runs())
+    assert "sigopt-ai runs show" in result.stdout
+
+
+def test_suggested_params_are_read_only_in_the_child(store: Path, work: Path) -> None:
+    write(
+        work,
+        "model.py",
+        """\
+        import json
+        import sigopt_ai as sigopt
+        try:
+            sigopt.params.lr = 123.0
+        except sigopt.SigOptError as exc:
+            print(json.dumps({"refused": type(exc).__name__, "lr": sigopt.params.lr, "id": sigopt.current_run().id}))
+        sigopt.log_metric("accuracy", 0.5)
+        """,
+    )
+    experiment = sigopt.create_experiment(file=experiment_file(work, budget=1))
+    result = sigopt_ai("start-worker", experiment.id, "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.splitlines()[0])
+    [record] = experiment.runs()
+    assert seen == {"refused": "ValidationError", "lr": record.params["lr"], "id": record.id}
+    assert record.params["lr"] != 123.0
