@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sigopt_ai._checks import check_name, is_text, short_repr
+from sigopt_ai._checks import is_text, short_repr
 from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._models import FileRecord
 from sigopt_ai.runs._detached import warn_no_run
+from sigopt_ai.runs._images import image_payload
 from sigopt_ai.runs._run import current_run
 from sigopt_ai.runs._session import get_session
 
@@ -15,18 +16,17 @@ from sigopt_ai.runs._session import get_session
 def log_image(image: Any, name: str | None = None) -> str | None:
     """Store an image with the current run (see :meth:`RunContext.log_image`).
 
-    Outside any run nothing is stored, as in sigopt-python (one ``UserWarning`` per process says how
-    to record).
+    Outside any run nothing is stored, as in sigopt-python: the image is still checked and encoded
+    (a bad one raises or warns as in a run), and one ``UserWarning`` per process says how to record.
 
     Returns:
-        The stored file's id, or None when the image was skipped.
+        The stored file's id, or None when the image was skipped or no run records.
     """
     run = current_run(silent=True)
     if run is not None:
         return run.log_image(image, name)
-    if name is not None:
-        check_name(name, "image name")
-    warn_no_run("sigopt.log_image()")
+    if image_payload(image, name, stacklevel=2) is not None:
+        warn_no_run("sigopt.log_image()")
     return None
 
 
