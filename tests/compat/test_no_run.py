@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import sigopt_ai as sigopt
@@ -50,7 +51,7 @@ CALLS: list[tuple[str, Callable[[], Any]]] = [
     ("log_dataset", lambda: sigopt.log_dataset("mnist")),
     ("log_model", lambda: sigopt.log_model("xgboost")),
     ("log_failure", lambda: sigopt.log_failure("too wide")),
-    ("log_image", lambda: sigopt.log_image("no-such-file.png", name="confusion")),
+    ("log_image", lambda: sigopt.log_image(np.zeros((2, 2)), name="confusion")),
     ("params.setdefault", lambda: sigopt.params.setdefault("lr", 0.1)),
 ]
 
@@ -87,6 +88,7 @@ BAD_CALLS: list[tuple[Callable[[], Any], type[sigopt.SigOptError], str]] = [
     (lambda: sigopt.log_model("m" * 501), sigopt.ValidationError, "model type must be at most 500"),
     (lambda: sigopt.log_failure(("oom",)), sigopt.ValidationTypeError, "reason must be a str"),
     (lambda: sigopt.log_image("x.png", name=""), sigopt.ValidationError, "image name"),
+    (lambda: sigopt.log_image("no-such-file.png"), sigopt.ValidationError, "image must be the path of a file"),
     (lambda: sigopt.params.setdefaults(lr=[1, 2]), sigopt.ValidationTypeError, "parameter 'lr'"),
 ]
 
