@@ -10,6 +10,7 @@ a 400 naming it rather than a driver's error.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ MAX_CONTENT_TYPE_LENGTH = 200
 """The store's limit on a file's content type."""
 MAX_FILE_NAME_LENGTH = 200
 """The store's limit on a file's name."""
+_CONTENT_TYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
 
 
 def check_ops(ops: Sequence[Op]) -> None:
@@ -133,9 +135,12 @@ def check_file(name: str, content_type: str, size: int, field: str = "file") -> 
     if not name:
         raise ValidationError(f"{field} name must not be empty.")
     check_text(name, f"{field} name", MAX_FILE_NAME_LENGTH)
-    if not content_type:
-        raise ValidationError(f"{field} content type must not be empty.")
-    check_text(content_type, f"{field} content type", MAX_CONTENT_TYPE_LENGTH)
+    if len(content_type) > MAX_CONTENT_TYPE_LENGTH or not _CONTENT_TYPE.fullmatch(content_type):
+        # It is sent back as an HTTP header, which takes printable ASCII only.
+        raise ValidationError(
+            f"{field} content type must be 1 to {MAX_CONTENT_TYPE_LENGTH} printable ASCII characters "
+            f"(a MIME type such as 'image/png'), got {short_repr(content_type)}."
+        )
     if size > MAX_FILE_BYTES:
         raise ValidationError(f"{field} data must be at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), got {size}.")
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from sigopt_ai._checks import MAX_FILE_BYTES
@@ -151,3 +153,25 @@ def test_another_clients_files_are_not_found(live_server: LiveServer, api: httpx
         assert other.get(f"/training_runs/{run_id}/files").status_code == 404
         assert other.post(f"/training_runs/{run_id}/files", json={"name": "x"}).status_code == 404
         assert other.post("/sigopt_ai/batches", json={"ops": [_file_op(run_id, b"x", "f" * 16)]}).status_code == 404
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.one_of(st.none(), st.text(max_size=250), st.integers()),
+    content_type=st.one_of(st.none(), st.text(max_size=250)),
+)
+def test_any_file_description_is_stored_or_refused_naming_the_field(
+    api: httpx.Client, run_id: str, name: Any, content_type: Any
+) -> None:
+    body = json.dumps({"name": name, "content_type": content_type})  # ASCII: a lone surrogate goes as \ud800
+    response = api.post(f"/training_runs/{run_id}/files", content=body, headers={"Content-Type": "application/json"})
+    if response.status_code == 200:
+        upload = response.json()["upload"]
+        assert httpx.put(upload["url"], content=b"ok").status_code == 200
+        data = api.get(f"/files/{response.json()['id']}/sigopt_ai/data")
+        assert data.content == b"ok" and data.headers["content-type"] == upload["headers"]["Content-Type"]
+    else:
+        assert response.status_code == 400, response.text
+        assert response.json()["message"].startswith(
+            ("file.name", "file.content_type", "file name", "file content type")
+        )
