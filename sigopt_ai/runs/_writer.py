@@ -57,8 +57,9 @@ HIGH_WATER_BYTES = 32 * 2**20
 """Bytes of file contents queued in memory past which a producer waits for the writer (or, with the
 store down, spills): operations are counted, but a few files can weigh more than 100,000 metrics."""
 
-MAX_BATCH_BYTES = 8 * 2**20
-"""File contents in one write (or one spooled chunk): a batch ends with the file that reaches it."""
+MAX_BATCH_BYTES = 4 * 2**20
+"""File contents in one write (or one spooled chunk), unless it holds a single file: a server takes
+a batch in one request body (8 MiB by default, which base64 makes about 6 MiB of file contents)."""
 
 SPOOL_LIMIT_BYTES = 1 << 30
 """The most the spool file holds; past it, metric points and checkpoints are dropped (and reported)."""
@@ -231,10 +232,14 @@ class Syncer:
                 if isinstance(item, threading.Event):
                     self._spool_events.append(item)  # set once everything spilled before it is written
                     continue
-                chunk.append(item)
                 if item[0] == "file":
-                    chunk_bytes += self._taken(item)
-                if len(chunk) == MAX_BATCH or chunk_bytes >= MAX_BATCH_BYTES:
+                    size = self._taken(item)
+                    if chunk_bytes and chunk_bytes + size > MAX_BATCH_BYTES:
+                        self._spool_chunk(chunk)  # a chunk is written back as one batch
+                        chunk, chunk_bytes = [], 0
+                    chunk_bytes += size
+                chunk.append(item)
+                if len(chunk) == MAX_BATCH:
                     self._spool_chunk(chunk)
                     chunk, chunk_bytes = [], 0
             self._spool_chunk(chunk)
@@ -361,7 +366,7 @@ class Syncer:
             batch = []
             batch_bytes = 0
             popleft = self._queue.popleft
-            while len(batch) < MAX_BATCH and batch_bytes < MAX_BATCH_BYTES:
+            while len(batch) < MAX_BATCH:
                 try:
                     item = popleft()
                 except IndexError:
@@ -369,9 +374,12 @@ class Syncer:
                 if isinstance(item, threading.Event):
                     events.append(item)
                     break  # a flush marker: write what came before it now
-                batch.append(item)
                 if item[0] == "file":
+                    if batch_bytes and batch_bytes + len(item[5]) > MAX_BATCH_BYTES:
+                        self._queue.appendleft(item)  # the next batch's first (producers append on the right)
+                        break
                     batch_bytes += self._taken(item)
+                batch.append(item)
             return batch, events
 
     def _safe_tick(self) -> list[Op]:
