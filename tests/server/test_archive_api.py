@@ -133,6 +133,23 @@ def test_an_unarchived_aiexperiment_serves_runs_again(api: httpx.Client, cid: st
     assert served.status_code == 200, served.text
 
 
+def test_archiving_an_aiexperiment_with_its_runs(api: httpx.Client, cid: str) -> None:
+    api.post(f"/clients/{cid}/projects", json={"id": "arch"})
+    body = {
+        "name": "e",
+        "parameters": [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}],
+        "metrics": [{"name": "y", "objective": "maximize"}],
+        "budget": 4,
+    }
+    kept, gone = (api.post(f"/clients/{cid}/projects/arch/aiexperiments", json=body).json()["id"] for _ in range(2))
+    kept_run = api.post(f"/aiexperiments/{kept}/training_runs", json={}).json()["id"]
+    gone_run = api.post(f"/aiexperiments/{gone}/training_runs", json={}).json()["id"]
+    assert api.delete(f"/aiexperiments/{kept}", params={"include_runs": "false"}).status_code == 204
+    assert api.delete(f"/aiexperiments/{gone}", params={"include_runs": "true"}).status_code == 204
+    assert api.get(f"/training_runs/{kept_run}").json()["deleted"] is False
+    assert api.get(f"/training_runs/{gone_run}").json()["deleted"] is True
+
+
 def test_a_project_is_made_once_and_keeps_its_metadata(api: httpx.Client, cid: str) -> None:
     made = api.post(f"/clients/{cid}/projects", json={"id": "meta", "name": "Meta", "metadata": {"team": "a"}})
     assert made.status_code == 200 and made.json()["metadata"] == {"team": "a"} and made.json()["name"] == "Meta"

@@ -77,8 +77,13 @@ def update_aiexperiment(experiment_id: str, who: TenantDep, body: JsonBody) -> J
 
 @router.delete("/aiexperiments/{experiment_id}")
 def archive_aiexperiment(experiment_id: str, who: TenantDep, include_runs: str | None = None) -> Response:
-    """Archive the AI experiment (its runs stay: ``include_runs`` is accepted and has no effect)."""
-    who.backend.archive_experiment(who.experiment(experiment_id).id)
+    """Archive the AI experiment, and with ``include_runs=true`` its runs too (the official client's
+    ``archive_experiment(id, include_runs=True)``)."""
+    record = who.experiment(experiment_id)
+    who.backend.archive_experiment(record.id)
+    if (include_runs or "").lower() == "true":
+        for run in who.backend.list_runs(experiment=record.id):
+            who.backend.archive_run(run.id)
     return no_content()
 
 
