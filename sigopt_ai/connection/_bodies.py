@@ -1,7 +1,8 @@
-"""Request bodies of SigOpt's core experiment calls, checked as the server checks them.
+"""SigOpt's core experiment calls over a :class:`~sigopt_ai.backends.Backend`: their bodies checked,
+and what they do to the store.
 
-Pure over a :class:`~sigopt_ai.backends.Backend`: no HTTP, no tenant. The server's routes and the
-:class:`~sigopt_ai.Connection` both use these, so a bad body gets the same message either way.
+No HTTP and no tenant here: the server's routes and the :class:`~sigopt_ai.Connection` both use
+these, so a request gets the same answer, and a bad body the same message, either way.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sigopt_ai._checks import describe_value, short_repr, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureKind
-from sigopt_ai._models import ExperimentRecord, ExperimentState
+from sigopt_ai._models import ExperimentRecord, ExperimentState, Suggestion, SuggestionState
 from sigopt_ai.backends import Backend
 from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
 from sigopt_ai.experiments._parse import parse_experiment
@@ -25,8 +26,12 @@ from sigopt_ai.wire._core import extension
 
 __all__ = [
     "OBSERVATION_KEYS",
+    "SUGGESTION_STATES",
     "ObservationBody",
+    "check_serve_body",
     "create_experiment_record",
+    "give_back",
+    "suggestions_of",
     "observation_body",
     "observed_suggestion",
     "update_experiment_record",
@@ -108,6 +113,55 @@ def update_experiment_record(
         else:
             backend.unarchive_experiment(record.id)
     return backend.get_experiment(record.id) or record
+
+
+SUGGESTION_STATES = ("open", "closed", "all")
+"""The ``state`` a suggestion list may ask for."""
+
+
+def check_serve_body(body: Mapping[str, Any], allowed: frozenset[str] = frozenset({"metadata"})) -> None:
+    """Refuse a field of a suggestion request other than ``allowed`` (``metadata``, accepted and not kept).
+
+    Raises:
+        ValidationError: An unknown field, or ``assignments`` (only the optimizer's suggestions are served).
+    """
+    if unknown := sorted(set(body) - allowed):
+        raise ValidationError(
+            f"{unknown[0]}: not accepted; this server serves its optimizer's suggestions only, and cannot "
+            "serve chosen assignments."
+            if unknown[0] == "assignments"
+            else f"{unknown[0]}: unknown field of a suggestion request."
+        )
+
+
+def suggestions_of(backend: Backend, experiment_id: str, state: str = "all") -> list[Suggestion]:
+    """The experiment's suggestions, oldest first: ``open`` ones, ``closed`` ones (those observed), or ``all``.
+
+    Raises:
+        ValidationError: ``state`` is not one of :data:`SUGGESTION_STATES`.
+    """
+    if state not in SUGGESTION_STATES:
+        raise ValidationError(f"query.state: expected one of {list(SUGGESTION_STATES)!r}, got {short_repr(state)}.")
+    found: list[Suggestion] = []
+    if state != "closed":
+        found += backend.open_suggestions(experiment_id)
+    if state != "open":
+        observed = dict.fromkeys(o.suggestion for o in backend.observations(experiment_id) if o.suggestion)
+        closed = (backend.get_suggestion(experiment_id, sid) for sid in observed if sid is not None)
+        found += [s for s in closed if s is not None and s.state is SuggestionState.CLOSED]
+    found.sort(key=lambda s: int(s.id) if s.id.isdigit() else 0)
+    return found
+
+
+def give_back(backend: Backend, suggestion: Suggestion) -> bool:
+    """Give a suggestion back to be served again, when a run holds it (SigOpt's DELETE of a suggestion).
+
+    A suggestion served outside runs has no lease the store can give back: it stays open until it is
+    observed (``failed=True`` when it will not be evaluated).
+    """
+    if suggestion.state is not SuggestionState.OPEN or suggestion.run is None:
+        return False
+    return backend.release(suggestion.experiment, suggestion.id, suggestion.run)
 
 
 @dataclass(frozen=True)

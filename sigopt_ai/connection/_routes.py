@@ -17,12 +17,15 @@ from sigopt_ai import _config
 from sigopt_ai._checks import INT64_MAX, short_repr
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import BackendRejected, UsageError, ValidationError
-from sigopt_ai._models import ExperimentRecord, Suggestion, SuggestionState
+from sigopt_ai._models import ExperimentRecord, Suggestion
 from sigopt_ai.backends import Backend
 from sigopt_ai.connection._bodies import (
+    check_serve_body,
     create_experiment_record,
+    give_back,
     observation_body,
     observed_suggestion,
+    suggestions_of,
     update_experiment_record,
 )
 from sigopt_ai.wire import EXTENSION, observation_to_json, page_to_json, suggestion_to_json
@@ -184,13 +187,7 @@ class CoreApi:
     def create_suggestion(self, experiment_id: str, body: Mapping[str, Any]) -> JSON | None:
         """``POST /experiments/{id}/suggestions``: the optimizer's next one; None when none can be served."""
         experiment = self.experiment(experiment_id).id
-        if unknown := sorted(set(body) - {"metadata"}):
-            raise ValidationError(
-                f"{unknown[0]}: not accepted; this server serves its optimizer's suggestions only, and cannot "
-                "serve chosen assignments."
-                if unknown[0] == "assignments"
-                else f"{unknown[0]}: unknown field of a suggestion request."
-            )
+        check_serve_body(body)
         served = self.backend.serve_suggestion(experiment, run_id=None)
         return None if served is None else suggestion_to_json(served)
 
@@ -198,27 +195,12 @@ class CoreApi:
         """``GET /experiments/{id}/suggestions``: open ones, closed ones (observed) or all, oldest first."""
         experiment = self.experiment(experiment_id).id
         _only(params, frozenset({"state", "limit", "before", "after"}), "a suggestion list")
-        state = params.get("state", "all")
-        if state not in ("open", "closed", "all"):
-            raise ValidationError(f"query.state: expected one of 'open', 'closed', 'all', got {short_repr(state)}.")
-        found: list[Suggestion] = []
-        if state != "closed":
-            found += self.backend.open_suggestions(experiment)
-        if state != "open":
-            observed = dict.fromkeys(o.suggestion for o in self.backend.observations(experiment) if o.suggestion)
-            closed = (self.backend.get_suggestion(experiment, sid) for sid in observed if sid is not None)
-            found += [s for s in closed if s is not None and s.state is SuggestionState.CLOSED]
-        found.sort(key=lambda s: int(s.id) if s.id.isdigit() else 0)
+        found = suggestions_of(self.backend, experiment, params.get("state", "all"))
         return page_to_json([suggestion_to_json(s) for s in found[: _limit(params)]])
-
-    def _give_back(self, suggestion: Suggestion) -> None:
-        # A suggestion served outside runs has no lease to give back: it stays open until observed.
-        if suggestion.state is SuggestionState.OPEN and suggestion.run is not None:
-            self.backend.release(suggestion.experiment, suggestion.id, suggestion.run)
 
     def delete_suggestion(self, experiment_id: str, suggestion_id: str) -> None:
         """``DELETE /experiments/{id}/suggestions/{id}``: give it back, when a run holds it."""
-        self._give_back(self.suggestion(experiment_id, suggestion_id))
+        give_back(self.backend, self.suggestion(experiment_id, suggestion_id))
 
     def delete_suggestions(self, experiment_id: str, params: Mapping[str, Any]) -> None:
         """``DELETE /experiments/{id}/suggestions``: give back every open one a run holds."""
@@ -226,7 +208,7 @@ class CoreApi:
         if params.get("state") not in (None, "open"):
             raise ValidationError(f"query.state: only 'open' can be given back, got {short_repr(params['state'])}.")
         for suggestion in self.backend.open_suggestions(self.experiment(experiment_id).id):
-            self._give_back(suggestion)
+            give_back(self.backend, suggestion)
 
     # --- observations
     def create_observation(self, experiment_id: str, body: Mapping[str, Any]) -> JSON | None:

@@ -21,7 +21,8 @@ from fastapi.responses import JSONResponse, Response
 from sigopt_ai._checks import describe_value, short_repr
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureInfo
-from sigopt_ai._models import Suggestion, SuggestionState
+from sigopt_ai._models import Suggestion
+from sigopt_ai.connection._bodies import check_serve_body, give_back, suggestions_of
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._experiment_views import DEFAULT_LIMIT, Limit, extension
@@ -77,24 +78,11 @@ def _suggestion(who: Tenant, experiment_id: str, suggestion_id: str) -> Suggesti
     return suggestion
 
 
-def _give_back(who: Tenant, suggestion: Suggestion) -> bool:
-    """Release a suggestion a run holds; one served outside runs has no lease to give back."""
-    if suggestion.state is not SuggestionState.OPEN or suggestion.run is None:
-        return False
-    return who.backend.release(suggestion.experiment, suggestion.id, suggestion.run)
-
-
 @router.post("/experiments/{experiment_id}/suggestions")
 def create_suggestion(experiment_id: str, who: TenantDep, body: JsonBody) -> Response:
     """Serve a suggestion (leased to ``sigopt_ai.run`` when given); 204 when none can be served."""
     experiment = who.experiment(experiment_id).id  # another client's id is a 404 whatever the body
-    if unknown := sorted(set(body) - _SERVE_KEYS):
-        raise ValidationError(
-            f"{unknown[0]}: not accepted; this server serves its optimizer's suggestions only, and cannot "
-            "serve chosen assignments."
-            if unknown[0] == "assignments"
-            else f"{unknown[0]}: unknown field of a suggestion request."
-        )
+    check_serve_body(body, _SERVE_KEYS)
     run = extension(body, frozenset({"run"})).get("run")
     run_id = None if run is None else check_run_id(who, run, "sigopt_ai.run")
     served = who.backend.serve_suggestion(experiment, run_id=run_id)
@@ -109,15 +97,7 @@ def list_suggestions(
     limit: Limit = None,
 ) -> JSONResponse:
     """The experiment's suggestions, oldest first: open ones, closed ones (those observed), or all."""
-    experiment = who.experiment(experiment_id).id
-    found: list[Suggestion] = []
-    if state != "closed":
-        found += who.backend.open_suggestions(experiment)
-    if state != "open":
-        observed = dict.fromkeys(o.suggestion for o in who.backend.observations(experiment) if o.suggestion)
-        closed = (who.backend.get_suggestion(experiment, sid) for sid in observed if sid is not None)
-        found += [s for s in closed if s is not None and s.state is SuggestionState.CLOSED]
-    found.sort(key=lambda s: int(s.id) if s.id.isdigit() else 0)
+    found = suggestions_of(who.backend, who.experiment(experiment_id).id, state)
     shown = found[: DEFAULT_LIMIT if limit is None else limit]
     return reply(page([suggestion_to_json(s) for s in shown]))
 
@@ -127,7 +107,7 @@ def delete_suggestions(experiment_id: str, who: TenantDep, state: Literal["open"
     """Give back every open suggestion a run holds (``state`` may only be ``open``: closed ones have
     their observations)."""
     for suggestion in who.backend.open_suggestions(who.experiment(experiment_id).id):
-        _give_back(who, suggestion)
+        give_back(who.backend, suggestion)
     return no_content()
 
 
@@ -140,7 +120,7 @@ def get_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep) -> JS
 @router.delete("/experiments/{experiment_id}/suggestions/{suggestion_id}")
 def delete_suggestion(experiment_id: str, suggestion_id: str, who: TenantDep) -> Response:
     """Give the suggestion back to be served again, when a run holds it."""
-    _give_back(who, _suggestion(who, experiment_id, suggestion_id))
+    give_back(who.backend, _suggestion(who, experiment_id, suggestion_id))
     return no_content()
 
 
