@@ -175,3 +175,15 @@ def test_any_file_description_is_stored_or_refused_naming_the_field(
         assert response.json()["message"].startswith(
             ("file.name", "file.content_type", "file name", "file content type")
         )
+
+
+def test_the_upload_flow_on_postgresql(live_server_pg: LiveServer) -> None:
+    with httpx.Client(base_url=live_server_pg.url + "/v1", auth=(live_server_pg.token, ""), timeout=60) as api:
+        cid = api.get("/tokens/self").json()["client"]
+        api.post(f"/clients/{cid}/projects", json={"id": "files"})
+        run_id = api.post(f"/clients/{cid}/projects/files/training_runs", json={"name": "r"}).json()["id"]
+        upload = _describe(api, run_id, name="pic")["upload"]
+        assert httpx.put(upload["url"], content=_png()).status_code == 200
+        assert httpx.put(upload["url"], content=_png()).status_code == 404
+        (stored,) = api.get(f"/training_runs/{run_id}/files").json()["data"]
+        assert api.get(f"/files/{stored['id']}/sigopt_ai/data").content == _png()
