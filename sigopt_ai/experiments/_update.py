@@ -36,8 +36,9 @@ def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mappin
         current_key = "budget" if key == "observation_budget" else key
         if current_key in record.definition and record.definition[current_key] == value:
             continue
+        field = key if isinstance(key, str) and key.isidentifier() else short_repr(key)
         raise ValidationError(
-            f"{key}: an experiment's {key} cannot change after it is created; only {sorted(UPDATABLE)!r} can."
+            f"{field}: an experiment's {field} cannot change after it is created; only {sorted(UPDATABLE)!r} can."
         )
     state = fields.get("state")
     if state is not None and (not isinstance(state, str) or state not in _STATES):
