@@ -25,7 +25,7 @@ def log_image(image: Any, name: str | None = None) -> str | None:
     run = current_run(silent=True)
     if run is not None:
         return run.log_image(image, name)
-    if image_payload(image, name, stacklevel=2) is not None:
+    if image_payload(image, name) is not None:
         warn_no_run("sigopt.log_image()")
     return None
 

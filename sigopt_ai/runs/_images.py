@@ -15,6 +15,7 @@ its class comes from).
 
 from __future__ import annotations
 
+import inspect
 import io
 import mimetypes
 import os
@@ -51,6 +52,7 @@ IMAGE_TYPES = {
 _SUPPORTED = "a path to an image file, a PIL.Image.Image, a matplotlib.figure.Figure or a numpy.ndarray"
 _MAX_CONTENT_TYPE_LENGTH = 100
 _ARRAY_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
+_PACKAGE = f"{__name__.split('.')[0]}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +186,13 @@ class _Skip(Exception):
     """The image cannot be stored for a reason that sigopt-python warns about rather than raises."""
 
 
-def image_payload(image: Any, name: Any = None, *, stacklevel: int = 1) -> Payload | None:
+def image_payload(image: Any, name: Any = None) -> Payload | None:
     """``image`` as a file to store, or None (after a :class:`RuntimeWarning`) when it cannot be one.
 
     Args:
         image: A path to an image file, a PIL image, a matplotlib figure or a numpy array.
         name: The name to store it under (default: the file's name, else ``image.png``, ``figure.svg``
             or ``array.png``).
-        stacklevel: How many frames above this function the user's call is, for the warning.
 
     Raises:
         ValidationError: ``name`` breaks the naming rule; the path does not exist or the file is
@@ -211,8 +212,19 @@ def image_payload(image: Any, name: Any = None, *, stacklevel: int = 1) -> Paylo
             return _array_image(image, name)
         raise _Skip(f"log_image skipped an image of type {_type_name(image)}: it takes {_SUPPORTED}.")
     except _Skip as skip:
-        warnings.warn(str(skip), RuntimeWarning, stacklevel=stacklevel + 1)
+        warnings.warn(str(skip), RuntimeWarning, stacklevel=_user_stacklevel())
         return None
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` at which the caller of this function's caller sees the user's frame: the
+    first outside this package (``RunContext.log_image`` and ``sigopt.log_image`` are one and two
+    frames deep), so that a warning points at the user's line."""
+    level, frame = 2, inspect.currentframe()
+    frame = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _path_image(path: str | os.PathLike[str], name: Any) -> Payload:
