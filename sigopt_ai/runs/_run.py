@@ -319,7 +319,7 @@ class RunContext:
         """
         if self._state is not _ACTIVE:
             raise self._finished("an image")
-        payload = image_payload(image, name, stacklevel=2)
+        payload = image_payload(image, name)
         return None if payload is None else self._store_file(payload)
 
     def log_file(
