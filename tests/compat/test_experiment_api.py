@@ -3,18 +3,20 @@ progress under SigOpt's names, ``create_run``, ``get_runs``/``get_best_runs``, `
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import sigopt_ai as sigopt
 
-PARAMETERS = [
+PARAMETERS: list[dict[str, Any]] = [
     {"name": "lr", "type": "double", "bounds": {"min": 0.001, "max": 0.1}},
     {"name": "depth", "type": "int", "bounds": {"min": 1, "max": 8}},
     {"name": "act", "type": "categorical", "categorical_values": ["relu", "tanh"]},
 ]
 
 
-def make(budget: int = 3, **options: object) -> sigopt.Experiment:
+def make(budget: int = 3, **options: Any) -> sigopt.Experiment:
     return sigopt.create_aiexperiment(
         name="compat",
         parameters=PARAMETERS,
@@ -47,7 +49,7 @@ def test_the_definition_reads_as_sigopt_pythons_objects() -> None:
 def test_the_attribute_objects_are_views_not_the_stored_definition() -> None:
     exp = make()
     with pytest.raises(AttributeError):
-        exp.parameters[0].bounds.min = 5  # type: ignore[misc]
+        exp.parameters[0].bounds.min = 5
     exp.metadata["team"] = "audio"
     assert sigopt.get_aiexperiment(exp.id).metadata == {"team": "vision"}
 
@@ -91,7 +93,7 @@ def test_a_failed_assignment_is_a_failed_observation_and_a_bug_gives_the_suggest
     buggy = exp.create_run()
     with pytest.raises(KeyError):  # no loop goes on here: the exception propagates
         with buggy:
-            {}["missing"]
+            dict[str, int]()["missing"]
     assert len(exp.observations()) == 1  # the suggestion went back, no budget spent
     assert sigopt.get_run(buggy.id).failure.kind is sigopt.FailureKind.ERROR  # type: ignore[union-attr]
     with exp.create_run() as again:
@@ -115,7 +117,7 @@ def test_sigopt_pythons_loop_over_create_run() -> None:
     exp = make(budget=3)
     while not exp.is_finished():
         with exp.create_run() as run:
-            run.log_metric("accuracy", run.params.lr)
+            run.log_metric("accuracy", run.params.lr)  # type: ignore[arg-type]
     runs = exp.get_runs()
     assert len(runs) == 3 and all(r.state is sigopt.RunState.COMPLETED for r in runs)
     [best] = exp.get_best_runs()

@@ -28,10 +28,10 @@ X = [{"name": "x", "type": "double", "bounds": {"min": 0, "max": 1}}]
 
 def test_metric_values_take_float_as_sigopt_python_coerces_them() -> None:
     with sigopt.create_run(name="coerced") as run:
-        sigopt.log_metric("acc", "0.9", stddev="0.01")
+        sigopt.log_metric("acc", "0.9", stddev="0.01")  # type: ignore[arg-type]
         sigopt.log_metric("flag", True)
-        sigopt.log_metrics({"f1": "0.5"}, recall=False)
-        sigopt.log_checkpoint({"loss": "1.5"})
+        sigopt.log_metrics({"f1": "0.5"}, recall=False)  # type: ignore[dict-item]
+        sigopt.log_checkpoint({"loss": "1.5"})  # type: ignore[dict-item]
     record = sigopt.get_run(run.id)
     assert record.metrics == {"acc": 0.9, "flag": 1.0, "f1": 0.5, "recall": 0.0}
     assert record.metric_stddevs == {"acc": 0.01}
@@ -42,16 +42,16 @@ def test_metric_values_take_float_as_sigopt_python_coerces_them() -> None:
 def test_text_that_is_not_a_number_is_still_refused_naming_the_metric() -> None:
     with sigopt.create_run(name="strict") as run:
         with pytest.raises(sigopt.ValidationTypeError, match="metric 'acc' must be a number, got 'high'"):
-            sigopt.log_metric("acc", "high")
+            sigopt.log_metric("acc", "high")  # type: ignore[arg-type]
         with pytest.raises(sigopt.ValidationTypeError, match="checkpoint metric 'loss' must be a number"):
-            run.log_checkpoint({"loss": "low"})
+            run.log_checkpoint({"loss": "low"})  # type: ignore[dict-item]
     assert sigopt.get_run(run.id).metrics == {}
 
 
 def test_nan_given_as_text_is_stored_and_fails_the_run_diverged() -> None:
     # sigopt-python raises for NaN; this library keeps it and fails the run (README migration table).
     with sigopt.create_run(name="nan") as run:
-        sigopt.log_metric("loss", "nan")
+        sigopt.log_metric("loss", "nan")  # type: ignore[arg-type]
     record = sigopt.get_run(run.id)
     assert math.isnan(record.metrics["loss"])
     assert record.failure is not None and record.failure.kind is sigopt.FailureKind.DIVERGED
@@ -59,7 +59,7 @@ def test_nan_given_as_text_is_stored_and_fails_the_run_diverged() -> None:
 
 def test_settings_and_observations_still_take_numbers_only() -> None:
     with pytest.raises(sigopt.ValidationTypeError, match="lease_timeout must be a number"):
-        sigopt.create_experiment(name="e", parameters=X, metrics=["m"], lease_timeout="5")
+        sigopt.create_experiment(name="e", parameters=X, metrics=["m"], lease_timeout="5")  # type: ignore[arg-type]
 
 
 # --- create_run, get_run_id, records -------------------------------------------------------------

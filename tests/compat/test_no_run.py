@@ -78,15 +78,15 @@ def test_the_warning_comes_once_per_process() -> None:
 
 BAD_CALLS: list[tuple[Callable[[], Any], type[sigopt.SigOptError], str]] = [
     (lambda: sigopt.log_metric("", 1.0), sigopt.ValidationError, "metric name must be 1 to 100"),
-    (lambda: sigopt.log_metric("acc", "high"), sigopt.ValidationTypeError, "metric 'acc' must be a number"),
+    (lambda: sigopt.log_metric("acc", "high"), sigopt.ValidationTypeError, "metric 'acc' must be a number"),  # type: ignore[arg-type]
     (lambda: sigopt.log_metric("acc", 1.0, stddev=-1), sigopt.ValidationError, "stddev of metric 'acc'"),
-    (lambda: sigopt.log_metrics({"a": 1.0, "b": None}), sigopt.ValidationTypeError, "metric 'b' must be a number"),
-    (lambda: sigopt.log_checkpoint([1]), sigopt.ValidationTypeError, "checkpoint values must be a mapping"),
+    (lambda: sigopt.log_metrics({"a": 1.0, "b": None}), sigopt.ValidationTypeError, "metric 'b' must be a number"),  # type: ignore[dict-item]
+    (lambda: sigopt.log_checkpoint([1]), sigopt.ValidationTypeError, "checkpoint values must be a mapping"),  # type: ignore[arg-type]
     (lambda: sigopt.log_checkpoint({"a": 1}, step=-1), sigopt.ValidationError, "step must be an int >= 0"),
-    (lambda: sigopt.log_metadata(3, "v"), sigopt.ValidationTypeError, "metadata key must be a string"),
+    (lambda: sigopt.log_metadata(3, "v"), sigopt.ValidationTypeError, "metadata key must be a string"),  # type: ignore[arg-type]
     (lambda: sigopt.log_dataset(""), sigopt.ValidationError, "dataset name"),
     (lambda: sigopt.log_model("m" * 501), sigopt.ValidationError, "model type must be at most 500"),
-    (lambda: sigopt.log_failure(("oom",)), sigopt.ValidationTypeError, "reason must be a str"),
+    (lambda: sigopt.log_failure(("oom",)), sigopt.ValidationTypeError, "reason must be a str"),  # type: ignore[arg-type]
     (lambda: sigopt.log_image("x.png", name=""), sigopt.ValidationError, "image name"),
     (lambda: sigopt.log_image("no-such-file.png"), sigopt.ValidationError, "image must be the path of a file"),
     (lambda: sigopt.params.setdefaults(lr=[1, 2]), sigopt.ValidationTypeError, "parameter 'lr'"),
