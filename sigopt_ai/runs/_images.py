@@ -163,7 +163,8 @@ def file_name(name: Any, default: str) -> str:
 
 
 def file_payload(file: Any, name: Any = None, content_type: Any = None) -> Payload:
-    """A path's contents or bytes as a file to store (see :meth:`RunContext.log_file`).
+    """A path's contents or bytes as a file to store (see :meth:`RunContext.log_file`); the content
+    type, unless given, is guessed from the name's extension, else the path's.
 
     Raises:
         ValidationError: The path is not a readable file, the contents are too large, or ``name``
@@ -175,7 +176,10 @@ def file_payload(file: Any, name: Any = None, content_type: Any = None) -> Paylo
         data, default = to_bytes(file, "file"), "file"
     stored_name = file_name(name, default)
     if content_type is None:
+        # The name's extension, else the path's: log_file("plot.png", name="loss") is a PNG.
         content_type = guess_content_type(stored_name)
+        if content_type == DEFAULT_CONTENT_TYPE and default != "file":
+            content_type = guess_content_type(default)
     return Payload(data, check_content_type(content_type), stored_name)
 
 

@@ -43,6 +43,20 @@ def test_bytes_and_paths_are_stored_byte_exact_in_the_order_logged(tmp_path: Pat
     assert all(f.run == run.id for f in files)
 
 
+def test_a_path_logged_under_another_name_keeps_its_type_unless_the_name_says_otherwise(tmp_path: Path) -> None:
+    path = tmp_path / "plot.png"
+    path.write_bytes(b"png")
+    with sigopt.run() as run:
+        run.log_file(path, name="loss")
+        run.log_file(path, name="loss.svg")
+        run.log_file(path, name="raw", content_type="application/x-thing")
+    assert [(f.name, f.content_type) for f in sigopt.list_files(run.id)] == [
+        ("loss", "image/png"),
+        ("loss.svg", "image/svg+xml"),
+        ("raw", "application/x-thing"),
+    ]
+
+
 def test_the_file_is_read_at_the_call(tmp_path: Path) -> None:
     path = tmp_path / "log.txt"
     path.write_text("before")
