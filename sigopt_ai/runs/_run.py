@@ -334,8 +334,8 @@ class RunContext:
         Args:
             file: A path, or the contents as ``bytes``, ``bytearray`` or ``memoryview``.
             name: The name to store it under (default: the path's file name; ``file`` for bytes).
-            content_type: Its MIME type (default: guessed from the name's extension, else
-                ``application/octet-stream``).
+            content_type: Its MIME type (default: guessed from the name's extension, else the
+                path's, else ``application/octet-stream``).
 
         Returns:
             The stored file's id (see :func:`sigopt_ai.read_file`).
