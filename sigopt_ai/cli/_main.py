@@ -53,6 +53,12 @@ def _heartbeat(record: sigopt.RunRecord) -> str:
     return text
 
 
+def _files(run_id: str) -> str:
+    """The run's files (the output of ``sigopt-ai run`` among them) with their sizes and ids."""
+    files = sigopt.list_files(run_id)
+    return ", ".join(f"{f.name} ({f.size} bytes, id {f.id})" for f in files) or "-"
+
+
 @click.group()
 @click.option("--db", envvar="SIGOPT_AI_DB", help="Store: a SQLite path or SQLAlchemy URL.")
 @click.version_option(sigopt.__version__, prog_name="sigopt-ai")
@@ -112,6 +118,7 @@ def runs_show(run_id: str) -> None:
         ("metadata", _pairs(sorted(record.metadata.items()))),
         ("datasets", ", ".join(record.datasets) or "-"),
         ("model", record.model or "-"),
+        ("files", _files(record.id)),
     ]
     if record.state is sigopt.RunState.ACTIVE:
         rows.append(("heartbeat", _heartbeat(record)))

@@ -19,10 +19,12 @@ def cli_env(store: Path, **extra: str) -> dict[str, str]:
     return {**env, "SIGOPT_AI_DB": str(store), "SIGOPT_AI_FLUSH_INTERVAL": "0.1", "SIGOPT_PROJECT": "tests", **extra}
 
 
-def sigopt_ai(*args: str, store: Path, cwd: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run ``sigopt-ai ARGS`` to its end in ``cwd``."""
+def sigopt_ai(
+    *args: str, store: Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``sigopt-ai ARGS`` to its end in ``cwd`` (``env``: more variables)."""
     return subprocess.run(
-        [*CLI, *args], cwd=cwd, env=cli_env(store, **env), capture_output=True, text=True, timeout=timeout
+        [*CLI, *args], cwd=cwd, env=cli_env(store, **(env or {})), capture_output=True, text=True, timeout=timeout
     )
 
 

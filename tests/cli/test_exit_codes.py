@@ -164,3 +164,15 @@ def test_ctrl_c_to_sigopt_ai_optimize_interrupts_the_child_and_gives_the_suggest
     experiment = sigopt.get_experiment(run.experiment or "")
     assert experiment.observations() == []
     assert experiment.suggest().id == run.suggestion  # given back: it is served again
+
+
+def test_sigterm_to_sigopt_ai_run_is_forwarded_and_the_run_is_interrupted(store: Path, work: Path) -> None:
+    write(work, "model.py", WAITING_CHILD)
+    cli = spawn_sigopt_ai("run", "python", "model.py", store=store, cwd=work)
+    _wait_ready(cli)
+    cli.send_signal(signal.SIGTERM)
+    _out, err = cli.communicate(timeout=60)
+    assert cli.returncode == 128 + signal.SIGTERM, err
+    failure = _only_run().failure
+    assert failure is not None and failure.kind is sigopt.FailureKind.INTERRUPTED
+    assert "SIGTERM" in failure.message  # the child's own record: its handler saw the forwarded signal

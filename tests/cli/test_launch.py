@@ -8,7 +8,10 @@ import re
 from pathlib import Path
 
 import sigopt_ai as sigopt
+from sigopt_ai._checks import MAX_FILE_BYTES
+from sigopt_ai.backends import make_backend
 from tests.cli.conftest import experiment_file, sigopt_ai, write
+from tests.live_server import LiveServer
 
 MODEL = """\
 import sys
@@ -41,6 +44,8 @@ def test_run_records_the_childs_metric_and_output(store: Path, work: Path) -> No
     assert files["stdout"] == b"training lr=0.05 layers=2\n"
     assert files["stderr"] == b"a warning on stderr\n"
     assert f"sigopt-ai runs show {record.id}" in result.stderr
+    shown = sigopt_ai("runs", "show", record.id, store=store, cwd=work, env={"COLUMNS": "200"}).stdout
+    assert "stdout (26 bytes, id " in shown and "stderr (20 bytes, id " in shown
 
 
 def test_run_takes_its_name_and_shell_command_from_run_yml_and_stores_the_source(store: Path, work: Path) -> None:
@@ -105,3 +110,42 @@ def test_suggested_params_are_read_only_in_the_child(store: Path, work: Path) ->
     [record] = experiment.runs()
     assert seen == {"refused": "ValidationError", "lr": record.params["lr"], "id": record.id}
     assert record.params["lr"] != 123.0
+
+
+def test_a_child_of_a_cli_behind_a_server_records_through_the_server(tmp_path: Path, work: Path) -> None:
+    write(work, "model.py", MODEL)
+    db = tmp_path / "server.db"
+    with LiveServer(str(db)) as server:
+        env = {"SIGOPT_API_URL": server.api_url, "SIGOPT_API_TOKEN": server.token}
+        result = sigopt_ai("run", "-p", "served", "python", "model.py", store=tmp_path / "unused.db", cwd=work, env=env)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "unused.db").exists()  # the child was handed the server, not a file
+    backend = make_backend(str(db))
+    try:
+        [run_id] = re.findall(r"run (\S+) completed", result.stderr)
+        record = backend.read_run(run_id)
+        assert record is not None and record.project.endswith("served")  # the server keeps it per client
+        assert record.state is sigopt.RunState.COMPLETED and record.metrics == {"accuracy": 0.94}
+        assert {f.name for f in backend.list_files(record.id)} == {"stdout", "stderr"}
+    finally:
+        backend.close()
+
+
+def test_output_past_the_file_limit_keeps_its_head_and_tail(store: Path, work: Path) -> None:
+    size = MAX_FILE_BYTES + 2**20
+    write(
+        work,
+        "model.py",
+        f"""\
+        import sys
+        sys.stdout.write("HEAD\\n" + "." * {size} + "\\nTAIL\\n")
+        """,
+    )
+    result = sigopt_ai("run", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout) == size + 11  # all of it reached the terminal
+    stored = _files(sigopt.list_runs()[0].id)["stdout"]
+    assert len(stored) <= MAX_FILE_BYTES
+    assert stored.startswith(b"HEAD\n...") and stored.endswith(b"...\nTAIL\n")
+    [cut] = re.findall(rb"\n\[\.\.\. sigopt-ai cut (\d+) bytes of output here \.\.\.\]\n", stored)
+    assert len(stored) - len(re.findall(rb"\n\[\.\.\. .*\]\n", stored)[0]) + int(cut) == size + 11
