@@ -36,6 +36,7 @@ ops = st.one_of(
     st.tuples(st.just("failure"), ids, failures, timestamps),
     st.tuples(st.just("end"), ids, st.sampled_from(["completed", "failed"]), timestamps),
     st.tuples(st.just("heartbeat"), st.lists(ids, max_size=4).map(tuple), timestamps),
+    st.tuples(st.just("file"), ids, ids, names, names, st.binary(max_size=64), timestamps),
 )
 
 

@@ -31,9 +31,11 @@ from sigopt_ai._models import (
     Checkpoint,
     ExperimentRecord,
     ExperimentState,
+    FileRecord,
     MetricPoint,
     Observation,
     Progress,
+    ProjectRecord,
     RunRecord,
     RunState,
     Suggestion,
@@ -184,6 +186,7 @@ def runs(draw: st.DrawFn) -> RunRecord:
         suggestion=draw(st.none() | ids),
         heartbeat=draw(st.none() | timestamps),
         lost=state is RunState.ACTIVE and draw(st.booleans()),
+        archived=draw(st.booleans()),
     )
 
 
@@ -196,6 +199,27 @@ ROUND_TRIPS: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any]]] =
     ("training_run", runs(), wire.training_run_to_json, wire.training_run_from_json),
     ("checkpoint", checkpoints, wire.checkpoint_to_json, wire.checkpoint_from_json),
     ("metric_point", metric_points, wire.metric_point_to_json, wire.metric_point_from_json),
+    (
+        "file",
+        st.builds(
+            FileRecord,
+            id=ids,
+            run=ids,
+            name=names,
+            content_type=names,
+            size=st.integers(0, 2**40),
+            created=timestamps,
+            sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
+        ),
+        wire.file_to_json,
+        wire.file_from_json,
+    ),
+    (
+        "project",
+        st.builds(ProjectRecord, id=names, name=names, created=timestamps),
+        lambda project: wire.project_to_json(project, client="1"),
+        wire.project_from_json,
+    ),
 ]
 
 
