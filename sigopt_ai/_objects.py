@@ -315,7 +315,8 @@ class ApiObject:
         return sorted(set(object.__dir__(self)) | set(self._body) | set(self._fields()))
 
     def __repr__(self) -> str:
-        name = "".join(part.capitalize() for part in (self._kind or "object").split("_"))
+        kind = self._kind or "object"
+        name = "AIExperiment" if kind == "aiexperiment" else "".join(part.capitalize() for part in kind.split("_"))
         inner = ", ".join(f"{k}={self[k]!r}" for k in self._body if k != "object")
         return f"{name}({inner})"
 

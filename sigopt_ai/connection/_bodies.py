@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sigopt_ai._checks import describe_value, short_repr, to_seed
+from sigopt_ai._checks import describe_value, short_repr, to_real, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureKind
@@ -42,8 +42,12 @@ _UPDATABLE = frozenset({"name", "metadata", "state"})
 _STATES = frozenset(state.value for state in ExperimentState)
 # Fields a client sends back as it read them, which an update may carry unchanged.
 _ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
-OBSERVATION_KEYS = frozenset({"suggestion", "assignments", "values", "failed", "metadata", "no_optimize", EXTENSION})
-"""The fields an observation body may have (``metadata`` and ``no_optimize`` are accepted, not kept)."""
+_SINGLE_VALUE_KEYS = frozenset({"value", "value_stddev"})
+OBSERVATION_KEYS = frozenset(
+    {"suggestion", "assignments", "values", "failed", "metadata", "no_optimize", EXTENSION} | _SINGLE_VALUE_KEYS
+)
+"""The fields an observation body may have (``metadata`` and ``no_optimize`` are accepted, not kept;
+``value`` and ``value_stddev`` are SigOpt's older form of ``values`` for an experiment of one metric)."""
 
 
 def create_experiment_record(
@@ -193,7 +197,7 @@ def observation_body(
     if unknown := sorted(set(body) - OBSERVATION_KEYS):
         raise ValidationError(f"{unknown[0]}: unknown field of an observation.")
     failed = _failed(body)
-    values = body.get("values")
+    values = _single_value(definition, body) if _SINGLE_VALUE_KEYS & set(body) else body.get("values")
     if failed and values:
         raise ValidationError("values: Cannot provide `values` if observation has failed.")
     if not failed and values is None:
@@ -245,6 +249,25 @@ def _failed(body: Mapping[str, Any]) -> bool:
     if not isinstance(failed, bool):
         raise ValidationTypeError(f"failed: expected true or false, got {describe_value(failed)}.")
     return failed
+
+
+def _single_value(definition: ExperimentDefinition, body: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """SigOpt's older ``value`` (and ``value_stddev``) as ``values``, for an experiment of one metric."""
+    if "values" in body:
+        raise ValidationError("value: give either value (an experiment of one metric) or values, not both.")
+    if len(definition.metrics) != 1:
+        raise ValidationError(
+            f"value: this experiment has {len(definition.metrics)} metrics; report each one in "
+            "values=[{'name': ..., 'value': ...}]."
+        )
+    if body.get("value") is None:
+        if body.get("value_stddev") is not None:
+            raise ValidationError("value_stddev: given without value.")
+        return None
+    value = {"value": to_real(body["value"], "value")}
+    if body.get("value_stddev") is not None:
+        value["value_stddev"] = to_real(body["value_stddev"], "value_stddev")
+    return [value]
 
 
 def _values(definition: ExperimentDefinition, values: Any, *, of_run: bool) -> dict[str, float]:

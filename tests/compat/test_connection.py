@@ -129,6 +129,62 @@ def test_experiments_are_updated_archived_and_listed() -> None:
         conn.experiments(e.id).importances()
 
 
+def test_sigopts_older_single_value_form_is_accepted() -> None:
+    # sigopt-python's examples/other_languages.py: give back open suggestions, then report value=.
+    conn = sigopt.Connection()
+    e = conn.experiments().create(name="single", parameters=PARAMETERS, metrics=METRICS, observation_budget=2)
+    assert conn.experiments(e.id).suggestions().delete(state="open") is None
+    s = conn.experiments(e.id).suggestions().create()
+    observed = conn.experiments(e.id).observations().create(suggestion=s.id, value=0.5, value_stddev=0.1)
+    assert observed.values[0].name == "f" and observed.values[0].value == 0.5
+    s = conn.experiments(e.id).suggestions().create()
+    with pytest.raises(RequestRejected, match="^value: give either value"):
+        conn.experiments(e.id).observations().create(suggestion=s.id, value=0.5, values=[{"value": 0.5}])
+    with pytest.raises(RequestRejected, match="^value must be a number"):
+        conn.experiments(e.id).observations().create(suggestion=s.id, value="high")
+    two = conn.experiments().create(
+        name="two", parameters=PARAMETERS, metrics=[{"name": "a"}, {"name": "b"}], observation_budget=1
+    )
+    s2 = conn.experiments(two.id).suggestions().create()
+    with pytest.raises(RequestRejected, match="^value: this experiment has 2 metrics"):
+        conn.experiments(two.id).observations().create(suggestion=s2.id, value=1.0)
+
+
+def test_iterate_pages_fetches_every_page() -> None:
+    conn = sigopt.Connection()
+    e = conn.experiments().create(name="pages", parameters=PARAMETERS, metrics=METRICS, observation_budget=5)
+    for _ in range(5):
+        s = conn.experiments(e.id).suggestions().create()
+        conn.experiments(e.id).observations().create(suggestion=s.id, values=[{"value": f(s.assignments)}])
+    first = conn.experiments(e.id).observations().fetch(limit=2)
+    assert len(first.data) == 2 and first.paging.before is not None
+    every = [o.suggestion for o in first.iterate_pages()]
+    assert len(every) == 5 == len(set(every))
+    assert [o.id for o in conn.experiments(e.id).observations().fetch(limit=2, after="0").iterate_pages()] == [
+        o.id for o in first.iterate_pages()
+    ]
+
+
+def test_client_paths_and_ai_experiments_on_a_server(server: LiveServer) -> None:
+    with sigopt.Connection(client_token=server.token, api_url=server.url) as conn:
+        client = conn.tokens("self").fetch().client
+        e = (
+            conn.clients(client)
+            .experiments()
+            .create(
+                name="in client", parameters=PARAMETERS, metrics=METRICS, observation_budget=3, project="clientproj"
+            )
+        )
+        assert e.client == client and e.project == "clientproj"
+        assert e.id in [x.id for x in conn.clients(client).experiments().fetch(project="clientproj").data]
+        ai = conn.aiexperiments(e.id).fetch()
+        assert (ai.budget, ai.progress.remaining_budget) == (3, 3)
+        with pytest.raises(AttributeError, match="observation_budget"):  # sigopt's AIExperiment has none either
+            getattr(ai, "observation_budget")  # noqa: B009 (the attribute access is what is tested)
+        with pytest.raises(NotFound, match="No client with id other"):
+            conn.clients("other").experiments().fetch()
+
+
 def test_an_unknown_driver_is_refused_naming_the_rule() -> None:
     with pytest.raises(sigopt.ConfigError, match="driver: expected one of \\['http', 'lite'\\]"):
         sigopt.Connection(driver="grpc")
