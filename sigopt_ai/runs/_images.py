@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from sigopt_ai._checks import MAX_FILE_BYTES, check_name, describe_value, short_repr
+from sigopt_ai._checks import MAX_FILE_BYTES, MAX_NAME_LENGTH, check_name, describe_value, short_repr
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 
 INSTALL_HINT = 'pip install "sigopt-ai[images]"'
@@ -89,24 +89,24 @@ def read_path(path: str | os.PathLike[str], field: str) -> bytes:
         raise ValidationError(f"{field} must be the path of a file, but {short_repr(name)} {what}.")
     try:
         with open(name, "rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)  # one byte past the limit tells that it is over
-    except (OSError, ValueError) as exc:  # unreadable, or a path with a NUL byte
+            check_size(os.fstat(file.fileno()).st_size, field)  # before reading a file that is far too large
+            data = file.read(MAX_FILE_BYTES + 1)  # a file whose size the system does not know (/proc)
+    except OSError as exc:
         raise ValidationError(f"{field} {short_repr(name)} cannot be read: {exc}.") from None
-    return check_size(data, field)
+    check_size(len(data), field)
+    return data
 
 
-def check_size(data: bytes, field: str) -> bytes:
-    """``data`` if it is at most :data:`MAX_FILE_BYTES` long.
+def check_size(size: int, field: str) -> None:
+    """Check that a file of ``size`` bytes is at most :data:`MAX_FILE_BYTES`.
 
     Raises:
-        ValidationError: It is longer.
+        ValidationError: It is larger.
     """
-    if len(data) > MAX_FILE_BYTES:
+    if size > MAX_FILE_BYTES:
         raise ValidationError(
-            f"{field} must be at most {MAX_FILE_BYTES} bytes ({MAX_FILE_BYTES // 2**20} MiB), "
-            f"got {len(data)}{' or more' if len(data) == MAX_FILE_BYTES + 1 else ''}."
+            f"{field} must be at most {MAX_FILE_BYTES} bytes ({MAX_FILE_BYTES // 2**20} MiB), got {size}."
         )
-    return data
 
 
 def to_bytes(value: Any, field: str) -> bytes:
@@ -115,7 +115,8 @@ def to_bytes(value: Any, field: str) -> bytes:
         value = value.tobytes()
     if not isinstance(value, (bytes, bytearray)):
         raise ValidationTypeError(f"{field} must be a path or bytes, got {describe_value(value)}.")
-    return check_size(bytes(value), field)
+    check_size(len(value), field)
+    return bytes(value)
 
 
 def check_content_type(content_type: Any) -> str:
@@ -158,7 +159,7 @@ def file_name(name: Any, default: str) -> str:
     """The name a file is stored under: ``name`` checked, else ``default`` made to fit the rule."""
     if name is not None:
         return check_name(name, "file name")
-    text = "".join(c if c.isprintable() else "_" for c in default)[:100]
+    text = "".join(c if c.isprintable() else "_" for c in default)[:MAX_NAME_LENGTH]
     return text or "file"
 
 
@@ -276,7 +277,14 @@ def _pil_image(image: Any, name: Any) -> Payload:
     default = "image.png"
     if isinstance(source, str) and source:
         default = f"{os.path.splitext(base_name(source))[0]}.png"
-    return Payload(check_size(buffer.getvalue(), "image"), "image/png", file_name(name, default))
+    return _encoded(buffer, "image/png", file_name(name, default))
+
+
+def _encoded(buffer: io.BytesIO, content_type: str, name: str) -> Payload:
+    """The image encoded in ``buffer``, if it is not too large to store."""
+    data = buffer.getvalue()
+    check_size(len(data), f"image (encoded as {content_type})")
+    return Payload(data, content_type, name)
 
 
 def _figure_image(figure: Any, name: Any) -> Payload:
@@ -287,7 +295,7 @@ def _figure_image(figure: Any, name: Any) -> Payload:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     except Exception as exc:  # whatever the figure's artists raise while drawing
         raise ValidationError(f"image {short_repr(figure)} cannot be drawn as SVG: {exc}") from None
-    return Payload(check_size(buffer.getvalue(), "image"), "image/svg+xml", file_name(name, "figure.svg"))
+    return _encoded(buffer, "image/svg+xml", file_name(name, "figure.svg"))
 
 
 def _array_image(array: Any, name: Any) -> Payload:
@@ -305,7 +313,7 @@ def _array_image(array: Any, name: Any) -> Payload:
         Image.fromarray(pixels).save(buffer, format="PNG")
     except Exception as exc:  # Pillow refusing a shape, say one past its size limits
         raise ValidationError(f"image array of shape {array.shape} cannot be encoded as PNG: {exc}") from None
-    return Payload(check_size(buffer.getvalue(), "image"), "image/png", file_name(name, "array.png"))
+    return _encoded(buffer, "image/png", file_name(name, "array.png"))
 
 
 def _to_pixels(np: Any, array: Any) -> Any:

@@ -192,6 +192,14 @@ def test_an_array_that_cannot_be_an_image_raises_naming_the_field(array: Any, ma
     assert sigopt.list_files(run.id) == []
 
 
+def test_an_array_whose_png_is_over_the_limit_raises_naming_the_field() -> None:
+    noise = np.random.default_rng(0).integers(0, 256, size=(1300, 1300, 3), dtype=np.uint8)  # about 5 MB of PNG
+    with sigopt.run() as run:
+        with pytest.raises(sigopt.ValidationError, match=r"image \(encoded as image/png\) must be at most 4194304"):
+            run.log_image(noise)
+    assert sigopt.list_files(run.id) == []
+
+
 # -- what is skipped, what raises ------------------------------------------------------------------
 
 
