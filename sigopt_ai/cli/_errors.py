@@ -14,6 +14,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INTERRUPTED = 130
 """Ctrl-C outside the command's run (128 + SIGINT, as a shell reports it)."""
+EXIT_TERMINATED = 143
+"""SIGTERM outside the command's run, while a run was open here (128 + SIGTERM)."""
 
 
 class CliError(click.ClickException):
@@ -25,7 +27,8 @@ class CliError(click.ClickException):
 
 
 def errors(func: F) -> F:
-    """Show a :class:`~sigopt_ai.SigOptError` as a :class:`CliError`, and Ctrl-C as exit status 130."""
+    """Show a :class:`~sigopt_ai.SigOptError` as a :class:`CliError`; Ctrl-C leaves with exit status 130,
+    SIGTERM (:class:`~sigopt_ai.Terminated`) with 143."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -33,8 +36,9 @@ def errors(func: F) -> F:
             return func(*args, **kwargs)
         except sigopt.SigOptError as exc:
             raise CliError(exc) from exc
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             click.echo("sigopt-ai: interrupted.", err=True)
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            status = EXIT_TERMINATED if isinstance(exc, sigopt.Terminated) else EXIT_INTERRUPTED
+            raise click.exceptions.Exit(status) from None
 
     return wrapper  # type: ignore[return-value]

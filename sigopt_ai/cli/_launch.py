@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -24,6 +24,9 @@ from sigopt_ai.cli._errors import errors
 from sigopt_ai.cli._runfile import RunFile, command_argv, load_run_file
 from sigopt_ai.cli._summary import print_summary
 from sigopt_ai.runs._launched import LAUNCH_ENV, LaunchSpec
+
+if TYPE_CHECKING:  # experiments import scipy: loaded when a command needs them
+    from sigopt_ai.experiments import Experiment
 
 TEXT = "text/plain; charset=utf-8"
 
@@ -219,7 +222,7 @@ def _stop_status(result: ChildExit | CommandNotStarted) -> int | None:
     return None
 
 
-def _loop(experiment: Any, argv: Sequence[str], spec: RunFile, source_file: str | None) -> None:
+def _loop(experiment: Experiment, argv: Sequence[str], spec: RunFile, source_file: str | None) -> None:
     """Run the command for each suggestion, under the loop's rules; then print the summary."""
     try:
         for run in experiment.loop(name=spec.name):

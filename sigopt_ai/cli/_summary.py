@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sigopt_ai._models import RunRecord
+
+if TYPE_CHECKING:  # experiments import scipy: loaded when a command needs them
+    from sigopt_ai.experiments import Experiment
 
 
 def format_value(value: Any) -> str:
@@ -19,7 +22,7 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def summary_lines(experiment: Any, best: list[RunRecord]) -> list[str]:
+def summary_lines(experiment: Experiment, best: list[RunRecord]) -> list[str]:
     """The summary of ``experiment`` (an :class:`~sigopt_ai.Experiment`) given its best runs."""
     progress = experiment.progress
     budget = "no budget" if progress.budget is None else f"budget {progress.budget}"
@@ -40,7 +43,7 @@ def summary_lines(experiment: Any, best: list[RunRecord]) -> list[str]:
     return lines
 
 
-def _metric_names(experiment: Any) -> set[str]:
+def _metric_names(experiment: Experiment) -> set[str]:
     return {metric.name for metric in experiment.definition.metrics}
 
 
@@ -49,6 +52,6 @@ def _aligned(values: Mapping[str, Any]) -> list[str]:
     return [f"  {name.ljust(width)} = {format_value(values[name])}" for name in sorted(values)]
 
 
-def print_summary(experiment: Any) -> None:
+def print_summary(experiment: Experiment) -> None:
     """Print the summary of ``experiment``."""
     click.echo("\n".join(summary_lines(experiment, experiment.best_runs())))

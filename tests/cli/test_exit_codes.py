@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import sigopt_ai as sigopt
+from sigopt_ai.cli._child import ChildExit, MemoryEvidence
 from tests.cli.conftest import experiment_file, sigopt_ai, spawn_sigopt_ai, write
 
 # The child attaches to its run (reading a parameter does), says it is ready, then waits to be
@@ -176,3 +177,30 @@ def test_sigterm_to_sigopt_ai_run_is_forwarded_and_the_run_is_interrupted(store:
     failure = _only_run().failure
     assert failure is not None and failure.kind is sigopt.FailureKind.INTERRUPTED
     assert "SIGTERM" in failure.message  # the child's own record: its handler saw the forwarded signal
+
+
+def _exit(
+    returncode: int, *, peak: int = 0, limit: int | None = 1000, oom_kills: int = 0, received: int | None = None
+) -> ChildExit:
+    return ChildExit(returncode, MemoryEvidence(peak, limit, oom_kills), b"", b"", received)
+
+
+@pytest.mark.parametrize(
+    ("child", "kind"),
+    [
+        (_exit(0), None),
+        (_exit(-9, oom_kills=1), "oom"),  # the cgroup's OOM killer ran
+        (_exit(-9, peak=900), "oom"),  # 90 % of the limit
+        (_exit(-9, peak=899), "error"),
+        (_exit(-9, peak=10**9, limit=None), "error"),
+        (_exit(-15), "interrupted"),
+        (_exit(-2), "interrupted"),
+        (_exit(1, received=signal.SIGINT), "interrupted"),  # it caught the forwarded Ctrl-C and exited 1
+        (_exit(0, received=signal.SIGINT), None),  # it finished its work: the run completed
+        (_exit(-11), "error"),
+        (_exit(3), "error"),
+    ],
+)
+def test_what_an_exit_says_when_the_child_recorded_nothing(child: ChildExit, kind: str | None) -> None:
+    failure = child.failure()
+    assert (failure.kind.value if failure else None) == kind

@@ -7,10 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai.cli import main
+from sigopt_ai.cli._runfile import command_argv, load_run_file
 from tests.cli.conftest import experiment_file, sigopt_ai, write
 
 
@@ -138,3 +142,26 @@ def test_a_bad_experiment_yml_is_refused_naming_the_file_and_the_field(
         result = invoke(*args, cwd=work)
         assert result.exit_code == 2, result.output
         assert message in result.output
+
+
+_yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(document=st.dictionaries(st.sampled_from(["name", "run", "image", "resources", "other"]), _yaml_values))
+def test_any_run_yml_loads_or_is_refused_with_a_validation_error_naming_the_file(
+    work: Path, document: dict[str, object]
+) -> None:
+    path = work / "any.yml"
+    path.write_text(yaml.safe_dump(document))
+    try:
+        loaded = load_run_file(path)
+    except sigopt.ValidationError as exc:
+        assert str(exc).startswith("Run file ")
+        return
+    assert loaded.run is None or isinstance(loaded.run, (str, tuple))
+    assert command_argv(("true",), loaded) == ["true"]

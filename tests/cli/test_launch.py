@@ -149,3 +149,12 @@ def test_output_past_the_file_limit_keeps_its_head_and_tail(store: Path, work: P
     assert stored.startswith(b"HEAD\n...") and stored.endswith(b"...\nTAIL\n")
     [cut] = re.findall(rb"\n\[\.\.\. sigopt-ai cut (\d+) bytes of output here \.\.\.\]\n", stored)
     assert len(stored) - len(re.findall(rb"\n\[\.\.\. .*\]\n", stored)[0]) + int(cut) == size + 11
+
+
+def test_the_command_keeps_its_own_options_and_separators(store: Path, work: Path) -> None:
+    # As sigopt-python's CLI tests have it: everything after the program is the program's.
+    write(work, "print_args.py", "import sys\nprint('\\n'.join(sys.argv))\n")
+    args = ("python", "print_args.py", "--kwarg=value", "positional_arg", "--", "after -- arg")
+    result = sigopt_ai("run", "-p", "args", "--", *args, store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["print_args.py", "--kwarg=value", "positional_arg", "--", "after -- arg"]
