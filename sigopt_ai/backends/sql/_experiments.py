@@ -35,6 +35,7 @@ from sigopt_ai._models import (
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import Store, row_id
 from sigopt_ai.backends.sql._leases import expire_leases, reclaim, stale_leases
+from sigopt_ai.backends.sql._projects import insert_project
 
 OPEN = SuggestionState.OPEN.value
 ACTIVE = ExperimentState.ACTIVE.value
@@ -55,8 +56,7 @@ def create_experiment(
     """Insert an experiment (and its project) and return it."""
     now = time.time()
     with store.transaction() as conn:
-        if conn.execute(sa.select(t.projects.c.id).where(t.projects.c.id == project)).first() is None:
-            conn.execute(t.projects.insert().values(id=project, created=now))
+        insert_project(conn, project, now)
         result = conn.execute(
             t.experiments.insert().values(
                 project=project,

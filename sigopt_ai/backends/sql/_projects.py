@@ -5,21 +5,30 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from sigopt_ai._models import ProjectRecord
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import Store, dialect_insert
 
-__all__ = ["create_project", "get_project"]
+__all__ = ["create_project", "get_project", "insert_project"]
+
+
+def insert_project(conn: Connection, project: str, created: float, name: str | None = None) -> bool:
+    """Insert a project unless one has this id, in the caller's transaction; True when it was inserted.
+
+    The one way a project is made: by :func:`create_project`, and by the first run or experiment in it.
+    """
+    statement = dialect_insert(conn)(t.projects).values(id=project, created=created, name=name)
+    # RETURNING says whether the row went in (the drivers' rowcount does not agree on a conflict).
+    inserted = conn.execute(statement.on_conflict_do_nothing(index_elements=["id"]).returning(t.projects.c.id))
+    return inserted.first() is not None
 
 
 def create_project(store: Store, project: str, name: str | None) -> bool:
     """Insert a project unless one has this id; True when it was inserted."""
     with store.transaction() as conn:
-        statement = dialect_insert(conn)(t.projects).values(id=project, created=time.time(), name=name)
-        # RETURNING says whether the row went in (the drivers' rowcount does not agree on a conflict).
-        inserted = conn.execute(statement.on_conflict_do_nothing(index_elements=["id"]).returning(t.projects.c.id))
-        return inserted.first() is not None
+        return insert_project(conn, project, time.time(), name)
 
 
 def get_project(store: Store, project: str) -> ProjectRecord | None:

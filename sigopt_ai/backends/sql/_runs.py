@@ -18,6 +18,7 @@ from sigopt_ai._models import Checkpoint, MetricPoint, Op, RunRecord, RunState, 
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import dialect_insert
 from sigopt_ai.backends.sql._files import write_files
+from sigopt_ai.backends.sql._projects import insert_project
 
 _SECTIONS = ("params", "metadata", "sys_metadata", "datasets", "model")
 
@@ -48,8 +49,7 @@ def _groups(ops: Sequence[Op]) -> Iterator[tuple[str, list[Op]]]:
 
 def _write_start(conn: Connection, ops: list[Op]) -> None:
     for _, run_id, project, name, created, experiment, suggestion in ops:
-        if conn.execute(sa.select(t.projects.c.id).where(t.projects.c.id == project)).first() is None:
-            conn.execute(t.projects.insert().values(id=project, created=created))
+        insert_project(conn, project, created)
         exists = conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id)).first()
         if exists is None:
             conn.execute(
