@@ -285,3 +285,14 @@ def _as_text(value: Any, field: str) -> str:
     except Exception:  # a __str__ that raises, or an int past Python's digit limit
         raise ValidationTypeError(f"{field} has no text form (str() failed) for {describe_value(value)}.") from None
     return text
+
+
+def model_type(type: Any, type_: Any) -> Any:
+    """The model type of ``log_model(type)`` or sigopt-python's ``log_model(type_=...)``: one of the two.
+
+    Raises:
+        ValidationError: Both are given.
+    """
+    if type is not None and type_ is not None:
+        raise ValidationError("model type: give it once, as type or as sigopt-python's type_, not both.")
+    return type if type_ is None else type_

@@ -6,6 +6,7 @@ An :class:`Experiment` is a handle on a stored experiment; any number of process
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import random
@@ -85,9 +86,15 @@ class Experiment:
         return metrics[0].name
 
     @property
-    def state(self) -> ExperimentState:
-        """``active``, or ``deleted`` once archived (as of the last :meth:`refresh`)."""
-        return self._stored.state
+    def state(self) -> str:
+        """``"active"``, or ``"deleted"`` once archived (as of the last :meth:`refresh`), as text as
+        sigopt-python gives it (an :class:`ExperimentState` value)."""
+        return self._stored.state.value
+
+    @property
+    def created(self) -> float:
+        """When the experiment was created (seconds since the epoch)."""
+        return self._stored.created
 
     @property
     def observation_budget(self) -> int | None:
@@ -135,8 +142,8 @@ class Experiment:
         return self.definition.type
 
     def _definition_field(self, key: str, spec: str) -> list[Any]:
-        wrapped = wrap(self._stored.definition.get(key) or [], spec)
-        return list(wrapped)
+        # A copy: sigopt-python's objects can be edited (and sent to update()); the definition cannot.
+        return list(wrap(copy.deepcopy(self._stored.definition.get(key) or []), spec))
 
     def refresh(self) -> None:
         """Read the experiment again from its store (its state, name and metadata may have changed).
@@ -597,7 +604,7 @@ def _stored_experiment(experiment_id: Any) -> ExperimentRecord:
     key = experiment_id if isinstance(experiment_id, str) else _int_text(experiment_id)
     stored = get_session().backend.get_experiment(key) if is_text(key) else None
     if stored is None:
-        raise ValidationError(f"experiment id: there is no experiment with id {short_repr(experiment_id)}.")
+        raise ValidationError(f"There is no experiment with id {short_repr(experiment_id)}.")
     return stored
 
 

@@ -34,7 +34,7 @@ def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mappin
         if key in UPDATABLE or key in _READ_ONLY:
             continue
         current_key = "budget" if key == "observation_budget" else key
-        if current_key in record.definition and record.definition[current_key] == value:
+        if current_key in record.definition and _same(record.definition[current_key], value):
             continue
         field = key if isinstance(key, str) and key.isidentifier() else short_repr(key)
         raise ValidationError(
@@ -64,3 +64,22 @@ def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mappin
     if stored is None:
         raise ValidationError(f"There is no experiment with id {short_repr(record.id)} any more.")
     return stored
+
+
+def _same(current: Any, given: Any) -> bool:
+    """Whether ``given`` is the field's current value (an array's ambiguous ``==`` is not)."""
+    try:
+        return bool(current == _as_json(given))
+    except Exception:  # a foreign object's __eq__ or to_json failing: not the stored value
+        return False
+
+
+def _as_json(value: Any) -> Any:
+    """A field's value as JSON: the attribute objects an experiment hands out (``exp.parameters``)
+    become their JSON again, so a definition read back and sent unchanged compares equal."""
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    if isinstance(value, (list, tuple)):
+        return [_as_json(item) for item in value]
+    return value

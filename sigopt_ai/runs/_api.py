@@ -16,6 +16,7 @@ from sigopt_ai._checks import (
     check_text,
     describe_value,
     is_text,
+    model_type,
     short_repr,
     to_metadata,
     to_metrics,
@@ -98,12 +99,14 @@ def log_dataset(name: str) -> None:
     warn_no_run("sigopt.log_dataset()")
 
 
-def log_model(type: str | None = None) -> None:
-    """Record the model type of the current run (outside any run: checked, not recorded)."""
+def log_model(type: str | None = None, *, type_: str | None = None) -> None:
+    """Record the model type of the current run (``type_`` is sigopt-python's name for it); outside
+    any run: checked, not recorded."""
     run = current_run(silent=True)
     if run is not None:
-        run.log_model(type)
+        run.log_model(type, type_=type_)
         return
+    type = model_type(type, type_)
     if type is not None:
         to_text(type, "model type", MAX_TEXT_LENGTH)
     warn_no_run("sigopt.log_model()")

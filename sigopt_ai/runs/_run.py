@@ -29,6 +29,7 @@ from sigopt_ai._checks import (
     check_step,
     check_text,
     describe_value,
+    model_type,
     short_repr,
     to_metadata,
     to_metrics,
@@ -287,10 +288,12 @@ class RunContext:
         check_name(name, "dataset name")
         self._submit(("fields", self._id, "datasets", {name: {}}))
 
-    def log_model(self, type: str | None = None) -> None:
-        """Record the model's type (for example ``"xgboost"``): its ``str``, at most 500 characters."""
+    def log_model(self, type: str | None = None, *, type_: str | None = None) -> None:
+        """Record the model's type (for example ``"xgboost"``): its ``str``, at most 500 characters.
+        ``type_`` is sigopt-python's name for it."""
         if self._state is not _ACTIVE:
             raise self._finished("a model")
+        type = model_type(type, type_)
         model = None if type is None else to_text(type, "model type", MAX_TEXT_LENGTH)
         self._submit(("fields", self._id, "model", {"type": model}))
 

@@ -37,7 +37,8 @@ def test_the_definition_reads_as_sigopt_pythons_objects() -> None:
     assert [v.name for v in exp.parameters[2].categorical_values] == ["relu", "tanh"]
     assert exp.parameters[0].categorical_values is None  # a field SigOpt has, absent here
     assert (exp.metrics[0].name, exp.metrics[0].objective) == ("accuracy", "maximize")
-    assert exp.state == "active" and exp.state is sigopt.ExperimentState.ACTIVE
+    assert exp.state == "active" == sigopt.ExperimentState.ACTIVE.value
+    assert f"state {exp.state}" == "state active"  # printed as sigopt-python prints it
     assert exp.parallel_bandwidth == 2
     assert exp.observation_budget == exp.budget == 3
     assert exp.conditionals == [] and exp.linear_constraints == []
@@ -48,8 +49,11 @@ def test_the_definition_reads_as_sigopt_pythons_objects() -> None:
 
 def test_the_attribute_objects_are_views_not_the_stored_definition() -> None:
     exp = make()
-    with pytest.raises(AttributeError):
-        exp.parameters[0].bounds.min = 5
+    parameters = exp.parameters
+    parameters[0].bounds.min = 0.5  # sigopt-python's objects can be edited, to send to update()
+    assert parameters[0].to_json()["bounds"]["min"] == 0.5
+    assert exp.parameters[0].bounds.min == 0.001
+    assert sigopt.get_aiexperiment(exp.id).parameters[0].bounds.min == 0.001
     exp.metadata["team"] = "audio"
     assert sigopt.get_aiexperiment(exp.id).metadata == {"team": "vision"}
 
@@ -143,6 +147,17 @@ def test_update_changes_name_metadata_and_state_and_returns_the_experiment() -> 
     exp.update(state="active", name="back", budget=3, parallel_bandwidth=2, project=exp.project, id=exp.id)
     assert (exp.state, exp.name) == ("active", "back")
     assert not exp.is_finished()
+
+
+def test_update_takes_the_definition_read_back_and_refuses_an_edited_one() -> None:
+    # sigopt-python's integration test sends exp.parameters back with the name; unchanged, they pass.
+    exp = make()
+    exp.update(name="same space", parameters=exp.parameters, metrics=exp.metrics, budget=exp.budget)
+    assert exp.name == "same space"
+    edited = [p.to_json() for p in exp.parameters]
+    edited[0]["bounds"]["max"] = 100
+    with pytest.raises(sigopt.ValidationError, match="parameters: an experiment's parameters cannot change"):
+        exp.update(parameters=edited)
 
 
 @pytest.mark.parametrize(

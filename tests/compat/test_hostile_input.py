@@ -102,7 +102,7 @@ def test_experiment_ids(experiment_id: Any, include_runs: Any) -> None:
         lambda: sigopt.archive_experiment(experiment_id, include_runs),
         lambda: sigopt.unarchive_aiexperiment(experiment_id),
     ):
-        assert not answers_or_names(call, r"^experiment id", r"^include_runs")
+        assert not answers_or_names(call, r"^experiment id", r"^There is no experiment with id", r"^include_runs")
 
 
 @given(name=HOSTILE, metadata=HOSTILE)

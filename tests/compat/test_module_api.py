@@ -81,6 +81,26 @@ def test_create_run_takes_sigopt_pythons_name_and_metadata() -> None:
     assert record.values["loss"].name == "loss"
 
 
+def test_log_model_takes_sigopt_pythons_type_keyword() -> None:
+    with sigopt.create_run() as run:
+        sigopt.log_model(type_="xgboost")
+        with pytest.raises(sigopt.ValidationError, match="model type: give it once"):
+            run.log_model("a", type_="b")
+    assert sigopt.get_run(run.id).model == "xgboost"
+    with sigopt.create_run() as other:
+        other.log_model(type_="lightgbm")
+    assert sigopt.get_run(other.id).model == "lightgbm"
+
+
+def test_examples_franke_function_is_sigopt_pythons() -> None:
+    from sigopt_ai.examples import FRANKE_EXPERIMENT_DEFINITION, franke_function
+
+    assert franke_function(0.2, 0.2) == pytest.approx(1.2185807041679817)
+    assert franke_function(0.7, 0.3) == pytest.approx(0.6136367282612284)
+    exp = sigopt.create_experiment(metrics=["value"], **FRANKE_EXPERIMENT_DEFINITION)
+    assert [p.name for p in exp.parameters] == ["x", "y"]
+
+
 def test_create_run_with_bad_metadata_records_no_run() -> None:
     with pytest.raises(sigopt.ValidationTypeError, match="metadata must be a mapping"):
         sigopt.create_run(metadata=["framework"])  # type: ignore[arg-type]
@@ -197,9 +217,9 @@ def test_archive_experiment_leaves_its_runs_listed() -> None:
 
 
 def test_archiving_an_experiment_that_does_not_exist_names_it() -> None:
-    with pytest.raises(sigopt.ValidationError, match="experiment id: there is no experiment with id '999'"):
+    with pytest.raises(sigopt.ValidationError, match="There is no experiment with id '999'"):
         sigopt.archive_experiment("999")
-    with pytest.raises(sigopt.ValidationError, match="experiment id: there is no experiment with id 999"):
+    with pytest.raises(sigopt.ValidationError, match="There is no experiment with id 999"):
         sigopt.unarchive_aiexperiment(999)  # type: ignore[arg-type]
     with pytest.raises(sigopt.ValidationTypeError, match="include_runs must be True or False"):
         sigopt.archive_experiment("1", include_runs="yes")  # type: ignore[arg-type]
