@@ -53,7 +53,18 @@ def register(main: click.Group) -> None:
 
     @main.group()
     def create() -> None:
-        """Create experiments."""
+        """Create projects and experiments."""
+
+    @create.command("project")
+    @click.option("-p", "--project", help="The project's id (default: SIGOPT_PROJECT, else the directory's name).")
+    @click.option("--project-name", help="Its display name (default: its id).")
+    @errors
+    def create_project(project: str | None, project_name: str | None) -> None:
+        """Create a project (an existing one is an error, as in sigopt-python)."""
+        created = sigopt.create_project(project, project_name)
+        click.echo(f"Project {created.id!r} created.")
+        click.echo("To use this project, set the SIGOPT_PROJECT environment variable:")
+        click.echo(f"> export SIGOPT_PROJECT={created.id!r}")
 
     @create.command("experiment")
     @click.option(

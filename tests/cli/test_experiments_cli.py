@@ -35,6 +35,17 @@ def test_create_experiment_prints_how_to_start_workers(store: Path, work: Path) 
     assert (experiment.name, experiment.project, experiment.budget) == ("cli-test", "tuning", 4)
 
 
+def test_create_project_as_sigopt_python_does(store: Path, work: Path) -> None:
+    result = invoke("create", "project", "-p", "tutorial", "--project-name", "The Tutorial", cwd=work)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Project 'tutorial' created."
+    assert "export SIGOPT_PROJECT='tutorial'" in result.output
+    again = invoke("create", "project", "-p", "tutorial", cwd=work)
+    assert again.exit_code != 0 and "tutorial" in again.output  # sigopt-python: ConflictingProjectException
+    bad = invoke("create", "project", "-p", "Not A Project", cwd=work)
+    assert bad.exit_code == 2 and "'Not A Project'" in bad.output
+
+
 def test_experiments_list_and_show(store: Path, work: Path) -> None:
     experiment = sigopt.create_experiment(file=experiment_file(work, budget=3), project="listing")
     suggestion = experiment.suggest()
