@@ -68,6 +68,12 @@ def main(db: str | None) -> None:
         sigopt.configure(db=db)
 
 
+@main.command("version")
+def version() -> None:
+    """Show the installed sigopt-ai version (as sigopt-python's ``sigopt version``)."""
+    click.echo(sigopt.__version__)
+
+
 @main.group()
 def runs() -> None:
     """Inspect recorded runs."""

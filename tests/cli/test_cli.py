@@ -54,3 +54,8 @@ def test_console_script_is_installed(store) -> None:  # type: ignore[no-untyped-
     assert exe is not None
     out = subprocess.run([exe, "--db", str(store), "runs", "list"], capture_output=True, text=True, check=True)
     assert "Runs" in out.stdout
+
+
+def test_version_prints_the_version_alone() -> None:
+    result = invoke("version")
+    assert result.exit_code == 0 and result.output == sigopt.__version__ + "\n"
