@@ -6,15 +6,21 @@ Code written for sigopt-python reads answers by attribute (``experiment.progress
 fields SigOpt defines and what each nested value becomes. Mapping-typed fields that sigopt-python
 hands out as dicts (``assignments``, ``metadata``, ...) stay dicts here, so ``f(**s.assignments)``
 and ``s.assignments.items()`` keep working.
+
+As in sigopt-python, an object can be edited before it is sent back: setting an attribute writes
+the value's JSON into the object, and a nested object shares its parent's JSON, so
+``experiment.parameters[0].bounds.max = 100`` changes what ``experiment.to_json()`` holds and what
+``update(parameters=...)`` sends.
 """
 
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["FIELDS", "ApiMap", "ApiObject", "Pagination", "wrap"]
+__all__ = ["FIELDS", "ApiMap", "ApiObject", "Pagination", "as_json", "wrap"]
 
 # Field specs: "" a plain value; "kind" an ApiObject of that kind; "[kind]" a list of them;
 # "{}" a dict (ApiMap); "{kind}" a dict whose values are ApiObjects of that kind.
@@ -229,42 +235,59 @@ class ApiMap(dict[str, Any]):
 
     def to_json(self) -> dict[str, Any]:
         """A deep copy as plain JSON values."""
-        return _unwrap(self)  # type: ignore[no-any-return]
+        return as_json(self)  # type: ignore[no-any-return]
 
 
 def wrap(value: Any, spec: str = "") -> Any:
-    """Wrap one JSON value by its field spec (see :data:`FIELDS`); mappings without a spec become ApiObjects."""
+    """Objects over a copy of one JSON value, by its field spec (see :data:`FIELDS`); mappings
+    without a spec become ApiObjects. Edits to them never reach ``value``."""
+    return _view(copy.deepcopy(value), spec)
+
+
+def _view(value: Any, spec: str = "") -> Any:
+    """Like :func:`wrap`, over ``value`` itself: a nested object read from its parent shares its JSON."""
     if value is None:
         return None
     if spec == _MAP and isinstance(value, Mapping):
-        return ApiMap(copy.deepcopy(dict(value)))
+        return ApiMap(copy.deepcopy(dict(value)))  # a dict of its own, as sigopt-python's Assignments
     if spec.startswith("{") and isinstance(value, Mapping):
-        return ApiMap({k: wrap(v, spec[1:-1]) for k, v in value.items()})
+        return ApiMap({k: _view(v, spec[1:-1]) for k, v in value.items()})
     if spec.startswith("[") and isinstance(value, list):
-        return [wrap(v, spec[1:-1]) for v in value]
+        return [_view(v, spec[1:-1]) for v in value]
     if isinstance(value, Mapping):
         return ApiObject(value, kind=spec or None)
     if isinstance(value, list):
-        return [wrap(v) for v in value]
+        return [_view(v) for v in value]
     return value
 
 
-def _unwrap(value: Any) -> Any:
+def as_json(value: Any) -> Any:
+    """``value`` as plain JSON values: ApiObjects and maps become dicts, tuples and numpy arrays lists,
+    numpy scalars Python numbers (what sigopt-python sends for the same arguments)."""
     if isinstance(value, ApiObject):
         return value.to_json()
     if isinstance(value, Mapping):
-        return {k: _unwrap(v) for k, v in value.items()}
+        return {k: as_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_unwrap(v) for v in value]
-    return value
+        return [as_json(v) for v in value]
+    if isinstance(value, bool | str | None):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    tolist = getattr(value, "tolist", None)
+    return as_json(tolist()) if callable(tolist) else value
 
 
 class ApiObject:
-    """A read-only attribute view of one SigOpt JSON object.
+    """An attribute view of one SigOpt JSON object.
 
     ``obj.name`` and ``obj["name"]`` read a field; nested objects are ApiObjects, lists of objects
     lists of ApiObjects. A field SigOpt defines for this kind but the JSON leaves out reads as
-    ``None``; any other missing name raises AttributeError (a typo stays visible).
+    ``None``; any other missing name raises AttributeError (a typo stays visible). ``obj.name = v``
+    writes ``v``'s JSON into the object (and into the object it was read from), as sigopt-python's
+    objects do.
 
     Args:
         body: The JSON object.
@@ -274,7 +297,8 @@ class ApiObject:
     __slots__ = ("_body", "_kind")
 
     def __init__(self, body: Mapping[str, Any], kind: str | None = None) -> None:
-        object.__setattr__(self, "_body", dict(body))
+        # The JSON itself, not a copy: a nested object read from its parent edits the parent's JSON.
+        object.__setattr__(self, "_body", body if isinstance(body, dict) else dict(body))
         found = kind if kind is not None else body.get("object")
         object.__setattr__(self, "_kind", found if isinstance(found, str) else None)
 
@@ -286,14 +310,14 @@ class ApiObject:
             raise AttributeError(name)
         fields = self._fields()
         if name in self._body:
-            return wrap(self._body[name], fields.get(name, ""))
+            return _view(self._body[name], fields.get(name, ""))
         if name in fields:
             return None
         raise AttributeError(f"{type(self).__name__} ({self._kind or 'object'}) has no field {name!r}")
 
     def __getitem__(self, key: str) -> Any:
         try:
-            return wrap(self._body[key], self._fields().get(key, ""))
+            return _view(self._body[key], self._fields().get(key, ""))
         except KeyError:
             raise KeyError(key) from None
 
@@ -301,10 +325,14 @@ class ApiObject:
         return key in self._body
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only (field {name!r})")
+        if name.startswith("_"):
+            raise AttributeError(f"{name!r}: not a field of a SigOpt object")
+        self._body[name] = as_json(value)
 
     def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only (field {name!r})")
+        if name not in self._body:
+            raise AttributeError(name)
+        del self._body[name]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ApiObject) and self._body == other._body
@@ -360,7 +388,7 @@ class Pagination(ApiObject):
     @property
     def data(self) -> list[Any]:
         """The items of this page (the first page only: use :meth:`iterate_pages` for all)."""
-        return [wrap(item, self._item_kind or "") for item in self._body.get("data") or []]
+        return [_view(item, self._item_kind or "") for item in self._body.get("data") or []]
 
     def iterate_pages(self) -> Iterator[Any]:
         """Every item of the list, fetching the following pages as sigopt-python does."""

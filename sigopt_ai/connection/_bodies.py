@@ -16,10 +16,11 @@ from sigopt_ai._checks import describe_value, short_repr, to_real, to_seed
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._failures import FailureKind
-from sigopt_ai._models import ExperimentRecord, ExperimentState, Suggestion, SuggestionState
+from sigopt_ai._models import ExperimentRecord, Suggestion, SuggestionState
 from sigopt_ai.backends import Backend
 from sigopt_ai.experiments._experiment import DEFAULT_LEASE_TIMEOUT, check_lease_timeout
 from sigopt_ai.experiments._parse import parse_experiment
+from sigopt_ai.experiments._update import update_experiment
 from sigopt_ai.experiments._values import names, observed_values
 from sigopt_ai.wire import EXTENSION
 from sigopt_ai.wire._core import extension
@@ -38,10 +39,6 @@ __all__ = [
 ]
 
 _CREATE_EXTENSION = frozenset({"seed", "lease_timeout"})
-_UPDATABLE = frozenset({"name", "metadata", "state"})
-_STATES = frozenset(state.value for state in ExperimentState)
-# Fields a client sends back as it read them, which an update may carry unchanged.
-_ENVELOPE = frozenset({"object", "id", "client", "user", "created", "updated", "progress", EXTENSION})
 _SINGLE_VALUE_KEYS = frozenset({"value", "value_stddev"})
 OBSERVATION_KEYS = frozenset(
     {"suggestion", "assignments", "values", "failed", "metadata", "no_optimize", EXTENSION} | _SINGLE_VALUE_KEYS
@@ -77,10 +74,9 @@ def create_experiment_record(
 def update_experiment_record(
     backend: Backend, record: ExperimentRecord, body: Mapping[str, Any], *, project: str | None = None
 ) -> ExperimentRecord:
-    """Apply an update body: ``name``, ``metadata``, ``state: "deleted"`` (archive) and
-    ``state: "active"`` (unarchive); any other field only unchanged, as a client sends back what it read.
-
-    The new name and metadata are validated with the rest of the definition, by the rules of creation.
+    """Apply an update body (:func:`~sigopt_ai.experiments._update.update_experiment`'s rules: ``name``,
+    ``metadata``, ``state`` ``"deleted"``/``"active"``; other fields only unchanged), as it comes over
+    the wire: with our extension, which a client sends back as it read it, and a ``project``.
 
     Args:
         project: The project as the body's sender names it (default: the record's).
@@ -89,34 +85,11 @@ def update_experiment_record(
         ValidationError: A field cannot be updated or breaks a rule; the message names it.
     """
     shown_project = record.project if project is None else project
-    for key, value in body.items():
-        if key in _UPDATABLE or key in _ENVELOPE or (key == "project" and value == shown_project):
-            continue
-        if key in record.definition or (key == "observation_budget" and "budget" in record.definition):
-            if value == record.definition.get("budget" if key == "observation_budget" else key):
-                continue
-        raise ValidationError(f"{key}: this server cannot change it after creation; only name and metadata.")
-    state = body.get("state")
-    if state is not None and state not in _STATES:
-        raise ValidationError(f"state: expected one of {sorted(_STATES)!r}, got {short_repr(state)}.")
-    name = body.get("name")
-    if name is not None or "metadata" in body:
-        changed = {**record.definition, "name": name if name is not None else record.name}
-        if "metadata" in body:
-            changed["metadata"] = body["metadata"]
-        definition = parse_experiment(changed)
-        updated = backend.update_experiment(
-            record.id,
-            name=definition.name if name is not None else None,
-            metadata=dict(definition.metadata) if "metadata" in body else None,
+    if body.get("project", shown_project) != shown_project:
+        raise ValidationError(
+            f"project: an experiment's project cannot change after it is created, got {short_repr(body['project'])}."
         )
-        record = updated or record
-    if state is not None and state != record.state.value:
-        if state == ExperimentState.DELETED.value:
-            backend.archive_experiment(record.id)
-        else:
-            backend.unarchive_experiment(record.id)
-    return backend.get_experiment(record.id) or record
+    return update_experiment(backend, record, {k: v for k, v in body.items() if k != EXTENSION})
 
 
 SUGGESTION_STATES = ("open", "closed", "all")

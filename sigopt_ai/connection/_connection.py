@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sigopt_ai import _config
 from sigopt_ai._checks import describe_value
 from sigopt_ai._exceptions import ConfigError, UsageError, ValidationError
-from sigopt_ai._objects import ApiObject, Pagination
+from sigopt_ai._objects import ApiObject, Pagination, as_json
 from sigopt_ai.connection._routes import ROUTES, CoreApi, RequestConflict, RequestRejected
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Endpoint:
     def __call__(self, **params: Any) -> Any:
         """Send the request: an :class:`~sigopt_ai.ApiObject`, a :class:`~sigopt_ai.Pagination`, or
         None where the server answers 204 (nothing to serve, nothing recorded, a deletion)."""
-        body = self._conn.request(self._method, self._path, params)
+        body = self._conn.request(self._method, self._path, as_json(params))
         if body is None:
             return None
         if body.get("object") == "pagination":

@@ -119,8 +119,15 @@ def test_experiments_are_updated_archived_and_listed() -> None:
         name="before", parameters=PARAMETERS, metrics=METRICS, observation_budget=2, project="proj"
     )
     assert e.project == "proj" and e.budget is None  # a field SigOpt defines but the JSON lacks reads None
-    renamed = conn.experiments(e.id).update(name="after", metadata={"owner": "me"})
+    # Sent back as read (sigopt-python's integration test does so): accepted; changed: refused, naming it.
+    renamed = conn.experiments(e.id).update(name="after", metadata={"owner": "me"}, parameters=e.parameters)
     assert (renamed.name, renamed.metadata) == ("after", {"owner": "me"})
+    parameters = renamed.parameters
+    parameters[0].bounds.max = 100
+    with pytest.raises(RequestRejected, match="^parameters: an experiment's parameters cannot change"):
+        conn.experiments(e.id).update(parameters=parameters)
+    with pytest.raises(RequestRejected, match="^project: an experiment's project cannot change"):
+        conn.experiments(e.id).update(project="elsewhere")
     assert [x.id for x in conn.experiments().fetch(project="proj").data] == [e.id]
     assert conn.experiments(e.id).delete() is None
     assert conn.experiments(e.id).fetch().state == "deleted"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import pickle
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sigopt_ai._objects import ApiMap, ApiObject, Pagination
+from sigopt_ai._objects import ApiMap, ApiObject, Pagination, as_json, wrap
 
 EXPERIMENT = {
     "object": "experiment",
@@ -46,11 +48,33 @@ def test_assignments_stay_a_dict_for_keyword_arguments() -> None:
     assert evaluate(**suggestion.assignments) == 1.0 and dict(suggestion.assignments.items()) == {"x": 0.5, "n": 2}
 
 
-def test_objects_are_read_only_comparable_and_picklable() -> None:
-    e = ApiObject(EXPERIMENT)
-    with pytest.raises(AttributeError, match="read-only"):
-        e.name = "other"
-    assert pickle.loads(pickle.dumps(e)) == e == ApiObject(dict(EXPERIMENT))
+def test_edits_write_json_into_the_object_it_was_read_from() -> None:
+    # sigopt-python's integration_test/test_experiment.py edits parameters in place, then sends them back.
+    e = ApiObject(copy.deepcopy(EXPERIMENT))
+    parameters = e.parameters
+    parameters[0].bounds.max = np.float64(100.0)
+    e.name = "renamed"
+    e.progress.observation_count = np.int64(4)
+    assert e.to_json()["parameters"][0]["bounds"] == {"min": 0.0, "max": 100.0}
+    assert type(e.to_json()["parameters"][0]["bounds"]["max"]) is float and e.progress.observation_count == 4
+    assert as_json({"parameters": parameters}) == {"parameters": e.to_json()["parameters"]}
+    assert e.name == "renamed"
+    del e.name
+    assert e.name is None  # a field SigOpt defines, no longer in the JSON
+    with pytest.raises(AttributeError, match="not a field"):
+        e._secret = 1
+
+
+def test_wrap_copies_so_edits_never_reach_the_source() -> None:
+    source = copy.deepcopy(EXPERIMENT["parameters"])
+    parameters = wrap(source, "[parameter]")
+    parameters[0].bounds.min = -5.0
+    assert source == EXPERIMENT["parameters"]
+
+
+def test_objects_compare_by_json_and_pickle() -> None:
+    e = ApiObject(copy.deepcopy(EXPERIMENT))
+    assert pickle.loads(pickle.dumps(e)) == e == ApiObject(copy.deepcopy(EXPERIMENT))
     assert e != ApiObject({**EXPERIMENT, "id": "8"})
     assert repr(e).startswith("Experiment(id='7'")
 
