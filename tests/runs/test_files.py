@@ -174,6 +174,33 @@ def test_with_the_store_down_files_are_spooled_to_disk_not_kept_in_memory(tmp_pa
     backend.close()
 
 
+def test_an_outage_that_fills_the_spool_drops_files_but_keeps_the_runs_other_records(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    db = tmp_path / "afile" / "store.db"
+    backend = SQLBackend(str(db))
+    syncer = Syncer(backend, interval=0.05, flush_timeout=30, high_water_bytes=MiB, spool_limit=3 * MiB)
+    syncer.start()
+    syncer.submit(("start", "full", "tests", "full", time.time(), None, None))
+    for i in range(12):  # 12 MiB of files into a 3 MiB spool: memory must not keep the rest
+        syncer.submit_sized(file_op("full", i, MiB), MiB)
+        assert syncer.queued_bytes <= 2 * MiB
+    syncer.submit(("end", "full", "completed", time.time()))
+    assert not syncer.flush(timeout=0.2)
+    assert syncer.dropped > 0 and "files logged from now until it is back are dropped" in caplog.text
+    db.parent.unlink()
+    db.parent.mkdir(exist_ok=True)
+    assert syncer.flush(timeout=60) and syncer.pending == 0
+    stored = backend.list_files("full")
+    assert 0 < len(stored) == 12 - syncer.dropped
+    assert [f.name for f in stored] == [f"f{i}" for i in range(len(stored))]  # the first ones, in order
+    record = backend.read_run("full")
+    assert record is not None and record.state is sigopt.RunState.COMPLETED
+    assert syncer.close()
+    backend.close()
+
+
 def test_a_stream_of_large_files_keeps_the_process_memory_bounded(store: Path) -> None:
     # A real process logs 200 MiB of files, faster than the writer stores them: the writer's queue
     # is bounded by bytes, so the resident set grows by tens of MiB, not by the 200 MiB logged (it
