@@ -12,8 +12,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sigopt_ai._checks import MAX_FILE_BYTES
 from sigopt_ai._models import FileRecord, Op
-from sigopt_ai.backends import Backend
+from sigopt_ai.backends import Backend, make_backend
 from sigopt_ai.wire import ops_from_json, ops_to_json
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -86,3 +87,19 @@ def _as_sent(ops: list[Op]) -> list[Any]:
 def test_a_file_op_crosses_json_unchanged(data: bytes, name: str) -> None:
     op = ("file", "r1", "0123456789abcdef", name, "application/octet-stream", data, 1.5)
     assert _as_sent([op]) == [op]
+
+
+def test_a_batch_of_files_over_a_servers_body_limit_goes_in_parts(http_url: str) -> None:
+    """Two files of the largest size and a metric: the batch is past the server's 8 MiB body limit once
+    in base64, so the HTTP backend sends it in parts, in order, rather than have it refused (413)."""
+    big = bytes(range(256)) * (MAX_FILE_BYTES // 256)
+    backend = make_backend(http_url)
+    try:
+        backend.write([start("r1"), file_op("r1", "1" * 16, big), file_op("r1", "2" * 16, big[::-1], ts=3.0)])
+        backend.write([("metric", "r1", "loss", 0.5, None, 4.0)])
+        assert [f.size for f in backend.list_files("r1")] == [MAX_FILE_BYTES, MAX_FILE_BYTES]
+        assert backend.read_file("2" * 16) == big[::-1]
+        run = backend.read_run("r1")
+        assert run is not None and run.metrics == {"loss": 0.5}
+    finally:
+        backend.close()

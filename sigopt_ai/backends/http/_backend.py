@@ -100,6 +100,10 @@ T = TypeVar("T")
 WRITE_RETRY_S = 2.0
 """Seconds a batch is retried before it goes to the journal."""
 
+MAX_BATCH_BODY = 6 * 2**20
+"""Bytes of JSON past which a batch is sent in parts, each under the server's default body limit
+(8 MiB), which a batch of files passes easily once base64 has added its third."""
+
 REPLAY_BACKOFF_MAX_S = 5.0
 """The longest pause between two replays of the journal while the server stays down."""
 
@@ -305,17 +309,18 @@ class HTTPBackend(Backend):
         """
         if not ops:
             return
-        body = json.dumps({"ops": ops_to_json(ops)}, allow_nan=False)
         key = key or self._key_of(ops)
+        parts = _bodies(ops_to_json(ops), key)
         with self._replay_lock:
-            if self.journal.count(self.url) and not self._replay_if_due():
-                self._keep(key, body)
-            else:
+            for part_key, body in parts:
+                if self.journal.count(self.url) and not self._replay_if_due():
+                    self._keep(part_key, body)
+                    continue
                 try:
-                    self._send_batch(key, body, within=WRITE_RETRY_S, retry_refused=False)
+                    self._send_batch(part_key, body, within=WRITE_RETRY_S, retry_refused=False)
                 except (Unavailable, ConfigError) as exc:
                     self._unsure = (ops, key)  # the server may have applied it: a retry of these ops reuses the key
-                    self._keep(key, body)
+                    self._keep(part_key, body)
                     self._replay_failed(exc)
         self._unsure = None
 
@@ -748,6 +753,26 @@ class HTTPBackend(Backend):
                 self._client.close()
                 self._client = None
         self.journal.close()
+
+
+def _bodies(encoded: list[list[Any]], key: str) -> list[tuple[str, str]]:
+    """A batch's request bodies with their idempotency keys: the batch whole, or, past
+    :data:`MAX_BATCH_BODY`, consecutive parts under it (one operation alone may pass it), keyed
+    ``{key}.{index}``. The parts follow from the operations, so a batch sent again with its key is
+    cut the same way and a part the server applied already is skipped."""
+    whole = json.dumps({"ops": encoded}, allow_nan=False)
+    if len(whole) <= MAX_BATCH_BODY or len(encoded) == 1:
+        return [(key, whole)]
+    parts: list[list[list[Any]]] = [[]]
+    size = 0
+    for op in encoded:
+        length = len(json.dumps(op, allow_nan=False)) + 2
+        if parts[-1] and size + length > MAX_BATCH_BODY:
+            parts.append([])
+            size = 0
+        parts[-1].append(op)
+        size += length
+    return [(f"{key}.{index}", json.dumps({"ops": part}, allow_nan=False)) for index, part in enumerate(parts)]
 
 
 def _batch_timeout(deadline: float | None) -> httpx.Timeout:
