@@ -144,18 +144,19 @@ def run_child(argv: Sequence[str], env: dict[str, str]) -> ChildExit:
     assert proc.stdout is not None and proc.stderr is not None
     tees = [Tee(proc.stdout, sys.stdout), Tee(proc.stderr, sys.stderr)]
     watch = MemoryWatch(proc.pid)
-    for thread in (*tees, watch):
-        thread.start()
     forwarder = Forwarder(proc)
     try:
-        with forwarder.installed():
+        with forwarder.installed():  # before its first output: a signal prompted by it is forwarded
+            for thread in (*tees, watch):
+                thread.start()
             returncode = forwarder.wait()
     finally:
         _kill_group(proc.pid)  # what the command left behind, or everything when we are failing
         proc.wait()
         watch.stop()
         for tee in tees:
-            tee.join(timeout=5.0)  # a process that left our group may hold the pipe open
+            if tee.ident is not None:
+                tee.join(timeout=5.0)  # a process that left our group may hold the pipe open
     memory = MemoryEvidence(watch.peak, watch.limit, max(0, _oom_kill_count() - before))
     return ChildExit(returncode, memory, tees[0].capture.value(), tees[1].capture.value(), forwarder.received)
 
@@ -341,9 +342,10 @@ class MemoryWatch(threading.Thread):
                 return
 
     def stop(self) -> None:
-        """Stop sampling and wait for the sampler."""
+        """Stop sampling and wait for the sampler (if it started)."""
         self._stopped.set()
-        self.join()
+        if self.ident is not None:
+            self.join()
 
 
 def _rss(process: psutil.Process) -> int:

@@ -156,7 +156,7 @@ def launch(run: sigopt.RunContext, argv: Sequence[str], source_file: str | None)
         return exc
     for name, data in (("stdout", result.stdout), ("stderr", result.stderr)):
         run.log_file(data, name=name, content_type=TEXT)
-    run.adopt(sigopt.get_run(run.id), result.failure())  # get_run flushes first
+    run.adopt(sigopt.get_run(run.id), result.failure(), peak_rss=result.memory.peak_rss)  # get_run flushes first
     return result
 
 

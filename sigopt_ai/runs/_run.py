@@ -383,7 +383,7 @@ class RunContext:
             check_text(reason, "reason")
         self._set_failure(FailureInfo(FailureKind.REPORTED, message=reason or ""))
 
-    def adopt(self, record: RunRecord, fallback: FailureInfo | None = None) -> None:
+    def adopt(self, record: RunRecord, fallback: FailureInfo | None = None, *, peak_rss: int = 0) -> None:
         """Take what another process recorded into this run (the child ``sigopt-ai run`` launched): its
         failure, a metric that diverged, and its peak resident set, so that :meth:`end` and the
         experiment loop judge the run as if it had run here.
@@ -391,6 +391,7 @@ class RunContext:
         Args:
             record: The run as stored, after the other process exited.
             fallback: The failure to record when ``record`` holds none (what its exit status says).
+            peak_rss: The peak resident set of its processes, as sampled from outside.
         """
         failure = record.failure or fallback
         if failure is not None:
@@ -399,8 +400,7 @@ class RunContext:
             if value - value:  # NaN or +-inf
                 self._diverged = self._diverged or f"metric {name!r} was {value}"
         peak = record.sys_metadata.get("peak_rss_bytes")
-        if isinstance(peak, int):
-            self._peak_rss = max(self._peak_rss, peak)
+        self._peak_rss = max(self._peak_rss, peak if isinstance(peak, int) else 0, peak_rss)
 
     def _set_failure(self, failure: FailureInfo) -> None:
         if self._failure is None:

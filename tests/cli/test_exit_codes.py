@@ -88,6 +88,7 @@ def test_a_child_killed_by_sigkill_near_its_memory_limit_is_oom(store: Path, wor
     failure = _only_run().failure
     assert failure is not None and failure.kind is sigopt.FailureKind.OOM
     assert "killed by SIGKILL with its memory at" in failure.message and "of its limit" in failure.message
+    assert _only_run().sys_metadata["peak_rss_bytes"] >= 290 * 2**20  # sampled from outside the child
 
 
 def test_a_child_kill_9ed_with_little_memory_is_an_error(store: Path, work: Path) -> None:
