@@ -72,13 +72,19 @@ class ChildExit:
     received: int | None
 
     def failure(self) -> FailureInfo | None:
-        """What the exit status says when the command recorded no failure itself (see the module)."""
+        """What the exit status says when the command recorded no failure itself.
+
+        Exit 0: nothing. A signal ``sigopt-ai`` forwarded, or death by SIGTERM, SIGINT or SIGHUP:
+        ``interrupted``. SIGKILL while the cgroup's OOM killer ran or the memory was near its limit:
+        ``oom``. Any other signal or non-zero status: ``error``, naming it.
+        """
         code = self.returncode
         if code == 0:
             return None
-        if code == -signal.SIGKILL and (self.memory.oom_kills or self.memory.near_limit()):
+        interrupted = code in (-signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP) or self.received is not None
+        if not interrupted and code == -signal.SIGKILL and (self.memory.oom_kills or self.memory.near_limit()):
             return FailureInfo(FailureKind.OOM, type="SIGKILL", message=self._oom_message())
-        if code in (-signal.SIGTERM, -signal.SIGINT, -signal.SIGHUP) or self.received is not None:
+        if interrupted:
             why = f"signal {signal_name(-code)}" if code < 0 else f"exit status {code}"
             return FailureInfo(
                 FailureKind.INTERRUPTED,

@@ -198,6 +198,7 @@ def _exit(
         (_exit(-2), "interrupted"),
         (_exit(1, received=signal.SIGINT), "interrupted"),  # it caught the forwarded Ctrl-C and exited 1
         (_exit(0, received=signal.SIGINT), None),  # it finished its work: the run completed
+        (_exit(-9, peak=950, received=signal.SIGINT), "interrupted"),  # killed by a second Ctrl-C
         (_exit(-11), "error"),
         (_exit(3), "error"),
     ],
