@@ -1,6 +1,7 @@
 # Source: SigOpt docs, "AI Experiment Client Calls" (https://docs.sigopt.com/ai-module-api-references/api_reference/python_experiment):
 #   sigopt.create_experiment(...), `for run in experiment.loop(): with run: ...`, experiment.get_best_runs(),
-#   experiment.progress, and the TrainingRun objects' `assignments` and `values[name].value`.
+#   experiment.progress and its attributes, and the TrainingRun objects' `assignments` and `values[name].value`
+#   (also from sigopt.get_run(id)).
 # Changed: `import sigopt` -> `import sigopt_ai as sigopt`. The docs' Keras model and its exact parameter
 #   list are not reproduced: the model is a stand-in formula (the user's model and data) over three
 #   parameters of the docs' kinds (log double, int, categorical); budget 5 (test time).
@@ -41,6 +42,18 @@ for run in experiment.loop():
 
 experiment.refresh()
 print("remaining budget", experiment.progress.remaining_budget)
+print(
+    "metrics",
+    [m.name for m in experiment.metrics],
+    "parameters",
+    [p.name for p in experiment.parameters],
+    "state",
+    experiment.state,
+    "bandwidth",
+    experiment.parallel_bandwidth,
+)
 for best in experiment.get_best_runs():
     print("best run", best.id, dict(best.assignments), best.values["accuracy"].value)
 print("runs", sum(1 for _ in experiment.get_runs()))
+record = sigopt.get_run(best.id)
+print("record", record.values["accuracy"].value, record.assignments["batch_size"])

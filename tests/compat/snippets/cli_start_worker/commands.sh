@@ -2,10 +2,9 @@
 #   "> sigopt start-worker ID"), test/cli/test_start_worker.py (`sigopt start-worker 1234 python print_hello.py`)
 #   and examples/parallel.py (`sigopt start-worker {experiment.id} python run-model.py`), then listing and
 #   archiving (sigopt archive experiment IDS; sigopt-reference.md §1.9).
-# Changed: `sigopt` -> `sigopt-ai`; $EXPERIMENT_ID is the id `create experiment` printed. Two workers share the
-#   budget (2): the second finds it spent. `experiments list|show` are sigopt-ai's (issue 17's command list).
+# Changed: `sigopt` -> `sigopt-ai`; $EXPERIMENT_ID is the id `create experiment` printed. Workers sharing a budget:
+#   ../ai_examples_parallel. `experiments list|show` are sigopt-ai's (issue 17's command list).
 sigopt-ai create experiment -e experiment.yml
-sigopt-ai start-worker $EXPERIMENT_ID python model.py
 sigopt-ai start-worker $EXPERIMENT_ID python model.py
 sigopt-ai experiments list
 sigopt-ai experiments show $EXPERIMENT_ID
