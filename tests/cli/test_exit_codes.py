@@ -8,6 +8,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 
 import sigopt_ai as sigopt
@@ -206,3 +207,44 @@ def _exit(
 def test_what_an_exit_says_when_the_child_recorded_nothing(child: ChildExit, kind: str | None) -> None:
     failure = child.failure()
     assert (failure.kind.value if failure else None) == kind
+
+
+def test_a_second_ctrl_c_kills_a_child_that_ignores_the_first(store: Path, work: Path) -> None:
+    write(
+        work,
+        "model.py",
+        """\
+        import os, signal, time
+        import sigopt_ai as sigopt
+
+        sigopt.params.get("lr")
+        signal.signal(signal.SIGINT, lambda *_: print("ignoring SIGINT", flush=True))
+        print("ready", os.getpid(), flush=True)
+        while True:
+            time.sleep(1)
+        """,
+    )
+    cli = spawn_sigopt_ai("run", "python", "model.py", store=store, cwd=work)
+    child = _wait_ready(cli)
+    cli.send_signal(signal.SIGINT)
+    assert cli.stdout is not None and cli.stdout.readline() == "ignoring SIGINT\n"
+    cli.send_signal(signal.SIGINT)  # the impatient user's second Ctrl-C
+    _out, err = cli.communicate(timeout=60)
+    assert cli.returncode == 130, err
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    failure = _only_run().failure
+    assert failure is not None and failure.kind is sigopt.FailureKind.INTERRUPTED
+
+
+def test_what_the_command_left_running_is_killed_with_it(store: Path, work: Path) -> None:
+    result = sigopt_ai("run", "sh", "-c", "sleep 300 & echo $! > sleeper.pid", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    sleeper = int((work / "sleeper.pid").read_text())
+    # No orphan: sigopt-ai killed the command's process group after it exited. (Gone, or a zombie
+    # where this machine's init does not reap the orphans it inherits.)
+    try:
+        status = psutil.Process(sleeper).status()
+    except psutil.NoSuchProcess:
+        status = "gone"
+    assert status in ("gone", psutil.STATUS_ZOMBIE)
