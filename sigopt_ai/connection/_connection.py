@@ -24,18 +24,16 @@ parameters. The request is answered by :mod:`sigopt_ai.connection._routes` over 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigopt_ai import _config
 from sigopt_ai._checks import describe_value
 from sigopt_ai._exceptions import ConfigError, UsageError, ValidationError
 from sigopt_ai._objects import ApiObject, Pagination, as_json
+from sigopt_ai.backends import Backend, make_backend
 from sigopt_ai.connection._routes import ROUTES, CoreApi, RequestConflict, RequestRejected
-
-if TYPE_CHECKING:
-    from sigopt_ai.backends import Backend
+from sigopt_ai.runs._session import get_session
 
 __all__ = ["BoundResource", "Connection", "Endpoint"]
 
@@ -269,18 +267,14 @@ class Connection:
 
     def _backend(self) -> tuple[Backend, Callable[[], str | None]]:
         """The store that answers, and how to learn the client its objects belong to."""
-        from sigopt_ai.backends import make_backend
-        from sigopt_ai.runs._session import get_session
-
         settings = _config.current()
         if self._lite:
             if settings.resolved_api_url() is None:
                 return get_session().backend, _no_client
             self._owned = make_backend(settings.resolved_local_db())
             return self._owned, _no_client
-        url = self._api_url or (os.environ.get(_config.API_URL_ENV) if self._token else None)
-        if url is None and self._token is not None:
-            url = settings.resolved_api_url()
+        # A token alone goes to the configured server (SIGOPT_API_URL), else to the session's store.
+        url = self._api_url or (settings.resolved_api_url() if self._token is not None else None)
         if url is None:
             session_url = settings.resolved_api_url()
             if session_url is None:
