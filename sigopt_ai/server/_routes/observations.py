@@ -2,7 +2,9 @@
 
 A body follows SigOpt's rules (reference §3.5): exactly one of ``suggestion`` and ``assignments``;
 ``values`` as ``[{"name", "value", "value_stddev"?}]``, one for each metric of the experiment (the
-name may be left out when there is one metric), unless ``failed: true``, which takes no values.
+name may be left out when there is one metric; SigOpt's older ``value``/``value_stddev`` say the same
+for an experiment of one metric), unless ``failed: true``, which takes no values. The checks live in
+:mod:`sigopt_ai.connection._bodies`, shared with :class:`sigopt_ai.Connection`.
 ``metadata`` and ``no_optimize`` are accepted and not kept (the store has no place for them); the
 standard deviations are not kept either.
 
