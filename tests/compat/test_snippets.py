@@ -375,8 +375,8 @@ def test_cli_run(target: Target) -> None:
     """test/cli/test_run.py's commands, and a model script that logs through the module API."""
     target.copy("params_setdefaults.py")
     echo, args, imported, model = target.commands("cli_run")
-    assert "hello\n" in echo.stdout and "hello\n" in imported.stdout
-    assert "print_args.py\n--kwarg=value\npositional_arg\n--\nafter -- arg\n" in args.stdout
+    assert echo.stdout == "hello\n" and imported.stdout == "hello\n", "stdout is the child's, as sigopt-python's"
+    assert args.stdout == "print_args.py\n--kwarg=value\npositional_arg\n--\nafter -- arg\n"
     runs = target.runs()
     assert len(runs) == 4 and _completed(runs), [(r.name, r.state, r.failure) for r in runs]
     stdout = [f for f in sigopt.list_files(runs[0].id) if f.name == "stdout"]
@@ -400,6 +400,24 @@ def test_cli_tutorial(target: Target) -> None:
     assert dict(run.params) == {"n_estimators": 100}
     assert 0.5 < run.metrics["accuracy"] <= 1.0
     assert run.datasets == ("iris 2/3 training, full test",) and run.model == "xgboost"
+
+
+def test_tutorial_model_without_a_run(target: Target) -> None:
+    """``python model.py`` of the tutorial, to try it before ``sigopt-ai run``: setdefault gives the default."""
+    target.python("cli_tutorial/model.py")
+    assert target.runs() == []
+
+
+def test_cli_runfile(target: Target) -> None:
+    """``sigopt-ai run`` takes its command and name from run.yml; ``optimize -p`` its experiment.yml by default."""
+    target.commands("cli_runfile")
+    (run,) = target.runs()
+    assert run.name == "My Run" and run.state is sigopt.RunState.COMPLETED
+    assert run.metrics["accuracy"] == pytest.approx(0.99) and dict(run.params) == {"lr": 0.01}
+    tuned = target.runs("tuning")
+    assert len(tuned) == 2 and _completed(tuned) and tuned[0].experiment is not None
+    assert sigopt.get_experiment(tuned[0].experiment).name == "My Experiment"
+    assert all(r.metrics["accuracy"] == pytest.approx(1.0 - abs(r.params["lr"] - 0.02)) for r in tuned)
 
 
 def test_cli_optimize(target: Target) -> None:
