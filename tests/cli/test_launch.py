@@ -7,9 +7,13 @@ import json
 import re
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import sigopt_ai as sigopt
 from sigopt_ai._checks import MAX_FILE_BYTES
 from sigopt_ai.backends import make_backend
+from sigopt_ai.cli._child import Capture
 from tests.cli.conftest import experiment_file, sigopt_ai, write
 from tests.live_server import LiveServer
 
@@ -158,3 +162,19 @@ def test_the_command_keeps_its_own_options_and_separators(store: Path, work: Pat
     result = sigopt_ai("run", "-p", "args", "--", *args, store=store, cwd=work)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["print_args.py", "--kwarg=value", "positional_arg", "--", "after -- arg"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=150), max_size=12))
+def test_captured_output_is_whole_or_its_head_and_tail_around_a_marker_counting_the_cut(chunks: list[bytes]) -> None:
+    capture = Capture(limit=300)  # keeps 100 bytes at each end
+    for chunk in chunks:
+        capture.add(chunk)
+    data = b"".join(chunks)
+    kept = capture.value()
+    if len(data) <= 200:
+        assert kept == data
+    else:
+        marker = f"\n[... sigopt-ai cut {len(data) - 200} bytes of output here ...]\n".encode()
+        assert kept == data[:100] + marker + data[-100:]
+        assert len(kept) <= 300
