@@ -192,6 +192,7 @@ def test_core_seeds_loop(target: Target) -> None:
     assert "observations 6 failed 1\n" in done.stdout
     assert "open suggestions 0\n" in done.stdout
     assert "best {" in done.stdout
+    assert "listed True\nno such experiment: 404\ndeleted deleted\n" in done.stdout
 
 
 # --- the AI module: experiments ----------------------------------------------------------------------
@@ -239,6 +240,8 @@ def test_ai_docs_loop(target: Target) -> None:
     assert f"record {best.metrics['accuracy']!r} {best.params['batch_size']!r}\n" in done.stdout
     assert "metrics ['accuracy', 'loss'] parameters ['learning_rate', 'batch_size', 'optimizer']" in done.stdout
     assert " state active bandwidth 1\n" in done.stdout
+    for r in runs:
+        assert f"run {r.id} completed ['accuracy', 'loss']\n" in done.stdout, "a TrainingRun's state prints as its text"
 
 
 @BOTH

@@ -55,5 +55,7 @@ print(
 for best in experiment.get_best_runs():
     print("best run", best.id, dict(best.assignments), best.values["accuracy"].value)
 print("runs", sum(1 for _ in experiment.get_runs()))
+for run in experiment.get_runs():
+    print("run", run.id, run.state, sorted(run.values))
 record = sigopt.get_run(best.id)
 print("record", record.values["accuracy"].value, record.assignments["batch_size"])

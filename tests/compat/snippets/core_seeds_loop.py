@@ -1,12 +1,14 @@
 # Source: the core-module loop as sigopt-python's users and sigoptlite's tests write it
 #   (sigopt-reference.md §1.12, from sigopt-python's sigopt/interface.py resource tree; the flow of
-#   https://app.sigopt.com/docs/overview/optimization with failures reported as `failed=True`).
-# Changed: `import sigopt` -> `import sigopt_ai as sigopt`; the token and API URL (credentials) come
+#   https://app.sigopt.com/docs/overview/optimization with failures reported as `failed=True`), then listing,
+#   an ApiException for a missing experiment (sigopt/exception.py) and Experiment Delete.
+# Changed: `import sigopt` -> `import sigopt_ai as sigopt`, `sigopt.exception` -> `sigopt_ai.exception`; the token and API URL (credentials) come
 #   from the environment (none on the embedded store); the objective is a stand-in formula.
 # ruff: noqa  (a user's code as its source wrote it: lint rules are not applied)
 import os
 
 import sigopt_ai as sigopt
+from sigopt_ai.exception import ApiException
 
 conn = sigopt.Connection(client_token=os.environ.get("SIGOPT_API_TOKEN"))
 if os.environ.get("SIGOPT_API_URL"):
@@ -57,3 +59,12 @@ for b in best.iterate_pages():
 
 conn.experiments(experiment.id).update(name="core loop (done)")
 print("renamed", conn.experiments(experiment.id).fetch().name)
+
+listed = [e.id for e in conn.experiments().fetch().iterate_pages()]
+print("listed", experiment.id in listed)
+try:
+    conn.experiments("999999999").fetch()
+except ApiException as e:
+    print("no such experiment:", e.status_code)
+conn.experiments(experiment.id).delete()
+print("deleted", conn.experiments(experiment.id).fetch().state)
