@@ -177,6 +177,24 @@ def test_a_store_at_an_older_revision_is_upgraded_on_first_use(
 
 
 @pytest.mark.parametrize("kind", SQL_KINDS)
+def test_a_store_at_0002_gets_files_and_archiving_with_its_runs_listed(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = old_store(kind, request, tmp_path)
+    command.upgrade(alembic_config(url=url), "0002")
+    backend = SQLBackend(url)
+    assert_old_records_intact(backend)  # every old run is listed: none came out archived
+    baseline = next(run for run in backend.list_runs(project="legacy") if run.name == "baseline")
+    backend.write([("file", baseline.id, "0123456789abcdef", "stdout", "text/plain", b"epoch 1\n", 9.0)])
+    assert backend.read_file("0123456789abcdef") == b"epoch 1\n"
+    assert backend.archive_run(baseline.id)
+    assert baseline.id not in {run.id for run in backend.list_runs(project="legacy")}
+    backend.close()
+    assert revision(url) == HEAD
+    assert schema_differences(url) == []
+
+
+@pytest.mark.parametrize("kind", SQL_KINDS)
 def test_downgrading_to_0001_and_upgrading_again_keeps_the_runs(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
