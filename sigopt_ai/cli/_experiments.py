@@ -12,6 +12,7 @@ from rich.table import Table
 
 import sigopt_ai as sigopt
 from sigopt_ai import _config
+from sigopt_ai._definition import Metric, Parameter
 from sigopt_ai._models import ExperimentRecord
 from sigopt_ai.cli._errors import CliError, errors
 from sigopt_ai.cli._summary import format_value, summary_lines
@@ -125,7 +126,7 @@ def register(main: click.Group) -> None:
             ("state", record.state.value),
             ("created", _when(record.created)),
             ("observations", _progress(record)),
-            ("metrics", ", ".join(f"{m.name} ({m.objective})" for m in definition.metrics)),
+            ("metrics", ", ".join(_metric(m) for m in definition.metrics)),
         ]
         rows += [(f"parameter {p.name}", _parameter(p)) for p in definition.parameters]
         for field, value in rows:
@@ -137,20 +138,26 @@ def register(main: click.Group) -> None:
         _register_archiving(main, verb, archived)
 
 
-def _parameter(parameter: Any) -> str:
-    data = parameter.to_json()
-    text = str(data.get("type"))
-    if data.get("bounds"):
-        text += f" [{format_value(data['bounds']['min'])}, {format_value(data['bounds']['max'])}]"
-    if data.get("categorical_values"):
-        text += (
-            " {"
-            + ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in data["categorical_values"])
-            + "}"
-        )
-    if data.get("grid"):
-        text += f" grid {data['grid']}"
-    if data.get("transformation") == "log":
+def _metric(metric: Metric) -> str:
+    """``accuracy (maximize)``; ``memory (constraint, minimize, threshold 512)``; ``loss (store)``."""
+    if metric.strategy == "store":
+        return f"{metric.name} (store)"
+    parts: list[str] = [metric.objective] if metric.strategy == "optimize" else [metric.strategy, metric.objective]
+    if metric.threshold is not None:
+        parts.append(f"threshold {format_value(metric.threshold)}")
+    return f"{metric.name} ({', '.join(parts)})"
+
+
+def _parameter(parameter: Parameter) -> str:
+    """``double [0.0001, 0.1] log``; ``categorical {adam, sgd}``; ``int grid [16, 32]``."""
+    text: str = parameter.type
+    if parameter.grid:
+        text += f" grid [{', '.join(format_value(v) for v in parameter.grid)}]"
+    elif parameter.bounds is not None:
+        text += f" [{format_value(parameter.bounds.min)}, {format_value(parameter.bounds.max)}]"
+    if parameter.categorical_values:
+        text += " {" + ", ".join(parameter.categorical_values) + "}"
+    if parameter.is_log:
         text += " log"
     return text
 

@@ -56,6 +56,7 @@ def test_experiments_list_and_show(store: Path, work: Path) -> None:
     shown = invoke("experiments", "show", experiment.id, cwd=work)
     assert shown.exit_code == 0, shown.output
     assert "accuracy (maximize)" in shown.output and "double [0.001, 0.1]" in shown.output
+    assert "int [1, 4]" in shown.output
     assert "1 observations, 0 failed, budget 3." in shown.output
     missing = invoke("experiments", "show", "999", cwd=work)
     assert missing.exit_code == 2 and "no experiment with id '999'" in missing.output
