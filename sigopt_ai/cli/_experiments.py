@@ -178,7 +178,7 @@ def _register_archiving(main: click.Group, verb: str, archived: bool) -> None:
 
     for kind in ("experiment", "run"):
 
-        def command(ids: tuple[str, ...], kind: str = kind) -> None:
+        def command(ids: tuple[str, ...], project: str | None, kind: str = kind) -> None:
             act = _archiver(kind, archived)
             for object_id in ids:
                 try:
@@ -188,4 +188,7 @@ def _register_archiving(main: click.Group, verb: str, archived: bool) -> None:
                 click.echo(f"{'Archived' if archived else 'Unarchived'} {kind} {object_id}")
 
         command.__doc__ = f"{verb.capitalize()} the {kind}s with these IDS."
-        group.command(kind)(click.argument("ids", nargs=-1, required=True)(command))
+        project = click.option(
+            "-p", "--project", help="Accepted as sigopt-python's command takes it; ids are unique across projects."
+        )
+        group.command(kind)(project(click.argument("ids", nargs=-1, required=True)(command)))

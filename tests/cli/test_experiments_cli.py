@@ -85,7 +85,7 @@ def test_archive_and_unarchive_runs_and_experiments(store: Path, work: Path) -> 
     assert archived.exit_code == 0, archived.output
     assert archived.output.splitlines() == [f"Archived run {run_id}" for run_id in runs]
     assert sigopt.list_runs("archiving") == []
-    assert invoke("unarchive", "run", runs[0], cwd=work).exit_code == 0
+    assert invoke("unarchive", "run", "-p", "archiving", runs[0], cwd=work).exit_code == 0  # sigopt-python's -p
     assert [r.id for r in sigopt.list_runs("archiving")] == [runs[0]]
     unknown = invoke("archive", "run", "nope", cwd=work)
     assert unknown.exit_code == 2 and "run nope:" in unknown.output
