@@ -38,7 +38,15 @@ __all__ = [
 ]
 
 
-class RunState(str, enum.Enum):
+class TextEnum(str, enum.Enum):
+    """A state whose text is its value: ``str(RunState.COMPLETED)`` and ``f"{state}"`` give
+    ``"completed"``, as sigopt-python's objects print their states."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class RunState(TextEnum):
     """The lifecycle of a run. Transitions follow SigOpt's precedence: failed > completed > active."""
 
     ACTIVE = "active"  # started, still recording
@@ -179,14 +187,14 @@ def is_lost(state: RunState, heartbeat: float | None, sys_metadata: Mapping[str,
     return time.time() - heartbeat > lease
 
 
-class ExperimentState(str, enum.Enum):
+class ExperimentState(TextEnum):
     """An experiment is ``active`` until it is archived (SigOpt calls that state ``deleted``)."""
 
     ACTIVE = "active"
     DELETED = "deleted"
 
 
-class SuggestionState(str, enum.Enum):
+class SuggestionState(TextEnum):
     """A suggestion is ``open`` until it has an observation, then ``closed``."""
 
     OPEN = "open"
