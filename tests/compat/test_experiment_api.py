@@ -3,11 +3,14 @@ progress under SigOpt's names, ``create_run``, ``get_runs``/``get_best_runs``, `
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import sigopt_ai as sigopt
+from tests.live_server import LiveServer
 
 PARAMETERS: list[dict[str, Any]] = [
     {"name": "lr", "type": "double", "bounds": {"min": 0.001, "max": 0.1}},
@@ -186,3 +189,29 @@ def test_refresh_of_an_experiment_gone_from_its_store_says_so() -> None:
     sigopt.configure(db=str(sigopt.config.db) + ".other")
     with pytest.raises(sigopt.ValidationError, match="There is no experiment with id"):
         exp.refresh()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with LiveServer(str(tmp_path_factory.mktemp("server") / "server.db")) as live:
+        yield live
+
+
+def test_the_same_through_a_server(server: LiveServer, tmp_path: Path) -> None:
+    sigopt.configure(api_url=server.api_url, api_token=server.token, spool=tmp_path / "spool.db")
+    try:
+        exp = make(budget=2)
+        assert exp.parameters[0].bounds.max == 0.1
+        with exp.create_run(metadata={"where": "server"}) as run:
+            run.log_metric("accuracy", 0.5)
+        assert exp.progress.finished_run_count == 1
+        [stored] = exp.get_runs()
+        assert (stored.id, stored.metadata) == (run.id, {"where": "server"})
+        assert [r.id for r in exp.get_best_runs()] == [run.id]
+        sigopt.get_aiexperiment(exp.id).update(name="via http", state="deleted")
+        exp.refresh()
+        assert (exp.name, exp.state) == ("via http", "deleted")
+        exp.update(state="active")
+        assert exp.state == "active"
+    finally:
+        sigopt.configure(api_url="")
