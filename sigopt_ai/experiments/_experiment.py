@@ -6,7 +6,6 @@ An :class:`Experiment` is a handle on a stored experiment; any number of process
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import random
@@ -142,8 +141,9 @@ class Experiment:
         return self.definition.type
 
     def _definition_field(self, key: str, spec: str) -> list[Any]:
-        # A copy: sigopt-python's objects can be edited (and sent to update()); the definition cannot.
-        return list(wrap(copy.deepcopy(self._stored.definition.get(key) or []), spec))
+        # wrap() views a copy: sigopt-python's objects can be edited (to send to update()); the
+        # stored definition cannot.
+        return list(wrap(self._stored.definition.get(key) or [], spec))
 
     def refresh(self) -> None:
         """Read the experiment again from its store (its state, name and metadata may have changed).
