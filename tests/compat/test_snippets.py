@@ -405,12 +405,6 @@ def test_cli_tutorial(target: Target) -> None:
     assert run.datasets == ("iris 2/3 training, full test",) and run.model == "xgboost"
 
 
-def test_tutorial_model_without_a_run(target: Target) -> None:
-    """``python model.py`` of the tutorial, to try it before ``sigopt-ai run``: setdefault gives the default."""
-    target.python("cli_tutorial/model.py")
-    assert target.runs() == []
-
-
 def test_cli_runfile(target: Target) -> None:
     """``sigopt-ai run`` takes its command and name from run.yml; ``optimize -p`` its experiment.yml by default."""
     target.commands("cli_runfile")
@@ -418,7 +412,7 @@ def test_cli_runfile(target: Target) -> None:
     assert run.name == "My Run" and run.state is sigopt.RunState.COMPLETED
     assert run.metrics["accuracy"] == pytest.approx(0.99) and dict(run.params) == {"lr": 0.01}
     tuned = target.runs("tuning")
-    assert len(tuned) == 2 and _completed(tuned) and tuned[0].experiment is not None
+    assert len(tuned) == 1 and _completed(tuned) and tuned[0].experiment is not None
     assert sigopt.get_experiment(tuned[0].experiment).name == "My Experiment"
     assert all(r.metrics["accuracy"] == pytest.approx(1.0 - abs(r.params["lr"] - 0.02)) for r in tuned)
 
@@ -436,13 +430,12 @@ def test_cli_optimize(target: Target) -> None:
 
 
 def test_cli_start_worker(target: Target) -> None:
-    """``create experiment`` prints the start-worker command; a worker spends the budget; list, show, archive."""
-    create, _worker, listed, shown, _archive = target.commands("cli_start_worker")
+    """``create experiment`` prints the start-worker command; a worker spends the budget; the list shows it."""
+    create, _worker, listed = target.commands("cli_start_worker")
     experiment_id = _printed(r"start-worker\s+(\S+)", create)
     runs = target.runs()
     assert len(runs) == 2 and _completed(runs) and {r.experiment for r in runs} == {experiment_id}
-    assert experiment_id in listed.stdout and experiment_id in shown.stdout
-    assert sigopt.get_experiment(experiment_id).state == "deleted"
+    assert experiment_id in listed.stdout
 
 
 def test_cli_init(target: Target) -> None:
