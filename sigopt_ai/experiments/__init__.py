@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sigopt_ai.experiments._experiment import (
-    Experiment,
+from sigopt_ai.experiments._api import (
     archive_aiexperiment,
     archive_experiment,
     create_aiexperiment,
@@ -13,6 +12,7 @@ from sigopt_ai.experiments._experiment import (
     unarchive_aiexperiment,
     unarchive_experiment,
 )
+from sigopt_ai.experiments._experiment import Experiment
 
 __all__ = [
     "Experiment",
