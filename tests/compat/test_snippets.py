@@ -363,6 +363,16 @@ def test_metric_coercion(target: Target) -> None:
     assert run.metadata["data_version"] == "v2"
 
 
+def test_default_project_is_the_folder_name(target: Target) -> None:
+    """Without SIGOPT_PROJECT the project is the working folder's name, normalised as test/runs/test_defaults.py
+    says (lower case, characters other than ``a-z0-9-_.`` dropped)."""
+    target.workdir = target.workdir / "Sigopt's Model_v2"
+    target.workdir.mkdir()
+    del target.env["SIGOPT_PROJECT"]
+    done = target.python("metric_coercion.py")
+    assert sigopt.get_run(_printed(r"run (\S+)", done)).project == "sigoptsmodel_v2"
+
+
 def test_params_setdefaults_without_a_run(target: Target) -> None:
     """``python model.py`` with no run: setdefaults gives the defaults, log_* record nothing, one warning."""
     done = target.python("params_setdefaults.py")
