@@ -33,6 +33,7 @@ from sigopt_ai.experiments._update import update_experiment
 from sigopt_ai.experiments._values import missing_metric_failure, names, observed_values, run_values
 from sigopt_ai.runs._api import checked_metadata
 from sigopt_ai.runs._decorator import log_result
+from sigopt_ai.runs._detached import detached_params
 from sigopt_ai.runs._run import LoopBinding, RunContext, abandon, claim_for_function, new_run_id
 from sigopt_ai.runs._session import get_session
 
@@ -377,7 +378,8 @@ class Experiment:
 
     def create_run(self, name: str | None = None, metadata: Mapping[str, Any] | None = None) -> RunContext:
         """A run holding the next suggestion, as sigopt-python's ``AIExperimentContext.create_run``:
-        ``run.params`` are the suggested values (read-only), and when the run ends its result is
+        ``run.params`` are the suggested values (read-only; parameters set on ``sigopt.params``
+        outside any run fill in the others), and when the run ends its result is
         observed exactly as in :meth:`loop` (a failure of the assignment is a failed observation;
         an interrupted run, or a bug, gives the suggestion back). An exception leaving its ``with``
         block propagates: no loop goes on here.
@@ -402,6 +404,7 @@ class Experiment:
             )
         self._shorten_heartbeat()
         run = self._run_for(served, run_id, name, _never)
+        run.params.setdefaults(detached_params().as_dict())  # sigopt-python's defaults; suggestions win
         for key, value in entries.items():
             run.log_metadata(key, value)
         return run

@@ -209,7 +209,8 @@ def create_run(
     name: str | None = None, metadata: Mapping[str, Any] | None = None, project: str | None = None
 ) -> RunContext:
     """Start a run, as sigopt-python's ``sigopt.create_run`` does; end it with ``run.end()``
-    or use it in a ``with`` block.
+    or use it in a ``with`` block. Parameters set on ``sigopt.params`` outside any run (at the top of
+    a script) are its starting parameters, as sigopt-python's defaults, and are recorded with it.
 
     Args:
         name: The run's name (default: ``"<project> <date time>"``).
@@ -225,7 +226,7 @@ def create_run(
         ...     run.log_metric("accuracy", 0.9)
     """
     entries = checked_metadata(metadata)
-    run = RunContext(name, project)
+    run = RunContext(name, project, params=detached_params().as_dict())
     for key, value in entries.items():
         run.log_metadata(key, value)
     return run

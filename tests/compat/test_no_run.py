@@ -133,6 +133,21 @@ def test_a_run_started_later_has_its_own_params_and_records_its_metrics() -> Non
     assert record.params == {"lr": 0.3}
 
 
+def test_params_set_outside_a_run_start_a_created_run_as_sigopt_pythons_defaults() -> None:
+    with pytest.warns(UserWarning, match=HOW_TO_RECORD):
+        sigopt.params.setdefaults(lr=0.1, width=64)
+    with sigopt.create_run() as run:
+        assert (run.params.lr, sigopt.params.width) == (0.1, 64)
+    assert sigopt.get_run(run.id).params == {"lr": 0.1, "width": 64}
+    exp = sigopt.create_aiexperiment(
+        name="e", parameters=[{"name": "lr", "type": "double", "bounds": {"min": 0.5, "max": 1}}], metrics=["m"]
+    )
+    with exp.create_run() as suggested:
+        suggested.log_metric("m", 1.0)
+    assert suggested.params.lr >= 0.5  # type: ignore[operator]  # the suggestion wins
+    assert suggested.params.width == 64
+
+
 def test_current_run_itself_still_needs_a_run() -> None:
     with pytest.raises(sigopt.UsageError, match="There is no active sigopt_ai run"):
         sigopt.current_run()
