@@ -2,7 +2,8 @@
 #   the second way to loop (`while not experiment.is_finished(): with experiment.create_run() as run:`),
 #   sigopt.get_experiment(experiment_id) to resume an experiment from another process, as
 #   `sigopt create experiment` prints it (sigopt/cli/commands/experiment/create.py).
-# Changed: `import sigopt` -> `import sigopt_ai as sigopt`; the model is a stand-in formula; budget 4.
+# Changed: `import sigopt` -> `import sigopt_ai as sigopt`; the model is a stand-in formula; budget 4. The first
+#   loop stops after 2 runs (a stand-in for a worker that ends early) so that the second process resumes it.
 # ruff: noqa  (a user's code as its source wrote it: lint rules are not applied)
 import subprocess
 import sys
