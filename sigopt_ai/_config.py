@@ -233,6 +233,13 @@ def set_project(project: object) -> str:
 _settings = Settings()
 
 
+def reset() -> Settings:
+    """Forget every setting made in this process (the environment's apply again)."""
+    global _settings
+    _settings = Settings()
+    return _settings
+
+
 def current() -> Settings:
     """The settings in force."""
     return _settings

@@ -25,7 +25,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     sigopt.configure(db=str(db), flush_interval=0.1)
     yield db
     _session.reset_session()
-    _config.update(db=None, flush_interval=None, flush_timeout=None, project=None)
+    _config.reset()
 
 
 def run_python(
