@@ -1,7 +1,8 @@
-# Source: the core-module loop as sigopt-python's users and sigoptlite's tests write it
+# Source: "the core loop of the seeds" (issues 16 and 17): the core-module loop as sigopt-python's users write it
 #   (sigopt-reference.md §1.12, from sigopt-python's sigopt/interface.py resource tree; the flow of
 #   https://app.sigopt.com/docs/overview/optimization with failures reported as `failed=True`), then listing,
-#   an ApiException for a missing experiment (sigopt/exception.py) and Experiment Delete.
+#   an ApiException for a missing experiment (sigopt/exception.py) and Experiment Delete; observations are read
+#   back two a page (`fetch(limit=2).iterate_pages()`), as issue 16 did with the official client.
 # Changed: `import sigopt` -> `import sigopt_ai as sigopt`, `sigopt.exception` -> `sigopt_ai.exception`; the token and API URL (credentials) come
 #   from the environment (none on the embedded store); the objective is a stand-in formula.
 # ruff: noqa  (a user's code as its source wrote it: lint rules are not applied)
@@ -48,7 +49,7 @@ while experiment.progress.observation_count < experiment.observation_budget:
     count += 1
     experiment = conn.experiments(experiment.id).fetch()
 
-observations = list(conn.experiments(experiment.id).observations().fetch().iterate_pages())
+observations = list(conn.experiments(experiment.id).observations().fetch(limit=2).iterate_pages())
 print("observations", len(observations), "failed", sum(1 for o in observations if o.failed))
 open_suggestions = conn.experiments(experiment.id).suggestions().fetch(state="open")
 print("open suggestions", len(list(open_suggestions.iterate_pages())))
