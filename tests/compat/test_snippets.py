@@ -29,8 +29,6 @@ from pathlib import Path
 import pytest
 
 import sigopt_ai as sigopt
-from sigopt_ai import _config
-from sigopt_ai.runs import _session
 from tests.live_server import LiveServer
 
 SNIPPETS = Path(__file__).parent / "snippets"
@@ -119,7 +117,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @pytest.fixture
-def target(request: pytest.FixtureRequest, store: Path, tmp_path: Path) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, store: Path, tmp_path: Path) -> Target:
     """A fresh embedded store (the test's own, see tests/conftest.py), or the module's live server; this
     process reads back from the same place."""
     kind = getattr(request, "param", "embedded")
@@ -141,10 +139,7 @@ def target(request: pytest.FixtureRequest, store: Path, tmp_path: Path) -> Itera
         sigopt.configure(api_url=server.url, api_token=server.token, spool=tmp_path / "reader-spool.db")
     workdir = tmp_path / "work"
     workdir.mkdir()
-    yield Target(kind, env, project, workdir)
-    if kind == "server":
-        _session.reset_session()
-        _config.update(api_url=None, api_token=None, spool=None)
+    return Target(kind, env, project, workdir)  # the store fixture resets the session and settings after
 
 
 def _printed(pattern: str, done: subprocess.CompletedProcess[str]) -> str:
