@@ -37,7 +37,7 @@ from sigopt_ai.runs._run import new_run_id
 from sigopt_ai.runs._session import get_session
 from sigopt_ai.wire import EXTENSION, training_run_from_json
 
-__all__ = ["upload_runs"]
+__all__ = ["parse_runs", "record_ops", "upload_runs"]
 
 _FIELDS = frozenset({"name", "state", "assignments", "values", "metadata", "datasets", "model", "project"})
 # SigOpt's, which this store does not keep (sys_metadata is what the SDK measures, not the uploader):
@@ -79,17 +79,26 @@ def upload_runs(runs: Iterable[Mapping[str, Any]], max_batch_size: int = MAX_BAT
             ...``) and nothing is stored.
     """
     size = _batch_size(max_batch_size)
-    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Iterable):
-        raise ValidationTypeError(f"runs must be a list of training run bodies, got {describe_value(runs)}.")
-    now = time.time()
-    default_project = _config.default_project()
-    parsed = [_parse(body, f"runs[{index}]", default_project, now) for index, body in enumerate(runs)]
+    parsed = parse_runs(runs, _config.default_project())
     backend = get_session().backend
     for start in range(0, len(parsed), size):
         batch = parsed[start : start + size]
         # The key makes a batch that a server receives twice (a retried request) count once.
-        backend.write([op for record in batch for op in _ops(record)], key=uuid.uuid4().hex)
+        backend.write([op for record in batch for op in record_ops(record)], key=uuid.uuid4().hex)
     return parsed
+
+
+def parse_runs(runs: Any, default_project: str) -> list[RunRecord]:
+    """The runs that SigOpt ``training_run`` bodies describe (each with a new id), all checked before
+    any is returned; what :func:`upload_runs` stores, for a server's batch route too.
+
+    Raises:
+        ValidationError: A body breaks a rule; the message names it (``runs[3].values...``).
+    """
+    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, Iterable):
+        raise ValidationTypeError(f"runs must be a list of training run bodies, got {describe_value(runs)}.")
+    now = time.time()
+    return [_parse(body, f"runs[{index}]", default_project, now) for index, body in enumerate(runs)]
 
 
 def _batch_size(value: Any) -> int:
@@ -177,8 +186,8 @@ def _checked(record: RunRecord) -> RunRecord:
     return dataclasses.replace(record, params=params, metadata=metadata)
 
 
-def _ops(record: RunRecord) -> list[Op]:
-    """The write operations that store ``record``."""
+def record_ops(record: RunRecord) -> list[Op]:
+    """The write operations that store ``record`` (a run from :func:`parse_runs`)."""
     run_id, at = record.id, record.created
     ops: list[Op] = [("start", run_id, record.project, record.name, at, None, None)]
     sections = {
