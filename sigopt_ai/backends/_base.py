@@ -145,9 +145,17 @@ class Backend(ABC):
 
     @abstractmethod
     def update_experiment(
-        self, experiment_id: str, *, name: str | None = None, metadata: Mapping[str, Any] | None = None
+        self,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+        parallel_bandwidth: int | None = None,
     ) -> ExperimentRecord | None:
-        """Rename an experiment or replace its metadata; returns it, or None if there is none."""
+        """Rename an experiment, replace its metadata, or change its budget or parallel bandwidth (the
+        fields SigOpt lets an update change that leave the search space as it is); returns it, or
+        None if there is none."""
 
     @abstractmethod
     def archive_experiment(self, experiment_id: str) -> None:

@@ -1,5 +1,10 @@
-"""Updating a stored experiment, as SigOpt's ``PUT /experiments/{id}`` does: a new name or metadata,
-and archiving or unarchiving by ``state``."""
+"""Updating a stored experiment, as SigOpt's ``PUT /experiments/{id}`` does: a new name, metadata,
+budget or parallel bandwidth, and archiving or unarchiving by ``state``.
+
+The search space (parameters, conditionals, constraints), the metrics and the type stay as created:
+every worker's optimizer models the space the experiment was created with, and the observations made
+so far are results in it.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,10 @@ from sigopt_ai.experiments._parse import parse_experiment
 
 __all__ = ["UPDATABLE", "update_experiment"]
 
-UPDATABLE = frozenset({"name", "metadata", "state"})
-"""The fields an update may change."""
+_WRITTEN = ("name", "metadata", "budget", "parallel_bandwidth")
+"""The definition's fields an update writes (``None`` leaves one as it is, but clears ``metadata``)."""
+UPDATABLE = frozenset({*_WRITTEN, "observation_budget", "state"})
+"""The fields an update may change (``observation_budget`` is the core module's name of ``budget``)."""
 _READ_ONLY = frozenset({"object", "id", "client", "user", "created", "updated", "progress", "project"})
 _STATES = frozenset(state.value for state in ExperimentState)
 
@@ -23,37 +30,28 @@ _STATES = frozenset(state.value for state in ExperimentState)
 def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mapping[str, Any]) -> ExperimentRecord:
     """Apply ``fields`` to the stored experiment ``record`` and return it as stored now.
 
-    ``name`` and ``metadata`` are validated by the rules of creation; ``state`` ``"deleted"``
-    archives and ``"active"`` unarchives. Any other field of the definition may be given with its
-    current value (a definition read back and sent again), and read-only fields are ignored.
+    ``name``, ``metadata``, ``budget`` (or ``observation_budget``) and ``parallel_bandwidth`` are
+    validated by the rules of creation; ``state`` ``"deleted"`` archives and ``"active"`` unarchives.
+    Any other field of the definition may be given with its current value (a definition read back and
+    sent again), and read-only fields are ignored.
 
     Raises:
         ValidationError: A field cannot change or breaks a rule; the message names it.
     """
-    for key, value in fields.items():
-        if key in UPDATABLE or key in _READ_ONLY:
-            continue
-        current_key = "budget" if key == "observation_budget" else key
-        if current_key in record.definition and _same(record.definition[current_key], value):
-            continue
-        field = key if isinstance(key, str) and key.isidentifier() else short_repr(key)
-        raise ValidationError(
-            f"{field}: an experiment's {field} cannot change after it is created; only {sorted(UPDATABLE)!r} can."
-        )
+    _check_fixed(record, fields)
     state = fields.get("state")
     if state is not None and (not isinstance(state, str) or state not in _STATES):
         error = ValidationTypeError if not isinstance(state, str) else ValidationError
         raise error(f"state: expected one of {sorted(_STATES)!r}, got {describe_value(state)}.")
-    name = fields.get("name")
-    if name is not None or "metadata" in fields:
-        changed = {**record.definition, "name": name if name is not None else record.name}
-        if "metadata" in fields:
-            changed["metadata"] = fields["metadata"]
-        definition = parse_experiment(changed)
+    changes = _changes(fields)
+    if changes:
+        definition = parse_experiment({**record.definition, **changes})
         backend.update_experiment(
             record.id,
-            name=definition.name if name is not None else None,
-            metadata=dict(definition.metadata) if "metadata" in fields else None,
+            name=definition.name if "name" in changes else None,
+            metadata=dict(definition.metadata) if "metadata" in changes else None,
+            budget=definition.budget if "budget" in changes else None,
+            parallel_bandwidth=definition.parallel_bandwidth if "parallel_bandwidth" in changes else None,
         )
     if state is not None and state != record.state.value:
         if state == ExperimentState.DELETED.value:
@@ -64,6 +62,29 @@ def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mappin
     if stored is None:
         raise ValidationError(f"There is no experiment with id {short_repr(record.id)} any more.")
     return stored
+
+
+def _check_fixed(record: ExperimentRecord, fields: Mapping[str, Any]) -> None:
+    """Refuse a change to a field an update cannot change (its current value passes)."""
+    for key, value in fields.items():
+        if key in UPDATABLE or key in _READ_ONLY:
+            continue
+        if key in record.definition and _same(record.definition[key], value):
+            continue
+        field = key if isinstance(key, str) and key.isidentifier() else short_repr(key)
+        raise ValidationError(
+            f"{field}: an experiment's {field} cannot change after it is created (the optimizer models the "
+            f"space and metrics it was created with); only {sorted(UPDATABLE)!r} can."
+        )
+
+
+def _changes(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The definition fields to write: the given ones of :data:`_WRITTEN`, ``observation_budget`` as
+    ``budget``; a None name, budget or bandwidth changes nothing."""
+    if "observation_budget" in fields and fields.get("budget") is not None:
+        raise ValidationError("observation_budget: this is an alias of budget, so give only one of the two.")
+    given = {**fields, "budget": fields.get("budget", fields.get("observation_budget"))}
+    return {key: given[key] for key in _WRITTEN if key in given and (given[key] is not None or key == "metadata")}
 
 
 def _same(current: Any, given: Any) -> bool:

@@ -166,7 +166,10 @@ def test_update_takes_the_definition_read_back_and_refuses_an_edited_one() -> No
 @pytest.mark.parametrize(
     ("fields", "error", "message"),
     [
-        ({"budget": 10}, sigopt.ValidationError, "budget: an experiment's budget cannot change"),
+        ({"type": "offline"}, sigopt.ValidationError, "type: an experiment's type cannot change"),
+        ({"budget": 0}, sigopt.ValidationError, "budget"),
+        ({"budget": 4, "observation_budget": 5}, sigopt.ValidationError, "observation_budget: this is an alias"),
+        ({"parallel_bandwidth": "two"}, sigopt.ValidationError, "parallel_bandwidth"),
         ({"parameters": []}, sigopt.ValidationError, "parameters: an experiment's parameters cannot change"),
         ({"state": "paused"}, sigopt.ValidationError, "state: expected one of"),
         ({"state": 1}, sigopt.ValidationTypeError, "state: expected one of"),
@@ -182,6 +185,24 @@ def test_update_refuses_what_cannot_change_naming_it(
         exp.update(**fields)
     exp.refresh()
     assert (exp.name, exp.metadata, exp.state) == ("compat", {"team": "vision"}, "active")
+    assert (exp.budget, exp.parallel_bandwidth) == (3, 2)
+
+
+def test_update_changes_the_budget_and_parallel_bandwidth_as_sigopt_pythons_integration_test() -> None:
+    exp = make(budget=1)
+    with exp.create_run() as run:
+        run.log_metric("accuracy", 0.5)
+    assert exp.is_finished()
+    exp.update(name="more", budget=3, parallel_bandwidth=4)
+    assert (exp.name, exp.budget, exp.observation_budget, exp.parallel_bandwidth) == ("more", 3, 3, 4)
+    assert sigopt.get_aiexperiment(exp.id).budget == 3
+    assert exp.progress.remaining_budget == 2 and not exp.is_finished()
+    for run in exp.loop(progress=False):
+        with run:
+            run.log_metric("accuracy", 0.1)
+    assert exp.progress.finished == 3
+    exp.update(observation_budget=2)  # below what is done: nothing is left, nothing is undone
+    assert exp.progress.remaining_budget == 0 and exp.progress.finished == 3
 
 
 def test_refresh_of_an_experiment_gone_from_its_store_says_so() -> None:
@@ -211,7 +232,8 @@ def test_the_same_through_a_server(server: LiveServer, tmp_path: Path) -> None:
         sigopt.get_aiexperiment(exp.id).update(name="via http", state="deleted")
         exp.refresh()
         assert (exp.name, exp.state) == ("via http", "deleted")
-        exp.update(state="active")
-        assert exp.state == "active"
+        exp.update(state="active", budget=3, parallel_bandwidth=3)
+        assert (exp.state, exp.budget, exp.parallel_bandwidth) == ("active", 3, 3)
+        assert sigopt.get_aiexperiment(exp.id).progress.remaining_budget == 2
     finally:
         sigopt.configure(api_url="")

@@ -608,12 +608,18 @@ class HTTPBackend(Backend):
         return [experiment_from_json(item) for item in items]
 
     def update_experiment(
-        self, experiment_id: str, *, name: str | None = None, metadata: Mapping[str, Any] | None = None
+        self,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+        parallel_bandwidth: int | None = None,
     ) -> ExperimentRecord | None:
-        """Rename an experiment or replace its metadata; returns it, or None if there is none."""
-        body: dict[str, Any] = {}
-        if name is not None:
-            body["name"] = name
+        """Rename an experiment, replace its metadata, or change its budget or parallel bandwidth;
+        returns it, or None if there is none."""
+        changes = {"name": name, "observation_budget": budget, "parallel_bandwidth": parallel_bandwidth}
+        body: dict[str, Any] = {key: value for key, value in changes.items() if value is not None}
         if metadata is not None:
             body["metadata"] = dict(metadata)
         reply = self._experiment_call("PUT", experiment_id, body=body)

@@ -332,10 +332,22 @@ class SQLBackend(Backend):
         return _experiments.list_experiments(self, project=project, limit=limit)
 
     def update_experiment(
-        self, experiment_id: str, *, name: str | None = None, metadata: Mapping[str, Any] | None = None
+        self,
+        experiment_id: str,
+        *,
+        name: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        budget: int | None = None,
+        parallel_bandwidth: int | None = None,
     ) -> ExperimentRecord | None:
-        """Rename an experiment or replace its metadata."""
-        return _experiments.update_experiment(self, experiment_id, name=name, metadata=metadata)
+        """Rename an experiment, replace its metadata, or change its budget or parallel bandwidth."""
+        changes = {
+            "name": name,
+            "metadata": None if metadata is None else dict(metadata),
+            "budget": budget,
+            "parallel_bandwidth": parallel_bandwidth,
+        }
+        return _experiments.update_experiment(self, experiment_id, changes)
 
     def archive_experiment(self, experiment_id: str) -> None:
         """Archive an experiment."""

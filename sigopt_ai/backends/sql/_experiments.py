@@ -95,10 +95,8 @@ def list_experiments(store: Store, *, project: str | None, limit: int | None) ->
         return [_experiment_from(row) for row in conn.execute(query).mappings()]
 
 
-def update_experiment(
-    store: Store, experiment_id: str, *, name: str | None, metadata: Mapping[str, Any] | None
-) -> ExperimentRecord | None:
-    """Rename an experiment or replace its metadata."""
+def update_experiment(store: Store, experiment_id: str, changes: Mapping[str, Any]) -> ExperimentRecord | None:
+    """Replace fields of an experiment's definition (``changes``: field to new value; None leaves it)."""
     eid = row_id(experiment_id)
     if eid is None:
         return None
@@ -110,10 +108,7 @@ def update_experiment(
         if current is None:
             return None
         definition = dict(current.definition)
-        if name is not None:
-            definition["name"] = name
-        if metadata is not None:
-            definition["metadata"] = dict(metadata)
+        definition.update({key: value for key, value in changes.items() if value is not None})
         conn.execute(
             t.experiments.update()
             .where(t.experiments.c.id == eid)
