@@ -45,12 +45,15 @@ def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mappin
         raise error(f"state: expected one of {sorted(_STATES)!r}, got {describe_value(state)}.")
     changes = _changes(fields)
     if changes:
-        definition = parse_experiment({**record.definition, **changes})
+        # The budget under the name it was given, so that a message names the field the caller wrote.
+        base = {k: v for k, v in record.definition.items() if not (k == "budget" and "observation_budget" in changes)}
+        definition = parse_experiment({**base, **changes})
+        budget_given = "budget" in changes or "observation_budget" in changes
         backend.update_experiment(
             record.id,
             name=definition.name if "name" in changes else None,
             metadata=dict(definition.metadata) if "metadata" in changes else None,
-            budget=definition.budget if "budget" in changes else None,
+            budget=definition.budget if budget_given else None,
             parallel_bandwidth=definition.parallel_bandwidth if "parallel_bandwidth" in changes else None,
         )
     if state is not None and state != record.state.value:
@@ -79,12 +82,15 @@ def _check_fixed(record: ExperimentRecord, fields: Mapping[str, Any]) -> None:
 
 
 def _changes(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """The definition fields to write: the given ones of :data:`_WRITTEN`, ``observation_budget`` as
-    ``budget``; a None name, budget or bandwidth changes nothing."""
-    if "observation_budget" in fields and fields.get("budget") is not None:
+    """The definition fields to write, of :data:`UPDATABLE`; a None name, budget or bandwidth
+    changes nothing."""
+    if fields.get("observation_budget") is not None and fields.get("budget") is not None:
         raise ValidationError("observation_budget: this is an alias of budget, so give only one of the two.")
-    given = {**fields, "budget": fields.get("budget", fields.get("observation_budget"))}
-    return {key: given[key] for key in _WRITTEN if key in given and (given[key] is not None or key == "metadata")}
+    return {
+        key: fields[key]
+        for key in (*_WRITTEN, "observation_budget")
+        if key in fields and (fields[key] is not None or key == "metadata")
+    }
 
 
 def _same(current: Any, given: Any) -> bool:

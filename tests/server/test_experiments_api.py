@@ -118,7 +118,9 @@ def test_update_renames_and_replaces_metadata_and_refuses_the_rest(client: httpx
     assert updated.status_code == 200, updated.text
     assert updated.json()["name"] == "renamed"
     assert client.get(f"/experiments/{eid}").json()["metadata"] == {"team": "a"}
-    assert error_of(client.put(f"/experiments/{eid}", json={"observation_budget": 9})).startswith("observation_budget")
+    assert client.put(f"/experiments/{eid}", json={"observation_budget": 9}).json()["observation_budget"] == 9
+    assert error_of(client.put(f"/experiments/{eid}", json={"observation_budget": 0})).startswith("observation_budget")
+    assert error_of(client.put(f"/experiments/{eid}", json={"parameters": []})).startswith("parameters")
     assert error_of(client.put(f"/experiments/{eid}", json={"name": ""})).startswith("name")
     assert error_of(client.put(f"/experiments/{eid}", json={"state": "paused"})).startswith("state")
     assert client.put(f"/experiments/{eid}", json={"state": "deleted"}).json()["state"] == "deleted"
