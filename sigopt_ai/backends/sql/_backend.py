@@ -347,7 +347,10 @@ class SQLBackend(Backend):
             "budget": budget,
             "parallel_bandwidth": parallel_bandwidth,
         }
-        return _experiments.update_experiment(self, experiment_id, changes)
+        updated = _experiments.update_experiment(self, experiment_id, changes)
+        if budget is not None:  # the strategy ramps its success gate over the budget: build it anew
+            self._service.forget(experiment_id)
+        return updated
 
     def archive_experiment(self, experiment_id: str) -> None:
         """Archive an experiment."""
