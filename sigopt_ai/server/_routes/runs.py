@@ -10,6 +10,9 @@ group commit (:mod:`sigopt_ai.server._commit`); it also renews the run's heartbe
 lease of an experiment's suggestion. A run of an experiment that such a request finishes gets its
 observation made here, as sigopt-server does.
 
+A batch upload (the official client's ``upload_runs``) is parsed by the SDK's own ``upload_runs``
+parser (:func:`sigopt_ai.runs._upload.parse_runs`), so both check a body by the same rules.
+
 A MERGE that only logs metric values (the official client's every ``log_metric``) does not read the
 run: its operations are the same whatever else the run holds, its owner is checked with the group's
 writes, and it is answered without a thread of the pool.
@@ -31,13 +34,14 @@ from starlette.concurrency import run_in_threadpool
 from sigopt_ai._checks import check_run_name, describe_value
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import Op, RunRecord, RunState
+from sigopt_ai.runs._upload import MAX_BATCH_SIZE, parse_runs, record_ops
 from sigopt_ai.server._deps import Tenant, not_found, tenant
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._run_bodies import RunChange, apply_body, run_to_json
 from sigopt_ai.server._routes.aiexperiments import observe_finished_run
 from sigopt_ai.wire import checkpoint_from_json, checkpoint_to_json, metric_point_to_json
 
-__all__ = ["create_run", "router", "run_to_json", "submit_logged_values"]
+__all__ = ["create_run", "router", "run_to_json", "submit_logged_values", "upload_runs"]
 
 router = APIRouter()
 TenantDep = Annotated[Tenant, Depends(tenant)]
@@ -69,6 +73,77 @@ def create_run(
     start = ("start", run.id, stored, name, now, experiment, suggestion)
     who.write([start, *change.ops])
     return who.run(run.id)
+
+
+def upload_runs(who: Tenant, project: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Store the finished runs of a batch upload body ``{"runs": [<training_run>...], "fields"?}`` in
+    the user's ``project`` (which must exist), in one transaction; every body is checked first.
+
+    Returns:
+        The ``training_run`` objects of the stored runs, in the order given; only the ``fields``
+        asked for (SigOpt's comma-separated ``"fields": "id"``), with ``object``.
+
+    Raises:
+        HTTPException: 404, when there is no such project.
+        ValidationError: A field is malformed (``runs[3]: training_run.values...``); nothing is stored.
+    """
+    stored = who.stored_project(project)
+    if who.store.project(stored) is None:
+        raise not_found("project", project)
+    unknown = sorted(body.keys() - {"runs", "fields"})
+    if unknown:
+        raise ValidationError(f"{unknown[0]}: not a field of a batch of runs; the fields are ['fields', 'runs'].")
+    fields = _fields(body.get("fields"))
+    runs = body.get("runs")
+    if isinstance(runs, list) and len(runs) > MAX_BATCH_SIZE:
+        raise ValidationError(f"runs: at most {MAX_BATCH_SIZE:,} runs in one batch, got {len(runs):,}.")
+    records = parse_runs(_in_project(runs, project), stored)
+    # Chosen before the write, so that an unknown field is refused with nothing stored.
+    chosen = None if fields is None else [_selected(run_to_json(who, record), fields) for record in records]
+    # No batch key: the official client sends none, and its runs get new ids on every request.
+    who.write([op for record in records for op in record_ops(record)])
+    if chosen is None:
+        return [run_to_json(who, who.run(record.id)) for record in records]
+    return chosen
+
+
+def _in_project(runs: Any, project: str) -> Any:
+    """The run bodies without their ``project``, which may only repeat the path's: a batch goes to one
+    project, and a body's own would name a store project outside this client's namespace.
+
+    Raises:
+        ValidationError: A body names another project.
+    """
+    if not isinstance(runs, list):
+        return runs  # the parser names what it is
+    out = []
+    for index, run in enumerate(runs):
+        if isinstance(run, dict) and "project" in run:
+            if run["project"] not in (None, project):
+                raise ValidationError(
+                    f"runs[{index}].project: the runs of a batch go to the project of its path, {project!r}; "
+                    f"got {describe_value(run['project'])}."
+                )
+            run = {key: value for key, value in run.items() if key != "project"}
+        out.append(run)
+    return out
+
+
+def _fields(value: Any) -> list[str] | None:
+    """SigOpt's ``fields``: the comma-separated names of the fields that the reply keeps."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationTypeError(f"fields: expected a comma-separated list of names, got {describe_value(value)}.")
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _selected(obj: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """The ``fields`` of a ``training_run`` object, with its ``object``."""
+    unknown = [name for name in fields if name not in obj]
+    if unknown:
+        raise ValidationError(f"fields: {unknown[0]!r} is not a field of a training run; the fields are {sorted(obj)}.")
+    return {"object": obj["object"], **{name: obj[name] for name in fields}}
 
 
 def _archived(body: dict[str, Any]) -> bool | None:
@@ -204,6 +279,21 @@ def create_project_run(client_id: str, project_id: str, who: TenantDep, body: Js
     """Create a training run in a project."""
     who.check_client(client_id)
     return reply(run_to_json(who, create_run(who, project_id, body)))
+
+
+@router.post("/clients/{client_id}/projects/{project_id}/training_runs/batch")
+def create_project_runs(client_id: str, project_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
+    """Upload finished runs: ``{"runs": [<training_run>...], "fields": "id"}`` (the official client's
+    ``upload_runs``) → a pagination of the stored runs, in the order given.
+
+    Every body is checked before anything is written, and the batch is written in one transaction:
+    a bad body is a 400 naming it (``runs[3]: training_run.values...``) and stores nothing. A request
+    body over the server's limit (``sigopt-ai server --max-body``, 8 MiB by default) is refused with
+    413 and stores nothing; upload more runs in smaller batches (the official client's
+    ``upload_runs(runs, max_batch_size=...)``, which sends one request per batch).
+    """
+    who.check_client(client_id)
+    return reply(page(upload_runs(who, project_id, body)))
 
 
 @router.get("/clients/{client_id}/projects/{project_id}/training_runs")
