@@ -75,6 +75,7 @@ ROUTES: list[tuple[str, str, JSONBody]] = [
     ("GET", "/clients/{cid}/projects/{project}", None),
     ("PUT", "/clients/{cid}/projects/{project}", {"name": "renamed"}),
     ("POST", "/clients/{cid}/projects/{project}/training_runs", {"name": "r"}),
+    ("POST", "/clients/{cid}/projects/{project}/training_runs/batch", {"runs": [{"name": "r"}], "fields": "id"}),
     ("GET", "/clients/{cid}/projects/{project}/training_runs", None),
     ("GET", "/clients/{cid}/training_runs", None),
     ("GET", "/training_runs/{run}", None),
