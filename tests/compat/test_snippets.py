@@ -8,7 +8,8 @@ the core-module and AI-module ones also against a real ``sigopt-ai server`` (``S
 ``SIGOPT_API_TOKEN``), each test in its own project. To keep the file near a minute on two cores, a snippet
 whose calls another snippet already takes through the server runs on the embedded store only (the
 docs' budget loop: the README and seeds loops; archiving, images, the factory, set_project and coercion:
-their owners' live-server tests and runs_context), and the command line meets the server in the tutorial. Then the test reads back, through sigopt_ai's own
+their owners' live-server tests and runs_context), and the command line meets the server in the tutorial
+(on the embedded store, test_cli_run runs the same model pattern). Then the test reads back, through sigopt_ai's own
 API, what the snippet's user would look at: the runs, their values, the experiment's progress, the files.
 
 A CLI snippet is a folder with ``commands.sh``: one command a line, run one at a time in that folder;
@@ -397,9 +398,10 @@ def test_cli_run(target: Target) -> None:
     assert ("weights", "image/png") in images
 
 
-@BOTH
+@pytest.mark.parametrize("target", ["server"], indirect=True)
 def test_cli_tutorial(target: Target) -> None:
-    """sigopt-python's CI tutorial: ``sigopt-ai create project`` then ``sigopt-ai run python model.py``."""
+    """sigopt-python's CI tutorial against a server, as its CI ran it: ``sigopt-ai create project`` then
+    ``sigopt-ai run python model.py`` (the same model pattern on the embedded store: test_cli_run)."""
     target.commands("cli_tutorial")
     (run,) = target.runs()
     assert run.state is sigopt.RunState.COMPLETED
