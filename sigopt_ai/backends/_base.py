@@ -10,10 +10,12 @@ plain JSON values, so that a batch crosses HTTP as it is.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._models import (
     ExperimentRecord,
     FileRecord,
@@ -26,6 +28,22 @@ from sigopt_ai._models import (
     Suggestion,
 )
 from sigopt_ai.backends._dead_letters import append_dead_letter, dead_letter_row, is_record_error
+
+DEFINITION_FIELDS = frozenset(f.name for f in dataclasses.fields(ExperimentDefinition))
+"""The top-level fields of a stored definition, which :meth:`Backend.update_experiment` may replace."""
+
+
+def check_definition_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``changes`` of :meth:`Backend.update_experiment` as a dict, checked to name definition fields only.
+
+    Raises:
+        ValueError: A key is not a field of the definition (a caller's bug: the values come validated).
+    """
+    if unknown := sorted(map(str, set(changes) - DEFINITION_FIELDS)):
+        raise ValueError(
+            f"Not fields of an experiment's definition: {unknown!r}; expected some of {sorted(DEFINITION_FIELDS)!r}."
+        )
+    return dict(changes)
 
 
 class Backend(ABC):
@@ -144,18 +162,20 @@ class Backend(ABC):
         """Experiments, newest first, optionally of one project, at most ``limit``."""
 
     @abstractmethod
-    def update_experiment(
-        self,
-        experiment_id: str,
-        *,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        budget: int | None = None,
-        parallel_bandwidth: int | None = None,
-    ) -> ExperimentRecord | None:
-        """Rename an experiment, replace its metadata, or change its budget or parallel bandwidth (the
-        fields SigOpt lets an update change that leave the search space as it is); returns it, or
-        None if there is none."""
+    def update_experiment(self, experiment_id: str, changes: Mapping[str, Any]) -> ExperimentRecord | None:
+        """Replace top-level fields of an experiment's stored definition and return it as stored now,
+        or None if there is none.
+
+        ``changes`` maps a field of the definition (a key of
+        :meth:`~sigopt_ai._definition.ExperimentDefinition.to_json`: ``name``, ``metadata``, ``budget``,
+        ``parallel_bandwidth``, ``parameters``...) to its new value, already validated and in that
+        canonical JSON; fields not named keep their value. The read, change and write happen under the
+        experiment's lock, so that two updates of different fields at once both land. Every process
+        serving the experiment uses the new definition from its next suggestion on.
+
+        Raises:
+            ValueError: A key is not a field of the definition.
+        """
 
     @abstractmethod
     def archive_experiment(self, experiment_id: str) -> None:
@@ -243,4 +263,4 @@ class Backend(ABC):
         """Release connections. The backend is unusable afterwards."""
 
 
-__all__ = ["Backend"]
+__all__ = ["DEFINITION_FIELDS", "Backend", "check_definition_changes"]

@@ -75,7 +75,8 @@ def update_experiment_record(
     backend: Backend, record: ExperimentRecord, body: Mapping[str, Any], *, project: str | None = None
 ) -> ExperimentRecord:
     """Apply an update body (:func:`~sigopt_ai.experiments._update.update_experiment`'s rules: ``name``,
-    ``metadata``, ``state`` ``"deleted"``/``"active"``; other fields only unchanged), as it comes over
+    ``metadata``, ``budget``, ``parallel_bandwidth``, parameter bounds, ``state`` ``"deleted"``/``"active"``;
+    other fields only unchanged), as it comes over
     the wire: with our extension, which a client sends back as it read it, and a ``project``.
 
     Args:

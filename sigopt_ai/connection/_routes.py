@@ -175,7 +175,8 @@ class CoreApi:
         return page_to_json([self.experiment_json(r) for r in records])
 
     def update_experiment(self, experiment_id: str, body: Mapping[str, Any]) -> JSON:
-        """``PUT /experiments/{id}``: rename, replace the metadata, archive or unarchive."""
+        """``PUT /experiments/{id}``: rename, replace the metadata, budget, bandwidth or parameter
+        bounds, archive or unarchive."""
         record = update_experiment_record(self.backend, self.experiment(experiment_id), body)
         return self.experiment_json(record)
 

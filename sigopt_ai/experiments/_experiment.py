@@ -157,9 +157,11 @@ class Experiment:
         self.definition = ExperimentDefinition.from_json(stored.definition)
 
     def update(self, **fields: Any) -> Experiment:
-        """Change the experiment, as sigopt-python's ``update`` does: ``name``, ``metadata``, and
-        ``state`` (``"deleted"`` archives, ``"active"`` unarchives). Other fields may be given with
-        their current values (an object read back and sent again); changing them is refused.
+        """Change the experiment, as sigopt-python's ``update`` does: ``name``, ``metadata``,
+        ``budget``, ``parallel_bandwidth``, the bounds of its ``parameters`` (every other field of a
+        parameter stays), and ``state`` (``"deleted"`` archives, ``"active"`` unarchives). Other fields
+        may be given with their current values (an object read back and sent again); changing them is
+        refused. Every worker searches new bounds from its next suggestion on.
 
         Returns:
             This experiment, refreshed.

@@ -1,17 +1,20 @@
 """Updating a stored experiment, as SigOpt's ``PUT /experiments/{id}`` does: a new name, metadata,
-budget or parallel bandwidth, and archiving or unarchiving by ``state``.
+budget, parallel bandwidth or parameter bounds, and archiving or unarchiving by ``state``.
 
-The search space (parameters, conditionals, constraints), the metrics and the type stay as created:
-every worker's optimizer models the space the experiment was created with, and the observations made
-so far are results in it.
+The rest of the search space (each parameter's type, transformation, categorical values, grid, prior,
+conditions and default; the conditionals and constraints), the metrics and the type stay as created:
+the observations made so far are results in that space, and new bounds only change the box the
+optimizer searches (an observation outside a narrowed box counts at its edge, as the optimizer clips).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from sigopt_ai._checks import describe_value, short_repr
+from sigopt_ai._definition import ExperimentDefinition, Parameter
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import ExperimentRecord, ExperimentState
 from sigopt_ai.backends import Backend
@@ -19,10 +22,12 @@ from sigopt_ai.experiments._parse import parse_experiment
 
 __all__ = ["UPDATABLE", "update_experiment"]
 
-_WRITTEN = ("name", "metadata", "budget", "parallel_bandwidth")
+_WRITTEN = ("name", "metadata", "budget", "parallel_bandwidth", "parameters")
 """The definition's fields an update writes (``None`` leaves one as it is, but clears ``metadata``)."""
 UPDATABLE = frozenset({*_WRITTEN, "observation_budget", "state"})
 """The fields an update may change (``observation_budget`` is the core module's name of ``budget``)."""
+_STORED = {"observation_budget": "budget"}
+"""The field of the stored definition that an update's field writes, where the names differ."""
 _READ_ONLY = frozenset({"object", "id", "client", "user", "created", "updated", "progress", "project"})
 _STATES = frozenset(state.value for state in ExperimentState)
 
@@ -30,8 +35,10 @@ _STATES = frozenset(state.value for state in ExperimentState)
 def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mapping[str, Any]) -> ExperimentRecord:
     """Apply ``fields`` to the stored experiment ``record`` and return it as stored now.
 
-    ``name``, ``metadata``, ``budget`` (or ``observation_budget``) and ``parallel_bandwidth`` are
-    validated by the rules of creation; ``state`` ``"deleted"`` archives and ``"active"`` unarchives.
+    ``name``, ``metadata``, ``budget`` (or ``observation_budget``), ``parallel_bandwidth`` and
+    ``parameters`` are validated by the rules of creation; of the parameters only the bounds may
+    change (the same parameters, in any order; they are kept in the order of creation).
+    ``state`` ``"deleted"`` archives and ``"active"`` unarchives.
     Any other field of the definition may be given with its current value (a definition read back and
     sent again), and read-only fields are ignored.
 
@@ -48,14 +55,10 @@ def update_experiment(backend: Backend, record: ExperimentRecord, fields: Mappin
         # The budget under the name it was given, so that a message names the field the caller wrote.
         base = {k: v for k, v in record.definition.items() if not (k == "budget" and "observation_budget" in changes)}
         definition = parse_experiment({**base, **changes})
-        budget_given = "budget" in changes or "observation_budget" in changes
-        backend.update_experiment(
-            record.id,
-            name=definition.name if "name" in changes else None,
-            metadata=dict(definition.metadata) if "metadata" in changes else None,
-            budget=definition.budget if budget_given else None,
-            parallel_bandwidth=definition.parallel_bandwidth if "parallel_bandwidth" in changes else None,
-        )
+        if "parameters" in changes:
+            definition = _with_new_bounds(ExperimentDefinition.from_json(record.definition), definition)
+        written = definition.to_json()
+        backend.update_experiment(record.id, {_STORED.get(key, key): written[_STORED.get(key, key)] for key in changes})
     if state is not None and state != record.state.value:
         if state == ExperimentState.DELETED.value:
             backend.archive_experiment(record.id)
@@ -87,10 +90,46 @@ def _changes(fields: Mapping[str, Any]) -> dict[str, Any]:
     if fields.get("observation_budget") is not None and fields.get("budget") is not None:
         raise ValidationError("observation_budget: this is an alias of budget, so give only one of the two.")
     return {
-        key: fields[key]
+        key: _as_json(fields[key])
         for key in (*_WRITTEN, "observation_budget")
         if key in fields and (fields[key] is not None or key == "metadata")
     }
+
+
+_FIXED_PARAMETER_FIELDS = tuple(f.name for f in dataclasses.fields(Parameter) if f.name not in ("name", "bounds"))
+
+
+def _with_new_bounds(created: ExperimentDefinition, updated: ExperimentDefinition) -> ExperimentDefinition:
+    """``updated`` (validated by the rules of creation) with its parameters in the order of ``created``,
+    when the only change to them is their bounds.
+
+    Raises:
+        ValidationError: A parameter was added, removed, renamed, or changed in another field; the
+            message names it by its index in the update.
+    """
+    kept = {p.name: p for p in created.parameters}
+    for index, parameter in enumerate(updated.parameters):
+        before = kept.get(parameter.name)
+        if before is None:
+            raise ValidationError(
+                f"parameters[{index}].name: the experiment has no parameter {short_repr(parameter.name)}; an "
+                f"update can change the bounds of its parameters {sorted(kept)!r} but cannot add or rename one."
+            )
+        for field in _FIXED_PARAMETER_FIELDS:
+            old, new = getattr(before, field), getattr(parameter, field)
+            if old != new:
+                raise ValidationError(
+                    f"parameters[{index}].{field}: only a parameter's bounds can change after the experiment is "
+                    f"created (its observations were made in this space); {field} stays {short_repr(old)}, "
+                    f"got {short_repr(new)}."
+                )
+    given = {p.name: p for p in updated.parameters}
+    if missing := [name for name in kept if name not in given]:
+        raise ValidationError(
+            f"parameters: {short_repr(missing[0])} is missing; an update can change the bounds of the "
+            "experiment's parameters but cannot remove one (give every parameter)."
+        )
+    return dataclasses.replace(updated, parameters=tuple(given[name] for name in kept))
 
 
 def _same(current: Any, given: Any) -> bool:

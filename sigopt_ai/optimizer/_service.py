@@ -9,6 +9,8 @@ transaction that other writers wait for (see :class:`~sigopt_ai.backends.Backend
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +46,7 @@ class Snapshot:
 @dataclass
 class _Experiment:
     strategy: Strategy
-    made_for: tuple[float, int]  # the experiment's (created, seed): which experiment of that id it serves
+    made_for: tuple[float, int, str]  # see _made_for: which experiment of that id, and which definition
     seen: list[Observation] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -100,11 +102,9 @@ class SuggestionService:
         return entry.seen
 
     def _entry(self, experiment: ExperimentRecord) -> _Experiment:
-        made_for = (experiment.created, experiment.seed)
+        made_for = _made_for(experiment)
         with self._lock:
             entry = self._experiments.get(experiment.id)
-        # Another experiment under a known id (its store file was deleted and made again) gets its own
-        # strategy, not the one of the experiment that had the id before.
         if entry is not None and entry.made_for == made_for:
             return entry
         built = _Experiment(_build(experiment), made_for)  # outside the lock: other experiments go on
@@ -113,6 +113,17 @@ class SuggestionService:
             if entry is None or entry.made_for != made_for:
                 entry = self._experiments[experiment.id] = built
             return entry
+
+
+def _made_for(experiment: ExperimentRecord) -> tuple[float, int, str]:
+    """What a kept strategy must match to serve ``experiment``: its (created, seed), so that another
+    experiment under a known id (its store file deleted and made again) gets its own strategy, and a
+    digest of the definition the strategy reads, so that after an update (new bounds, budget) every
+    process serving it builds the strategy anew from its next read of the record. The name and
+    metadata are left out: changing them leaves the search as it is."""
+    searched = {key: value for key, value in experiment.definition.items() if key not in ("name", "metadata")}
+    digest = hashlib.sha256(json.dumps(searched, sort_keys=True).encode()).hexdigest()
+    return experiment.created, experiment.seed, digest
 
 
 def _build(experiment: ExperimentRecord) -> Strategy:

@@ -48,7 +48,7 @@ def test_create_get_list_update_archive(backend: Backend) -> None:
     assert [e.id for e in backend.list_experiments()] == [second.id, first.id]
     assert [e.id for e in backend.list_experiments(project="p", limit=1)] == [second.id]
     assert backend.list_experiments(project="other") == []
-    renamed = backend.update_experiment(first.id, name="renamed", metadata={"owner": "me"})
+    renamed = backend.update_experiment(first.id, {"name": "renamed", "metadata": {"owner": "me"}})
     assert renamed is not None and renamed.name == "renamed"
     assert renamed.definition["name"] == "renamed" and renamed.definition["metadata"] == {"owner": "me"}
     assert backend.get_experiment(first.id) == renamed
@@ -56,6 +56,29 @@ def test_create_get_list_update_archive(backend: Backend) -> None:
     archived = backend.get_experiment(first.id)
     assert archived is not None and archived.state is ExperimentState.DELETED
     assert backend.serve_suggestion(first.id, run_id=None) is None
+
+
+def test_an_update_replaces_definition_fields_and_serving_follows_them(backend: Backend) -> None:
+    exp = create(backend, budget=6)
+    first = backend.serve_suggestion(exp.id, run_id=None)  # the strategy is built for x in [0, 1]
+    assert first is not None and 0 <= first.assignments["x"] <= 1
+    moved = create_body_parameters(bounds={"min": 5, "max": 6})
+    updated = backend.update_experiment(exp.id, {"parameters": moved, "budget": 5})
+    assert updated is not None and updated.definition["parameters"] == moved
+    assert (updated.budget, updated.name, updated.definition["type"]) == (5, "contract", "random")
+    assert backend.get_experiment(exp.id) == updated
+    served = [backend.serve_suggestion(exp.id, run_id=None) for _ in range(5)]
+    assert served[4] is None, "the new budget of 5 counts the suggestion served before the update"
+    assert all(s is not None and 5 <= s.assignments["x"] <= 6 for s in served[:4])
+    with pytest.raises(ValueError, match="colour"):
+        backend.update_experiment(exp.id, {"colour": "red"})
+
+
+def create_body_parameters(**x: Any) -> list[dict[str, Any]]:
+    """The canonical JSON of ``create``'s parameter list with ``x``'s fields replaced."""
+    body = {"name": "n", "parameters": [{"name": "x", "type": "double", **x}], "metrics": [{"name": "y"}]}
+    parameters: list[dict[str, Any]] = parse_experiment(body).to_json()["parameters"]
+    return parameters
 
 
 @pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "99999999999999999999", "", "١"])
@@ -69,7 +92,7 @@ def test_ids_that_name_nothing_give_nothing(backend: Backend, bad: str) -> None:
     assert backend.observe(exp.id, bad, run_id=None, values={"y": 1.0}) is None
     assert backend.release(exp.id, bad, "run") is False
     assert backend.observations(bad) == [] and backend.open_suggestions(bad) == []
-    assert backend.update_experiment(bad, name="x") is None
+    assert backend.update_experiment(bad, {"name": "x"}) is None
     backend.archive_experiment(bad)  # nothing to archive: no error
 
 
@@ -346,10 +369,10 @@ def test_a_rename_and_a_metadata_change_at_once_both_land(postgres_url: str) -> 
     with engine.connect() as blocker, watching.connect() as watcher:
         with blocker.begin():  # holds the experiment's row so that both changes wait to be written
             blocker.execute(sa.text("SELECT id FROM experiments WHERE id = :id FOR UPDATE"), {"id": int(exp.id)})
-            rename = threading.Thread(target=lambda: backend.update_experiment(exp.id, name="renamed"))
+            rename = threading.Thread(target=lambda: backend.update_experiment(exp.id, {"name": "renamed"}))
             rename.start()
             _wait_for_lock_waiters(watcher, 1)
-            describe = threading.Thread(target=lambda: backend.update_experiment(exp.id, metadata={"owner": "me"}))
+            describe = threading.Thread(target=lambda: backend.update_experiment(exp.id, {"metadata": {"owner": "me"}}))
             describe.start()
             _wait_for_lock_waiters(watcher, 2)
         rename.join()

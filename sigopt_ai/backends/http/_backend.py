@@ -75,7 +75,7 @@ from sigopt_ai._models import (
     Suggestion,
 )
 from sigopt_ai._version import __version__
-from sigopt_ai.backends._base import Backend
+from sigopt_ai.backends._base import Backend, check_definition_changes
 from sigopt_ai.backends.http._journal import Journal
 from sigopt_ai.backends.http._retry import Unavailable, is_retryable_status, parse_retry_after, retrying
 from sigopt_ai.wire import (
@@ -607,21 +607,10 @@ class HTTPBackend(Backend):
         items = self._pages(self._client_path("experiments"), {"project": project, "limit": limit})
         return [experiment_from_json(item) for item in items]
 
-    def update_experiment(
-        self,
-        experiment_id: str,
-        *,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        budget: int | None = None,
-        parallel_bandwidth: int | None = None,
-    ) -> ExperimentRecord | None:
-        """Rename an experiment, replace its metadata, or change its budget or parallel bandwidth;
-        returns it, or None if there is none."""
-        changes = {"name": name, "observation_budget": budget, "parallel_bandwidth": parallel_bandwidth}
-        body: dict[str, Any] = {key: value for key, value in changes.items() if value is not None}
-        if metadata is not None:
-            body["metadata"] = dict(metadata)
+    def update_experiment(self, experiment_id: str, changes: Mapping[str, Any]) -> ExperimentRecord | None:
+        """Replace top-level fields of an experiment's definition (``PUT`` with ``changes`` as the
+        body, validated again by the server); returns it, or None if there is none."""
+        body = check_definition_changes(changes)
         reply = self._experiment_call("PUT", experiment_id, body=body)
         return None if reply is None else experiment_from_json(reply)
 

@@ -33,7 +33,7 @@ from sigopt_ai._models import (
     RunRecord,
     Suggestion,
 )
-from sigopt_ai.backends._base import Backend
+from sigopt_ai.backends._base import Backend, check_definition_changes
 from sigopt_ai.backends._dead_letters import append_dead_letter, causes, dead_letter_row
 from sigopt_ai.backends.sql import _batches, _experiments, _files, _leases, _migrate, _projects, _runs, _serving
 from sigopt_ai.backends.sql import _schema as t
@@ -331,26 +331,10 @@ class SQLBackend(Backend):
         """Experiments, newest first."""
         return _experiments.list_experiments(self, project=project, limit=limit)
 
-    def update_experiment(
-        self,
-        experiment_id: str,
-        *,
-        name: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-        budget: int | None = None,
-        parallel_bandwidth: int | None = None,
-    ) -> ExperimentRecord | None:
-        """Rename an experiment, replace its metadata, or change its budget or parallel bandwidth."""
-        changes = {
-            "name": name,
-            "metadata": None if metadata is None else dict(metadata),
-            "budget": budget,
-            "parallel_bandwidth": parallel_bandwidth,
-        }
-        updated = _experiments.update_experiment(self, experiment_id, changes)
-        if budget is not None:  # the strategy ramps its success gate over the budget: build it anew
-            self._service.forget(experiment_id)
-        return updated
+    def update_experiment(self, experiment_id: str, changes: Mapping[str, Any]) -> ExperimentRecord | None:
+        """Replace top-level fields of an experiment's definition (see :class:`Backend`)."""
+        # The service keys what it keeps by the definition, so no process's strategy needs dropping.
+        return _experiments.update_experiment(self, experiment_id, check_definition_changes(changes))
 
     def archive_experiment(self, experiment_id: str) -> None:
         """Archive an experiment."""

@@ -96,7 +96,7 @@ def list_experiments(store: Store, *, project: str | None, limit: int | None) ->
 
 
 def update_experiment(store: Store, experiment_id: str, changes: Mapping[str, Any]) -> ExperimentRecord | None:
-    """Replace fields of an experiment's definition (``changes``: field to new value; None leaves it)."""
+    """Replace top-level fields of an experiment's definition (``changes``: field to its new value)."""
     eid = row_id(experiment_id)
     if eid is None:
         return None
@@ -108,7 +108,7 @@ def update_experiment(store: Store, experiment_id: str, changes: Mapping[str, An
         if current is None:
             return None
         definition = dict(current.definition)
-        definition.update({key: value for key, value in changes.items() if value is not None})
+        definition.update(changes)
         conn.execute(
             t.experiments.update()
             .where(t.experiments.c.id == eid)

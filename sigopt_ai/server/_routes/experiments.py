@@ -4,9 +4,9 @@ A body is SigOpt's experiment JSON, validated by :func:`~sigopt_ai.experiments._
 so an error names the field, plus an optional ``project`` (namespaced for the client, ``"default"``
 when absent, as the server has no working directory to name one) and our extension
 ``"sigopt_ai": {"seed", "lease_timeout"}`` with the defaults of :func:`sigopt_ai.create_experiment`.
-The store can rename an experiment, replace its metadata, archive it (``"state": "deleted"``) and make
-it active again (``"state": "active"``, the official client's ``unarchive_experiment``); an update of
-any other field is refused with a 400 naming it.
+An update can rename an experiment, replace its metadata, budget, parallel bandwidth or parameter
+bounds, archive it (``"state": "deleted"``) and make it active again (``"state": "active"``, the official
+client's ``unarchive_experiment``); a change to any other field is refused with a 400 naming it.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def create_stored_experiment(
 
 
 def update_stored_experiment(who: Tenant, record: ExperimentRecord, body: dict[str, Any]) -> ExperimentRecord:
-    """Apply an update body: ``name``, ``metadata``, and ``state``: ``"deleted"`` archives,
-    ``"active"`` unarchives (the Connection's rules).
+    """Apply an update body: ``name``, ``metadata``, ``budget``, ``parallel_bandwidth``, parameter
+    bounds, and ``state``: ``"deleted"`` archives, ``"active"`` unarchives (the Connection's rules).
 
     Raises:
         ValidationError: A field cannot be updated here or breaks a rule; the message names it.
@@ -85,8 +85,8 @@ def get_experiment(experiment_id: str, who: TenantDep) -> JSONResponse:
 
 @router.put("/experiments/{experiment_id}")
 def update_experiment(experiment_id: str, who: TenantDep, body: JsonBody) -> JSONResponse:
-    """Rename the experiment, replace its metadata, archive it (``"state": "deleted"``) or make it
-    active again (``"state": "active"``)."""
+    """Rename the experiment, replace its metadata, budget, bandwidth or parameter bounds, archive it
+    (``"state": "deleted"``) or make it active again (``"state": "active"``)."""
     record = update_stored_experiment(who, who.experiment(experiment_id), body)
     return reply(experiment_json(who, record))
 
