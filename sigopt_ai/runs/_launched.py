@@ -7,6 +7,12 @@ module-level calls (``sigopt.log_metric``, ``sigopt.params``) record into it, an
 parameters are read-only. It never ends the run: the launching process does, once the command has
 exited. An uncaught exception is classified and recorded here first, so that the launching
 process knows an ``oom`` from a bug, which an exit status cannot tell.
+
+Only one process owns the run's outcome: the first that imports ``sigopt_ai`` below the launching
+process (the command itself, or the first Python under a shell). It claims the run at import, before
+it can start a helper, by rewriting ``SIGOPT_AI_RUN`` with ``"owner": false`` for its descendants.
+They still record metrics and parameters into the run, but neither a failure (a helper the command
+lets fail must not fail the run) nor ``sys_metadata`` (the owner's argv, memory and duration).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
@@ -40,6 +46,8 @@ class LaunchSpec:
         experiment: The experiment that suggested its parameters, if any.
         suggestion: That suggestion's id.
         params: The suggested assignments (read-only in the launched process).
+        owner: Whether the process that reads this spec owns the run's failure and ``sys_metadata``
+            (the launching process hands out True; the owner hands its descendants False).
     """
 
     id: str
@@ -48,6 +56,7 @@ class LaunchSpec:
     experiment: str | None = None
     suggestion: str | None = None
     params: Mapping[str, ParamValue] = field(default_factory=dict)
+    owner: bool = True
 
     def to_env(self) -> str:
         """The value of :data:`LAUNCH_ENV` for this run."""
@@ -72,6 +81,9 @@ class LaunchSpec:
         params = data.get("params") or {}
         if not isinstance(params, dict) or not all(is_param(k, v) for k, v in params.items()):
             raise ConfigError(f"{LAUNCH_ENV}.params must map names to numbers or strings, got {short_repr(params)}.")
+        owner = data.get("owner", True)
+        if not isinstance(owner, bool):
+            raise ConfigError(f"{LAUNCH_ENV}.owner must be true or false, got {short_repr(owner)}.")
         return cls(
             id=data["id"],
             name=data["name"],
@@ -79,6 +91,7 @@ class LaunchSpec:
             experiment=_optional_text(data, "experiment"),
             suggestion=_optional_text(data, "suggestion"),
             params=params,
+            owner=owner,
         )
 
 
@@ -97,6 +110,26 @@ def launch_spec() -> LaunchSpec | None:
 
 _lock = threading.Lock()
 _run: RunContext | None = None
+_owner_pid: int | None = None
+"""The pid of this process if it claimed the run's outcome (a forked copy of it does not own it)."""
+
+
+def _claim_ownership() -> None:
+    """Own the run's outcome if no process above this one does, and tell every descendant (which
+    inherits the environment) that it does not."""
+    global _owner_pid
+    try:
+        spec = launch_spec()
+    except ConfigError:  # raised where the run is first used, not at import
+        return
+    if spec is None or not spec.owner:
+        return
+    _owner_pid = os.getpid()
+    os.environ[LAUNCH_ENV] = replace(spec, owner=False).to_env()
+
+
+def _is_owner() -> bool:
+    return _owner_pid == os.getpid()
 
 
 def launched_run() -> RunContext | None:
@@ -105,7 +138,7 @@ def launched_run() -> RunContext | None:
     global _run
     if _run is not None:
         return _run
-    spec = launch_spec()
+    spec = launch_spec()  # in the owner, the rewritten spec: ownership is _owner_pid's
     if spec is None:
         return None
     with _lock:
@@ -118,6 +151,7 @@ def launched_run() -> RunContext | None:
                 suggestion=spec.suggestion,
                 run_id=spec.id,
                 attach=True,
+                guest=not _is_owner(),
             )
         return _run
 
@@ -129,7 +163,7 @@ def _install_excepthook() -> None:
 
     def _excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         try:
-            run = launched_run()
+            run = launched_run() if _is_owner() else None  # a helper's failure is not the run's
             if run is not None:
                 run.fail_with(exc)
         except Exception:  # recording must never hide the user's traceback
@@ -141,4 +175,6 @@ def _install_excepthook() -> None:
 
 provide_launched_run(launched_run)
 if os.environ.get(LAUNCH_ENV):
-    _install_excepthook()
+    _claim_ownership()
+    if _is_owner():
+        _install_excepthook()

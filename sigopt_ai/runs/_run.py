@@ -98,6 +98,8 @@ class RunContext:
         attach: Record into run ``run_id`` that another process started and ends (a process that
             ``sigopt-ai run`` launched): no start is recorded, and :meth:`end` makes the records
             durable without ending the run.
+        guest: With ``attach``, record as a helper process of the one that owns the run's outcome:
+            metrics and parameters only, neither a failure nor ``sys_metadata``.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class RunContext:
         run_id: str | None = None,
         binding: LoopBinding | None = None,
         attach: bool = False,
+        guest: bool = False,
     ) -> None:
         self._project = _config.check_project(project) if project is not None else _config.default_project()
         self._name = check_run_name(name) or f"{self._project} {time.strftime('%Y-%m-%d %H:%M:%S')}"
@@ -133,14 +136,16 @@ class RunContext:
         self._end_lock = threading.Lock()
         self._claimable = binding is not None
         self._binding = binding
-        self._attached = attach
+        self._attached = attach or guest
+        self._guest = guest
         self.params = RunParams(self._record_params, fixed_params)
         lease = self._lease()  # before the start: a bad setting must not leave a run behind
         start = ("start", self._id, self._project, self._name, self._started, experiment, suggestion)
-        if not attach:
+        if not self._attached:
             self._submit(start)
-        self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **lease}))
-        if fixed_params and not attach:
+        if not guest:
+            self._submit(("fields", self._id, "sys_metadata", {**static_facts(), **lease}))
+        if fixed_params and not self._attached:
             self._record_params(dict(fixed_params))
         if params:
             self.params.update(params)
@@ -405,7 +410,8 @@ class RunContext:
     def _set_failure(self, failure: FailureInfo) -> None:
         if self._failure is None:
             self._failure = failure
-            self._submit(("failure", self._id, failure.to_json(), _time()))
+            if not self._guest:  # the owner's outcome is the run's
+                self._submit(("failure", self._id, failure.to_json(), _time()))
 
     def fail_with(self, exc: BaseException) -> None:
         """Record ``exc`` as the run's failure, classified as when it leaves the run's ``with`` block,
@@ -446,7 +452,8 @@ class RunContext:
             if self._failure is None and self._diverged is not None:
                 self._set_failure(FailureInfo(FailureKind.DIVERGED, type=None, message=self._diverged))
             self.sample_memory()
-            self._submit(("fields", self._id, "sys_metadata", self._end_facts()))
+            if not self._guest:
+                self._submit(("fields", self._id, "sys_metadata", self._end_facts()))
             if self._binding is not None:
                 self._run_end_hook(self._binding)
             self._state = RunState.FAILED if self._failure else RunState.COMPLETED
