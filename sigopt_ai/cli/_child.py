@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import ctypes
 import ctypes.util
+import math
 import os
 import signal
 import subprocess
@@ -37,7 +38,10 @@ GRACE_SECONDS = 30.0
 OOM_FRACTION = 0.9
 """A ``SIGKILL`` with the peak resident set at least this share of the memory limit is an ``oom``."""
 SAMPLE_SECONDS = 0.1
-"""How often the command's resident set (all its processes) is sampled."""
+"""How often the resident set of the command's processes is sampled."""
+TREE_SECONDS = 1.0
+"""How often the command's process tree and its memory limit are read again (walking ``/proc`` for
+the descendants and reading the cgroup costs far more than one process's resident set)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +194,14 @@ def _die_with_parent() -> Callable[[], None] | None:
         return None
     prctl = ctypes.CDLL(name, use_errno=True).prctl  # resolved here: the forked child only calls it
     set_pdeathsig = 1  # PR_SET_PDEATHSIG
+    parent = os.getpid()
 
     def preexec() -> None:
         prctl(set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        # The setting covers a parent that dies from now on: one that died between the fork and the
+        # prctl has already left this child to another parent, so it must not run the command.
+        if os.getppid() != parent:
+            os._exit(1)
 
     return preexec
 
@@ -325,7 +334,13 @@ def _writer(stream: IO[str]) -> Callable[[bytes], None]:
 
 
 class MemoryWatch(threading.Thread):
-    """Samples the resident set of a process and its descendants, and the memory limit it runs under."""
+    """Samples the resident set of a process and its descendants, and the memory limit it runs under.
+
+    The resident sets are summed every :data:`SAMPLE_SECONDS`, over the direct child and the
+    descendants found at the last walk of its tree, which is redone every :data:`TREE_SECONDS`
+    (with the limit): a descendant that lives less than that may go unseen, but the one that
+    holds the memory of a training job lives long.
+    """
 
     def __init__(self, pid: int) -> None:
         super().__init__(name="sigopt-ai-memory", daemon=True)
@@ -339,13 +354,18 @@ class MemoryWatch(threading.Thread):
             process = psutil.Process(self._pid)
         except psutil.Error:
             return
+        descendants: list[psutil.Process] = []
+        walked = -math.inf
         while not self._stopped.wait(SAMPLE_SECONDS):
             try:
-                tree = [process, *process.children(recursive=True)]
-                self.peak = max(self.peak, sum(_rss(p) for p in tree))
-                self.limit = memory_limit(process)
+                if time.monotonic() - walked >= TREE_SECONDS:
+                    descendants = process.children(recursive=True)
+                    self.limit = memory_limit(process)
+                    walked = time.monotonic()
+                rss = int(process.memory_info().rss)
             except psutil.Error:  # it exited (or became a zombie) between two reads
                 return
+            self.peak = max(self.peak, rss + sum(_rss(p) for p in descendants))
 
     def stop(self) -> None:
         """Stop sampling and wait for the sampler (if it started)."""

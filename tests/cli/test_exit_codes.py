@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import psutil
@@ -248,3 +249,52 @@ def test_what_the_command_left_running_is_killed_with_it(store: Path, work: Path
     except psutil.NoSuchProcess:
         status = "gone"
     assert status in ("gone", psutil.STATUS_ZOMBIE)
+
+
+def test_a_command_that_catches_ctrl_c_and_records_its_metric_completes_and_optimize_exits_0(
+    store: Path, work: Path
+) -> None:
+    write(
+        work,
+        "model.py",
+        """\
+        import os, signal, time
+        import sigopt_ai as sigopt
+
+        lr = sigopt.params.lr
+        try:
+            os.kill(os.getppid(), signal.SIGINT)  # Ctrl-C at the terminal reaches sigopt-ai, which forwards it
+            time.sleep(60)
+        except KeyboardInterrupt:
+            pass  # the script stops early and reports what it has
+        sigopt.log_metric("accuracy", 1 - lr)
+        """,
+    )
+    experiment_file(work, budget=2)
+    result = sigopt_ai("optimize", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr  # what was recorded: the run completed
+    [run] = sigopt.list_runs()
+    assert run.state is sigopt.RunState.COMPLETED
+    experiment = sigopt.get_experiment(run.experiment or "")
+    [observation] = experiment.observations()
+    assert not observation.failed and observation.run == run.id
+    assert f"run {run.id} completed after SIGINT" in result.stderr and "Stopping" in result.stderr
+    assert "will be served again" not in result.stderr
+
+
+def test_a_grandchilds_memory_counts_in_the_runs_peak(store: Path, work: Path) -> None:
+    # sh is the direct child; the memory is held below it, by a Python that records nothing itself.
+    hog = "import time; hog = b'x' * (120 * 2**20); time.sleep(1.5)"  # past one walk of the tree (1 s)
+    result = sigopt_ai("run", "sh", "-c", f'python -c "{hog}"', store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert _only_run().sys_metadata["peak_rss_bytes"] >= 120 * 2**20
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_command_whose_launcher_died_before_it_was_tied_to_it_does_not_run() -> None:
+    # The hook is made by the process that forks; here that process runs the hook itself, so the
+    # parent the hook sees is not the one that made it, as for a child whose launcher already died.
+    code = "from sigopt_ai.cli._child import _die_with_parent\n_die_with_parent()()\nprint('the command ran')\n"
+    checker = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert checker.returncode == 1, checker.stderr
+    assert "the command ran" not in checker.stdout

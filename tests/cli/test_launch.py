@@ -4,9 +4,12 @@ real Python children that record through the module-level API, on the test's sto
 from __future__ import annotations
 
 import json
+import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +17,8 @@ import sigopt_ai as sigopt
 from sigopt_ai._checks import MAX_FILE_BYTES
 from sigopt_ai.backends import make_backend
 from sigopt_ai.cli._child import Capture
+from sigopt_ai.cli._launch import absolute_db
+from sigopt_ai.runs._launched import LaunchSpec
 from tests.cli.conftest import experiment_file, sigopt_ai, write
 from tests.live_server import LiveServer
 
@@ -178,3 +183,108 @@ def test_captured_output_is_whole_or_its_head_and_tail_around_a_marker_counting_
         marker = f"\n[... sigopt-ai cut {len(data) - 200} bytes of output here ...]\n".encode()
         assert kept == data[:100] + marker + data[-100:]
         assert len(kept) <= 300
+
+
+def test_command_output_that_is_empty_is_not_stored(store: Path, work: Path) -> None:
+    write(work, "quiet.py", "import sigopt_ai as sigopt\nsigopt.log_metric('accuracy', 0.5)\n")
+    result = sigopt_ai("run", "python", "quiet.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert sigopt.list_files(sigopt.list_runs()[0].id) == []
+
+
+# A helper process the script lets fail (an optional probe): it inherits SIGOPT_AI_RUN, and records
+# its metric into the run, but neither its failure nor its process facts.
+PROBING_MODEL = """\
+import subprocess, sys
+import sigopt_ai as sigopt
+
+probe = "import sigopt_ai as s; s.log_metric('probe', 1.0); raise RuntimeError('no GPU here')"
+print("probe exit", subprocess.run([sys.executable, "-c", probe]).returncode)
+sigopt.log_metric("accuracy", 0.9)
+"""
+
+
+def test_a_helper_process_of_the_command_records_metrics_but_not_the_runs_failure_or_facts(
+    store: Path, work: Path
+) -> None:
+    write(work, "model.py", PROBING_MODEL)
+    result = sigopt_ai("run", "--", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "probe exit 1" in result.stdout
+    [record] = sigopt.list_runs()
+    assert record.failure is None and record.state is sigopt.RunState.COMPLETED
+    assert record.metrics == {"probe": 1.0, "accuracy": 0.9}
+    assert record.sys_metadata["argv"] == ["model.py"]  # the command's facts, not the helper's
+
+
+def test_under_a_shell_the_first_python_owns_the_runs_failure_and_its_helpers_do_not(store: Path, work: Path) -> None:
+    write(
+        work,
+        "model.py",
+        """\
+        import subprocess, sys
+        import sigopt_ai
+
+        subprocess.run([sys.executable, "-c", "import sigopt_ai as s; s.log_metric('probe', 1.0)"])
+        raise ValueError("bad lr")
+        """,
+    )
+    result = sigopt_ai("run", "sh", "-c", "python model.py", store=store, cwd=work)
+    assert result.returncode == 1
+    [record] = sigopt.list_runs()
+    assert record.failure is not None  # classified by model.py, not read from the shell's exit status
+    assert (record.failure.type, record.failure.message) == ("ValueError", "bad lr")
+    assert record.metrics == {"probe": 1.0}
+    assert record.sys_metadata["argv"] == ["model.py"]
+
+
+def test_optimize_with_a_source_file_over_the_limit_is_a_usage_error_before_any_experiment(
+    store: Path, work: Path
+) -> None:
+    write(work, "model.py", MODEL)
+    (work / "big.bin").write_bytes(bytes(MAX_FILE_BYTES + 1))
+    experiment_file(work, budget=2)
+    result = sigopt_ai("optimize", "-s", "big.bin", "python", "model.py", store=store, cwd=work)
+    assert result.returncode == 2, result.stderr
+    assert f"--source-file 'big.bin' is {MAX_FILE_BYTES + 1} bytes" in result.stderr
+    assert f"at most {MAX_FILE_BYTES} bytes" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sigopt.list_runs() == []
+    assert "Created experiment" not in result.stderr
+
+
+def test_a_relative_sqlite_url_reaches_a_child_that_changes_directory(tmp_path: Path, work: Path) -> None:
+    write(work, "m.py", MODEL)
+    env = {"SIGOPT_AI_DB": "sqlite:///rel.db"}
+    result = sigopt_ai(
+        "run", "sh", "-c", "mkdir sub && cd sub && python ../m.py", store=tmp_path / "unused.db", cwd=work, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert not (work / "sub" / "rel.db").exists()
+    sigopt.configure(db=str(work / "rel.db"))
+    [record] = sigopt.list_runs()
+    assert record.metrics == {"accuracy": 0.94}
+
+
+@pytest.mark.parametrize(
+    ("db", "absolute"),
+    [
+        ("rel.db", "{cwd}/rel.db"),
+        ("sqlite:///rel.db", "sqlite:///{cwd}/rel.db"),
+        ("sqlite+pysqlite:///a/b.db?timeout=3", "sqlite+pysqlite:///{cwd}/a/b.db?timeout=3"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("sqlite://", "sqlite://"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql://user:secret@host/db", "postgresql://user:secret@host/db"),
+    ],
+)
+def test_a_relative_sqlite_database_is_handed_to_the_command_as_an_absolute_one(db: str, absolute: str) -> None:
+    assert absolute_db(db) == absolute.format(cwd=os.getcwd())
+
+
+def test_the_launch_spec_says_whether_its_reader_owns_the_runs_outcome() -> None:
+    spec = LaunchSpec(id="r1", name="n", project="p", params={"lr": 0.1})
+    assert LaunchSpec.from_env(spec.to_env()).owner is True
+    assert LaunchSpec.from_env(replace(spec, owner=False).to_env()) == replace(spec, owner=False)
+    with pytest.raises(sigopt.ConfigError, match=r"SIGOPT_AI_RUN\.owner must be true or false"):
+        LaunchSpec.from_env('{"id": "r1", "name": "n", "project": "p", "owner": "no"}')
