@@ -23,6 +23,10 @@ MAX_TEXT_LENGTH = 500
 """SigOpt's limit on string values of metadata and parameters (also used for a model type)."""
 MAX_FILE_BYTES = 4 * 2**20
 """The largest file a run can store (an image, a process's captured output), in bytes."""
+MAX_FILE_NAME_LENGTH = 200
+"""The store's limit on a file's name."""
+MAX_CONTENT_TYPE_LENGTH = 200
+"""The store's limit on a file's content type."""
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -98,6 +102,56 @@ def _surrogate_at(text: str) -> int | None:
     except UnicodeEncodeError as exc:
         return exc.start
     return None
+
+
+def check_file_name(name: Any, field: str) -> str:
+    """A file's name: 1 to :data:`MAX_FILE_NAME_LENGTH` printable characters.
+
+    Printable excludes control characters (NUL, newlines, escapes: no store or terminal showing the
+    name should get them) and lone surrogates (UTF-8 cannot encode them).
+    """
+    if not isinstance(name, str):
+        raise ValidationTypeError(f"{field} must be a string, got {describe_value(name)}.")
+    if not name or len(name) > MAX_FILE_NAME_LENGTH or not name.isprintable():
+        raise ValidationError(
+            f"{field} must be 1 to {MAX_FILE_NAME_LENGTH} printable characters (no control characters), "
+            f"got {len(name)}: {short_repr(name)}."
+        )
+    return name
+
+
+def check_content_type(content_type: Any, field: str) -> str:
+    """A file's content type: a MIME type (``type/subtype``, parameters allowed) of 1 to
+    :data:`MAX_CONTENT_TYPE_LENGTH` printable ASCII characters, not starting with a space: a server
+    sends it back as an HTTP header, which takes nothing else."""
+    if not isinstance(content_type, str):
+        raise ValidationTypeError(f"{field} must be a str, got {describe_value(content_type)}.")
+    valid = (
+        0 < len(content_type) <= MAX_CONTENT_TYPE_LENGTH
+        and content_type.isascii()
+        and content_type.isprintable()
+        and not content_type.startswith(" ")
+        and "/" in content_type.split(";", 1)[0]
+    )
+    if not valid:
+        raise ValidationError(
+            f"{field} must be a MIME type such as 'text/plain; charset=utf-8' (printable ASCII, at most "
+            f"{MAX_CONTENT_TYPE_LENGTH} characters), got {short_repr(content_type)}."
+        )
+    return content_type
+
+
+def check_file_size(size: Any, field: str) -> int:
+    """A file's size in bytes: an int from 0 to :data:`MAX_FILE_BYTES`."""
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise ValidationTypeError(f"{field} must be an int >= 0, got {describe_value(size)}.")
+    if size < 0:
+        raise ValidationError(f"{field} must be an int >= 0, got {size}.")
+    if size > MAX_FILE_BYTES:
+        raise ValidationError(
+            f"{field} must be at most {MAX_FILE_BYTES} bytes ({MAX_FILE_BYTES // 2**20} MiB), got {size}."
+        )
+    return size
 
 
 def check_limit(limit: Any) -> int | None:

@@ -23,7 +23,15 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from sigopt_ai._checks import MAX_FILE_BYTES, MAX_NAME_LENGTH, check_name, describe_value, short_repr
+from sigopt_ai._checks import (
+    MAX_FILE_BYTES,
+    MAX_FILE_NAME_LENGTH,
+    check_content_type,
+    check_file_name,
+    check_file_size,
+    describe_value,
+    short_repr,
+)
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 
 INSTALL_HINT = 'pip install "sigopt-ai[images]"'
@@ -50,7 +58,6 @@ IMAGE_TYPES = {
 }
 
 _SUPPORTED = "a path to an image file, a PIL.Image.Image, a matplotlib.figure.Figure or a numpy.ndarray"
-_MAX_CONTENT_TYPE_LENGTH = 100
 _ARRAY_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
 _PACKAGE = f"{__name__.split('.')[0]}."
 
@@ -89,24 +96,12 @@ def read_path(path: str | os.PathLike[str], field: str) -> bytes:
         raise ValidationError(f"{field} must be the path of a file, but {short_repr(name)} {what}.")
     try:
         with open(name, "rb") as file:
-            check_size(os.fstat(file.fileno()).st_size, field)  # before reading a file that is far too large
+            check_file_size(os.fstat(file.fileno()).st_size, field)  # before reading a file that is far too large
             data = file.read(MAX_FILE_BYTES + 1)  # a file whose size the system does not know (/proc)
     except OSError as exc:
         raise ValidationError(f"{field} {short_repr(name)} cannot be read: {exc}.") from None
-    check_size(len(data), field)
+    check_file_size(len(data), field)
     return data
-
-
-def check_size(size: int, field: str) -> None:
-    """Check that a file of ``size`` bytes is at most :data:`MAX_FILE_BYTES`.
-
-    Raises:
-        ValidationError: It is larger.
-    """
-    if size > MAX_FILE_BYTES:
-        raise ValidationError(
-            f"{field} must be at most {MAX_FILE_BYTES} bytes ({MAX_FILE_BYTES // 2**20} MiB), got {size}."
-        )
 
 
 def to_bytes(value: Any, field: str) -> bytes:
@@ -115,30 +110,8 @@ def to_bytes(value: Any, field: str) -> bytes:
         value = value.tobytes()
     if not isinstance(value, (bytes, bytearray)):
         raise ValidationTypeError(f"{field} must be a path or bytes, got {describe_value(value)}.")
-    check_size(len(value), field)
+    check_file_size(len(value), field)
     return bytes(value)
-
-
-def check_content_type(content_type: Any) -> str:
-    """A content type given by the user: ``type/subtype``, optionally with parameters, in printable ASCII.
-
-    Raises:
-        ValidationError: It is not such a string.
-    """
-    if not isinstance(content_type, str):
-        raise ValidationTypeError(f"content_type must be a str, got {describe_value(content_type)}.")
-    valid = (
-        0 < len(content_type) <= _MAX_CONTENT_TYPE_LENGTH
-        and content_type.isascii()
-        and content_type.isprintable()
-        and "/" in content_type.split(";", 1)[0]
-    )
-    if not valid:
-        raise ValidationError(
-            f"content_type must be a MIME type such as 'text/plain; charset=utf-8' (printable ASCII, at most "
-            f"{_MAX_CONTENT_TYPE_LENGTH} characters), got {short_repr(content_type)}."
-        )
-    return content_type
 
 
 def guess_content_type(path: str) -> str:
@@ -158,8 +131,8 @@ def base_name(path: str | os.PathLike[str]) -> str:
 def file_name(name: Any, default: str) -> str:
     """The name a file is stored under: ``name`` checked, else ``default`` made to fit the rule."""
     if name is not None:
-        return check_name(name, "file name")
-    text = "".join(c if c.isprintable() else "_" for c in default)[:MAX_NAME_LENGTH]
+        return check_file_name(name, "file name")
+    text = "".join(c if c.isprintable() else "_" for c in default)[:MAX_FILE_NAME_LENGTH]
     return text or "file"
 
 
@@ -181,7 +154,7 @@ def file_payload(file: Any, name: Any = None, content_type: Any = None) -> Paylo
         content_type = guess_content_type(stored_name)
         if content_type == DEFAULT_CONTENT_TYPE and default != "file":
             content_type = guess_content_type(default)
-    return Payload(data, check_content_type(content_type), stored_name)
+    return Payload(data, check_content_type(content_type, "content_type"), stored_name)
 
 
 # -- images ----------------------------------------------------------------------------------------
@@ -204,7 +177,7 @@ def image_payload(image: Any, name: Any = None) -> Payload | None:
             too large; the array's shape or values cannot make an image; the image cannot be encoded.
     """
     if name is not None:
-        check_name(name, "image name")
+        check_file_name(name, "image name")
     try:
         if is_path(image):
             return _path_image(image, name)
@@ -283,7 +256,7 @@ def _pil_image(image: Any, name: Any) -> Payload:
 def _encoded(buffer: io.BytesIO, content_type: str, name: str) -> Payload:
     """The image encoded in ``buffer``, if it is not too large to store."""
     data = buffer.getvalue()
-    check_size(len(data), f"image (encoded as {content_type})")
+    check_file_size(len(data), f"image (encoded as {content_type})")
     return Payload(data, content_type, name)
 
 

@@ -10,13 +10,14 @@ a 400 naming it rather than a driver's error.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sigopt_ai._checks import (
-    MAX_FILE_BYTES,
     MAX_TEXT_LENGTH,
+    check_content_type,
+    check_file_name,
+    check_file_size,
     check_name,
     check_run_name,
     check_step,
@@ -28,15 +29,10 @@ from sigopt_ai._checks import (
 from sigopt_ai._exceptions import ValidationError
 from sigopt_ai._models import Op
 
-__all__ = ["MAX_CONTENT_TYPE_LENGTH", "MAX_FILE_NAME_LENGTH", "MAX_RUN_ID_LENGTH", "check_file", "check_ops"]
+__all__ = ["MAX_RUN_ID_LENGTH", "check_ops"]
 
 MAX_RUN_ID_LENGTH = 40
 """The store's limit on a run id (and a file id)."""
-MAX_CONTENT_TYPE_LENGTH = 200
-"""The store's limit on a file's content type."""
-MAX_FILE_NAME_LENGTH = 200
-"""The store's limit on a file's name."""
-_CONTENT_TYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]*")
 
 
 def check_ops(ops: Sequence[Op]) -> None:
@@ -126,32 +122,15 @@ def _end(op: Op) -> None:
     _time(op[-1])
 
 
-def check_file(name: str, content_type: str, size: int, field: str = "file") -> None:
-    """Check a file's name, content type and size (``field`` names the file in the message).
-
-    Raises:
-        ValidationError: One breaks the store's limits.
-    """
-    if not name:
-        raise ValidationError(f"{field} name must not be empty.")
-    check_text(name, f"{field} name", MAX_FILE_NAME_LENGTH)
-    if len(content_type) > MAX_CONTENT_TYPE_LENGTH or not _CONTENT_TYPE.fullmatch(content_type):
-        # It is sent back as an HTTP header, which takes printable ASCII only.
-        raise ValidationError(
-            f"{field} content type must be 1 to {MAX_CONTENT_TYPE_LENGTH} printable ASCII characters "
-            f"(a MIME type such as 'image/png'), got {short_repr(content_type)}."
-        )
-    if size > MAX_FILE_BYTES:
-        raise ValidationError(f"{field} data must be at most {MAX_FILE_BYTES} bytes (MAX_FILE_BYTES), got {size}.")
-
-
 def _file(op: Op) -> None:
     _, run_id, file_id, name, content_type, data, timestamp = op
     _run_ids(run_id)
     if not file_id or len(file_id) > MAX_RUN_ID_LENGTH:
         raise ValidationError(f"file id must be 1 to {MAX_RUN_ID_LENGTH} characters, got {short_repr(file_id)}.")
     check_text(file_id, "file id")
-    check_file(name, content_type, len(data))
+    check_file_name(name, "file name")
+    check_content_type(content_type, "file content type")
+    check_file_size(len(data), "file data")
     _time(timestamp)
 
 

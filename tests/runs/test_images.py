@@ -218,7 +218,7 @@ def test_an_unsupported_object_is_skipped_with_a_warning_naming_what_is_taken(im
     assert sigopt.list_files(run.id) == []
 
 
-@pytest.mark.parametrize("name", ["", "x" * 101, 7, "tab\there"])
+@pytest.mark.parametrize("name", ["", "x" * 201, 7, "tab\there", "nul\x00"])
 def test_a_bad_name_raises_naming_the_field(name: Any) -> None:
     with sigopt.run() as run:
         with pytest.raises(sigopt.ValidationError, match="image name"):
