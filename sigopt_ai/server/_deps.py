@@ -20,6 +20,7 @@ from sigopt_ai._config import check_project
 from sigopt_ai._exceptions import StoreError, ValidationError
 from sigopt_ai._models import ExperimentRecord, Op, RunRecord
 from sigopt_ai.backends import Backend
+from sigopt_ai.backends._dead_letters import causes
 from sigopt_ai.server._commit import GroupCommit
 from sigopt_ai.server._op_checks import check_ops
 from sigopt_ai.server._store import ServerStore
@@ -96,7 +97,10 @@ class Tenant:
         except StoreError as exc:
             if not self.backend.rejects(exc):
                 raise
-            raise ValidationError(f"ops: the store rejected a record: {str(exc).splitlines()[0]}") from exc
+            # The database's own words, not the store's message, which names the store (its URL).
+            root = list(causes(exc))[-1]
+            reason = (str(root).splitlines() or [""])[0][:300]
+            raise ValidationError(f"ops: the store rejected a record: {type(root).__name__}: {reason}") from exc
 
     def check_client(self, client_id: str) -> None:
         """Refuse a ``/clients/{client_id}/...`` path of another client as if it did not exist.

@@ -22,7 +22,7 @@ from sigopt_ai._exceptions import SigOptError
 from sigopt_ai.server._deps import UNAUTHENTICATED, authenticated
 from sigopt_ai.wire import error_to_json
 
-__all__ = ["RESPONSES", "error_response", "install_error_handlers", "validation_message"]
+__all__ = ["RESPONSES", "error_body", "error_response", "install_error_handlers", "validation_message"]
 
 logger = logging.getLogger("sigopt_ai.server")
 
@@ -83,16 +83,36 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, validation_message(exc.errors()))
 
 
-async def _our_error(_request: Request, exc: Exception) -> JSONResponse:
+def error_body(exc: BaseException) -> dict[str, Any]:
+    """SigOpt's error object for ``exc`` as a client gets it.
+
+    A server-side failure (5xx) is logged with its detail, and the client gets a fixed message for
+    its class: the detail of a store's failure names the database (its URL, user and password), a
+    file path or a query, none of which a client may see. Its class still goes with it, so an HTTP
+    backend knows to retry.
+    """
     body = error_to_json(exc)
     if body["status"] >= 500:
         logger.warning("sigopt_ai server: %s: %s", type(exc).__name__, exc)
+        body["message"] = _GENERIC.get(body["status"], _GENERIC[500])
+    return body
+
+
+_GENERIC = {
+    500: "The server failed; its log says why.",
+    502: "The server could not reach a service it depends on; retrying may help.",
+    503: "The server's store failed; retrying may help (the server's log says why).",
+}
+
+
+async def _our_error(_request: Request, exc: Exception) -> JSONResponse:
+    body = error_body(exc)
     return JSONResponse(body, body["status"])
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.error("sigopt_ai server: %s %s failed", request.method, request.url.path, exc_info=exc)
-    body = error_to_json(exc)
+    body = error_to_json(exc)  # a message naming nothing but the class, already
     return JSONResponse(body, body["status"])
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -31,14 +30,12 @@ from starlette.exceptions import HTTPException
 
 from sigopt_ai._exceptions import SigOptError
 from sigopt_ai.server._deps import tenant_of
-from sigopt_ai.server._errors import error_response
+from sigopt_ai.server._errors import error_body, error_response
 from sigopt_ai.server._routes.runs import submit_logged_values
 from sigopt_ai.server._token_cache import TokenCache
-from sigopt_ai.wire import error_to_json
 
 __all__ = ["MAX_FAST_BODY", "FastLane"]
 
-logger = logging.getLogger("sigopt_ai.server")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -84,9 +81,7 @@ class FastLane:
             await error_response(exc.status_code, str(exc.detail), headers)(scope, receive, send)
             return
         except SigOptError as exc:
-            error = error_to_json(exc)
-            if error["status"] >= 500:
-                logger.warning("sigopt_ai server: %s: %s", type(exc).__name__, exc)
+            error = error_body(exc)
             await error_response(error["status"], error["message"])(scope, receive, send)
             return
         await send(_NO_CONTENT)
