@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sigopt_ai._models import FileRecord, Op
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.backends.sql import _schema as t
-from sigopt_ai.backends.sql._files import complete_upload, file_record, reserve_upload
+from sigopt_ai.backends.sql._files import complete_upload, file_record, reserve_upload, upload_waits
 from sigopt_ai.backends.sql._runs import write_ops
 
 __all__ = ["ClientRecord", "ProjectExists", "StoredProject", "ServerStore", "new_token", "token_hash"]
@@ -261,9 +261,13 @@ class ServerStore:
         )
         return record, secret
 
+    def upload_waits(self, secret: str) -> bool:
+        """Whether a file waits for its bytes at the upload URL holding ``secret``."""
+        return upload_waits(self._backend, secret)
+
     def complete_upload(self, secret: str, data: bytes) -> FileRecord | None:
         """Store the bytes sent to an upload URL; None when its secret names no waiting file (unknown,
-        or used already)."""
+        used already, or expired)."""
         return complete_upload(self._backend, secret, data)
 
     def file(self, file_id: str) -> FileRecord | None:

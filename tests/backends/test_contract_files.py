@@ -6,15 +6,27 @@ A ``file`` write operation stores a file once per file id (a batch written twice
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sigopt_ai._checks import MAX_FILE_BYTES
+from sigopt_ai._exceptions import StoreError
 from sigopt_ai._models import FileRecord, Op
 from sigopt_ai.backends import Backend, make_backend
+from sigopt_ai.backends.sql import SQLBackend
+from sigopt_ai.backends.sql import _schema as t
+from sigopt_ai.backends.sql._files import UPLOAD_SECONDS, complete_upload, reserve_upload, upload_waits
 from sigopt_ai.wire import ops_from_json, ops_to_json
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -103,3 +115,95 @@ def test_a_batch_of_files_over_a_servers_body_limit_goes_in_parts(http_url: str)
         assert run is not None and run.metrics == {"loss": 0.5}
     finally:
         backend.close()
+
+
+# -- the server's two-step upload, in the SQL store --------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SQLBackend]:
+    url = str(tmp_path / "store.db") if request.param == "sqlite" else str(request.getfixturevalue("postgres_url"))
+    backend = SQLBackend(url)
+    backend.write([start("r1")])
+    yield backend
+    backend.close()
+
+
+def _reserve(backend: SQLBackend, file_id: str, secret: str) -> None:
+    reserve_upload(backend, run_id="r1", file_id=file_id, name=file_id, content_type="text/plain", secret=secret)
+
+
+def test_an_upload_reservation_expires(sql_backend: SQLBackend) -> None:
+    """A reservation whose bytes never came is not a file, stops taking bytes after an hour, and its
+    row goes when another reservation is made."""
+    _reserve(sql_backend, "old", "old-secret")
+    _reserve(sql_backend, "recent", "recent-secret")
+    assert sql_backend.list_files("r1") == [] and sql_backend.read_file("old") is None
+    with sql_backend.engine.begin() as conn:  # made longer ago than a reservation waits
+        conn.execute(t.files.update().where(t.files.c.id == "old").values(created=time.time() - UPLOAD_SECONDS - 1))
+    assert not upload_waits(sql_backend, "old-secret") and upload_waits(sql_backend, "recent-secret")
+    assert complete_upload(sql_backend, "old-secret", b"late") is None
+    _reserve(sql_backend, "new", "new-secret")
+    with sql_backend.engine.begin() as conn:
+        assert sorted(conn.execute(sa.select(t.files.c.id)).scalars()) == ["new", "recent"]
+    done = complete_upload(sql_backend, "recent-secret", b"bytes")
+    assert done is not None and (done.id, done.size) == ("recent", 5)
+    assert not upload_waits(sql_backend, "recent-secret")
+    assert [f.id for f in sql_backend.list_files("r1")] == ["recent"]
+
+
+def test_an_upload_secret_completes_once_under_concurrency(postgres_url: str) -> None:
+    """Two completions with one secret, both waiting on a lock of the row while a third transaction
+    holds it: one stores its bytes, the other finds the secret used."""
+    backend = SQLBackend(postgres_url)
+    backend.write([start("r1")])
+    _reserve(backend, "f1", "s3cret")
+    results: dict[bytes, FileRecord | None] = {}
+
+    def complete(data: bytes) -> None:
+        results[data] = complete_upload(backend, "s3cret", data)
+
+    engine = sa.create_engine(backend.engine.url)
+    try:
+        with engine.connect() as locker:
+            tx = locker.begin()
+            locker.execute(sa.text("SELECT id FROM files WHERE id = 'f1' FOR UPDATE"))
+            threads = [threading.Thread(target=complete, args=(data,)) for data in (b"first", b"second")]
+            for thread in threads:
+                thread.start()
+            with engine.connect() as probe:  # until both completions wait on the row
+                query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'"
+                while probe.execute(sa.text(query)).scalar() != 2 and all(thread.is_alive() for thread in threads):
+                    time.sleep(0.05)
+            tx.commit()
+            for thread in threads:
+                thread.join()
+    finally:
+        engine.dispose()
+    done = {data: record for data, record in results.items() if record is not None}
+    assert len(done) == 1, results
+    ((data, record),) = done.items()
+    assert backend.read_file("f1") == data and record.sha256 == hashlib.sha256(data).hexdigest()
+    backend.close()
+
+
+def test_a_rejected_file_is_dead_lettered_with_its_bytes_as_base64(tmp_path: Path) -> None:
+    """A file the store refuses (its run is missing) is kept in a dead-letter row of about 4/3 of its
+    size, from which its bytes come back, rather than the up to 4 characters a byte of ``repr``."""
+    data = bytes(range(256)) * (MAX_FILE_BYTES // 256)
+    op = file_op("no-such-run", "a" * 16, data)
+    backend = make_backend(str(tmp_path / "store.db"))
+    try:
+        with pytest.raises(StoreError) as refused:
+            backend.write([op])
+        assert backend.rejects(refused.value)
+        backend.dead_letter(op, refused.value)
+        (row,) = backend.dead_letters()
+    finally:
+        backend.close()
+    record = row["record"]
+    assert len(record) < 1.34 * len(data) + 1000
+    assert record.startswith("('file', 'no-such-run', 'aaaaaaaaaaaaaaaa', 'plot.png', 'image/png', base64.b64decode('")
+    encoded = re.search(r"base64\.b64decode\('([A-Za-z0-9+/=]+)'\)", record)
+    assert encoded is not None and base64.b64decode(encoded.group(1)) == data
+    assert len(row["error"]) < 10_000

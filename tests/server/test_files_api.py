@@ -8,9 +8,11 @@ import base64
 import hashlib
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -106,12 +108,18 @@ def test_an_upload_url_needs_no_token_and_works_once(api: httpx.Client, run_id: 
     assert (fetched["name"], fetched["content_length"], fetched["training_run"]) == ("chart", 5, run_id)
     data = api.get(f"/files/{described['id']}/sigopt_ai/data")
     assert data.content == b"bytes" and data.headers["content-type"] == "image/png"
+    assert data.headers["x-content-type-options"] == "nosniff"
+    assert data.headers["content-disposition"] == "attachment; filename=\"chart\"; filename*=UTF-8''chart"
     assert [f["id"] for f in api.get(f"/training_runs/{run_id}/files").json()["data"]] == [described["id"]]
 
 
-def test_an_unknown_upload_secret_is_404(live_server: LiveServer) -> None:
+def test_an_unknown_upload_secret_is_404_before_its_body_is_read(live_server: LiveServer) -> None:
+    """The upload URL needs no token: the secret is looked up before a byte of the body is kept, so a
+    stranger's request over the limit is a 404, not a 413 after the server buffered 4 MiB."""
     response = httpx.put(f"{live_server.url}/v1/sigopt_ai/uploads/not-a-secret", content=b"x")
     assert response.status_code == 404 and response.json()["object"] == "error"
+    large = httpx.put(f"{live_server.url}/v1/sigopt_ai/uploads/bogus", content=b"\0" * (MAX_FILE_BYTES + 1))
+    assert large.status_code == 404, large.status_code
 
 
 def test_a_file_over_the_limit_is_refused(api: httpx.Client, run_id: str) -> None:
@@ -123,6 +131,61 @@ def test_a_file_over_the_limit_is_refused(api: httpx.Client, run_id: str) -> Non
     assert api.get(f"/training_runs/{run_id}/files").json()["data"] == []
     fits = httpx.put(upload["url"], content=b"\0" * MAX_FILE_BYTES, timeout=60)
     assert fits.status_code == 200  # the refused upload left its URL usable
+
+
+def test_a_file_is_served_as_an_attachment_under_its_name(api: httpx.Client, run_id: str) -> None:
+    """The content type is the user's (text/html is one): browsers save the bytes rather than render
+    them in the server's origin, under the file's exact name, however it is spelt."""
+    name = 'r\u00e9sum\u00e9 "final"\\; 1.html'
+    described = _describe(api, run_id, name=name, content_type="text/html")
+    assert httpx.put(described["upload"]["url"], content=b"<script>alert(1)</script>").status_code == 200
+    data = api.get(f"/files/{described['id']}/sigopt_ai/data")
+    assert data.headers["x-content-type-options"] == "nosniff"
+    disposition = data.headers["content-disposition"]
+    assert disposition.startswith("attachment; filename=\"r_sum_ _final__; 1.html\"; filename*=UTF-8''")
+    assert unquote(disposition.split("UTF-8''", 1)[1]) == name
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_api(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """A client of the server on SQLite, then of the one on PostgreSQL."""
+    server: LiveServer = request.getfixturevalue("live_server" if request.param == "sqlite" else "live_server_pg")
+    with httpx.Client(base_url=server.url + "/v1", auth=(server.token, ""), timeout=60) as client:
+        yield client
+
+
+@pytest.mark.parametrize("name", ["a\x00b.png", "line\nbreak", "esc\x1b[31m", "del\x7f"])
+def test_a_file_name_with_a_control_character_is_a_400_naming_the_field(any_api: httpx.Client, name: str) -> None:
+    """PostgreSQL refuses a NUL in text (the store's failure once said where the database is), and no
+    control character belongs in a name shown to people: the same rule as the SDK's."""
+    cid = any_api.get("/tokens/self").json()["client"]
+    any_api.post(f"/clients/{cid}/projects", json={"id": "files"})
+    run_id = any_api.post(f"/clients/{cid}/projects/files/training_runs", json={"name": "r"}).json()["id"]
+    for body in ({"filename": f"dir/{name}"}, {"name": name}):
+        response = any_api.post(f"/training_runs/{run_id}/files", json=body)
+        assert response.status_code == 400, (response.status_code, response.text)
+        assert response.json()["message"].startswith("file.name must be 1 to 200 printable characters")
+    assert any_api.get(f"/training_runs/{run_id}/files").json()["data"] == []
+
+
+def test_a_store_failure_is_a_503_that_does_not_say_where_the_store_is(tmp_path: Path) -> None:
+    """The store's own message names the database (a PostgreSQL URL holds its password): it goes to
+    the server's log, and the client gets a fixed message with the class to retry on."""
+    db = tmp_path / "secret-place.db"
+    with LiveServer(str(db)) as server, httpx.Client(base_url=server.url + "/v1", auth=(server.token, "")) as api:
+        cid = api.get("/tokens/self").json()["client"]
+        api.post(f"/clients/{cid}/projects", json={"id": "files"})
+        run_id = api.post(f"/clients/{cid}/projects/files/training_runs", json={"name": "r"}).json()["id"]
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TABLE files")  # a real failure of the store, under the server
+        for response in (
+            api.get(f"/training_runs/{run_id}/files"),
+            api.post(f"/training_runs/{run_id}/files", json={"name": "x"}),
+        ):
+            assert response.status_code == 503, response.text
+            assert "secret-place" not in response.text and str(tmp_path) not in response.text
+            assert response.json()["message"].startswith("The server's store failed; retrying may help")
+        assert "secret-place" in server.log.read_text()
 
 
 def _file_op(run_id: str, data: bytes, file_id: str = "0123456789abcdef") -> list[Any]:

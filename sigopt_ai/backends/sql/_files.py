@@ -15,7 +15,19 @@ from sigopt_ai._models import FileRecord, Op
 from sigopt_ai.backends.sql import _schema as t
 from sigopt_ai.backends.sql._engine import Store, dialect_insert
 
-__all__ = ["complete_upload", "list_files", "read_file", "reserve_upload", "secret_hash", "write_files"]
+__all__ = [
+    "UPLOAD_SECONDS",
+    "complete_upload",
+    "list_files",
+    "read_file",
+    "reserve_upload",
+    "secret_hash",
+    "upload_waits",
+    "write_files",
+]
+
+UPLOAD_SECONDS = 3_600.0
+"""How long a reservation waits for its bytes: later, its upload URL is refused and its row deleted."""
 
 _DESCRIPTION = (
     t.files.c.id,
@@ -93,9 +105,11 @@ def read_file(store: Store, file_id: str) -> bytes | None:
 
 
 def reserve_upload(store: Store, *, run_id: str, file_id: str, name: str, content_type: str, secret: str) -> FileRecord:
-    """Make the row of a file whose bytes come later, to the upload URL holding ``secret``."""
+    """Make the row of a file whose bytes come later, to the upload URL holding ``secret``; the
+    reservations older than :data:`UPLOAD_SECONDS` whose bytes never came go in the same transaction."""
     now = time.time()
     with store.transaction() as conn:
+        conn.execute(sa.delete(t.files).where(_pending() & (t.files.c.created < now - UPLOAD_SECONDS)))
         conn.execute(
             t.files.insert().values(
                 id=file_id,
@@ -112,18 +126,35 @@ def reserve_upload(store: Store, *, run_id: str, file_id: str, name: str, conten
     return FileRecord(id=file_id, run=run_id, name=name, content_type=content_type, size=0, created=now, sha256="")
 
 
+def _pending() -> sa.ColumnElement[bool]:
+    """Reservations: rows waiting for their bytes (the unique index on the secret finds them)."""
+    return t.files.c.upload_secret.is_not(None)
+
+
+def _waiting(secret: str) -> sa.ColumnElement[bool]:
+    """The reservation ``secret`` opened, if it has not expired."""
+    return (t.files.c.upload_secret == secret_hash(secret)) & (t.files.c.created >= time.time() - UPLOAD_SECONDS)
+
+
+def upload_waits(store: Store, secret: str) -> bool:
+    """Whether a reservation waits for its bytes at ``secret`` (a cheap check before reading them)."""
+    with store.transaction(write=False) as conn:
+        return conn.execute(sa.select(t.files.c.id).where(_waiting(secret))).first() is not None
+
+
 def complete_upload(store: Store, secret: str, data: bytes) -> FileRecord | None:
     """Store the bytes of the file reserved with ``secret`` and forget the secret (it works once);
-    None when no file waits for it."""
-    digest = secret_hash(secret)
+    None when no file waits for it (unknown, used, or expired).
+
+    One ``UPDATE ... WHERE upload_secret = ...``: of two requests with one secret, the database lets
+    one change the row, and the other then finds the secret gone.
+    """
+    update = (
+        t.files.update()
+        .where(_waiting(secret))
+        .values(data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest(), upload_secret=None)
+        .returning(*_DESCRIPTION)
+    )
     with store.transaction() as conn:
-        row = conn.execute(sa.select(t.files.c.id).where(t.files.c.upload_secret == digest)).first()
-        if row is None:
-            return None
-        conn.execute(
-            t.files.update()
-            .where(t.files.c.id == row.id)
-            .values(data=data, size=len(data), sha256=hashlib.sha256(data).hexdigest(), upload_secret=None)
-        )
-        found = conn.execute(sa.select(*_DESCRIPTION).where(t.files.c.id == row.id)).first()
-    return None if found is None else _record(found)
+        row = conn.execute(update).first()
+    return None if row is None else _record(row)

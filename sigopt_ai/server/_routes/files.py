@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from pathlib import PurePath
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from sigopt_ai._checks import MAX_FILE_BYTES, describe_value
-from sigopt_ai._exceptions import ValidationError, ValidationTypeError
+from sigopt_ai._checks import MAX_FILE_BYTES, check_content_type, check_file_name, check_file_size, describe_value
+from sigopt_ai._exceptions import ValidationTypeError
 from sigopt_ai._models import FileRecord
 from sigopt_ai.server._deps import Tenant, not_found, tenant
-from sigopt_ai.server._op_checks import check_file
 from sigopt_ai.server._routes import JsonBody, page, reply
 from sigopt_ai.wire import file_to_json
 
@@ -33,6 +33,8 @@ __all__ = ["router"]
 router = APIRouter(tags=["files"])
 TenantDep = Annotated[Tenant, Depends(tenant)]
 _UPLOADS = "v1/sigopt_ai/uploads"
+_NO_UPLOAD = "No upload waits at this URL (it was used already, it expired, or it was never made)."
+_TOO_LARGE = f"A file must be at most {MAX_FILE_BYTES} bytes."
 
 
 def _text(body: dict[str, Any], key: str) -> str | None:
@@ -40,17 +42,6 @@ def _text(body: dict[str, Any], key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ValidationTypeError(f"file.{key}: expected a string, got {describe_value(value)}.")
     return value
-
-
-def _declared_size(body: dict[str, Any]) -> None:
-    """Refuse a ``content_length`` over the limit before any byte is sent."""
-    size = body.get("content_length")
-    if size is None:
-        return
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise ValidationTypeError(f"file.content_length: expected an integer >= 0, got {describe_value(size)}.")
-    if size > MAX_FILE_BYTES:
-        raise ValidationError(f"file.content_length: a file must be at most {MAX_FILE_BYTES} bytes, got {size}.")
 
 
 def _file_json(request: Request, record: FileRecord) -> dict[str, Any]:
@@ -75,8 +66,10 @@ def create_file(run_id: str, request: Request, who: TenantDep, body: JsonBody) -
     filename = _text(body, "filename")
     name = _text(body, "name") or (PurePath(filename).name if filename else None) or "file"
     content_type = _text(body, "content_type") or "application/octet-stream"
-    _declared_size(body)
-    check_file(name, content_type, 0, "file")
+    check_file_name(name, "file.name")
+    check_content_type(content_type, "file.content_type")
+    if body.get("content_length") is not None:  # refused before any byte is sent
+        check_file_size(body["content_length"], "file.content_length")
     record, secret = who.store.reserve_upload(run.id, name=name, content_type=content_type)
     upload = {
         "method": "PUT",
@@ -88,16 +81,25 @@ def create_file(run_id: str, request: Request, who: TenantDep, body: JsonBody) -
 
 @router.put(f"/{_UPLOADS.removeprefix('v1/')}/{{secret}}")
 async def upload_file(secret: str, request: Request) -> JSONResponse:
-    """The bytes of a file described before; no API token: the URL's single-use secret is the capability."""
+    """The bytes of a file described before; no API token: the URL's single-use secret is the capability.
+
+    Anyone can send to this URL, so nothing of the body is read before the secret is known (404) and
+    a declared length is within the limit (413).
+    """
+    store = request.app.state.store
+    if not await run_in_threadpool(store.upload_waits, secret):
+        raise HTTPException(404, _NO_UPLOAD)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
+        raise HTTPException(413, _TOO_LARGE)
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
-        if len(data) > MAX_FILE_BYTES:
-            raise HTTPException(413, f"A file must be at most {MAX_FILE_BYTES} bytes.")
-    store = request.app.state.store
+        if len(data) > MAX_FILE_BYTES:  # a chunked body declares no length
+            raise HTTPException(413, _TOO_LARGE)
     record = await run_in_threadpool(store.complete_upload, secret, bytes(data))
-    if record is None:
-        raise HTTPException(404, "No upload waits at this URL (it was used already, or never made).")
+    if record is None:  # another request used the secret meanwhile, or the reservation expired
+        raise HTTPException(404, _NO_UPLOAD)
     return reply(file_to_json(record))
 
 
@@ -114,7 +116,19 @@ def file_data(file_id: str, who: TenantDep) -> Response:
     data = who.backend.read_file(record.id)
     if data is None:
         raise not_found("file", file_id)
-    return Response(data, media_type=record.content_type)
+    # The content type is the user's: a browser must neither sniff another one (an HTML page in an
+    # "image") nor show the bytes in the server's origin.
+    headers = {"X-Content-Type-Options": "nosniff", "Content-Disposition": _attachment(record.name)}
+    return Response(data, media_type=record.content_type, headers=headers)
+
+
+def _attachment(name: str) -> str:
+    """A ``Content-Disposition`` saving the bytes as ``name`` (RFC 6266): an ASCII ``filename`` for
+    old clients (characters it cannot hold, quotes and backslashes as ``_``) and the exact name in
+    ``filename*``, percent-encoded UTF-8 (RFC 8187)."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in name)
+    exact = quote(name.encode("utf-8", "surrogatepass"), safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
 
 
 @router.get("/training_runs/{run_id}/files")
