@@ -109,6 +109,18 @@ def test_deleted_must_be_a_boolean(api: httpx.Client, cid: str) -> None:
     assert api.get(f"/training_runs/{run['id']}").json()["deleted"] is False
 
 
+def test_a_refused_body_does_not_archive(api: httpx.Client, cid: str) -> None:
+    """The model type passes the body's parsing but not the values' checks: nothing of it is applied."""
+    run = _run(api, cid)
+    for method in ("PUT", "MERGE"):
+        body = {"deleted": True, "name": "renamed", "model": {"type": "x" * 600}}
+        refused = api.request(method, f"/training_runs/{run['id']}", json=body)
+        assert refused.status_code == 400 and "model" in refused.json()["message"], refused.text
+        stored = api.get(f"/training_runs/{run['id']}").json()
+        assert (stored["deleted"], stored["name"]) == (False, "r")
+    assert run["id"] in _listed(api, cid)
+
+
 def test_another_client_cannot_archive_a_run(live_server: LiveServer, api: httpx.Client, cid: str) -> None:
     run = _run(api, cid)
     with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.make_token("eve"), "")) as other:

@@ -36,6 +36,7 @@ from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai._models import Op, RunRecord, RunState
 from sigopt_ai.runs._upload import MAX_BATCH_SIZE, parse_runs, record_ops
 from sigopt_ai.server._deps import Tenant, not_found, tenant
+from sigopt_ai.server._op_checks import check_ops
 from sigopt_ai.server._routes import JsonBody, no_content, page, reply
 from sigopt_ai.server._routes._run_bodies import RunChange, apply_body, run_to_json
 from sigopt_ai.server._routes.aiexperiments import observe_finished_run
@@ -161,9 +162,10 @@ def _archived(body: dict[str, Any]) -> bool | None:
 def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool, skip: str | None) -> Response:
     archived = _archived(body)
     change = apply_body(run, {k: v for k, v in body.items() if k != "deleted"}, replace=replace)
+    _write(who, run, change)
+    # Last: a body refused by any check above, or by the store, leaves the run as it was.
     if archived is not None and archived != run.archived:
         who.backend.archive_run(run.id, archived)
-    _write(who, run, change)
     if not change.finished and (skip or "").lower() == "skip":
         return no_content()  # the official client's every log call: no need to read the run back
     updated = who.run(run.id)
@@ -173,6 +175,7 @@ def _apply(who: Tenant, run: RunRecord, body: dict[str, Any], *, replace: bool, 
 
 
 def _write(who: Tenant, run: RunRecord, change: RunChange) -> None:
+    check_ops(change.ops)  # every value, before the edit below commits anything
     if change.name is not None or change.removed_fields or change.removed_metrics:
         who.store.edit_run(run.id, name=change.name, fields=change.removed_fields, metrics=change.removed_metrics)
     ops = list(change.ops)
