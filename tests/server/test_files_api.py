@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from sigopt_ai._checks import MAX_FILE_BYTES
+from sigopt_ai._checks import MAX_FILE_BYTES, check_content_type
+from sigopt_ai._exceptions import ValidationError
 from sigopt_ai.backends import make_backend
 from sigopt_ai.backends.http import HTTPBackend
 from tests.conftest import run_python
@@ -166,6 +167,15 @@ def test_a_file_name_with_a_control_character_is_a_400_naming_the_field(any_api:
         assert response.status_code == 400, (response.status_code, response.text)
         assert response.json()["message"].startswith("file.name must be 1 to 200 printable characters")
     assert any_api.get(f"/training_runs/{run_id}/files").json()["data"] == []
+
+
+@pytest.mark.parametrize("content_type", ["png", " image/png", "image/p\u00e9ng", "text/plain\n", "x/" + "y" * 199])
+def test_a_content_type_the_sdk_refuses_the_server_refuses(api: httpx.Client, run_id: str, content_type: str) -> None:
+    """One rule on both sides: a MIME type of at most 200 printable ASCII characters."""
+    with pytest.raises(ValidationError) as sdk:
+        check_content_type(content_type, "file.content_type")
+    response = api.post(f"/training_runs/{run_id}/files", json={"name": "x", "content_type": content_type})
+    assert response.status_code == 400 and response.json()["message"] == str(sdk.value)
 
 
 def test_a_store_failure_is_a_503_that_does_not_say_where_the_store_is(tmp_path: Path) -> None:
