@@ -15,6 +15,7 @@ from sigopt_ai import _config
 from sigopt_ai._definition import Metric, Parameter
 from sigopt_ai._models import ExperimentRecord
 from sigopt_ai.cli._errors import CliError, errors
+from sigopt_ai.cli._options import experiment_file_option, project_option
 from sigopt_ai.cli._summary import format_value, summary_lines
 from sigopt_ai.cli._tables import table_with_ids
 from sigopt_ai.runs._session import get_session
@@ -68,15 +69,8 @@ def register(main: click.Group) -> None:
         click.echo(f"> export SIGOPT_PROJECT={created.id!r}")
 
     @create.command("experiment")
-    @click.option(
-        "-e",
-        "--experiment-file",
-        default="experiment.yml",
-        show_default=True,
-        type=click.Path(exists=True, dir_okay=False),
-        help="A SigOpt experiment.yml defining the experiment.",
-    )
-    @click.option("-p", "--project", help="The project (default: SIGOPT_PROJECT, else the directory's name).")
+    @experiment_file_option
+    @project_option
     @errors
     def create_experiment(experiment_file: str, project: str | None) -> None:
         """Create the experiment of experiment.yml, and say how to start workers for it."""

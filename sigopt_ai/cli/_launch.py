@@ -24,6 +24,7 @@ from sigopt_ai import _config
 from sigopt_ai._checks import MAX_FILE_BYTES
 from sigopt_ai.cli._child import ChildExit, CommandNotStarted, run_child, signal_name
 from sigopt_ai.cli._errors import errors
+from sigopt_ai.cli._options import experiment_file_option, project_option
 from sigopt_ai.cli._runfile import RunFile, command_argv, load_run_file
 from sigopt_ai.cli._summary import print_summary
 from sigopt_ai.runs._launched import LAUNCH_ENV, LaunchSpec
@@ -67,31 +68,12 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "-p",
-        "--project",
-        help="The project (default: SIGOPT_PROJECT, else the working directory's name).",
-    )(func)
-
-
-def _experiment_file_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "-e",
-        "--experiment-file",
-        default="experiment.yml",
-        show_default=True,
-        type=click.Path(exists=True, dir_okay=False),
-        help="A SigOpt experiment.yml defining the experiment.",
-    )(func)
-
-
 def register(main: click.Group) -> None:
     """Add ``run``, ``optimize`` and ``start-worker`` to ``main``."""
 
     @main.command("run", context_settings=_LAUNCH_SETTINGS, epilog=EXIT_STATUS_HELP)
     @_common
-    @_project_option
+    @project_option
     @errors
     def run_command(
         command: tuple[str, ...], run_file: str | None, source_file: str | None, project: str | None
@@ -111,9 +93,9 @@ def register(main: click.Group) -> None:
         _report(run, result)
 
     @main.command("optimize", context_settings=_LAUNCH_SETTINGS, epilog=EXIT_STATUS_HELP)
-    @_experiment_file_option
+    @experiment_file_option
     @_common
-    @_project_option
+    @project_option
     @errors
     def optimize_command(
         command: tuple[str, ...],
