@@ -171,9 +171,16 @@ def test_an_upload_secret_completes_once_under_concurrency(postgres_url: str) ->
             threads = [threading.Thread(target=complete, args=(data,)) for data in (b"first", b"second")]
             for thread in threads:
                 thread.start()
-            with engine.connect() as probe:  # until both completions wait on the row
-                query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active'"
-                while probe.execute(sa.text(query)).scalar() != 2 and all(thread.is_alive() for thread in threads):
+            # Until both completions wait on the row. The server is shared with other tests' databases,
+            # whose sessions pg_stat_activity also lists: count only this database's waiters.
+            query = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND state = 'active'"
+            )
+            deadline = time.monotonic() + 60
+            with engine.connect() as probe:
+                while probe.execute(sa.text(query)).scalar() < 2 and all(thread.is_alive() for thread in threads):
+                    assert time.monotonic() < deadline, "the two completions never both waited on the row's lock"
                     time.sleep(0.05)
             tx.commit()
             for thread in threads:
