@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -17,12 +16,8 @@ from sigopt_ai._models import ExperimentRecord
 from sigopt_ai.cli._errors import CliError, errors
 from sigopt_ai.cli._options import experiment_file_option, project_option
 from sigopt_ai.cli._summary import format_value, summary_lines
-from sigopt_ai.cli._tables import table_with_ids
+from sigopt_ai.cli._tables import table_with_ids, when
 from sigopt_ai.runs._session import get_session
-
-
-def _when(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def start_worker_help(experiment_id: str) -> str:
@@ -98,7 +93,7 @@ def register(main: click.Group) -> None:
         )
         for record in records:
             table.add_row(
-                record.id, record.name, record.project, record.state.value, _progress(record), _when(record.created)
+                record.id, record.name, record.project, record.state.value, _progress(record), when(record.created)
             )
         Console().print(table)
 
@@ -118,7 +113,7 @@ def register(main: click.Group) -> None:
             ("name", experiment.name),
             ("project", experiment.project),
             ("state", record.state.value),
-            ("created", _when(record.created)),
+            ("created", when(record.created)),
             ("observations", _progress(record)),
             ("metrics", ", ".join(_metric(m) for m in definition.metrics)),
         ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -15,21 +13,12 @@ from rich.table import Table
 import sigopt_ai as sigopt
 from sigopt_ai.cli import _db, _experiments, _init, _launch, _server, _sync
 from sigopt_ai.cli._errors import errors
-from sigopt_ai.cli._tables import table_with_ids
-
-
-def _when(timestamp: float | None) -> str:
-    if timestamp is None:
-        return "-"
-    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _number(value: float) -> str:
-    return str(value) if math.isnan(value) or math.isinf(value) else f"{value:.6g}"
+from sigopt_ai.cli._summary import format_value
+from sigopt_ai.cli._tables import table_with_ids, when
 
 
 def _pairs(items: Iterable[tuple[str, Any]]) -> str:
-    return ", ".join(f"{k}={_number(v) if isinstance(v, float) else v}" for k, v in items) or "-"
+    return ", ".join(f"{k}={format_value(v)}" for k, v in items) or "-"
 
 
 _STATE_STYLE = {"active": "cyan", "completed": "green", "failed": "red"}
@@ -47,7 +36,7 @@ def _state(record: sigopt.RunRecord) -> str:
 
 def _heartbeat(record: sigopt.RunRecord) -> str:
     """When an active run's process last said it was alive."""
-    text = _when(record.heartbeat)
+    text = when(record.heartbeat)
     if record.lost and record.heartbeat is not None:
         text += f" (lost: no heartbeat for {time.time() - record.heartbeat:.0f} s, its process is gone)"
     return text
@@ -98,7 +87,7 @@ def runs_list(project: str | None, limit: int) -> None:
             record.project,
             _state(record),
             _pairs(sorted(record.metrics.items())),
-            _when(record.created),
+            when(record.created),
         )
     Console().print(table)
 
@@ -116,8 +105,8 @@ def runs_show(run_id: str) -> None:
         ("name", record.name),
         ("project", record.project),
         ("state", _state(record)),
-        ("created", _when(record.created)),
-        ("ended", _when(record.ended)),
+        ("created", when(record.created)),
+        ("ended", when(record.ended)),
         ("params", _pairs(sorted(record.params.items()))),
         ("metrics", _pairs(sorted(record.metrics.items()))),
         ("checkpoints", str(len(record.checkpoints))),

@@ -1,7 +1,8 @@
-"""Tables the commands print: an id column never wraps, however narrow the terminal."""
+"""Tables the commands print: an id column never wraps, however narrow the terminal; times as local dates."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from rich.table import Table
@@ -15,3 +16,10 @@ def table_with_ids(title: str, ids: Sequence[str], columns: Sequence[str]) -> Ta
     for column in columns:
         table.add_column(column, overflow="fold")
     return table
+
+
+def when(timestamp: float | None) -> str:
+    """A stored time as the local date and time, or ``-`` for none."""
+    if timestamp is None:
+        return "-"
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
