@@ -7,6 +7,7 @@ Every error the library raises derives from :class:`SigOptError`, split by who h
     ├── ValidationError       (bad input: a metric name, a parameter, an experiment field)   ValueError
     │   └── ValidationTypeError  (the input has the wrong type)                             TypeError
     ├── ConfigError           (missing or invalid settings)
+    │   └── MissingDependency (an optional framework is not installed; names the extra)     ImportError
     ├── BackendError
     │   ├── TransportError    (network or timeout; retryable)
     │   ├── BackendRejected   (the server answered 4xx/5xx)
@@ -34,6 +35,7 @@ __all__ = [
     "Diverged",
     "ExperimentStopped",
     "InvalidAssignment",
+    "MissingDependency",
     "SigOptError",
     "StoreError",
     "Terminated",
@@ -62,6 +64,10 @@ class ValidationTypeError(ValidationError, TypeError):
 
 class ConfigError(SigOptError):
     """A setting (argument or environment variable) is missing or invalid."""
+
+
+class MissingDependency(ConfigError, ImportError):
+    """An optional library is not installed; the message names the extra that installs it."""
 
 
 class BackendError(SigOptError):
