@@ -242,6 +242,9 @@ _OOM_TEXT = re.compile(
     r"|Cannot allocate memory|failed to allocate",
     re.IGNORECASE,
 )
+# Frameworks whose native code reports allocation failures as their own error type with the C++
+# text: XGBoost's XGBoostError and LightGBM's LightGBMError are ValueError/Exception subclasses.
+_NATIVE_ERROR_NAMES = frozenset({"XlaRuntimeError", "XGBoostError", "LightGBMError"})
 _INFRA_NAMES = frozenset(
     {
         "ConnectionError",
@@ -288,7 +291,7 @@ def _builtin_kind(exc: BaseException) -> FailureKind | None:
     names = {cls.__name__ for cls in type(exc).__mro__}
     if isinstance(exc, MemoryError) or names & _OOM_NAMES or _is_errno(exc, {errno.ENOMEM}):
         return FailureKind.OOM
-    if isinstance(exc, (RuntimeError, OSError)) or "XlaRuntimeError" in names:
+    if isinstance(exc, (RuntimeError, OSError)) or names & _NATIVE_ERROR_NAMES:
         if _OOM_TEXT.search(_text_of(exc) or ""):
             return FailureKind.OOM
     if isinstance(exc, (FloatingPointError, Diverged)):
