@@ -23,7 +23,12 @@ class CliError(click.ClickException):
 
     def __init__(self, error: sigopt.SigOptError, context: str = "") -> None:
         super().__init__(f"{context}{error}")
-        self.exit_code = 2 if isinstance(error, (sigopt.ValidationError, sigopt.UsageError)) else 1
+        self._usage = isinstance(error, (sigopt.ValidationError, sigopt.UsageError))
+
+    # click declares exit_code a class variable; the status depends on the error, so it is read here.
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]
+        return 2 if self._usage else 1
 
 
 def errors(func: F) -> F:
