@@ -51,7 +51,8 @@ class IntegrationRun:
     ) -> None:
         if run is not None and not isinstance(run, RunContext):
             raise ValidationTypeError(
-                f"run must be a sigopt_ai.RunContext (from sigopt.run() or an experiment loop), got {type(run).__name__}."
+                "run must be a sigopt_ai.RunContext (from sigopt.run() or an experiment loop), "
+                f"got {type(run).__name__}."
             )
         self._given = run
         self._name = check_run_name(name)
