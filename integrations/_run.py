@@ -129,7 +129,8 @@ class IntegrationRun:
         self.run.fail_with(Diverged(message))
 
     def finish(self, error: BaseException | bool | None = None) -> None:
-        """Training is over. A run the integration started ends here; a failure is recorded first.
+        """Training is over. A run the integration started ends here; a failure is recorded first. The
+        next :meth:`start` resolves the run again.
 
         Args:
             error: The exception training raised, or True when the framework only says it failed
@@ -144,8 +145,10 @@ class IntegrationRun:
             run.fail_with(error)
         if self._owned:
             run.end()
-            self._run = None
             self._owned = False
+        # Forgotten whoever started it: a callback reused across an experiment loop's iterations records
+        # each training into that iteration's run, not the first one's.
+        self._run = None
 
 
 def params(values: Mapping[str, Any]) -> dict[str, ParamValue]:
