@@ -350,10 +350,13 @@ class Peer:
     requirements: tuple[str, ...]
     script: str
     configs: tuple[PeerConfig, ...]
+    system_site_packages: bool = False
+    """The venv also sees this interpreter's packages (the frameworks a peer's callbacks hook into)."""
 
     def venv_dir(self, cache: Path) -> Path:
         """The venv folder; a new one when the requirements or the Python version change."""
-        spec = json.dumps([self.requirements, platform.python_version()]).encode()
+        spec = json.dumps([self.requirements, platform.python_version(), *(["system"] * self.system_site_packages)])
+        spec = spec.encode()
         return cache / "venvs" / f"{self.key}-{hashlib.sha256(spec).hexdigest()[:10]}"
 
 
@@ -432,7 +435,7 @@ def ensure_venv(peer: Peer, cache: Path) -> tuple[Path | None, dict[str, Any]]:
     _progress(f"creating venv for {peer.key}: {venv} ({' '.join(peer.requirements)})")
     t0 = time.monotonic()
     steps = [
-        [sys.executable, "-m", "venv", str(venv)],
+        [sys.executable, "-m", "venv", *(["--system-site-packages"] * peer.system_site_packages), str(venv)],
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *peer.requirements],
     ]
     for cmd in steps:
@@ -446,7 +449,7 @@ def ensure_venv(peer: Peer, cache: Path) -> tuple[Path | None, dict[str, Any]]:
             tail = (proc.stderr or proc.stdout)[-2000:]
             error = f"{' '.join(cmd[:5])}: rc={proc.returncode}: {tail}"
             return None, {"status": "install_failed", "error": error}
-    freeze = subprocess.run([str(python), "-m", "pip", "freeze"], capture_output=True, text=True).stdout
+    freeze = subprocess.run([str(python), "-m", "pip", "freeze", "--local"], capture_output=True, text=True).stdout
     info = {
         "status": "installed",
         "venv": str(venv),

@@ -1,0 +1,839 @@
+"""What each framework integration costs training: the same small training without a callback, with ours
+(``sigopt_ai.integrations.<framework>``), and with MLflow's and W&B's callback or logger for that framework.
+
+Usage (from the repository root)::
+
+    python benchmarks/integrations.py              # ours and the peers (about 8 minutes on 2 cores)
+    python benchmarks/integrations.py --no-peers   # ours only, in this interpreter
+    python benchmarks/integrations.py --size tiny --reps 1 --frameworks xgboost   # a smoke run
+
+What is measured, per framework, in one fresh process (one framework per process, so one framework's
+imports and threads do not slow another's):
+
+* The training (``--size full``): XGBoost and LightGBM, 200 boosting rounds on 10,000 x 20 synthetic
+  binary data with a train and a validation set evaluated every round; Lightning and Keras 3 (torch
+  backend), a 20-64-64-1 MLP, 2 epochs of 100 batches of 64 with a validation set (Lightning logs
+  the loss every step: ``log_every_n_steps=1``); Transformers, a 1-layer BERT (hidden size 16) built
+  from a config, 200 steps of batch 8, logging every step (``logging_steps=1``), evaluated at the end.
+  A step is a boosting round or an optimizer step. Every framework runs on one thread
+  (``nthread``/``num_threads``/``torch.set_num_threads(1)``) so that the figures move less with the
+  shared machine's load; recording threads (our writer, MLflow's, wandb-core) run beside it.
+* Variants: ``none`` (no callback, no logger), ``sigopt_ai``, ``mlflow`` (3.17.2) and ``wandb``
+  (0.31.0, ``mode="offline"``). Each records what ours records: metrics per step, params, final
+  metrics, feature importances for the boosters; none saves the model. MLflow: ``mlflow.xgboost``/
+  ``mlflow.lightgbm.autolog(log_models=False, log_datasets=False)``, Lightning's ``MLFlowLogger``,
+  ``mlflow.keras.MlflowCallback``, Transformers' ``MLflowCallback``, on a SQLite tracking store.
+  W&B: ``wandb.integration.xgboost.WandbCallback(log_model=False)``,
+  ``wandb.integration.lightgbm.wandb_callback()``, Lightning's ``WandbLogger(offline=True)``,
+  Transformers' ``WandbCallback``; W&B's Keras callbacks import TensorFlow (not installed), so Keras
+  has no W&B row.
+* Each variant's run is opened before the timed training and closed after it (``with sigopt.run()``,
+  ``mlflow.start_run()``, ``wandb.init()``; Lightning's loggers open theirs when first asked), so
+  ``train`` is the training alone; ``open`` and ``close`` (which waits until the records are stored)
+  are reported beside it.
+* Repetitions are interleaved: after one untimed warm-up training per variant, repetition ``r`` runs
+  every variant once, in an order rotated by ``r``. Reported: median ``train`` per variant; the
+  overhead per step, the median over repetitions of (variant - ``none``) of the same repetition,
+  divided by the steps, in µs and in % of the median ``none`` step; and the time spent inside the
+  callback's own methods on the training thread (each hook wrapped with ``perf_counter_ns``,
+  outermost call only), per step. The target (issue 18) is an overhead under 1 %: on a shared
+  2-core machine the paired difference is noisy (its spread is reported), the time inside the hooks
+  is not, but it leaves out what the recording threads take from training.
+* Each variant's run is read back after its repetitions (ours: ``sigopt.get_run``; MLflow: the run's
+  metrics and params; W&B: the size of the offline run file) to show that it recorded something.
+
+Peers run from a venv under ``--cache-dir`` that sees this interpreter's packages (the frameworks and
+this repo), with MLflow and wandb installed in it, inside a loopback-only network namespace when one
+can be made, with proxies pointed at a closed port and ``WANDB_MODE=offline`` (as in
+``benchmarks/log_overhead.py``). An integration of ours that has not landed is reported as missing.
+
+Results go to ``benchmarks/results/integrations.json`` and ``.md`` (overwritten on each run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:  # run as a script, ``benchmarks`` is not an installed package
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.log_overhead import (  # noqa: E402
+    RESULT_PREFIX,
+    Peer,
+    PeerConfig,
+    _peer_env,
+    _progress,
+    ensure_venv,
+    fmt,
+    isolation_prefix,
+    machine_facts,
+    machine_table,
+)
+
+DEFAULT_RESULTS = HERE / "results"
+DEFAULT_CACHE = Path("~/.cache/sigopt-ai-bench").expanduser()
+FRAMEWORKS = ("xgboost", "lightgbm", "lightning", "keras", "transformers")
+VARIANTS = ("none", "sigopt_ai", "mlflow", "wandb")
+PEER_VARIANTS = ("mlflow", "wandb")
+TARGET_PCT = 1.0
+"""Issue 18: an integration costs under 1 % of the training it records."""
+CHILD_TIMEOUT_S = 900
+
+PEER_SDKS = Peer(
+    key="integrations",
+    sdk="MLflow and wandb beside the frameworks",
+    requirements=("mlflow==3.17.2", "wandb==0.31.0"),
+    script="",
+    configs=(PeerConfig("callbacks", "framework callbacks", "per SDK"),),
+    system_site_packages=True,
+)
+"""The peers' venv: MLflow and wandb, with the frameworks and this repo from this interpreter."""
+
+
+@dataclass(frozen=True)
+class Size:
+    """How big each training is."""
+
+    rows: int  # boosters: training rows (and a quarter as many validation rows)
+    features: int
+    rounds: int  # boosting rounds
+    nn_rows: int  # Lightning and Keras: training rows (batches of ``batch``)
+    epochs: int
+    batch: int
+    hf_rows: int  # Transformers: training sequences (batches of ``hf_batch``), one epoch
+    hf_batch: int
+
+
+SIZES = {
+    "full": Size(rows=10_000, features=20, rounds=200, nn_rows=6_400, epochs=2, batch=64, hf_rows=1_600, hf_batch=8),
+    "tiny": Size(rows=400, features=5, rounds=10, nn_rows=256, epochs=1, batch=64, hf_rows=32, hf_batch=8),
+}
+
+
+# --- the trainings (run in the child process) ---------------------------------------------------
+
+
+@dataclass
+class Workload:
+    """One framework's training: ``train(objects)`` with the variant's callbacks (or loggers)."""
+
+    steps: int
+    train: Callable[[list[Any]], Any]
+    hooks: Callable[[Any], Iterable[str]]
+    """The names of an integration object's methods the framework calls (the ones timed)."""
+
+
+def _binary_data(rows: int, features: int, seed: int = 0) -> tuple[Any, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, features)).astype("float32")
+    w = rng.normal(size=features)
+    y = ((x @ w + 0.5 * rng.normal(size=rows)) > 0).astype("float32")
+    return x, y
+
+
+def _on_methods(obj: Any) -> list[str]:
+    return [name for name in dir(type(obj)) if name.startswith("on_") and callable(getattr(obj, name, None))]
+
+
+def xgboost_workload(size: Size) -> Workload:
+    """200 rounds of ``xgb.train`` on binary data, train and validation sets evaluated every round."""
+    import xgboost as xgb
+
+    x, y = _binary_data(size.rows, size.features)
+    xv, yv = _binary_data(size.rows // 4, size.features, seed=1)
+    dtrain, dvalid = xgb.DMatrix(x, label=y), xgb.DMatrix(xv, label=yv)
+    params = {"objective": "binary:logistic", "eval_metric": ["logloss", "error"], "max_depth": 4, "eta": 0.1}
+    params |= {"nthread": 1, "verbosity": 0}
+
+    def train(callbacks: list[Any]) -> Any:
+        evals = [(dtrain, "train"), (dvalid, "valid")]
+        return xgb.train(params, dtrain, size.rounds, evals=evals, verbose_eval=False, callbacks=callbacks)
+
+    hooks = ("before_training", "before_iteration", "after_iteration", "after_training")
+    return Workload(size.rounds, train, lambda _: hooks)
+
+
+def lightgbm_workload(size: Size) -> Workload:
+    """200 rounds of ``lgb.train`` on binary data, train and validation sets evaluated every round."""
+    import lightgbm as lgb
+
+    x, y = _binary_data(size.rows, size.features)
+    xv, yv = _binary_data(size.rows // 4, size.features, seed=1)
+    params = {"objective": "binary", "metric": ["binary_logloss", "binary_error"], "num_leaves": 15}
+    params |= {"learning_rate": 0.1, "num_threads": 1, "verbosity": -1}
+
+    def train(callbacks: list[Any]) -> Any:
+        dtrain = lgb.Dataset(x, label=y, free_raw_data=False)
+        dvalid = lgb.Dataset(xv, label=yv, reference=dtrain, free_raw_data=False)
+        return lgb.train(
+            params,
+            dtrain,
+            size.rounds,
+            valid_sets=[dtrain, dvalid],
+            valid_names=["train", "valid"],
+            callbacks=callbacks,
+        )
+
+    return Workload(size.rounds, train, lambda _: ("__call__",))
+
+
+def lightning_workload(size: Size) -> Workload:
+    """A small MLP through ``Trainer.fit``, the loss logged every step, validation every epoch."""
+    import lightning.pytorch as pl
+    import torch
+
+    torch.set_num_threads(1)
+    x, y = _binary_data(size.nn_rows, size.features)
+    xv, yv = _binary_data(size.nn_rows // 4, size.features, seed=1)
+    data = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    valid = torch.utils.data.TensorDataset(torch.from_numpy(xv), torch.from_numpy(yv))
+
+    class Net(pl.LightningModule):
+        def __init__(self, lr: float = 1e-3, hidden: int = 64) -> None:
+            super().__init__()
+            self.save_hyperparameters()
+            self.net = torch.nn.Sequential(
+                torch.nn.Linear(size.features, hidden),
+                torch.nn.ReLU(),
+                torch.nn.Linear(hidden, hidden),
+                torch.nn.ReLU(),
+                torch.nn.Linear(hidden, 1),
+            )
+
+        def _loss(self, batch: Any) -> Any:
+            xb, yb = batch
+            return torch.nn.functional.binary_cross_entropy_with_logits(self.net(xb).squeeze(-1), yb)
+
+        def training_step(self, batch: Any, batch_idx: int) -> Any:
+            loss = self._loss(batch)
+            self.log("train_loss", loss)
+            return loss
+
+        def validation_step(self, batch: Any, batch_idx: int) -> None:
+            self.log("val_loss", self._loss(batch))
+
+        def configure_optimizers(self) -> Any:
+            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+
+    def train(loggers: list[Any]) -> Any:
+        torch.manual_seed(0)
+        trainer = pl.Trainer(
+            max_epochs=size.epochs,
+            logger=loggers or False,
+            log_every_n_steps=1,
+            accelerator="cpu",
+            devices=1,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+            num_sanity_val_steps=0,
+        )
+        loader = torch.utils.data.DataLoader(data, batch_size=size.batch, shuffle=True)
+        trainer.fit(Net(), loader, torch.utils.data.DataLoader(valid, batch_size=256))
+        return trainer
+
+    hooks = ("log_hyperparams", "log_metrics", "log_graph", "save", "finalize", "after_save_checkpoint")
+    steps = size.epochs * -(-size.nn_rows // size.batch)
+    return Workload(steps, train, lambda _: hooks)
+
+
+def keras_workload(size: Size) -> Workload:
+    """The same MLP through Keras 3's ``fit`` on the torch backend, with validation data."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+    import torch
+
+    torch.set_num_threads(1)
+    x, y = _binary_data(size.nn_rows, size.features)
+    xv, yv = _binary_data(size.nn_rows // 4, size.features, seed=1)
+
+    def train(callbacks: list[Any]) -> Any:
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((size.features,)),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dense(1),
+            ]
+        )
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True))
+        model.fit(
+            x,
+            y,
+            batch_size=size.batch,
+            epochs=size.epochs,
+            validation_data=(xv, yv),
+            verbose=0,
+            callbacks=callbacks,
+        )
+        return model
+
+    steps = size.epochs * -(-size.nn_rows // size.batch)
+    return Workload(steps, train, _on_methods)
+
+
+def transformers_workload(size: Size) -> Workload:
+    """A 1-layer BERT built from a config through ``Trainer.train``, logging every step, evaluated at the end."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    import transformers
+
+    torch.set_num_threads(1)
+    transformers.logging.set_verbosity_error()
+    config = transformers.BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    generator = torch.Generator().manual_seed(0)
+
+    class Sequences(torch.utils.data.Dataset[dict[str, Any]]):
+        def __init__(self, rows: int) -> None:
+            self.ids = torch.randint(1, 50, (rows, 16), generator=generator)
+            self.labels = (self.ids[:, 0] > 25).long()
+
+        def __len__(self) -> int:
+            return len(self.ids)
+
+        def __getitem__(self, i: int) -> dict[str, Any]:
+            return {"input_ids": self.ids[i], "labels": self.labels[i]}
+
+    train_set, eval_set = Sequences(size.hf_rows), Sequences(max(8, size.hf_rows // 8))
+    workdir = Path(tempfile.mkdtemp(prefix="hf-"))
+
+    def train(callbacks: list[Any]) -> Any:
+        torch.manual_seed(0)
+        args = transformers.TrainingArguments(
+            output_dir=str(workdir),
+            per_device_train_batch_size=size.hf_batch,
+            per_device_eval_batch_size=64,
+            num_train_epochs=1,
+            learning_rate=1e-3,
+            logging_steps=1,
+            eval_strategy="epoch",
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+        )
+        model = transformers.BertForSequenceClassification(config)
+        trainer = transformers.Trainer(
+            model=model, args=args, train_dataset=train_set, eval_dataset=eval_set, callbacks=callbacks
+        )
+        trainer.train()
+        return trainer
+
+    return Workload(-(-size.hf_rows // size.hf_batch), train, _on_methods)
+
+
+WORKLOADS: dict[str, Callable[[Size], Workload]] = {
+    "xgboost": xgboost_workload,
+    "lightgbm": lightgbm_workload,
+    "lightning": lightning_workload,
+    "keras": keras_workload,
+    "transformers": transformers_workload,
+}
+
+
+# --- the variants: how each opens its run, what it hands the framework, how it closes ---------
+
+
+class Unavailable(Exception):
+    """A variant that cannot run here (an integration not landed, a peer needing TensorFlow)."""
+
+
+class Variant:
+    """No callback: the baseline."""
+
+    name = "none"
+
+    def __init__(self, framework: str, workload: Workload, workdir: Path) -> None:
+        self.framework, self.workload, self.workdir = framework, workload, workdir
+
+    def open(self) -> list[Any]:
+        """Start a run; the objects to pass to the training."""
+        return []
+
+    def close(self) -> None:
+        """End the run and wait until its records are stored."""
+
+    def verify(self) -> dict[str, Any]:
+        """What the last run recorded, read back."""
+        return {}
+
+
+class Ours(Variant):
+    """``sigopt_ai.integrations.<framework>`` inside ``with sigopt.run():``."""
+
+    name = "sigopt_ai"
+
+    def __init__(self, framework: str, workload: Workload, workdir: Path) -> None:
+        super().__init__(framework, workload, workdir)
+        os.environ["SIGOPT_AI_DB"] = str(workdir / "sigopt_ai.db")
+        import importlib
+
+        try:
+            self.module = importlib.import_module(f"sigopt_ai.integrations.{framework}")
+        except ImportError as exc:
+            raise Unavailable(f"sigopt_ai.integrations.{framework} not importable: {exc}") from exc
+        self.run_id: str | None = None
+
+    def make(self) -> Any:
+        """The integration object, built as its docs say."""
+        if self.framework == "lightning":
+            return self.module.SigOptLogger()
+        if self.framework == "xgboost":
+            return self.module.SigOptCallback(num_boost_round=self.workload.steps)
+        return self.module.SigOptCallback()
+
+    def open(self) -> list[Any]:
+        import sigopt_ai as sigopt
+
+        self.context = sigopt.run(name=f"bench-{self.framework}", project="bench-integrations")
+        run = self.context.__enter__()
+        self.run_id = run.id
+        return [self.make()]
+
+    def close(self) -> None:
+        self.context.__exit__(None, None, None)
+
+    def verify(self) -> dict[str, Any]:
+        import sigopt_ai as sigopt
+
+        run = sigopt.get_run(self.run_id)
+        return {
+            "state": str(run.state),
+            "params": len(run.params),
+            "metrics": len(run.metrics),
+            "checkpoints": len(run.checkpoints),
+        }
+
+
+class MLflow(Variant):
+    """MLflow's autolog (boosters) or callback/logger, on a SQLite tracking store."""
+
+    name = "mlflow"
+
+    def __init__(self, framework: str, workload: Workload, workdir: Path) -> None:
+        super().__init__(framework, workload, workdir)
+        import mlflow
+
+        self.mlflow = mlflow
+        self.uri = f"sqlite:///{workdir / 'mlflow.db'}"
+        os.environ["MLFLOW_TRACKING_URI"] = self.uri  # Transformers' MLflowCallback reads it
+        mlflow.set_tracking_uri(self.uri)
+        mlflow.set_experiment("bench-integrations")
+        self.run_id: str | None = None
+
+    def open(self) -> list[Any]:
+        mlflow = self.mlflow
+        if self.framework == "lightning":
+            from lightning.pytorch.loggers import MLFlowLogger
+
+            logger = MLFlowLogger(experiment_name="bench-integrations", tracking_uri=self.uri)
+            self.run_id = logger.run_id  # creates the run now, outside the timed training
+            return [logger]
+        if self.framework in ("xgboost", "lightgbm"):
+            flavor = getattr(mlflow, self.framework)
+            flavor.autolog(log_models=False, log_datasets=False, silent=True)
+        self.run_id = mlflow.start_run().info.run_id
+        if self.framework == "keras":
+            from mlflow.keras import MlflowCallback
+
+            return [MlflowCallback()]
+        if self.framework == "transformers":
+            from transformers.integrations import MLflowCallback
+
+            return [MLflowCallback()]
+        return []
+
+    def close(self) -> None:
+        if self.framework in ("xgboost", "lightgbm"):
+            getattr(self.mlflow, self.framework).autolog(disable=True)
+        if self.framework != "lightning":  # the Trainer's finalize ended the logger's run
+            self.mlflow.end_run()
+
+    def verify(self) -> dict[str, Any]:
+        run = self.mlflow.MlflowClient(self.uri).get_run(self.run_id)
+        return {"status": run.info.status, "params": len(run.data.params), "metrics": len(run.data.metrics)}
+
+
+class WandB(Variant):
+    """W&B's callback or logger in ``mode="offline"``."""
+
+    name = "wandb"
+
+    def __init__(self, framework: str, workload: Workload, workdir: Path) -> None:
+        super().__init__(framework, workload, workdir)
+        if framework == "keras":
+            try:
+                import wandb.integration.keras
+            except ImportError as exc:
+                raise Unavailable(f"wandb.integration.keras: {exc}") from exc
+        import wandb
+
+        self.wandb = wandb
+        self.run_id: str | None = None
+
+    def open(self) -> list[Any]:
+        wandb = self.wandb
+        if self.framework == "lightning":
+            from lightning.pytorch.loggers import WandbLogger
+
+            logger = WandbLogger(
+                project="bench-integrations", save_dir=str(self.workdir), offline=True, log_model=False
+            )
+            self.run_id = logger.experiment.id  # wandb.init now, outside the timed training
+            return [logger]
+        self.run_id = wandb.init(project="bench-integrations", dir=str(self.workdir), mode="offline").id
+        if self.framework == "xgboost":
+            from wandb.integration.xgboost import WandbCallback
+
+            return [WandbCallback(log_model=False)]
+        if self.framework == "lightgbm":
+            from wandb.integration.lightgbm import wandb_callback
+
+            return [wandb_callback()]
+        if self.framework == "keras":
+            from wandb.integration.keras import WandbMetricsLogger
+
+            return [WandbMetricsLogger()]
+        from transformers.integrations import WandbCallback as HFWandbCallback
+
+        return [HFWandbCallback()]
+
+    def close(self) -> None:
+        self.wandb.finish()
+
+    def verify(self) -> dict[str, Any]:
+        files = list(self.workdir.rglob(f"run-{self.run_id}.wandb"))
+        return {"offline_file_bytes": sum(f.stat().st_size for f in files)}
+
+
+VARIANT_CLASSES: dict[str, type[Variant]] = {v.name: v for v in (Variant, Ours, MLflow, WandB)}
+
+
+class HookTimer:
+    """Time spent inside an integration object's methods, outermost call only (a hook calling another
+    hook is counted once)."""
+
+    def __init__(self) -> None:
+        self.ns = 0
+        self.calls = 0
+        self._depth = 0
+
+    def wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._depth += 1
+            t0 = time.perf_counter_ns()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.ns += time.perf_counter_ns() - t0
+                    self.calls += 1
+
+        return timed
+
+    def instrument(self, obj: Any, names: Iterable[str]) -> Any:
+        """``obj`` with ``names`` timed: a plain callable (LightGBM's) is wrapped in a function that
+        keeps the attributes LightGBM reads; methods are replaced on the instance."""
+        if tuple(names) == ("__call__",):
+            timed = self.wrap(obj)
+            for attribute in ("order", "before_iteration"):
+                if hasattr(obj, attribute):
+                    setattr(timed, attribute, getattr(obj, attribute))
+            return timed
+        for name in names:
+            method = getattr(obj, name, None)
+            if callable(method):
+                setattr(obj, name, self.wrap(method))
+        return obj
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def child_framework(framework: str, size: Size, variants: Sequence[str], reps: int, workdir: Path) -> dict[str, Any]:
+    """Every repetition of every variant of one framework, interleaved, in this process."""
+    import warnings
+
+    warnings.simplefilter("ignore")  # frameworks' and peers' deprecation notes would flood the log
+    import logging
+
+    logging.disable(logging.WARNING)
+    t0 = time.perf_counter()
+    workload = WORKLOADS[framework](size)
+    setup_s = time.perf_counter() - t0
+    live: dict[str, Variant] = {}
+    out: dict[str, Any] = {"framework": framework, "steps": workload.steps, "setup_s": setup_s, "variants": {}}
+    for name in variants:
+        folder = workdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            live[name] = VARIANT_CLASSES[name](framework, workload, folder)
+        except Unavailable as exc:
+            out["variants"][name] = {"status": "unavailable", "reason": str(exc)}
+        except Exception as exc:  # a peer that does not import here is reported, not fatal
+            out["variants"][name] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    records: dict[str, list[dict[str, float]]] = {name: [] for name in live}
+    order = list(live)
+    for rep in range(-1, reps):  # -1: the untimed warm-up
+        shift = max(rep, 0) % max(len(order), 1)
+        for name in order[shift:] + order[:shift]:
+            if name not in live:
+                continue
+            variant = live[name]
+            try:
+                records[name].append(_one_training(variant, workload, timed=rep >= 0))
+            except Exception as exc:
+                out["variants"][name] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[-2000:]}
+                del live[name]
+                continue
+    for name, variant in live.items():
+        reps_ = [r for r in records[name] if r.get("timed")]
+        out["variants"][name] = {"status": "ok", "reps": reps_, "recorded": _safe(variant.verify)}
+    return out
+
+
+def _one_training(variant: Variant, workload: Workload, timed: bool) -> dict[str, float]:
+    timer = HookTimer()
+    t0 = time.perf_counter()
+    objects = [timer.instrument(obj, workload.hooks(obj)) for obj in variant.open()]
+    t1 = time.perf_counter()
+    workload.train(objects)
+    t2 = time.perf_counter()
+    variant.close()
+    t3 = time.perf_counter()
+    return {
+        "timed": timed,
+        "open_s": t1 - t0,
+        "train_s": t2 - t1,
+        "close_s": t3 - t2,
+        "hook_s": timer.ns / 1e9,
+        "hook_calls": timer.calls,
+    }
+
+
+def _safe(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    try:
+        return read()
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[-500:]}
+
+
+# --- the parent: one child per framework, then the summary ----------------------------------------
+
+
+def summarize(child: dict[str, Any]) -> dict[str, Any]:
+    """Medians per variant, and each variant's overhead over ``none`` paired by repetition."""
+    steps = child["steps"]
+    variants = child.get("variants", {})
+    base = variants.get("none", {})
+    base_train = [r["train_s"] for r in base.get("reps", [])]
+    base_step = _median(base_train)
+    rows: dict[str, Any] = {}
+    for name, entry in variants.items():
+        if entry.get("status") != "ok":
+            rows[name] = {"status": entry.get("status"), "reason": entry.get("reason")}
+            continue
+        reps = entry["reps"]
+        train = [r["train_s"] for r in reps]
+        row: dict[str, Any] = {
+            "status": "ok",
+            "reps": len(reps),
+            "train_s": _median(train),
+            "open_s": _median([r["open_s"] for r in reps]),
+            "close_s": _median([r["close_s"] for r in reps]),
+            "hook_us_per_step": _median([r["hook_s"] / steps * 1e6 for r in reps]),
+            "hook_calls": _median([r["hook_calls"] for r in reps]),
+            "recorded": entry.get("recorded"),
+        }
+        if name != "none" and base_train and base_step:
+            paired = [(v - b) / steps * 1e6 for v, b in zip(train, base_train, strict=False)]
+            step_us = base_step / steps * 1e6
+            row["overhead_us_per_step"] = statistics.median(paired)
+            row["overhead_us_per_step_range"] = [min(paired), max(paired)]
+            row["overhead_pct"] = row["overhead_us_per_step"] / step_us * 100
+            row["hook_pct"] = row["hook_us_per_step"] / step_us * 100
+            row["meets_target"] = row["hook_pct"] < TARGET_PCT and row["overhead_pct"] < TARGET_PCT
+        rows[name] = row
+    return {
+        "steps": steps,
+        "step_us": None if base_step is None else base_step / steps * 1e6,
+        "variants": rows,
+    }
+
+
+def run_child(
+    framework: str,
+    python: str,
+    args: argparse.Namespace,
+    variants: Sequence[str],
+    prefix: list[str],
+    env: dict[str, str],
+) -> dict[str, Any]:
+    """One framework's measurements in a fresh interpreter (``python``), its JSON result."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{framework}-") as tmp:
+        cmd = [*prefix, python, str(Path(__file__).resolve()), "--child", framework, "--workdir", tmp]
+        cmd += ["--size", args.size, "--reps", str(args.reps), "--variants", ",".join(variants)]
+        try:
+            proc = subprocess.run(cmd, env=env, cwd=tmp, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return {"framework": framework, "error": f"timed out after {CHILD_TIMEOUT_S} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+            return result
+    return {"framework": framework, "error": f"rc={proc.returncode}: {(proc.stderr or proc.stdout)[-3000:]}"}
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The report: one table per framework's variants, and what each recorded."""
+    config = results["config"]
+    lines = [
+        "# Integration overhead: each framework's training without a callback, with ours, MLflow's and W&B's",
+        "",
+        *machine_table(results),
+        f"Size `{config['size']}`, {config['reps']} interleaved repetitions per variant after one warm-up; "
+        f"peers: {results.get('peers_python', 'not run')}; network: {results.get('isolation', 'n/a')}.",
+        "",
+        "Overhead per step = median over repetitions of (variant - `none`, same repetition) / steps; its range "
+        "over repetitions shows the machine's noise. In hooks = time inside the integration's methods on the "
+        f"training thread. Target: under {TARGET_PCT:g} % of a step.",
+        "",
+        "| framework | steps | variant | train (s) | overhead / step (µs) | % | range (µs) | in hooks / step (µs) "
+        "| % | open / close (ms) | recorded |",
+        "|---|---:|---|---:|---:|---:|---|---:|---:|---|---|",
+    ]
+    for framework, entry in results["frameworks"].items():
+        if "error" in entry:
+            lines.append(f"| {framework} | | failed: {entry['error'][-200:]!r} | | | | | | | | |")
+            continue
+        summary = entry["summary"]
+        for name in VARIANTS:
+            row = summary["variants"].get(name)
+            if row is None:
+                continue
+            if row.get("status") != "ok":
+                reason = (row.get("reason") or "")[:160]
+                lines.append(f"| {framework} | | {name}: {row['status']} ({reason}) | | | | | | | | |")
+                continue
+            span = row.get("overhead_us_per_step_range")
+            recorded = ", ".join(f"{k}: {v}" for k, v in (row.get("recorded") or {}).items())
+            lines.append(
+                f"| {framework} | {summary['steps']} | {name} | {fmt(row['train_s'], 2)} "
+                f"| {fmt(row.get('overhead_us_per_step'))} | {fmt(row.get('overhead_pct'))} "
+                f"| {'' if span is None else fmt(span[0]) + ' to ' + fmt(span[1])} "
+                f"| {fmt(row['hook_us_per_step'])} | {fmt(row.get('hook_pct'))} "
+                f"| {fmt(row['open_s'] * 1e3)} / {fmt(row['close_s'] * 1e3)} | {recorded} |"
+            )
+    lines += [
+        "",
+        "- Sklearn and Ray Tune are left out: their integrations drive a search (one run per fit or trial), "
+        "with no per-step hook to time.",
+        "- `none`'s own step time is its train time / steps; a negative overhead is noise (the variant's "
+        "repetition ran faster than the baseline's).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add = parser.add_argument
+    add("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated frameworks (default: all)")
+    add("--size", choices=tuple(SIZES), default="full", help="training size (default full)")
+    add("--reps", type=int, default=5, help="timed repetitions per variant (default 5)")
+    add("--no-peers", action="store_true", help="only none and sigopt_ai, in this interpreter")
+    add("--no-isolation", action="store_true", help="do not run in a loopback-only network namespace")
+    add("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"where the peers' venv lives (default {DEFAULT_CACHE})")
+    add("--results-dir", type=Path, default=DEFAULT_RESULTS, help="where integrations.json and .md are written")
+    add("--child", choices=FRAMEWORKS, help=argparse.SUPPRESS)
+    add("--workdir", type=Path, help=argparse.SUPPRESS)
+    add("--variants", default=",".join(VARIANTS), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and write the results; 0 unless one of ours failed."""
+    args = parse_args(argv)
+    if args.child:
+        result = child_framework(args.child, SIZES[args.size], args.variants.split(","), args.reps, args.workdir)
+        print(RESULT_PREFIX + json.dumps(result), flush=True)
+        return 0
+
+    frameworks = args.frameworks.split(",")
+    unknown = set(frameworks) - set(FRAMEWORKS)
+    if unknown:
+        raise SystemExit(f"unknown framework(s): {', '.join(sorted(unknown))}")
+    command = "python benchmarks/integrations.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    results: dict[str, Any] = {
+        "command": command.strip(),
+        "machine": machine_facts(),
+        "config": {"size": args.size, "sizes": SIZES[args.size].__dict__, "reps": args.reps, "target_pct": TARGET_PCT},
+        "frameworks": {},
+    }
+    python, variants = sys.executable, [v for v in VARIANTS if v not in PEER_VARIANTS]
+    prefix: list[str] = []
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p))
+    if not args.no_peers:
+        cache = args.cache_dir.expanduser()
+        peer_python, install = ensure_venv(PEER_SDKS, cache)
+        results["peers_install"] = install
+        if peer_python is None:
+            _progress(f"peers not installed: {install.get('error', '')[-300:]}")
+        else:
+            python, variants = str(peer_python), list(VARIANTS)
+            results["peers_python"] = f"{' '.join(PEER_SDKS.requirements)} in {peer_python.parent.parent}"
+            prefix, results["isolation"] = isolation_prefix(not args.no_isolation)
+            env = {**_peer_env(cache), **{k: v for k, v in env.items() if k == "PYTHONPATH"}}
+    for framework in frameworks:
+        _progress(f"{framework}: {', '.join(variants)}, {args.reps} rep(s), size {args.size}")
+        child = run_child(framework, python, args, variants, prefix, env)
+        if "error" not in child:
+            child["summary"] = summarize(child)
+            for name, row in child["summary"]["variants"].items():
+                _progress(f"  {name}: " + json.dumps({k: v for k, v in row.items() if k != "recorded"})[:300])
+        else:
+            _progress(f"  failed: {child['error'][-500:]}")
+        results["frameworks"][framework] = child
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / "integrations.json").write_text(json.dumps(results, indent=1) + "\n")
+    markdown = render_markdown(results)
+    (args.results_dir / "integrations.md").write_text(markdown)
+    print(markdown)
+    ours_failed = [
+        f
+        for f, entry in results["frameworks"].items()
+        if "error" in entry or entry["variants"].get("sigopt_ai", {}).get("status") == "failed"
+    ]
+    return 1 if ours_failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
