@@ -16,13 +16,22 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from sigopt_ai._checks import MAX_NAME_LENGTH, check_run_name, to_number, to_param
+from sigopt_ai._checks import MAX_NAME_LENGTH, check_run_name, describe_value, to_number, to_param
 from sigopt_ai._config import check_project
-from sigopt_ai._exceptions import Diverged, SigOptError, ValidationTypeError
+from sigopt_ai._exceptions import Diverged, SigOptError, ValidationError, ValidationTypeError
 from sigopt_ai._types import ParamValue
 from sigopt_ai.runs._run import RunContext, current_run
 
-__all__ = ["MAX_CHECKPOINTS", "IntegrationRun", "checkpoint_period", "numbers", "params"]
+__all__ = [
+    "MAX_CHECKPOINTS",
+    "Closable",
+    "IntegrationRun",
+    "checkpoint_period",
+    "flag",
+    "numbers",
+    "params",
+    "positive_int",
+]
 
 logger = logging.getLogger("sigopt_ai.integrations")
 
@@ -30,6 +39,7 @@ MAX_CHECKPOINTS = 200
 """Checkpoints an integration records per run at most, when it knows the number of steps (SigOpt's limit)."""
 
 _T = TypeVar("_T")
+_C = TypeVar("_C", bound="Closable")
 
 
 class IntegrationRun:
@@ -66,6 +76,11 @@ class IntegrationRun:
     def run(self) -> RunContext:
         """The run recorded into, resolved (and started if need be) on first use."""
         return self.start()
+
+    @property
+    def started(self) -> bool:
+        """Whether the run is resolved: training started and :meth:`finish` has not been called since."""
+        return self._run is not None
 
     @property
     def owned(self) -> bool:
@@ -198,3 +213,45 @@ def _short(value: Any) -> str | int | float | bool | None:
     except Exception:
         return None
     return text if len(text) <= 500 else text[:497] + "..."
+
+
+def positive_int(value: Any, field: str) -> int:
+    """``value``, an int >= 1 (not a bool), as a constructor argument must be.
+
+    Raises:
+        ValidationTypeError: It is not an int.
+        ValidationError: It is below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationTypeError(f"{field} must be a positive int, got {describe_value(value)}.")
+    if value < 1:
+        raise ValidationError(f"{field} must be a positive int, got {value}.")
+    return value
+
+
+def flag(value: Any, field: str) -> bool:
+    """``value``, a bool, as a constructor argument must be (1 or "yes" are refused: a typo, not a choice)."""
+    if not isinstance(value, bool):
+        raise ValidationTypeError(f"{field} must be True or False, got {describe_value(value)}.")
+    return value
+
+
+class Closable:
+    """A callback that can be used as ``with callback:`` around training.
+
+    Frameworks call no callback when training raises; leaving the ``with`` block is where the
+    exception is classified and recorded, and where a run the callback started ends. Subclasses set
+    ``self._integration``.
+    """
+
+    _integration: IntegrationRun
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Training is over: record ``error`` (if any) and end the run if the callback started it."""
+        self._integration.finish(error)
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        self.close(exc)
