@@ -69,6 +69,7 @@ class IntegrationRun:
         self._project = check_project(project) if project is not None else None
         self._framework = framework
         self._run: RunContext | None = None
+        self._last: RunContext | None = None
         self._owned = False
         self._warned = False
 
@@ -83,6 +84,12 @@ class IntegrationRun:
         return self._run is not None
 
     @property
+    def last(self) -> RunContext | None:
+        """The run recorded into last, kept after :meth:`finish` (so that a callback can tell its run's id
+        once training is over without starting another), or None before training."""
+        return self._last
+
+    @property
     def owned(self) -> bool:
         """Whether the integration started the run, and so ends it in :meth:`finish`."""
         return self._owned
@@ -94,7 +101,7 @@ class IntegrationRun:
             if found is None:
                 found = RunContext(self._name, self._project)
                 self._owned = True
-            self._run = found
+            self._run = self._last = found
             self.call(found.log_model, self._framework)
         return self._run
 
