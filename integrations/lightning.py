@@ -97,7 +97,6 @@ class SigOptLogger(Logger):
         super().__init__()
         self._prefix = _check_prefix(prefix)
         self._record = IntegrationRun(run, name=name, project=project, framework="lightning")
-        self._seen: RunContext | None = None  # the run recorded into last, for name and version after training
         self._trainer: weakref.ReferenceType[Any] | None = None
         self._period: int | None = None  # steps per checkpoint, fixed once the trainer knows the total
         self._bucket: int | None = None  # the span of steps the pending values belong to
@@ -113,19 +112,18 @@ class SigOptLogger(Logger):
     @rank_zero_experiment
     def experiment(self) -> RunContext:
         """The run recorded into (resolved, and started if need be, as training starts)."""
-        self._seen = self._record.run
-        return self._seen
+        return self._record.run
 
     @property
     def name(self) -> str | None:
         """The run's project (Lightning puts checkpoints under ``<save_dir>/<name>/<version>``)."""
-        run = self._seen or self.experiment
+        run = self._record.last or self.experiment
         return run.project if isinstance(run, RunContext) else None
 
     @property
     def version(self) -> str | None:
         """The run's id."""
-        run = self._seen or self.experiment
+        run = self._record.last or self.experiment
         return run.id if isinstance(run, RunContext) else None
 
     @rank_zero_only
