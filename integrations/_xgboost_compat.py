@@ -11,8 +11,13 @@ They record what sigopt-python's recorded, under the same names: the parameters 
 ``num_boost_round``, ``early_stopping_rounds`` and xgboost's own defaults), the metrics (``"Training
 time"``, each eval set's last ``"{dataset}-{metric}"``, ``num_boost_round_before_stopping`` under early
 stopping, and accuracy/F1/precision/recall or mean absolute/squared error computed on each eval set),
-the checkpoints, the metadata, and training's stdout and stderr. Where sigopt-python's behaviour was a
-bug, these do what it meant (each is said where it happens):
+the checkpoints, the metadata, and training's stdout and stderr. The checkpoints are recorded by
+:class:`sigopt_ai.integrations.xgboost.SigOptCallback` (each eval set's ``"{dataset}-{metric}"`` at the
+round's step, every ``period`` rounds and at the last; at most 200), which also records what it always
+does: the booster's configuration as parameters (``objective`` and ``eval_metric`` included), and
+``num_boosted_rounds`` (``best_iteration``, ``best_score``) as metadata; a NaN or infinite evaluation
+stops training there and fails the run ``diverged``. Where sigopt-python's behaviour was a bug, these
+do what it meant (each is said where it happens):
 
 - A run that :func:`run` starts is ended by it: completed, or failed with the classified kind when
   training raises (sigopt-python left it active, and left it active on an exception too). Its users'
@@ -49,7 +54,7 @@ xgb = require("xgboost", "xgboost", minimum="2")
 
 from sigopt_ai._checks import describe_value, short_repr  # noqa: E402  (after the framework's check)
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError  # noqa: E402
-from sigopt_ai.integrations._run import IntegrationRun, checkpoint_period  # noqa: E402
+from sigopt_ai.integrations._run import IntegrationRun, checkpoint_period, flag, positive_int  # noqa: E402
 from sigopt_ai.runs._run import RunContext  # noqa: E402
 
 __all__ = ["XGBRun", "experiment", "run"]
@@ -236,8 +241,8 @@ def parse_run_options(run_options: Mapping[str, Any] | None) -> dict[str, Any]:
             f"run_options has unsupported keys {unknown}; the keys are {sorted(DEFAULT_RUN_OPTIONS)}."
         )
     for key, value in run_options.items():
-        if key.startswith("autolog") and not isinstance(value, bool):
-            raise ValidationTypeError(f"run_options[{key!r}] must be a bool, got {describe_value(value)}.")
+        if key.startswith("autolog"):
+            flag(value, f"run_options[{key!r}]")
     if run_options.get("run") is not None and run_options.get("name") is not None:
         raise ValidationError("run_options cannot have both 'run' and 'name': 'name' names a new run.")
     given = run_options.get("run")
@@ -365,7 +370,7 @@ class _Training:
         return SigOptCallback(
             recorder.run,
             period=self.checkpoint_period(),
-            num_boost_round=self.num_boost_round,
+            num_boost_round=max(1, self.num_boost_round),
             log_feature_importances=False,  # record() does it, with or without checkpoints
         )
 
@@ -401,6 +406,8 @@ class _Training:
             recorder.log_metadata(_feature_importances(booster))
 
     def _metadata(self, recorder: IntegrationRun) -> None:
+        # The model's type again: the checkpoint callback, started inside training, named it "xgboost".
+        recorder.call(recorder.run.log_model, "XGBoost")
         entries: dict[str, Any] = {}
         if self.options["autolog_sys_info"]:
             entries.update({"Python Version": platform.python_version(), "XGBoost Version": xgb.__version__})
@@ -637,8 +644,8 @@ def experiment(
     if not sets:
         raise ValidationError("evals must name at least one eval set: experiment() computes its metric on the first.")
     _check_dmatrix(dtrain, "dtrain")
-    if num_boost_round is not None and (isinstance(num_boost_round, bool) or not isinstance(num_boost_round, int)):
-        raise ValidationTypeError(f"num_boost_round must be an int or None, got {describe_value(num_boost_round)}.")
+    if num_boost_round is not None:
+        positive_int(num_boost_round, "num_boost_round")
     stopping = (
         DEFAULT_EARLY_STOPPING_ROUNDS if early_stopping_rounds is _DEFAULT_EARLY_STOPPING else early_stopping_rounds
     )
