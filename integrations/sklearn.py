@@ -505,7 +505,7 @@ def _scorers(estimator: Any, scoring: Any) -> dict[str, Any]:
 
 
 def _check_cv(cv: Any) -> None:
-    if cv is None or hasattr(cv, "split"):
+    if cv is None or hasattr(cv, "split") and not isinstance(cv, (str, bytes)):
         return
     if isinstance(cv, _numbers.Integral) and not isinstance(cv, bool):
         if cv < 2:
