@@ -344,6 +344,9 @@ class _Training:
         if "early_stopping_rounds" in params:
             stopping = params.pop("early_stopping_rounds")
             self.early_stopping_rounds = None if stopping is None else int(stopping)
+        # Recorded before training (sigopt-python recorded them after): a run that fails shows what it tried.
+        self._metadata(recorder)
+        self._given_params(recorder)
         callbacks = list(self.callbacks)
         if self.options["autolog_checkpoints"] and self.evals:
             callbacks.append(self._checkpoints(recorder))
@@ -398,16 +401,17 @@ class _Training:
     # -- after training -----------------------------------------------------------------------------
 
     def record(self, recorder: IntegrationRun, booster: Any) -> None:
-        """Metadata, parameters and metrics, in sigopt-python's order; nothing here raises."""
-        self._metadata(recorder)
-        self._params(recorder, booster)
+        """xgboost's defaults, the metrics and the importances, after training; nothing here raises."""
+        # The model's type again: the checkpoint callback, started inside training, named it "xgboost".
+        recorder.call(recorder.run.log_model, "XGBoost")
+        if self.options["autolog_xgboost_defaults"]:
+            defaults = booster_params(booster)
+            recorder.log_params({k: v for k, v in defaults.items() if k not in PARAMS_LOGGED_AS_METADATA})
         self._metrics(recorder, booster)
         if self.options["autolog_feature_importances"]:
             recorder.log_metadata(_feature_importances(booster))
 
     def _metadata(self, recorder: IntegrationRun) -> None:
-        # The model's type again: the checkpoint callback, started inside training, named it "xgboost".
-        recorder.call(recorder.run.log_model, "XGBoost")
         entries: dict[str, Any] = {}
         if self.options["autolog_sys_info"]:
             entries.update({"Python Version": platform.python_version(), "XGBoost Version": xgb.__version__})
@@ -419,15 +423,12 @@ class _Training:
                 recorder.call(recorder.run.log_dataset, name)
         recorder.log_metadata(entries)
 
-    def _params(self, recorder: IntegrationRun, booster: Any) -> None:
+    def _given_params(self, recorder: IntegrationRun) -> None:
         # setdefaults: a suggested or user-set value is never replaced.
         values = {k: v for k, v in self.params.items() if k not in PARAMS_LOGGED_AS_METADATA}
         values["num_boost_round"] = self.num_boost_round
         if self.early_stopping_rounds is not None:
             values["early_stopping_rounds"] = self.early_stopping_rounds
-        if self.options["autolog_xgboost_defaults"]:
-            defaults = booster_params(booster)
-            values.update({k: v for k, v in defaults.items() if k not in values and k not in PARAMS_LOGGED_AS_METADATA})
         recorder.log_params(values)
 
     def _metrics(self, recorder: IntegrationRun, booster: Any) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,6 @@ import sigopt_ai as sigopt
 import sigopt_ai.xgboost
 from sigopt_ai.integrations import _xgboost_compat as compat
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
-from tests.conftest import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 # One thread: xgboost's default (every core) is many times slower on a busy two-core machine.
@@ -328,3 +328,140 @@ def test_experiment_loop_over_run_learns_from_oom_and_diverged_assignments(regre
     for record in exp.runs():
         if record.failure is not None and record.failure.kind is sigopt.FailureKind.DIVERGED:
             assert record.params["eta"] > 10 and not math.isfinite(record.metrics["test-rmse"])
+
+
+def test_experiment_completes_the_definition_and_spends_the_budget_on_real_failures(
+    regression: tuple[Any, Any],
+) -> None:
+    dtrain, dtest = regression
+    config = {
+        "name": "xgb experiment",
+        "parameters": [
+            {"name": "eta", "bounds": {"min": 0.01, "max": 1e6}, "transformation": "log"},  # type filled in
+            {"name": "subsample", "type": "double", "bounds": {"min": 0.6, "max": 1.2}},  # xgboost refuses > 1
+            {"name": "max_depth"},  # type and bounds filled in: 2 to 16
+        ],
+        "budget": 8,
+        "seed": 5,
+    }
+    params = {"objective": "reg:squarederror", **ONE}
+    exp = sigopt_ai.xgboost.experiment(config, dtrain, [(dtest, "test")], params, num_boost_round=15)
+    assert isinstance(exp, sigopt.Experiment) and exp.is_finished()
+    assert exp.metadata == {"_IS_XGB_EXPERIMENT": "True"} and exp.type == "offline" and exp.parallel_bandwidth == 1
+    assert [(m.name, m.objective) for m in exp.metrics] == [("test-mean squared error", "minimize")]
+    depth = next(p for p in exp.parameters if p.name == "max_depth")
+    assert (depth.type, depth.bounds.min, depth.bounds.max) == ("int", 2, 16)
+    observations = exp.observations()
+    assert len(observations) == 8 and exp.progress.finished == 8 and len(exp.runs()) == 8
+    kinds = {o.failure_kind for o in observations if o.failed}
+    assert {"diverged", "invalid_assignment"} <= kinds, [(o.assignments, o.failure_kind) for o in observations]
+    succeeded = [o for o in observations if not o.failed]
+    assert succeeded and all(math.isfinite(o.values["test-mean squared error"]) for o in succeeded)
+    for record in exp.runs():
+        assert record.params["num_boost_round"] == 15 and record.params["early_stopping_rounds"] == 10
+        if record.failure is not None and record.failure.kind is sigopt.FailureKind.INVALID_ASSIGNMENT:
+            assert record.params["subsample"] > 1 and "subsample" in record.failure.message
+
+
+def test_experiment_definition_defaults_as_sigopt_python(binary: tuple[Any, Any]) -> None:
+    config = compat.experiment_definition({"name": "x"}, {"objective": "binary:logistic"}, "valid", None)
+    assert config["metrics"] == [{"name": "valid-accuracy", "objective": "maximize"}]
+    assert [p["name"] for p in config["parameters"]] == list(compat.DEFAULT_SEARCH_PARAMS)
+    assert config["parameters"][0] == {
+        "name": "eta",
+        "type": "double",
+        "bounds": {"min": 0.001, "max": 1},
+        "transformation": "log",
+    }
+    assert (config["budget"], config["parallel_bandwidth"], config["type"]) == (50, 1, "offline")
+    regression = compat.experiment_definition({"metrics": "mean absolute error"}, {}, "TestSet", None)
+    assert regression["metrics"] == [{"name": "TestSet-mean absolute error", "objective": "minimize"}]
+    listed = [{"name": "F1", "objective": "maximize"}, {"name": "Training time", "strategy": "store"}]
+    config = compat.experiment_definition({"metrics": listed, "parameters": [{"name": "gamma"}]}, {}, "v", 20)
+    assert config["metrics"] == [{"name": "v-F1", "objective": "maximize"}, listed[1]]
+    assert config["budget"] == 10 and listed[0]["name"] == "F1"  # the user's definition is not changed
+    exp = sigopt.create_experiment(**config)  # what experiment() creates is a valid definition
+    assert exp.metric == "v-F1"
+
+
+@pytest.mark.parametrize(
+    ("config", "params", "rounds", "named"),
+    [
+        ({"metrics": "auc"}, {}, None, "experiment_config['metrics'] must be one of"),
+        ({"metrics": [{"name": "auc", "strategy": "optimize"}]}, {}, None, "The metric to optimize must be one of"),
+        ({"parameters": [{"name": "eta", "type": "int"}]}, {}, None, "Parameter 'eta' has type 'int'"),
+        ({"parameters": [{"name": "max_bin"}]}, {}, None, "Parameter 'max_bin' needs bounds"),
+        ({"parameters": [{"name": "grow_policy"}]}, {}, None, "Parameter 'grow_policy' needs categorical_values"),
+        ({"parameters": [{"name": "gamma"}]}, {"gamma": 1.0}, None, "params fixes ['gamma']"),
+        ({"parameters": [{"name": "num_boost_round"}]}, {}, 30, "num_boost_round is searched"),
+        ("not a dict", {}, None, "experiment_config must be a dict"),
+    ],
+)
+def test_experiment_refuses_a_bad_definition_naming_the_field(
+    binary: tuple[Any, Any], config: Any, params: dict[str, Any], rounds: int | None, named: str
+) -> None:
+    dtrain, dtest = binary
+    with pytest.raises(sigopt.ValidationError) as raised:
+        sigopt_ai.xgboost.experiment(config, dtrain, dtest, params, num_boost_round=rounds)
+    assert named in str(raised.value)
+
+
+def test_experiment_refuses_bad_arguments(binary: tuple[Any, Any]) -> None:
+    dtrain, dtest = binary
+    with pytest.raises(sigopt.ValidationError, match="evals must name at least one eval set"):
+        sigopt_ai.xgboost.experiment({}, dtrain, None, {})
+    with pytest.raises(sigopt.ValidationError, match=r"run_options\['name'\] cannot be given to experiment"):
+        sigopt_ai.xgboost.experiment({}, dtrain, dtest, {}, run_options={"name": "mine"})
+    with pytest.raises(sigopt.ValidationError, match="num_boost_round must be a positive int, got 0"):
+        sigopt_ai.xgboost.experiment({}, dtrain, dtest, {}, num_boost_round=0)
+    with pytest.raises(sigopt.ValidationTypeError, match="params must be a dict"):
+        sigopt_ai.xgboost.experiment({}, dtrain, dtest, [("eta", 0.1)])  # type: ignore[arg-type]
+
+
+_KNOWN = sorted(compat.PARAMETER_INFORMATION)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.sampled_from(_KNOWN),
+    st.sampled_from([None, "double", "int", "categorical", "grid"]),
+    st.booleans(),
+)
+def test_known_parameters_are_completed_or_refused_by_name(name: str, kind: str | None, bounded: bool) -> None:
+    parameter: dict[str, Any] = {"name": name}
+    if kind is not None:
+        parameter["type"] = kind
+    if bounded:
+        parameter["bounds"] = {"min": 1, "max": 2}
+    info = compat.PARAMETER_INFORMATION[name]
+    fillable = info["type"] != "categorical" and (bounded or "bounds" in info)
+    if kind not in (None, info["type"]) or not fillable:
+        with pytest.raises(sigopt.ValidationError, match=f"Parameter '{name}'"):
+            compat.experiment_definition({"parameters": [parameter]}, {}, "v", None)
+        return
+    (completed,) = compat.experiment_definition({"parameters": [parameter]}, {}, "v", None)["parameters"]
+    assert completed["type"] == info["type"]
+    assert completed["bounds"] == (parameter["bounds"] if bounded else info["bounds"])
+
+
+# --- packaging and the example -------------------------------------------------------------------------
+
+
+def test_the_example_runs_and_sigopt_ai_xgboost_imports_xgboost_only_when_used(tmp_path: Path) -> None:
+    """The example, in a fresh interpreter that first checks ``import sigopt_ai.xgboost`` left xgboost alone."""
+    example = ROOT / "examples" / "xgboost_compat_example.py"
+    code = f"""
+import runpy, sys
+import sigopt_ai, sigopt_ai.xgboost
+assert "xgboost" not in sys.modules, "import sigopt_ai.xgboost imported xgboost"
+assert {{"XGBRun", "experiment", "run"}} <= set(dir(sigopt_ai.xgboost))
+runpy.run_path({str(example)!r}, run_name="__main__")
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGOPT_")}
+    env.update(SIGOPT_AI_DB=str(tmp_path / "example.db"), SIGOPT_PROJECT="example")
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "best run" in done.stdout and "test-accuracy" in done.stdout
+    assert "observations 6 of 6" in done.stdout
