@@ -82,6 +82,16 @@ def _proxy(method: str) -> Any:
     return available_if(_delegates(method))(call)
 
 
+def _best_attribute(name: str, doc: str) -> Any:
+    """A fitted attribute of the best estimator, absent (AttributeError) where it has none."""
+
+    def get(self: SigOptSearchCV) -> Any:
+        _delegates(name)(self)
+        return getattr(self.best_estimator_, name)
+
+    return property(get, doc=doc)
+
+
 class SigOptSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
     """Search an estimator's hyperparameters with a sigopt_ai experiment, cross-validating each
     suggestion: a drop-in for ``RandomizedSearchCV``.
@@ -392,7 +402,8 @@ class SigOptSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
     def _select(self, objective: str, candidates: list[_Candidate]) -> None:
         results = self.cv_results_
         means = results[f"mean_test_{'score' if not self.multimetric_ else objective}"]
-        succeeded = [i for i, c in enumerate(candidates) if c.scores is not None]
+        # A run whose mean score was NaN failed diverged, though cross_validate returned scores.
+        succeeded = [i for i, c in enumerate(candidates) if c.scores is not None and c.run.failure is None]
         if not succeeded:
             kinds = sorted({str(c.run.failure.kind.value) for c in candidates if c.run.failure})
             raise ValueError(
@@ -429,17 +440,9 @@ class SigOptSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         scorer = self.scorer_[str(self.refit)] if self.multimetric_ else self.scorer_
         return float(scorer(self.best_estimator_, X, y, **params))
 
-    @property
-    def classes_(self) -> Any:
-        """The classes of the best estimator."""
-        _delegates("classes_")(self)
-        return self.best_estimator_.classes_
-
-    @property
-    def n_features_in_(self) -> int:
-        """How many features the best estimator was fit on."""
-        _delegates("n_features_in_")(self)
-        return int(self.best_estimator_.n_features_in_)
+    classes_ = _best_attribute("classes_", "The classes of the best estimator.")
+    n_features_in_ = _best_attribute("n_features_in_", "How many features the best estimator was fit on.")
+    feature_names_in_ = _best_attribute("feature_names_in_", "The names of the features the best estimator was fit on.")
 
     def __sklearn_tags__(self) -> Any:
         # The search is what its estimator is (a classifier, a regressor...), as sklearn's own searches.

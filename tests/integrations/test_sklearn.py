@@ -174,6 +174,7 @@ def test_results_and_records_match_randomized_search_cv() -> None:
     assert search.score(X, y) == pytest.approx(search.scorer_["accuracy"](search.best_estimator_, X, y))
     assert search.predict_proba(X[:3]).shape == (3, 3)
     assert not hasattr(search, "transform")  # LogisticRegression has none
+    assert not hasattr(search, "feature_names_in_")  # fit on an array, not a DataFrame
 
     experiment = search.experiment_
     assert (experiment.name, experiment.project) == ("iris search", "sk")
@@ -212,6 +213,17 @@ def test_refit_false_and_a_refit_callable() -> None:
     assert picked.fit(X, y).best_index_ == 1 and not hasattr(picked, "best_score_")
 
 
+def test_a_search_inside_a_users_run_leaves_that_run_alone() -> None:
+    X, y = iris()
+    with sigopt.run(name="outer") as outer:
+        search = SigOptSearchCV(LogisticRegression(max_iter=300), [C], budget=2, cv=2).fit(X, y)
+        outer.log_metric("best", search.best_score_)  # still open: the search used the experiment's own runs
+    assert outer.id not in search.cv_results_["run_id"] and len(search.experiment_.runs()) == 2
+    record = sigopt.get_run(outer.id)
+    assert record.metrics == {"best": search.best_score_} and record.params == {}
+    assert record.state is sigopt.RunState.COMPLETED
+
+
 def test_error_score_raise_records_the_failure_then_raises() -> None:
     X, y = iris()
     search = SigOptSearchCV(
@@ -223,9 +235,10 @@ def test_error_score_raise_records_the_failure_then_raises() -> None:
         experiment_options={"type": "grid"},
     )
     with pytest.raises(ValueError, match="liblinear"):
-        search.fit(X, y)  # liblinear refuses 3 classes; it comes first in the grid
-    [observation] = search.experiment_.observations()
-    assert observation.failure_kind == "invalid_assignment" and observation.assignments == {"solver": "liblinear"}
+        search.fit(X, y)  # liblinear refuses 3 classes
+    *before, last = search.experiment_.observations()  # the grid's order is the experiment's
+    assert last.failure_kind == "invalid_assignment" and last.assignments == {"solver": "liblinear"}
+    assert [(o.failed, o.assignments) for o in before] in ([], [(False, {"solver": "lbfgs"})])
 
 
 def test_error_score_fills_failed_candidates_and_all_failing_raises() -> None:
