@@ -47,7 +47,8 @@ exp = sigopt.create_experiment(
 for run in exp.loop():
     with run:
         logger = SigOptLogger()  # records into the loop's run: params, checkpoints, val_loss at the end
-        trainer = pl.Trainer(max_epochs=3, logger=logger, enable_checkpointing=False, enable_model_summary=False)
+        quiet = dict(enable_checkpointing=False, enable_model_summary=False, enable_progress_bar=False)
+        trainer = pl.Trainer(max_epochs=3, logger=logger, **quiet)
         trainer.fit(Regressor(run.params.lr, run.params.width), train, valid)
 
 best = exp.best_runs()[0]
