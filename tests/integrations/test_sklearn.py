@@ -137,30 +137,14 @@ def test_a_convergence_warning_fails_the_candidate_when_asked(convergence_failur
 def test_results_and_records_match_randomized_search_cv() -> None:
     X, y = iris()
     scoring = ["accuracy", "f1_macro"]
+    shared: dict[str, Any] = {"scoring": scoring, "refit": "accuracy", "cv": 3, "return_train_score": True}
     search = SigOptSearchCV(
-        LogisticRegression(max_iter=300),
-        [C],
-        budget=3,
-        scoring=scoring,
-        refit="accuracy",
-        cv=3,
-        return_train_score=True,
-        random_state=7,
-        name="iris search",
-        project="sk",
+        LogisticRegression(max_iter=300), [C], budget=3, random_state=7, name="iris search", project="sk", **shared
     )
     assert is_classifier(search)
     search.fit(X, y)
-    reference = RandomizedSearchCV(
-        LogisticRegression(max_iter=300),
-        {"C": [0.1, 1.0, 10.0]},
-        n_iter=3,
-        scoring=scoring,
-        refit="accuracy",
-        cv=3,
-        return_train_score=True,
-        random_state=0,
-    ).fit(X, y)
+    grid = {"C": [0.1, 1.0, 10.0]}
+    reference = RandomizedSearchCV(LogisticRegression(max_iter=300), grid, n_iter=3, random_state=0, **shared).fit(X, y)
     assert set(reference.cv_results_) <= set(search.cv_results_)
     assert set(search.cv_results_) - set(reference.cv_results_) == {"run_id", "failure_kind"}
     results = search.cv_results_
