@@ -249,10 +249,12 @@ class SigOptSearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         keywords = self._experiment_keywords(scorers, objective)
         definition = {k: v for k, v in keywords.items() if k not in ("project", "seed", "lease_timeout")}
         try:
-            parse_experiment({k: v for k, v in definition.items() if v is not None})
+            parsed = parse_experiment({k: v for k, v in definition.items() if v is not None})
         except ValidationError as exc:
             # The metrics come from ``scoring``: name it, as the user wrote no metrics.
             raise type(exc)(f"scoring: {exc}" if str(exc).startswith("metrics") else str(exc)) from None
+        if parsed.budget is None:  # the loop would never end
+            raise ValidationError("budget must be a positive int; it may be None only for a grid experiment.")
         if "lease_timeout" in keywords:
             check_lease_timeout(keywords["lease_timeout"], "experiment_options['lease_timeout']")
         _check_names(estimator, self.parameters)
