@@ -14,9 +14,11 @@ machine, or the server named by ``SIGOPT_API_URL`` across a Ray cluster. Trainab
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -152,8 +154,9 @@ class SigOptSearch(Searcher):
         self._callback = _TrialErrors(self)
         if self._experiment_id is not None:
             self._experiment = _existing(self._experiment_id)
-            self._metrics = [m.name for m in self._experiment.definition.metrics]
-            self._modes = None
+            metrics = self._experiment.definition.metrics
+            self._metrics = [m.name for m in metrics]
+            self._modes = [_mode_of(m.strategy, m.objective) for m in metrics]
         else:
             # Checked now, where the user made a mistake, not when Tune asks for the first trial.
             parse_experiment(self._definition(self._metrics or ["objective"], self._modes or ["max"]))
@@ -206,6 +209,7 @@ class SigOptSearch(Searcher):
             # (this driver's or other workers'), one of which may give its suggestion back.
             return Searcher.FINISHED if experiment.is_finished() else None
         self._live[trial_id] = self._record(run, trial_id)
+        _watch_exit(self)
         return dict(run.params)
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
@@ -271,6 +275,7 @@ class SigOptSearch(Searcher):
                 # The loop's own way to bind a run to a suggestion, as create_run() does for a new one.
                 run = experiment._run_for(served, new_run_id(), f"{experiment.name} {trial_id}", _never)
                 self._live[trial_id] = self._record(run, trial_id)
+                _watch_exit(self)
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its configuration (tuner.pkl) before any trial: live runs and Tune's trial
@@ -361,6 +366,26 @@ class SigOptSearch(Searcher):
             )
 
 
+_searchers: weakref.WeakSet[SigOptSearch] = weakref.WeakSet()
+
+
+def _watch_exit(search: SigOptSearch) -> None:
+    """At exit, give back the suggestions of trials still running (the driver stopped mid-search)
+    instead of letting the session end their runs ``completed`` without a metric. Registered after
+    the session exists, so that this runs before its exit hook (atexit runs the last one first)."""
+    if not _searchers:
+        atexit.register(_abandon_live)
+    _searchers.add(search)
+
+
+def _abandon_live() -> None:
+    for search in list(_searchers):
+        for record in search._live.values():
+            abandon(record.run)
+        search._live.clear()
+    _searchers.clear()
+
+
 class _TrialErrors(Callback):
     """Shows the searcher Tune's trials, so that it can read why one errored: Tune calls the
     searcher with ``error=True`` after writing the trial's error file, and passes no exception."""
@@ -374,6 +399,13 @@ class _TrialErrors(Callback):
 
     def on_trial_start(self, iteration: int, trials: Sequence[Any], trial: Any, **info: Any) -> None:
         self._search._trials = trials
+
+
+def _mode_of(strategy: str, objective: str) -> str:
+    """Tune's mode for an experiment's metric (``obs``: stored, not optimized)."""
+    if strategy == "store":
+        return "obs"
+    return "max" if objective == "maximize" else "min"
 
 
 def _read_error(trial: Any) -> BaseException | None:
