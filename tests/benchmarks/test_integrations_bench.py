@@ -1,0 +1,107 @@
+"""``benchmarks/integrations.py`` at its tiny size, without peers: a real training per variant in a child
+process, a report whose figures add up and whose run of ours recorded checkpoints (no timing checks)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import integrations  # noqa: E402
+
+
+@pytest.mark.slow
+def test_tiny_run_of_xgboost_writes_the_json_and_markdown(tmp_path: Path) -> None:
+    argv = ["--no-peers", "--size", "tiny", "--reps", "2", "--frameworks", "xgboost", "--results-dir", str(tmp_path)]
+    assert integrations.main(argv) == 0
+    results = json.loads((tmp_path / "integrations.json").read_text())
+    assert results["command"] == "python benchmarks/integrations.py " + " ".join(argv)
+    assert {"date_utc", "cpu_count", "repo_commit", "load_average_at_end"} <= set(results["machine"])
+
+    entry = results["frameworks"]["xgboost"]
+    rounds = integrations.SIZES["tiny"].rounds
+    assert entry["steps"] == rounds
+    assert set(entry["variants"]) == {"none", "sigopt_ai"}  # no peers asked for
+    for name in ("none", "sigopt_ai"):
+        variant = entry["variants"][name]
+        assert variant["status"] == "ok", variant
+        assert len(variant["reps"]) == 2  # the warm-up is not among them
+        assert all(rep["train_s"] > 0 for rep in variant["reps"])
+    assert all(rep["hook_calls"] == 0 for rep in entry["variants"]["none"]["reps"])
+    # Every round went through the callback's timed hooks: before/after each iteration, and training's ends.
+    assert all(rep["hook_calls"] >= 2 * rounds + 2 for rep in entry["variants"]["sigopt_ai"]["reps"])
+    recorded = entry["variants"]["sigopt_ai"]["recorded"]
+    assert recorded["checkpoints"] == rounds and recorded["metrics"] > 0 and recorded["params"] > 0
+
+    row = entry["summary"]["variants"]["sigopt_ai"]
+    assert row["reps"] == 2 and row["hook_us_per_step"] > 0
+    low, high = row["overhead_us_per_step_range"]
+    assert low <= row["overhead_us_per_step"] <= high
+    assert isinstance(row["meets_target"], bool)
+
+    markdown = (tmp_path / "integrations.md").read_text()
+    assert f"Command: `{results['command']}`" in markdown
+    assert f"| xgboost | {rounds} | none |" in markdown and f"| xgboost | {rounds} | sigopt_ai |" in markdown
+
+
+def test_the_hook_timer_counts_the_outermost_call_of_nested_hooks() -> None:
+    class Callback:
+        def on_batch_end(self) -> None:
+            pass
+
+        def on_train_batch_end(self) -> None:
+            self.on_batch_end()  # as Keras' base class does
+
+    timer = integrations.HookTimer()
+    callback = timer.instrument(Callback(), ["on_batch_end", "on_train_batch_end"])
+    for _ in range(3):
+        callback.on_train_batch_end()
+    callback.on_batch_end()
+    assert timer.calls == 4 and timer.ns > 0
+    assert {name: calls for name, (calls, _) in timer.by_hook.items()} == {"on_train_batch_end": 3, "on_batch_end": 1}
+    assert sum(ns for _, ns in timer.by_hook.values()) == timer.ns
+
+
+def test_a_plain_callable_keeps_the_attributes_lightgbm_reads() -> None:
+    seen = []
+
+    def callback(env: object) -> None:
+        seen.append(env)
+
+    callback.order = 20  # type: ignore[attr-defined]
+    callback.before_iteration = False  # type: ignore[attr-defined]
+    timer = integrations.HookTimer()
+    timed = timer.instrument(callback, ["__call__"])
+    timed("env")
+    assert seen == ["env"] and timer.calls == 1
+    assert (timed.order, timed.before_iteration) == (20, False)
+
+
+def test_overhead_is_paired_by_repetition() -> None:
+    def reps(*train: float) -> list[dict[str, float]]:
+        return [{"train_s": t, "open_s": 0.0, "close_s": 0.0, "hook_s": 0.001, "hook_calls": 10} for t in train]
+
+    child = {
+        "steps": 100,
+        "variants": {
+            "none": {"status": "ok", "reps": reps(1.0, 2.0, 1.0)},
+            "sigopt_ai": {"status": "ok", "reps": reps(1.01, 2.01, 1.02)},
+            "wandb": {"status": "unavailable", "reason": "needs tensorflow"},
+        },
+    }
+    summary = integrations.summarize(child)
+    assert summary["step_us"] == pytest.approx(10_000)  # median none (1.0 s) / 100 steps
+    row = summary["variants"]["sigopt_ai"]
+    # Per repetition: +100, +100, +200 µs per step; median 100 µs, 1 % of a 10 ms step.
+    assert row["overhead_us_per_step"] == pytest.approx(100)
+    assert row["overhead_us_per_step_range"] == pytest.approx([100, 200])
+    assert row["overhead_pct"] == pytest.approx(1.0)
+    assert row["hook_us_per_step"] == pytest.approx(10) and row["hook_pct"] == pytest.approx(0.1)
+    assert row["meets_target"] is False  # 1 % is not under 1 %
+    assert summary["variants"]["wandb"] == {"status": "unavailable", "reason": "needs tensorflow"}
