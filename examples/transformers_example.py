@@ -27,7 +27,7 @@ experiment = sigopt.create_experiment(
     name="tiny-bert",
     project="transformers-example",
     parameters=[
-        dict(name="learning_rate", type="double", bounds=dict(min=1e-4, max=1e3), transformation="log"),
+        dict(name="learning_rate", type="double", bounds=dict(min=1e-4, max=1e6), transformation="log"),
         dict(name="weight_decay", type="double", bounds=dict(min=0.0, max=0.1)),
     ],
     metrics=[dict(name="eval_loss", objective="minimize")],
@@ -42,7 +42,6 @@ with tempfile.TemporaryDirectory() as out:
                 report_to="none",
                 use_cpu=True,
                 save_strategy="no",
-                disable_tqdm=True,
                 max_steps=16,
                 logging_steps=4,
                 eval_strategy="steps",
@@ -54,5 +53,7 @@ with tempfile.TemporaryDirectory() as out:
             data = dict(train_dataset=tokens(64, 0), eval_dataset=tokens(32, 1))
             Trainer(model, arguments, **data, callbacks=[SigOptCallback()]).train()
 
+print("failed runs by kind:", dict(experiment.progress.failed_by_kind))
 for best in experiment.best_runs():
-    print(f"best run {best.id}: eval_loss={best.metrics['eval_loss']:.4f} with {dict(best.params)}")
+    tuned = {name: best.params[name] for name in ("learning_rate", "weight_decay")}
+    print(f"best run {best.id}: eval_loss={best.metrics['eval_loss']:.4f} with {tuned}")
