@@ -182,7 +182,7 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
         found: dict[str, Any] = {}
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
-            found["optimizer"] = getattr(optimizer, "name", None) or type(optimizer).__name__
+            found["optimizer"] = type(optimizer).__name__  # its name is made unique per process: "sgd_5"
             try:
                 # A float32 variable: 0.01 reads 0.009999999776; 7 significant digits give back 0.01.
                 found["learning_rate"] = float(f"{float(optimizer.learning_rate):.7g}")
