@@ -183,7 +183,8 @@ def params(values: Mapping[str, Any]) -> dict[str, ParamValue]:
         try:
             clean[key] = to_param(value, key)
         except SigOptError:
-            text = _short(value)
+            # A number a run refuses (an int past 64 bits, such as xgboost's 2**64 - 1 sentinels; NaN) is kept as text.
+            text = _short(str(value) if isinstance(value, (int, float)) else value)
             if text is not None:
                 clean[key] = text
     return clean

@@ -446,3 +446,42 @@ def test_cli_init(target: Target) -> None:
     for name in ("run.yml", "experiment.yml"):
         assert (target.workdir / name).is_file()
         assert name in init.stdout
+
+
+# --- the AI module: sigopt.xgboost ----------------------------------------------------------------------
+
+XGB_PROJECT = "dev-sigopt-xgb-integration-test"  # the snippets set SIGOPT_PROJECT themselves, as their source
+
+
+@pytest.fixture
+def xgb_target(target: Target) -> Target:
+    """One OpenMP thread: xgboost's default (a thread per core) is several times slower on a busy 2-core machine."""
+    target.env["OMP_NUM_THREADS"] = "1"
+    return target
+
+
+def test_xgb_integration_run(xgb_target: Target) -> None:
+    """integration_test/test_xgboost_run.py: ``sigopt.xgboost.run`` for each task, with its logging turned
+    off, on a given run, with xgboost's defaults; the runs it started have ended (sigopt-python left them
+    active: the source ends only some)."""
+    done = xgb_target.python("xgb_integration/xgb_run.py")
+    assert done.stdout.endswith("all passed\n")
+    runs = xgb_target.runs(XGB_PROJECT)
+    assert len(runs) == 6 and _completed(runs), [(r.name, r.state, r.failure) for r in runs]
+    for task in ("binary", "multiclass", "regression"):
+        assert f"dev-integration-test-{task}" in {r.name for r in runs}
+    assert all(r.model == "XGBoost" for r in runs)
+
+
+def test_xgb_integration_experiment(xgb_target: Target) -> None:
+    """integration_test/test_xgboost_experiment.py: ``sigopt.xgboost.experiment`` spends each budget with
+    its metric on every run; ``sigopt.xgboost.run`` records into a run from ``experiment.create_run()``."""
+    done = xgb_target.python("xgb_integration/xgb_experiment.py")
+    assert done.stdout.endswith("all passed\n")
+    experiment_id, run_id = re.findall(r"custom loop (\S+) (\S+)", done.stdout)[0]
+    custom = sigopt.get_run(run_id)
+    assert custom.experiment == experiment_id and custom.state is sigopt.RunState.COMPLETED
+    assert {"test0-F1", "test0-recall", "Training time"} <= set(custom.metrics)
+    assert sigopt.get_experiment(experiment_id).progress.finished == 1
+    runs = xgb_target.runs(XGB_PROJECT)
+    assert _completed(runs) and all(r.experiment is not None for r in runs)
