@@ -36,7 +36,7 @@ C = {"name": "C", "type": "double", "bounds": {"min": 0.01, "max": 100.0}, "tran
 
 @pytest.fixture(autouse=True)
 def one_blas_thread() -> Iterator[None]:
-    """Models this small fit fastest on one BLAS thread: on a busy 2-core machine, OpenBLAS threads
+    """Models this small train fastest on one BLAS thread: on a busy 2-core machine, OpenBLAS threads
     waiting for each other made lbfgs 3 times slower."""
     with threadpool_limits(limits=1):
         yield
