@@ -448,13 +448,22 @@ def test_known_parameters_are_completed_or_refused_by_name(name: str, kind: str 
 
 
 def test_the_example_runs_and_sigopt_ai_xgboost_imports_xgboost_only_when_used(tmp_path: Path) -> None:
-    """The example, in a fresh interpreter that first checks ``import sigopt_ai.xgboost`` left xgboost alone."""
+    """The example, in a fresh interpreter that first checks ``import sigopt_ai.xgboost`` left xgboost alone
+    and that a missing xgboost names the extra to install."""
     example = ROOT / "examples" / "xgboost_compat_example.py"
     code = f"""
 import runpy, sys
 import sigopt_ai, sigopt_ai.xgboost
 assert "xgboost" not in sys.modules, "import sigopt_ai.xgboost imported xgboost"
 assert {{"XGBRun", "experiment", "run"}} <= set(dir(sigopt_ai.xgboost))
+sys.modules["xgboost"] = None  # as if it were not installed: the first use says which extra installs it
+try:
+    sigopt_ai.xgboost.run
+except sigopt_ai.MissingDependency as exc:
+    assert 'pip install "sigopt-ai[xgboost]"' in str(exc), exc
+else:
+    raise AssertionError("no MissingDependency")
+del sys.modules["xgboost"]
 runpy.run_path({str(example)!r}, run_name="__main__")
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGOPT_")}
