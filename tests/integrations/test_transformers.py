@@ -33,7 +33,7 @@ transformers = pytest.importorskip("transformers")
 
 from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments  # noqa: E402
 
-from sigopt_ai.integrations import transformers as hf  # noqa: E402
+from sigopt_ai.integrations._run import MAX_CHECKPOINTS  # noqa: E402
 from sigopt_ai.integrations.transformers import SigOptCallback  # noqa: E402
 
 transformers.logging.set_verbosity_error()  # the Trainer's info lines; warnings still fail the tests
@@ -212,6 +212,21 @@ def test_owned_run_fails_with_the_exception_that_stopped_training(tmp_path: Path
     assert record.params["learning_rate"] == 1e-3  # recorded before the first step
 
 
+def test_a_run_left_open_by_a_raising_train_is_failed_at_the_next_train(tmp_path: Path) -> None:
+    """Without the context manager nobody tells the callback that train() raised: the run it started
+    stays open until the callback trains again (or the process exits), and is then failed as an error."""
+    callback = SigOptCallback()
+    too_big = tiny_bert()
+    cap_memory(too_big, cap=1)
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        trainer(tmp_path, callback, model=too_big).train()
+    trainer(tmp_path, callback, max_steps=4, eval_strategy="no").train()
+    first, second = sorted(sigopt.list_runs(), key=lambda r: r.created)
+    assert first.state == "failed" and first.failure is not None and first.failure.kind == "error"
+    assert "stopped before on_train_end" in first.failure.message
+    assert second.state == "completed" and [c.step for c in second.checkpoints] == [4]
+
+
 def test_explicit_run_is_recorded_into_and_left_open(tmp_path: Path) -> None:
     target = sigopt.create_run(name="target")
     with sigopt.run(name="outer") as outer:
@@ -246,7 +261,7 @@ def test_checkpoints_are_bounded_to_200(tmp_path: Path) -> None:
 
     [record] = sigopt.list_runs()
     steps = [c.step for c in record.checkpoints]
-    assert len(steps) == 167 <= hf.MAX_CHECKPOINTS and steps[:3] == [1, 7, 13] and steps[-1] == 997
+    assert len(steps) == 167 <= MAX_CHECKPOINTS and steps[:3] == [1, 7, 13] and steps[-1] == 997
     assert record.checkpoints[1].values == {"loss": 1 / 7, "learning_rate": 1e-3, "epoch": 0.07}
     # An evaluation at a kept step is merged into its checkpoint (one at another step is not kept).
     evaluated = [c for c in record.checkpoints if "eval_loss" in c.values]
