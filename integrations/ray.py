@@ -25,6 +25,7 @@ from typing import Any
 from sigopt_ai._checks import describe_value, short_repr
 from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._failures import register_failure_type
+from sigopt_ai._models import SuggestionState
 from sigopt_ai.experiments._api import create_experiment, get_experiment
 from sigopt_ai.experiments._experiment import Experiment, _never
 from sigopt_ai.experiments._parse import parse_experiment
@@ -271,7 +272,8 @@ class SigOptSearch(Searcher):
         self._max_concurrent = int(state.get("max_concurrent") or self._max_concurrent)
         for trial_id, suggestion_id in (state.get("trials") or {}).items():
             served = experiment._backend.get_suggestion(experiment.id, str(suggestion_id))
-            if served is not None and trial_id not in self._live:
+            # A suggestion observed since the save (the trial completed before the driver died) is done.
+            if served is not None and served.state is SuggestionState.OPEN and trial_id not in self._live:
                 # The loop's own way to bind a run to a suggestion, as create_run() does for a new one.
                 run = experiment._run_for(served, new_run_id(), f"{experiment.name} {trial_id}", _never)
                 self._live[trial_id] = self._record(run, trial_id)
