@@ -18,7 +18,9 @@ imports and threads do not slow another's):
   A step is a boosting round or an optimizer step. Every framework runs on one thread
   (``nthread``/``num_threads``/``torch.set_num_threads(1)``) so that the figures move less with the
   shared machine's load; recording threads (our writer, MLflow's, wandb-core) run beside it.
-* Variants: ``none`` (no callback, no logger), ``sigopt_ai``, ``mlflow`` (3.17.2) and ``wandb``
+* Variants: ``none`` (no callback, no logger), ``noop`` (a callback or logger of the framework's base
+  class that does nothing: the floor every integration pays, the framework's dispatch and Python code
+  run cold after each step's compute), ``sigopt_ai``, ``mlflow`` (3.17.2) and ``wandb``
   (0.31.0, ``mode="offline"``). Each records what ours records: metrics per step, params, final
   metrics, feature importances for the boosters; none saves the model. MLflow: ``mlflow.xgboost``/
   ``mlflow.lightgbm.autolog(log_models=False, log_datasets=False)``, Lightning's ``MLFlowLogger``,
@@ -88,7 +90,7 @@ from benchmarks.log_overhead import (  # noqa: E402
 DEFAULT_RESULTS = HERE / "results"
 DEFAULT_CACHE = Path("~/.cache/sigopt-ai-bench").expanduser()
 FRAMEWORKS = ("xgboost", "lightgbm", "lightning", "keras", "transformers")
-VARIANTS = ("none", "sigopt_ai", "mlflow", "wandb")
+VARIANTS = ("none", "noop", "sigopt_ai", "mlflow", "wandb")
 PEER_VARIANTS = ("mlflow", "wandb")
 TARGET_PCT = 1.0
 """Issue 18: an integration costs under 1 % of the training it records."""
@@ -379,6 +381,50 @@ class Variant:
         return {}
 
 
+class Noop(Variant):
+    """A callback (or logger) that does nothing: the floor any integration pays, the framework's
+    dispatch and the Python code's cold start after each step's compute."""
+
+    name = "noop"
+
+    def open(self) -> list[Any]:
+        if self.framework == "xgboost":
+            from xgboost.callback import TrainingCallback
+
+            return [TrainingCallback()]
+        if self.framework == "lightgbm":
+
+            def callback(env: Any) -> None:
+                pass
+
+            callback.order = 30  # type: ignore[attr-defined]  # LightGBM reads these attributes
+            callback.before_iteration = False  # type: ignore[attr-defined]
+            return [callback]
+        if self.framework == "lightning":
+            return [_noop_logger()]
+        if self.framework == "keras":
+            import keras
+
+            return [keras.callbacks.Callback()]
+        return [importlib.import_module("transformers").TrainerCallback()]
+
+
+def _noop_logger() -> Any:
+    from lightning.pytorch.loggers import Logger
+
+    class NoopLogger(Logger):
+        name = "noop"
+        version = "0"
+
+        def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+            pass
+
+        def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+            pass
+
+    return NoopLogger()
+
+
 class Ours(Variant):
     """``sigopt_ai.integrations.<framework>`` inside ``with sigopt.run():``."""
 
@@ -521,7 +567,7 @@ class WandB(Variant):
         return {"offline_file_bytes": sum(f.stat().st_size for f in files)}
 
 
-VARIANT_CLASSES: dict[str, type[Variant]] = {v.name: v for v in (Variant, Ours, MLflow, WandB)}
+VARIANT_CLASSES: dict[str, type[Variant]] = {v.name: v for v in (Variant, Noop, Ours, MLflow, WandB)}
 
 
 class HookTimer:
@@ -772,7 +818,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     for framework, entry in results["frameworks"].items():
-        for name, row in entry.get("summary", {}).get("variants", {}).items():
+        rows = entry.get("summary", {}).get("variants", {})
+        for name, row in ((name, rows[name]) for name in VARIANTS if rows.get(name, {}).get("status") == "ok"):
             hooks = row.get("hooks") or {}
             spent = sorted(hooks.items(), key=lambda item: -item[1]["ms"])
             text = "; ".join(f"`{hook}` {h['calls']:g} x, {fmt(h['ms'])} ms" for hook, h in spent if h["ms"] >= 0.5)

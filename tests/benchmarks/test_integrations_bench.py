@@ -27,15 +27,16 @@ def test_tiny_run_of_xgboost_writes_the_json_and_markdown(tmp_path: Path) -> Non
     entry = results["frameworks"]["xgboost"]
     rounds = integrations.SIZES["tiny"].rounds
     assert entry["steps"] == rounds
-    assert set(entry["variants"]) == {"none", "sigopt_ai"}  # no peers asked for
-    for name in ("none", "sigopt_ai"):
+    assert set(entry["variants"]) == {"none", "noop", "sigopt_ai"}  # no peers asked for
+    for name in ("none", "noop", "sigopt_ai"):
         variant = entry["variants"][name]
         assert variant["status"] == "ok", variant
         assert len(variant["reps"]) == 2  # the warm-up is not among them
         assert all(rep["train_s"] > 0 for rep in variant["reps"])
     assert all(rep["hook_calls"] == 0 for rep in entry["variants"]["none"]["reps"])
     # Every round went through the callback's timed hooks: before/after each iteration, and training's ends.
-    assert all(rep["hook_calls"] >= 2 * rounds + 2 for rep in entry["variants"]["sigopt_ai"]["reps"])
+    for name in ("noop", "sigopt_ai"):
+        assert all(rep["hook_calls"] >= 2 * rounds + 2 for rep in entry["variants"][name]["reps"])
     recorded = entry["variants"]["sigopt_ai"]["recorded"]
     assert recorded["checkpoints"] == rounds and recorded["metrics"] > 0 and recorded["params"] > 0
 
