@@ -29,6 +29,7 @@ import sigopt_ai as sigopt
 import sigopt_ai.xgboost
 from sigopt_ai.integrations import _xgboost_compat as compat
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
+from tests.conftest import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 # One thread: xgboost's default (every core) is many times slower on a busy two-core machine.
@@ -328,6 +329,41 @@ def test_experiment_loop_over_run_learns_from_oom_and_diverged_assignments(regre
     for record in exp.runs():
         if record.failure is not None and record.failure.kind is sigopt.FailureKind.DIVERGED:
             assert record.params["eta"] > 10 and not math.isfinite(record.metrics["test-rmse"])
+
+
+def test_a_real_allocation_failure_under_a_memory_cap_is_an_oom_observation(tmp_path: Path) -> None:
+    """Under a real address-space cap (RLIMIT_AS, in a fresh interpreter), an assignment whose gradient
+    buffers (rows x classes) cannot be allocated fails inside xgboost with ``std::bad_alloc``: xgboost's
+    own XGBoostError, which the run classifies ``oom``; the loop goes on to the next grid point."""
+    code = """
+import json, os, resource
+import numpy as np, xgboost as xgb
+import sigopt_ai as sigopt, sigopt_ai.xgboost
+
+x = np.random.RandomState(0).rand(200, 5)
+y = (x[:, 0] > 0.5).astype(float)
+dtrain, dtest = xgb.DMatrix(x[:150], label=y[:150]), xgb.DMatrix(x[150:], label=y[150:])
+exp = sigopt.create_experiment(
+    name="memory cap",
+    parameters=[{"name": "num_class", "type": "int", "grid": [2, 3, 1_000_000_000]}],
+    metrics=[{"name": "test-mlogloss", "objective": "minimize"}],
+    type="grid",
+    budget=3,
+)
+used = int(open("/proc/self/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+resource.setrlimit(resource.RLIMIT_AS, (used + 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))
+for run in exp.loop(progress=False):
+    with run:  # the run's num_class goes to xgboost, as sigopt-python's run() merged run params
+        sigopt_ai.xgboost.run({"objective": "multi:softprob", "nthread": 1}, dtrain, 3, evals=[(dtest, "test")], verbose_eval=False)
+print(json.dumps([[o.assignments["num_class"], o.failure_kind, o.values.get("test-mlogloss")] for o in exp.observations()]))
+print(json.dumps([[r.params["num_class"], r.failure and r.failure.message] for r in exp.runs()]))
+"""
+    done = run_python(code, env={"SIGOPT_AI_DB": str(tmp_path / "cap.db"), "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    observed, runs = (json.loads(line) for line in done.stdout.splitlines()[-2:])
+    assert sorted(o[:2] for o in observed) == [[2, None], [3, None], [1_000_000_000, "oom"]]
+    assert all(value is not None and math.isfinite(value) for n, _, value in observed if n < 100)
+    assert [message for n, message in runs if n == 1_000_000_000] == ["std::bad_alloc"]
 
 
 def test_experiment_completes_the_definition_and_spends_the_budget_on_real_failures(
