@@ -122,7 +122,12 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
         return self._integration.last or self._integration.run
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._integration.start()
+        integration = self._integration
+        if integration.started and not integration.owned:
+            # The previous fit raised (Keras calls no callback then), in a run that has ended since (an
+            # experiment loop's previous run) or whose code caught the exception: resolve the run again.
+            integration.finish()
+        integration.start()
         params = self.params or {}
         epochs = params.get("epochs")
         steps = params.get("steps")
@@ -133,7 +138,7 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
         self._epoch_period = checkpoint_period(self._epochs, 1, epoch_limit)
         total = self._epochs * steps if self._epochs and isinstance(steps, int) and steps > 0 else None
         self._batch_period = checkpoint_period(total, 1, MAX_CHECKPOINTS // 2)
-        self._integration.log_params({**self._compile_params(), "epochs": self._epochs, "steps_per_epoch": steps})
+        integration.log_params({**self._compile_params(), "epochs": self._epochs, "steps_per_epoch": steps})
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch_start = self._batches

@@ -84,9 +84,10 @@ def test_experiment_loop_records_oom_and_divergence_as_failed_observations() -> 
         type="random",
         seed=3,
     )
+    callback = SigOptCallback()  # one for all runs: each fit records into its own run, after a failed one too
     for run in exp.loop(progress=False):
         with run:
-            _fit(SigOptCallback(), lr=run.params.lr, width=run.params.width)
+            _fit(callback, lr=run.params.lr, width=run.params.width)
 
     observations = exp.observations()
     assert len(observations) == 5 and exp.progress.finished == 5 and exp.progress.remaining == 0
