@@ -30,7 +30,7 @@ from sigopt_ai.experiments._api import create_experiment, get_experiment
 from sigopt_ai.experiments._experiment import Experiment, _never
 from sigopt_ai.experiments._parse import parse_experiment
 from sigopt_ai.integrations._require import require
-from sigopt_ai.integrations._run import MAX_CHECKPOINTS, IntegrationRun
+from sigopt_ai.integrations._run import MAX_CHECKPOINTS, IntegrationRun, positive_int
 from sigopt_ai.runs._run import RunContext, abandon, new_run_id
 
 ray = require("ray", "ray", minimum="2.9")
@@ -40,7 +40,7 @@ from ray.tune import Callback  # noqa: E402
 from ray.tune.result import AUTO_RESULT_KEYS  # noqa: E402
 from ray.tune.search import Searcher  # noqa: E402
 
-__all__ = ["SigOptSearch"]
+__all__ = ["SigOptSearch", "TrialError"]
 
 logger = logging.getLogger("sigopt_ai.integrations")
 
@@ -139,10 +139,10 @@ class SigOptSearch(Searcher):
         _check_extra(kwargs, points_to_evaluate)
         if (space is None) == (experiment_id is None):
             raise ValidationError("space: give exactly one of space (a new experiment) and experiment_id.")
-        self._max_concurrent = _positive_int(max_concurrent, "max_concurrent")
+        self._max_concurrent = positive_int(max_concurrent, "max_concurrent")
         self._space = None if space is None else [dict(p) for p in _list_of_mappings(space, "space")]
         self._name = name
-        self._budget = None if observation_budget is None else _positive_int(observation_budget, "observation_budget")
+        self._budget = None if observation_budget is None else positive_int(observation_budget, "observation_budget")
         self._project = project
         self._metrics, self._modes = _metrics_and_modes(metric, mode)
         self._experiment_id = None if experiment_id is None else _text(experiment_id, "experiment_id")
@@ -190,7 +190,7 @@ class SigOptSearch(Searcher):
 
     def set_max_concurrency(self, max_concurrent: int) -> bool:
         """``ConcurrencyLimiter``'s limit replaces ``max_concurrent``."""
-        self._max_concurrent = _positive_int(max_concurrent, "max_concurrent")
+        self._max_concurrent = positive_int(max_concurrent, "max_concurrent")
         return True
 
     # Ray annotates Optional[Dict], yet its searchers return Searcher.FINISHED (a str) when done.
@@ -481,12 +481,6 @@ def _check_extra(kwargs: Mapping[str, Any], points_to_evaluate: Any) -> None:
             "points_to_evaluate must be None or empty: the store serves the optimizer's suggestions "
             f"only, never chosen assignments; got {short_repr(points_to_evaluate)}."
         )
-
-
-def _positive_int(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError(f"{field} must be a positive int, got {short_repr(value)}.")
-    return value
 
 
 def _text(value: Any, field: str) -> str:
