@@ -27,14 +27,18 @@ do what it meant (each is said where it happens):
 - Regression metrics are computed on the predictions as they are (sigopt-python rounded them to
   integers first, which made the mean squared error of a target in ``[0, 1)`` meaningless).
 - ``binary:logitraw`` margins are classified at 0, not rounded.
-- Feature importances go to the run's metadata (there is no ``sys_metadata`` writer for users here),
-  and there is no ``dev_metadata``: ``_IS_XGB_RUN`` is not recorded.
+- The parameters given and the metadata are recorded before training (sigopt-python recorded them
+  after it): a run whose training fails shows what it tried.
+- Feature importances go to the run's metadata as ``"importance/{feature}"`` (there is no
+  ``sys_metadata`` writer for users here), and there is no ``dev_metadata``: ``_IS_XGB_RUN`` is not
+  recorded. Parameters have no "source" (sigopt-python's "User Specified"/"XGBoost Defaults").
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import inspect
 import io
@@ -293,36 +297,22 @@ def _train_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+@dataclasses.dataclass(kw_only=True)
 class _Training:
     """One call of :func:`run`: the arguments, the training, and what is recorded after it."""
 
-    def __init__(
-        self,
-        *,
-        params: dict[str, Any],
-        dtrain: Any,
-        num_boost_round: int,
-        evals: list[tuple[Any, str]] | None,
-        early_stopping_rounds: int | None,
-        evals_result: dict[str, Any] | None,
-        verbose_eval: bool | int,
-        callbacks: list[Any],
-        xgb_model: Any,
-        kwargs: dict[str, Any],
-        options: dict[str, Any],
-    ) -> None:
-        self.params = params
-        self.dtrain = dtrain
-        self.num_boost_round = num_boost_round
-        self.evals = evals
-        self.early_stopping_rounds = early_stopping_rounds
-        self.evals_result = evals_result
-        self.verbose_eval = verbose_eval
-        self.callbacks = callbacks
-        self.xgb_model = xgb_model
-        self.kwargs = kwargs
-        self.options = options
-        self.train_seconds = 0.0
+    params: dict[str, Any]
+    dtrain: Any
+    num_boost_round: int
+    evals: list[tuple[Any, str]] | None
+    early_stopping_rounds: int | None
+    evals_result: dict[str, Any] | None
+    verbose_eval: bool | int
+    callbacks: list[Any]
+    xgb_model: Any
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+    train_seconds: float = 0.0
 
     def checkpoint_period(self) -> int:
         """sigopt-python's period: the verbose period, else a given EvaluationMonitor's, else 5; raised
