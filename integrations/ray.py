@@ -318,6 +318,8 @@ class SigOptSearch(Searcher):
 
     def _served(self) -> Experiment:
         """The experiment, created at the first trial (Tune may pass the metric until then)."""
+        if self._experiment is None and self._experiment_id is not None:  # an unpickled copy
+            self._experiment = _existing(self._experiment_id)
         if self._experiment is None:
             if not self._metrics or not self._modes:
                 raise ValidationError(

@@ -179,6 +179,8 @@ def test_the_searcher_pickles_without_its_live_trials() -> None:
     search.suggest("t1")
     copy = pickle.loads(pickle.dumps(search))
     assert isinstance(copy.suggest("t9"), dict) and copy.metric == "loss"
+    assert copy.experiment is not None and search.experiment is not None
+    assert copy.experiment.id == search.experiment.id  # the same experiment, not a second one
     search.on_trial_complete("t1", {"loss": 1.0})
     copy.on_trial_complete("t9", {"loss": 2.0})
 
