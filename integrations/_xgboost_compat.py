@@ -43,6 +43,7 @@ import functools
 import inspect
 import io
 import json
+import logging
 import platform
 import sys
 import time
@@ -62,6 +63,8 @@ from sigopt_ai.integrations._run import IntegrationRun, checkpoint_period, flag,
 from sigopt_ai.runs._run import RunContext  # noqa: E402
 
 __all__ = ["XGBRun", "experiment", "run"]
+
+logger = logging.getLogger("sigopt_ai.integrations")
 
 DEFAULT_EVALS_NAME = "TestSet"
 """The name of an eval set given as a bare ``DMatrix`` (sigopt-python's)."""
@@ -222,7 +225,10 @@ def run(
     except BaseException as exc:
         recorder.finish(exc)
         raise
-    training.record(recorder, booster)
+    try:
+        training.record(recorder, booster)
+    except Exception:  # a metric that cannot be computed must not cost the user the trained booster
+        logger.warning("sigopt_ai: recording XGBoost's results into run %s failed", context.id, exc_info=True)
     recorder.finish()
     return XGBRun(context, booster)
 
@@ -391,7 +397,7 @@ class _Training:
     # -- after training -----------------------------------------------------------------------------
 
     def record(self, recorder: IntegrationRun, booster: Any) -> None:
-        """xgboost's defaults, the metrics and the importances, after training; nothing here raises."""
+        """xgboost's defaults, the metrics and the importances, after training (what the run refuses is dropped)."""
         # The model's type again: the checkpoint callback, started inside training, named it "xgboost".
         recorder.call(recorder.run.log_model, "XGBoost")
         if self.options["autolog_xgboost_defaults"]:
@@ -457,7 +463,8 @@ class _Tee(io.TextIOBase):
             part = text[: _LOG_LIMIT - self._kept]
             self._parts.append(part)
             self._kept += len(part)
-        return self._stream.write(text)  # type: ignore[no-any-return]
+        self._stream.write(text)
+        return len(text)
 
     def flush(self) -> None:
         self._stream.flush()
