@@ -190,7 +190,9 @@ def run(
             this xgboost's ``train`` does not take is dropped with a ``RuntimeWarning``.
 
     Returns:
-        The run and the trained booster.
+        The run and the trained booster. A run that ``run()`` started has ended (sigopt-python left it
+        active until ``ctx.run.end()``, which still works); to record more into the same run, open it
+        yourself: call ``run()`` inside ``with sigopt_ai.run() as r:``, or give ``run_options={"run": r}``.
 
     Raises:
         ValidationError: An argument breaks a rule (the message names it): ``run_options`` holds an
