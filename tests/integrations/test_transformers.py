@@ -28,7 +28,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments  # noqa: E402
+from transformers import (  # noqa: E402
+    BertConfig,
+    BertForSequenceClassification,
+    Trainer,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
 
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS  # noqa: E402
 from sigopt_ai.integrations.transformers import SigOptCallback  # noqa: E402
@@ -126,6 +133,13 @@ def trainer(tmp_path: Path, callback: Any, *, model: Any = None, **arguments: An
         eval_dataset=Tokens(32, 1),
         callbacks=[callback],
     )
+
+
+def hook_arguments(tmp_path: Path, **state: Any) -> tuple[Any, Any, Any]:
+    """The Trainer's real arguments, state and control objects, for tests that call the hooks in the
+    Trainer's order themselves (more steps than a test can train, or a setting the CPU lacks)."""
+    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True)
+    return args, TrainerState(**state), TrainerControl()
 
 
 @needs_trainer
@@ -255,10 +269,7 @@ def test_checkpoints_are_bounded_to_200(tmp_path: Path) -> None:
     """1000 logged steps (and evaluations) keep one step in ceil(1000 / 199) = 6: 167
     checkpoints, evaluations merged into their step. The hooks are called in the Trainer's order with
     its real state objects: 1000 real steps would take most of a minute on a loaded CI machine."""
-    from transformers import TrainerControl, TrainerState
-
-    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True)
-    state, control = TrainerState(max_steps=1000), TrainerControl()
+    args, state, control = hook_arguments(tmp_path, max_steps=1000)
     callback = SigOptCallback()
     callback.on_train_begin(args, state, control, model=tiny_bert(hidden=4))
     for step in range(1, 1001):
@@ -282,26 +293,20 @@ def test_checkpoints_are_bounded_to_200(tmp_path: Path) -> None:
 
 @needs_trainer
 def test_only_world_process_zero_records(tmp_path: Path) -> None:
-    from transformers import TrainerControl, TrainerState
-
-    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True)
-    state = TrainerState(max_steps=10, is_world_process_zero=False)
+    args, state, control = hook_arguments(tmp_path, max_steps=10, is_world_process_zero=False)
     callback = SigOptCallback()
-    callback.on_train_begin(args, state, TrainerControl(), model=tiny_bert())
-    callback.on_log(args, state, TrainerControl(), logs={"loss": float("nan")})
-    callback.on_evaluate(args, state, TrainerControl(), metrics={"eval_loss": 0.5})
-    callback.on_train_end(args, state, TrainerControl())
+    callback.on_train_begin(args, state, control, model=tiny_bert())
+    callback.on_log(args, state, control, logs={"loss": float("nan")})
+    callback.on_evaluate(args, state, control, metrics={"eval_loss": 0.5})
+    callback.on_train_end(args, state, control)
     assert sigopt.list_runs() == []
 
 
 @needs_trainer
 def test_nonfinite_grad_norm_under_fp16_is_a_skipped_step(tmp_path: Path) -> None:
     """The gradient scaler skips a step whose gradients overflow; only a NaN loss is a divergence."""
-    from transformers import TrainerControl, TrainerState
-
-    args = TrainingArguments(output_dir=str(tmp_path), report_to="none", use_cpu=True)
+    args, state, control = hook_arguments(tmp_path, max_steps=10)
     args.fp16 = True  # fp16 needs a GPU to construct; the callback only reads the flag
-    state, control = TrainerState(max_steps=10), TrainerControl()
     with sigopt.run() as run, SigOptCallback() as callback:
         callback.on_train_begin(args, state, control)
         state.global_step = 1
