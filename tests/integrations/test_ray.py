@@ -185,6 +185,20 @@ def test_the_searcher_pickles_without_its_live_trials() -> None:
     copy.on_trial_complete("t9", {"loss": 2.0})
 
 
+def test_several_metrics_as_the_removed_class_took_them() -> None:
+    search = SigOptSearch(SPACE, metric=["acc", "loss"], mode=["max", "obs"], observation_budget=1)
+    assert (search.metric, search.mode) == (["acc", "loss"], ["max", "obs"])
+    search.suggest("t1")
+    search.on_trial_complete("t1", {"acc": 0.9, "loss": 0.2})
+    exp = search.experiment
+    assert exp is not None
+    assert [(m.name, m.objective, m.strategy) for m in exp.metrics] == [
+        ("acc", "maximize", "optimize"),
+        ("loss", "maximize", "store"),
+    ]
+    assert exp.observations()[0].values == {"acc": 0.9, "loss": 0.2}
+
+
 def test_a_trial_records_at_most_200_checkpoints_and_its_last_result() -> None:
     search = SigOptSearch(SPACE, metric="loss", mode="min", observation_budget=1)
     search.suggest("t1")
