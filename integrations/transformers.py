@@ -15,6 +15,8 @@ when it ends:
 * **metrics**: the metrics of every evaluation (``eval_loss``, ``eval_accuracy``, ...; the last one
   is the run's value), the Trainer's closing summary (``train_loss``, ``train_runtime``, ...), and
   the last logged ``loss``, ``grad_norm``, ``learning_rate`` and ``epoch`` when training ends.
+* **metadata**: ``model_class``, and with ``metric_for_best_model`` (early stopping, say) the best
+  evaluation's ``best_metric`` and ``best_metric_name`` (and ``best_step`` when checkpoints are saved).
 
 A NaN or infinite loss, evaluation value or gradient norm fails the run as ``diverged`` and stops
 training (``control.should_training_stop``), so an experiment learns to avoid the assignment and
@@ -201,6 +203,13 @@ class SigOptCallback(TrainerCallback):
         """Record the last logged values as metrics; end the run if the callback started it."""
         if self._training and state.is_world_process_zero:
             self._record.log_metrics(self._last)
+            if getattr(state, "best_metric", None) is not None:  # with metric_for_best_model (early stopping)
+                best = {
+                    "best_metric": state.best_metric,
+                    "best_metric_name": getattr(args, "metric_for_best_model", None),
+                    "best_step": getattr(state, "best_global_step", None),  # known once a checkpoint is saved
+                }
+                self._record.log_metadata({key: value for key, value in best.items() if value is not None})
             self._close(None)
 
     # -- an exception that stops training ---------------------------------------------------------

@@ -197,7 +197,9 @@ def test_experiment_loop_learns_oom_and_divergence(tmp_path: Path) -> None:
 @needs_trainer
 def test_owned_run_records_params_checkpoints_and_metrics(tmp_path: Path) -> None:
     callback = SigOptCallback(name="tiny-bert", project="hf-demo")
-    trainer(tmp_path, callback, lr_scheduler_type="cosine", weight_decay=0.01).train()
+    trainer(
+        tmp_path, callback, lr_scheduler_type="cosine", weight_decay=0.01, metric_for_best_model="eval_loss"
+    ).train()
 
     [record] = sigopt.list_runs(project="hf-demo")
     assert record.name == "tiny-bert" and record.state == "completed" and record.model == "transformers"
@@ -208,6 +210,9 @@ def test_owned_run_records_params_checkpoints_and_metrics(tmp_path: Path) -> Non
     assert params["model.type"] == "bert" and params["model.hidden_size"] == 16
     assert params["model.num_hidden_layers"] == 1 and params["model.parameters"] > 1000
     assert record.metadata["model_class"] == "BertForSequenceClassification"
+    best = min(c.values["eval_loss"] for c in record.checkpoints if "eval_loss" in c.values)
+    assert record.metadata["best_metric"] == best and record.metadata["best_metric_name"] == "eval_loss"
+    assert "best_step" not in record.metadata  # the Trainer knows it only once it saves a checkpoint
 
     # Training logs every 4 steps and evaluates every 8: one checkpoint per logged step, both merged.
     assert [c.step for c in record.checkpoints] == [4, 8, 12, 16]
