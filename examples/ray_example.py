@@ -46,6 +46,8 @@ tuner.fit()
 experiment = search.experiment
 assert experiment is not None
 print(experiment.progress)
-best = experiment.best_runs()[0]
-print(f"best run {best.id}: loss={best.metrics['loss']:.4g} with {dict(best.params)}")
-print(sigopt.get_run(best.id).checkpoints[-1])
+for best in experiment.best_runs()[:1]:  # none when every trial failed (a tiny budget)
+    print(f"best run {best.id}: loss={best.metrics['loss']:.4g} with {dict(best.params)}")
+    print("last checkpoint:", sigopt.get_run(best.id).checkpoints[-1])
+if not experiment.best_runs():
+    print("no run succeeded:", experiment.progress.failed_by_kind)

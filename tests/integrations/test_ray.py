@@ -292,4 +292,5 @@ def test_the_example_runs(cluster: str, tmp_path: Path) -> None:
         timeout=240,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "finished=2" in done.stdout and "best run " in done.stdout
+    # Two trials may both fail (out of memory or diverged): the script says so instead of a best run.
+    assert "finished=2" in done.stdout and ("best run " in done.stdout or "no run succeeded" in done.stdout)
