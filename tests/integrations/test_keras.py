@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
+from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment, run_example
 
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
@@ -24,26 +24,17 @@ torch = pytest.importorskip("torch")
 from sigopt_ai.integrations import keras as integration  # noqa: E402
 from sigopt_ai.integrations.keras import SigOptCallback  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
-MEMORY_CAP = 256 * 1024
-"""A declared memory cap in bytes: no GPU is here, so a model whose training would need more raises
-torch's real ``torch.cuda.OutOfMemoryError``, as a GPU of that size would."""
-
 
 class MemoryCap(keras.layers.Layer):  # type: ignore[misc]
-    """Passes its input through; in training, raises CUDA's OOM when the model needs more than the cap."""
+    """Passes its input through; in training, raises CUDA's OOM when the model's weights need more than the cap."""
 
-    def __init__(self, needed: int, **kwargs: Any) -> None:
+    def __init__(self, weights: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.needed = needed
+        self.model_weights = weights
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        if training and self.needed > MEMORY_CAP:
-            raise torch.cuda.OutOfMemoryError(
-                f"CUDA out of memory. Tried to allocate {self.needed / 2**20:.2f} MiB "
-                f"(a declared cap of {MEMORY_CAP / 2**20:.2f} MiB: no GPU here)"
-            )
+        if training:
+            check_memory(self.model_weights)
         return inputs
 
 
@@ -52,7 +43,7 @@ def _model(lr: float = 0.01, width: int = 16) -> Any:
     model = keras.Sequential(
         [
             keras.Input((4,)),
-            MemoryCap(4 * weights * 3),  # weights, gradients, momentum (float32)
+            MemoryCap(weights),
             keras.layers.Dense(width, activation="relu"),
             keras.layers.Dense(1),
         ]
@@ -73,37 +64,13 @@ def _fit(callback: SigOptCallback, *, lr: float = 0.01, width: int = 16, epochs:
 
 
 def test_experiment_loop_records_oom_and_divergence_as_failed_observations() -> None:
-    exp = sigopt.create_experiment(
-        name="keras-mlp",
-        parameters=[
-            {"name": "lr", "type": "double", "grid": [0.01, 1e4]},
-            {"name": "width", "type": "int", "grid": [16, 4096]},
-        ],
-        metrics=[{"name": "val_loss", "objective": "minimize"}],
-        budget=5,
-        type="random",
-        seed=3,
-    )
+    exp = grid_experiment("keras-mlp", good_lr=0.01)
     callback = SigOptCallback()  # one for all runs: each fit records into its own run, after a failed one too
     for run in exp.loop(progress=False):
         with run:
             _fit(callback, lr=run.params.lr, width=run.params.width)
-
-    observations = exp.observations()
-    assert len(observations) == 5 and exp.progress.finished == 5 and exp.progress.remaining == 0
-    kinds = set()
-    for observation in observations:
-        lr, width = observation.assignments["lr"], observation.assignments["width"]
-        # The cap is checked at the first batch, before any update: a wide model never trains.
-        expected = "oom" if width == 4096 else "diverged" if lr == 1e4 else None
-        assert observation.failure_kind == expected, observation
-        assert observation.failed is (expected is not None)
-        if expected is None:
-            assert 0 <= observation.values["val_loss"] < 5
-        kinds.add(expected)
-    assert kinds == {None, "oom", "diverged"}  # the grid's corners were all tried
-    assert exp.progress.failed_by_kind == {k: sum(o.failure_kind == k for o in observations) for k in kinds if k}
-    diverged = sigopt.get_run(next(o.run for o in observations if o.failure_kind == "diverged"))
+    check_loop(exp)
+    diverged = sigopt.get_run(next(str(o.run) for o in exp.observations() if o.failure_kind == "diverged"))
     assert diverged.failure is not None and diverged.failure.message.startswith("loss was ")
     assert len(diverged.checkpoints) == 1  # stopped in its first epoch, as TerminateOnNaN stops
 
@@ -219,15 +186,5 @@ def test_the_backend_defaults_to_torch_only_when_nobody_chose_one(
 
 
 def test_the_example_runs_without_a_backend_set(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if key not in ("KERAS_BACKEND", "KERAS_HOME")}
-    env.update(SIGOPT_AI_DB=str(tmp_path / "example.db"), SIGOPT_PROJECT="example", HOME=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "keras_example.py")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Keras on torch" in done.stdout and "best run" in done.stdout and "val_loss" in done.stdout
+    stdout = run_example("keras_example.py", tmp_path, drop=("KERAS_BACKEND", "KERAS_HOME"), HOME=str(tmp_path))
+    assert "Keras on torch" in stdout and "best run" in stdout and "val_loss" in stdout

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from argparse import Namespace
 from pathlib import Path
 from typing import Any
@@ -16,6 +13,7 @@ from hypothesis import strategies as st
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
+from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment, run_example
 
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
@@ -24,18 +22,12 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from sigopt_ai.integrations.lightning import SigOptLogger  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-
 # Lightning 2.6 calls a helper that torch 2.13 deprecated, on every evaluation loop.
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:`isinstance\(treespec, LeafSpec\)` is deprecated:FutureWarning",
     # A 2-core CI machine: Lightning suggests more DataLoader workers than there are cores to gain from.
     "ignore:The '(train|val)_dataloader' does not have many workers:UserWarning",
 )
-
-MEMORY_CAP = 256 * 1024
-"""A declared memory cap in bytes: no GPU is here, so a model whose training would need more raises
-torch's real ``torch.cuda.OutOfMemoryError``, as a GPU of that size would."""
 
 
 class Regressor(pl.LightningModule):
@@ -48,12 +40,7 @@ class Regressor(pl.LightningModule):
 
     def training_step(self, batch: Any, index: int) -> Any:
         x, y = batch
-        needed = 4 * sum(p.numel() for p in self.parameters()) * 3  # weights, gradients, momentum (float32)
-        if needed > MEMORY_CAP:
-            raise torch.cuda.OutOfMemoryError(
-                f"CUDA out of memory. Tried to allocate {needed / 2**20:.2f} MiB "
-                f"(a declared cap of {MEMORY_CAP / 2**20:.2f} MiB: no GPU here)"
-            )
+        check_memory(sum(p.numel() for p in self.parameters()))
         loss = torch.nn.functional.mse_loss(self.net(x), y)
         self.log("train_loss", loss)
         return loss
@@ -91,38 +78,12 @@ def _fit(logger: SigOptLogger, *, lr: float = 0.05, width: int = 16, epochs: int
 
 
 def test_experiment_loop_records_oom_and_divergence_as_failed_observations() -> None:
-    exp = sigopt.create_experiment(
-        name="lightning-mlp",
-        parameters=[
-            {"name": "lr", "type": "double", "grid": [0.05, 1e4]},
-            {"name": "width", "type": "int", "grid": [16, 4096]},
-        ],
-        metrics=[{"name": "val_loss", "objective": "minimize"}],
-        budget=5,
-        type="random",
-        seed=3,
-    )
+    exp = grid_experiment("lightning-mlp", good_lr=0.05)
     logger = SigOptLogger()  # one for all runs: each fit records into its own run
     for run in exp.loop(progress=False):
         with run:
             _fit(logger, lr=run.params.lr, width=run.params.width)
-
-    observations = exp.observations()
-    assert len(observations) == 5 and exp.progress.finished == 5 and exp.progress.remaining == 0
-    kinds = set()
-    for observation in observations:
-        lr, width = observation.assignments["lr"], observation.assignments["width"]
-        # The cap is checked at the first step, before any update: a wide model never trains.
-        expected = "oom" if width == 4096 else "diverged" if lr == 1e4 else None
-        assert observation.failure_kind == expected, observation
-        assert observation.failed is (expected is not None)
-        if expected is None:
-            assert 0 <= observation.values["val_loss"] < 5
-        kinds.add(expected)
-    assert kinds == {None, "oom", "diverged"}  # the grid's corners were all tried
-    assert exp.progress.failed_by_kind == {k: sum(o.failure_kind == k for o in observations) for k in kinds if k}
-    record = sigopt.get_run(next(o.run for o in observations if o.failure_kind == "oom"))
-    assert record.failure is not None and record.failure.type == "torch.OutOfMemoryError"
+    check_loop(exp)
 
 
 def test_an_owned_run_records_params_step_merged_checkpoints_and_final_metrics() -> None:
@@ -257,14 +218,5 @@ def test_any_prefix_is_accepted_and_used_or_refused_naming_it(prefix: str) -> No
 
 
 def test_the_example_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "SIGOPT_AI_DB": str(tmp_path / "example.db"), "SIGOPT_PROJECT": "example"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "lightning_example.py")],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "best run" in done.stdout and "val_loss" in done.stdout
+    stdout = run_example("lightning_example.py", tmp_path)
+    assert "best run" in stdout and "val_loss" in stdout
