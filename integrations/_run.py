@@ -28,6 +28,8 @@ __all__ = [
     "IntegrationRun",
     "checkpoint_period",
     "flag",
+    "importances",
+    "non_finite",
     "numbers",
     "params",
     "positive_int",
@@ -242,6 +244,19 @@ def flag(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationTypeError(f"{field} must be True or False, got {describe_value(value)}.")
     return value
+
+
+def non_finite(values: Mapping[str, float]) -> str:
+    """The NaN and infinite entries of ``values`` as ``name=value`` text, for a ``diverged`` message."""
+    return ", ".join(f"{name}={value}" for name, value in values.items() if not math.isfinite(value))
+
+
+def importances(scores: Mapping[str, Any], limit: int = 50) -> dict[str, float]:
+    """The ``limit`` highest of a model's feature importances as metadata entries ``"importance/{feature}"``
+    (ties by name; features whose entry name would be over 100 characters are left out)."""
+    ranked = sorted(((float(v), str(k)) for k, v in scores.items()), reverse=True)
+    entries = {f"importance/{name}": value for value, name in ranked}
+    return dict(list((k, v) for k, v in entries.items() if len(k) <= MAX_NAME_LENGTH)[:limit])
 
 
 class Closable:

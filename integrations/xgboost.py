@@ -39,9 +39,11 @@ from sigopt_ai.integrations._run import (  # noqa: E402
     IntegrationRun,
     checkpoint_period,
     flag,
+    importances,
+    non_finite,
     positive_int,
 )
-from sigopt_ai.integrations._xgboost_compat import _feature_importances, booster_params  # noqa: E402
+from sigopt_ai.integrations._xgboost_compat import booster_params  # noqa: E402
 from sigopt_ai.runs._run import RunContext  # noqa: E402
 
 __all__ = ["SigOptCallback"]
@@ -167,7 +169,7 @@ class SigOptCallback(Closable, TrainingCallback):
         self._record(latest, epoch)
         if finite:
             return False
-        self._integration.diverged(f"XGBoost's evaluation result was not finite at round {epoch}: {_bad(latest)}")
+        self._integration.diverged(f"XGBoost's evaluation result was not finite at round {epoch}: {non_finite(latest)}")
         if _is_cv(model) and model.attr("best_iteration") is None:
             # xgb.cv cuts its results to best_iteration when a callback stops it, and has none
             # without early stopping: it is set to the last round, so every result is kept.
@@ -190,7 +192,10 @@ class SigOptCallback(Closable, TrainingCallback):
             index = int(best) - self._first
         self._final_metrics(index)
         if self._importances and not _is_cv(model):
-            metadata.update(_feature_importances(model))
+            try:
+                metadata.update(importances(model.get_score(importance_type="weight")))
+            except Exception:  # a gblinear booster has no splits to count
+                pass
         integration.log_metadata(metadata)
         self.close()
         return model
@@ -248,10 +253,6 @@ def _values_at(evals_log: Log, index: int) -> dict[str, float]:
             else:
                 values[f"{dataset}-{metric}"] = float(score)
     return values
-
-
-def _bad(values: Mapping[str, float]) -> str:
-    return ", ".join(f"{name}={value}" for name, value in values.items() if not math.isfinite(value))
 
 
 def _number(text: str | None) -> float | None:

@@ -1,0 +1,171 @@
+"""LightGBM: :class:`SigOptCallback`, a callback for ``callbacks=[...]`` that records training into a run.
+
+What it records, for ``lgb.train`` and ``lgb.cv`` alike:
+
+- parameters: the training parameters (``learning_rate``, ``num_leaves``, ``objective``, ...) and
+  ``num_boost_round``. A value the run already has (a suggested or user-set one) is kept.
+- checkpoints: every ``period`` iterations, each evaluation result as ``"{dataset}-{metric}"`` at
+  step = the iteration (0-based, as LightGBM counts), and always at the last one. The period is raised
+  so that a run gets at most 200 checkpoints. ``lgb.cv`` gives each result as a mean and a standard
+  deviation: the mean is ``"{dataset}-{metric}"``, the deviation ``"{dataset}-{metric}-std"``.
+- metrics: the values of each recorded checkpoint, so that the run's metrics are its latest results
+  even when early stopping ends training before the last iteration (LightGBM tells callbacks nothing
+  when it stops). Used as ``with SigOptCallback() as callback:``, leaving the block records the
+  values at the best iteration that early stopping found, the model LightGBM keeps, and
+  ``best_iteration`` as metadata.
+- metadata when training ends: the 50 most used features as ``"importance/{feature}"`` (LightGBM's
+  ``split`` importance).
+
+A NaN or infinite evaluation result fails the run as ``diverged`` and stops training (by raising
+LightGBM's own ``EarlyStopException``): in an experiment loop the assignment becomes a failed observation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from sigopt_ai.integrations._require import require
+
+lgb = require("lightgbm", "lightgbm", minimum="4")
+
+from lightgbm.callback import CallbackEnv, EarlyStopException  # noqa: E402  (after the framework's check)
+
+from sigopt_ai.integrations._run import (  # noqa: E402
+    Closable,
+    IntegrationRun,
+    checkpoint_period,
+    flag,
+    importances,
+    non_finite,
+    positive_int,
+)
+from sigopt_ai.runs._run import RunContext  # noqa: E402
+
+__all__ = ["SigOptCallback"]
+
+# LightGBM runs callbacks by ``order``: log_evaluation is 10, record_evaluation 20, early_stopping 30.
+# Before early stopping, so that the iteration where it stops training is recorded too.
+ORDER = 25
+
+
+class SigOptCallback(Closable):
+    """Record LightGBM training into a sigopt_ai run (see the module's text for what is recorded).
+
+    Pass it in ``callbacks=[...]`` of ``lgb.train`` or ``lgb.cv``. It records into ``run``, else the
+    current run (the one an experiment loop opened), else a run it starts when training starts and
+    ends after the last iteration. LightGBM calls no callback when training raises or when early
+    stopping ends it: use the callback as ``with SigOptCallback() as callback:`` around training to
+    record the failure (classified) or the best iteration's values, and to end the run it started;
+    without ``with``, such a run stays open until the process exits.
+
+    Args:
+        run: The run to record into (default: the current run, else a new one).
+        name: The name of a run the callback starts itself.
+        project: The project of a run the callback starts itself.
+        period: Record a checkpoint every ``period`` iterations (raised to keep 200 at most).
+        log_feature_importances: Record the 50 most used features as metadata when training ends.
+
+    Raises:
+        ValidationError: An argument breaks its rule; the message names it.
+
+    Example:
+        >>> from sigopt_ai.integrations.lightgbm import SigOptCallback
+        >>> for run in experiment.loop():
+        ...     with run, SigOptCallback() as callback:
+        ...         lgb.train(
+        ...             {"learning_rate": run.params.learning_rate, "num_leaves": run.params.num_leaves},
+        ...             train, num_boost_round=100, valid_sets=[valid], valid_names=["valid"],
+        ...             callbacks=[callback, lgb.early_stopping(10)],
+        ...         )
+        # each run has the checkpoint "valid-l2" per iteration and the metric "valid-l2"
+    """
+
+    order = ORDER
+    before_iteration = False
+
+    def __init__(
+        self,
+        run: RunContext | None = None,
+        *,
+        name: str | None = None,
+        project: str | None = None,
+        period: int = 1,
+        log_feature_importances: bool = True,
+    ) -> None:
+        self._integration = IntegrationRun(run, name=name, project=project, framework="lightgbm")
+        self._period = positive_int(period, "period")
+        self._importances = flag(log_feature_importances, "log_feature_importances")
+        self._every = self._period
+        self._model: Any = None
+        self._scoped = False  # inside `with callback:`, which ends training's recording
+
+    def __call__(self, env: CallbackEnv) -> None:
+        """Record one iteration's results (LightGBM calls this after each iteration)."""
+        if env.iteration == env.begin_iteration or not self._integration.started:
+            self._start(env)
+        latest = _values(env.evaluation_result_list or ())
+        last = env.iteration == env.end_iteration - 1
+        finite = all(math.isfinite(v) for v in latest.values())
+        if finite and not last and (env.iteration - env.begin_iteration + 1) % self._every:
+            return
+        integration = self._integration
+        integration.checkpoint(latest, env.iteration)
+        integration.log_metrics(latest)
+        if not finite:
+            integration.diverged(f"LightGBM's result was not finite at iteration {env.iteration}: {non_finite(latest)}")
+            # LightGBM's own way for a callback to stop training; the engine catches it.
+            raise EarlyStopException(env.iteration, list(env.evaluation_result_list or ()))
+        if last and not self._scoped:
+            # Inside `with`, close() ends it: early stopping may still pick a best iteration now.
+            self._finish(None)
+
+    def _start(self, env: CallbackEnv) -> None:
+        integration = self._integration
+        integration.start()
+        self._model = env.model
+        rounds = env.end_iteration - env.begin_iteration
+        self._every = checkpoint_period(rounds, self._period)
+        integration.log_params({**env.params, "num_boost_round": rounds})
+
+    def __enter__(self) -> SigOptCallback:
+        self._scoped = True
+        return self
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Training is over: record the best iteration's values (early stopping) or ``error``, and end
+        the run if the callback started it."""
+        self._scoped = False
+        if self._integration.started:
+            self._finish(error)
+
+    def _finish(self, error: BaseException | None) -> None:
+        integration = self._integration
+        model = self._model
+        best = getattr(model, "best_iteration", 0) or 0
+        if error is None and best > 0:
+            # Set by LightGBM after early stopping (1-based); best_score holds that iteration's values.
+            integration.log_metadata({"best_iteration": best - 1})
+            scores = getattr(model, "best_score", {}) or {}
+            integration.log_metrics({f"{d}-{m}": v for d, results in scores.items() for m, v in results.items()})
+        if self._importances and isinstance(model, lgb.Booster):
+            try:
+                split = model.feature_importance(importance_type="split")
+                integration.log_metadata(importances(dict(zip(model.feature_name(), split, strict=False))))
+            except Exception:  # a model without trees: nothing to rank
+                pass
+        self._model = None
+        integration.finish(error)
+
+
+def _values(results: Sequence[Any]) -> dict[str, float]:
+    """``"{dataset}-{metric}"`` for each result (and ``"-std"`` under ``lgb.cv``). A result is LightGBM's
+    ``EvalResult`` or, before 4.7, a tuple in the same order."""
+    values: dict[str, float] = {}
+    for result in results:
+        name = f"{result[0]}-{result[1]}"
+        values[name] = float(result[2])
+        if len(result) > 4 and result[4] is not None:
+            values[f"{name}-std"] = float(result[4])
+    return values
