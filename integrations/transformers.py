@@ -39,7 +39,6 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 from sigopt_ai.integrations._require import require
@@ -48,7 +47,13 @@ transformers = require("transformers", "transformers", minimum="4.40")
 
 from transformers import TrainerCallback  # noqa: E402  (after require: a missing framework names its extra)
 
-from sigopt_ai.integrations._run import MAX_CHECKPOINTS, IntegrationRun, checkpoint_period, numbers  # noqa: E402
+from sigopt_ai.integrations._run import (  # noqa: E402
+    MAX_CHECKPOINTS,
+    Closable,
+    IntegrationRun,
+    checkpoint_period,
+    numbers,
+)
 from sigopt_ai.runs._run import RunContext, current_run  # noqa: E402
 
 __all__ = ["MODEL_CONFIG", "TRAINING_ARGUMENTS", "SigOptCallback"]
@@ -93,7 +98,7 @@ _LAST_VALUES = ("loss", "grad_norm", "learning_rate", "epoch")
 _SUMMARY_KEY = "train_runtime"  # only the Trainer's closing log, after the last step, carries it
 
 
-class SigOptCallback(TrainerCallback):
+class SigOptCallback(Closable, TrainerCallback):
     """Record a ``transformers.Trainer``'s parameters, logs and evaluation metrics into a run.
 
     Args:
@@ -124,9 +129,8 @@ class SigOptCallback(TrainerCallback):
     """
 
     def __init__(self, run: RunContext | None = None, *, name: str | None = None, project: str | None = None) -> None:
-        self._record = IntegrationRun(run, name=name, project=project, framework="transformers")
+        self._integration = IntegrationRun(run, name=name, project=project, framework="transformers")
         self._given = run
-        self._training = False
         self._diverged = False
         self._fp16 = False
         self._stride = 1
@@ -140,23 +144,23 @@ class SigOptCallback(TrainerCallback):
         """Resolve the run and record the training arguments and the model's basics as parameters."""
         if not state.is_world_process_zero:
             return
-        if self._training:
+        integration = self._integration
+        if integration.started:
             # The previous train() raised, and no callback is told. A run the callback started is
             # failed (the exception is unknown here); another run is its owner's to judge.
             stopped = RuntimeError("Trainer.train() stopped before on_train_end (it raised an exception).")
-            self._close(stopped if self._record.owned else None)
-        self._training, self._diverged, self._fp16 = True, False, bool(getattr(args, "fp16", False))
+            self.close(stopped if integration.owned else None)
+        self._diverged, self._fp16 = False, bool(getattr(args, "fp16", False))
         self._recorded, self._pending, self._last = None, None, {}
         # One in `stride` steps is recorded; the step of a NaN may add one more: at most MAX_CHECKPOINTS.
         self._stride = checkpoint_period(state.max_steps, 1, MAX_CHECKPOINTS - 1)
-        record = self._record
-        record.start()
+        integration.start()
         values: dict[str, Any] = {key: _plain(getattr(args, key, None)) for key in TRAINING_ARGUMENTS}
         values["max_steps"] = state.max_steps
         values.update(_model_params(model))
-        record.log_params(values)
+        integration.log_params(values)
         if model is not None:
-            record.log_metadata({"model_class": type(model).__name__})
+            integration.log_metadata({"model_class": type(model).__name__})
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """The previous step's logs are complete: record them as one checkpoint."""
@@ -165,13 +169,13 @@ class SigOptCallback(TrainerCallback):
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         """Record a log's numbers at ``state.global_step``; a NaN fails the run and stops training."""
-        if not self._training or not state.is_world_process_zero or not logs:
+        if not state.is_world_process_zero or not logs or not self._integration.started:
             return
         values = numbers(logs)
         if self._fp16 and not math.isfinite(values.get("grad_norm", 0.0)):
             del values["grad_norm"]  # a step the gradient scaler skipped, not a divergence
         if _SUMMARY_KEY in values:
-            self._record.log_metrics(values)
+            self._integration.log_metrics(values)
             return
         bad = {key: value for key, value in values.items() if not math.isfinite(value)}
         self._buffer(state.global_step, values, force=bool(bad))
@@ -179,7 +183,7 @@ class SigOptCallback(TrainerCallback):
         if bad and not self._diverged:
             self._diverged = True
             shown = ", ".join(f"{key}={value}" for key, value in bad.items())
-            self._record.call(self._record.diverged, f"Trainer logged {shown} at step {state.global_step}.")
+            self._integration.call(self._integration.diverged, f"Trainer logged {shown} at step {state.global_step}.")
             control.should_training_stop = True
 
     def on_evaluate(
@@ -192,8 +196,8 @@ class SigOptCallback(TrainerCallback):
         with training)."""
         if not state.is_world_process_zero or not metrics:
             return
-        if self._training:
-            self._record.log_metrics(metrics)
+        if self._integration.started:
+            self._integration.log_metrics(metrics)
             return
         found = self._given or current_run(silent=True)
         if found is not None:
@@ -201,37 +205,26 @@ class SigOptCallback(TrainerCallback):
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         """Record the last logged values as metrics; end the run if the callback started it."""
-        if self._training and state.is_world_process_zero:
-            self._record.log_metrics(self._last)
+        if state.is_world_process_zero and self._integration.started:
+            self._integration.log_metrics(self._last)
             if getattr(state, "best_metric", None) is not None:  # with metric_for_best_model (early stopping)
                 best = {
                     "best_metric": state.best_metric,
                     "best_metric_name": getattr(args, "metric_for_best_model", None),
                     "best_step": getattr(state, "best_global_step", None),  # known once a checkpoint is saved
                 }
-                self._record.log_metadata({key: value for key, value in best.items() if value is not None})
-            self._close(None)
+                self._integration.log_metadata({key: value for key, value in best.items() if value is not None})
+            self.close(None)
 
-    # -- an exception that stops training ---------------------------------------------------------
-
-    def __enter__(self) -> SigOptCallback:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        """Record an exception that stopped training as the run's failure (classified: a CUDA
-        out-of-memory error is ``oom``), and end a run the callback started."""
-        if self._training:
-            self._close(exc)
-
-    # -- helpers --------------------------------------------------------------------------------
-
-    def _close(self, error: BaseException | None) -> None:
+    def close(self, error: BaseException | None = None) -> None:
+        """Training is over: record its last checkpoint and ``error`` (the exception that stopped it,
+        classified: a CUDA out-of-memory error is ``oom``), and end the run if the callback started it.
+        Leaving ``with callback:`` calls this."""
         if self._pending is not None:
             self._flush()
-        self._training = False
-        self._record.finish(error)
+        super().close(error)
+
+    # -- helpers --------------------------------------------------------------------------------
 
     def _buffer(self, step: int, values: dict[str, float], *, force: bool) -> None:
         """Merge ``values`` into step ``step``'s checkpoint (an evaluation logs at the step of the
@@ -248,7 +241,7 @@ class SigOptCallback(TrainerCallback):
         assert self._pending is not None
         step, values = self._pending
         self._pending, self._recorded = None, step
-        self._record.checkpoint(values, step)
+        self._integration.checkpoint(values, step)
 
 
 def _plain(value: Any) -> Any:
