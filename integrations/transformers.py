@@ -11,7 +11,8 @@ when it ends:
 * **checkpoints** at ``state.global_step``: the numbers of every log (``loss``, ``grad_norm``,
   ``learning_rate``, ``epoch``, and the ``eval_*`` values of evaluations run during training, merged
   into the same step), at most 200 per run: with more steps than that, one step in
-  ``ceil(max_steps / 199)`` is kept, and the step of a NaN is always kept.
+  ``ceil(max_steps / 199)`` is kept, and the step of a NaN is always kept. A step's checkpoint is
+  written when the next step begins (or training ends).
 * **metrics**: the metrics of every evaluation (``eval_loss``, ``eval_accuracy``, ...; the last one
   is the run's value), the Trainer's closing summary (``train_loss``, ``train_runtime``, ...), and
   the last logged ``loss``, ``grad_norm``, ``learning_rate`` and ``epoch`` when training ends.
@@ -28,7 +29,12 @@ gradient scaler skips those steps by design.
 A ``TrainerCallback`` is not told when training raises. Inside ``with run:`` or an experiment loop
 the run classifies the exception itself (``torch.cuda.OutOfMemoryError`` is ``oom``). For a run the
 callback starts, use the callback as a context manager around training so that the exception is
-recorded; a script that dies of it has its open runs failed with it at exit.
+recorded; a script that dies of it has its open runs failed with it at exit, and a run left open by
+a ``train()`` that raised is failed (kind ``error``) when the callback trains again. An evaluation
+after training (``trainer.evaluate()``) records into ``run=`` or the current run: a run the callback
+started has ended with training, so evaluate inside ``with sigopt.run():`` or with ``eval_strategy``.
+
+The ``Trainer`` itself needs ``accelerate`` (``pip install "transformers[torch]"``).
 
 Only the world's process zero records (``state.is_world_process_zero``), as the Trainer's own
 reporting callbacks do.
