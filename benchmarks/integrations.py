@@ -38,9 +38,12 @@ imports and threads do not slow another's):
   overhead per step, the median over repetitions of (variant - ``none``) of the same repetition,
   divided by the steps, in µs and in % of the median ``none`` step; and the time spent inside the
   callback's own methods on the training thread (each hook wrapped with ``perf_counter_ns``,
-  outermost call only), per step. The target (issue 18) is an overhead under 1 %: on a shared
-  2-core machine the paired difference is noisy (its spread is reported), the time inside the hooks
-  is not, but it leaves out what the recording threads take from training.
+  outermost call only), per step. The same paired overhead in CPU time (``time.process_time``, every
+  thread of the process, plus its children's CPU through psutil: wandb-core) counts what recording
+  threads and processes take from the machine, and not the time other processes held the cores. The
+  target (issue 18) is an overhead under 1 %: a variant meets it when its CPU overhead and its time in
+  hooks are both under 1 % of the ``none`` step (the wall-time difference is too noisy on a shared
+  2-core machine to judge by; its spread over repetitions is reported).
 * Each variant's run is read back after its repetitions (ours: ``sigopt.get_run``; MLflow: the run's
   metrics and params; W&B: the size of the offline run file) to show that it recorded something.
 
@@ -666,22 +669,39 @@ def child_framework(framework: str, size: Size, variants: Sequence[str], reps: i
 
 def _one_training(variant: Variant, workload: Workload, timed: bool) -> dict[str, Any]:
     timer = HookTimer()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     objects = [timer.instrument(obj, workload.hooks(obj)) for obj in variant.open()]
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), _cpu_s()
     workload.train(objects)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), _cpu_s()
     variant.close()
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), _cpu_s()
     return {
         "timed": timed,
         "open_s": t1 - t0,
         "train_s": t2 - t1,
         "close_s": t3 - t2,
+        "cpu_train_s": c2 - c1,
+        "cpu_total_s": c3 - c0,
         "hook_s": timer.ns / 1e9,
         "hook_calls": timer.calls,
         "hooks": {name: {"calls": calls, "ms": ns / 1e6} for name, (calls, ns) in timer.by_hook.items()},
     }
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process (every thread: a recorder's writer too) and of its children (wandb-core):
+    what recording costs the machine, without the time other processes took the cores."""
+    import psutil
+
+    total = time.process_time()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # it exited meanwhile
+            continue
+        total += times.user + times.system
+    return total
 
 
 def _safe(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -725,10 +745,18 @@ def summarize(child: dict[str, Any]) -> dict[str, Any]:
             row["overhead_us_per_step"] = statistics.median(paired)
             row["overhead_us_per_step_range"] = [min(paired), max(paired)]
             row["overhead_pct"] = row["overhead_us_per_step"] / step_us * 100
+            base_cpu = [r["cpu_train_s"] for r in base.get("reps", [])]
+            cpu = [(r["cpu_train_s"] - b) / steps * 1e6 for r, b in zip(reps, base_cpu, strict=False)]
+            row["cpu_overhead_us_per_step"] = statistics.median(cpu)
+            row["cpu_overhead_pct"] = (
+                row["cpu_overhead_us_per_step"] / (statistics.median(base_cpu) / steps * 1e6) * 100
+            )
+            total = [(r["cpu_total_s"] - b["cpu_total_s"]) * 1e3 for r, b in zip(reps, base["reps"], strict=False)]
+            row["cpu_run_ms"] = statistics.median(total)
             if not row["hook_calls"]:  # autolog patches the training function: no object of its to time
                 row["hook_us_per_step"] = None
             row["hook_pct"] = None if row["hook_us_per_step"] is None else row["hook_us_per_step"] / step_us * 100
-            row["meets_target"] = row["overhead_pct"] < TARGET_PCT and (row["hook_pct"] or 0) < TARGET_PCT
+            row["meets_target"] = max(row["cpu_overhead_pct"], row["hook_pct"] or 0) < TARGET_PCT
         rows[name] = row
     return {
         "steps": steps,
@@ -780,17 +808,18 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"Size `{config['size']}`, {config['reps']} interleaved repetitions per variant after one warm-up; "
         f"peers: {results.get('peers_python', 'not run')}; network: {results.get('isolation', 'n/a')}.",
         "",
-        "Overhead per step = median over repetitions of (variant - `none`, same repetition) / steps; its range "
-        "over repetitions shows the machine's noise. In hooks = time inside the integration's methods on the "
-        f"training thread. Target: under {TARGET_PCT:g} % of a step.",
+        "Overhead per step = median over repetitions of (variant - `none`, same repetition) / steps, in wall "
+        "time (its range over repetitions shows the machine's noise) and in CPU time (this process's threads "
+        "and its children, such as wandb-core: steadier on a shared machine). In hooks = time inside the "
+        f"integration's methods on the training thread. Target: under {TARGET_PCT:g} % of a step.",
         "",
-        "| framework | steps | variant | train (s) | overhead / step (µs) | % | range (µs) | in hooks / step (µs) "
-        "| % | open / close (ms) | recorded |",
-        "|---|---:|---|---:|---:|---:|---|---:|---:|---|---|",
+        "| framework | steps | variant | train (s) | overhead / step (µs) | % | range (µs) | CPU / step (µs) | % "
+        "| in hooks / step (µs) | % | open / close (ms) | recorded |",
+        "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|",
     ]
     for framework, entry in results["frameworks"].items():
         if "error" in entry:
-            lines.append(f"| {framework} | | failed: {entry['error'][-200:]!r} | | | | | | | | |")
+            lines.append(f"| {framework} | | failed: {entry['error'][-200:]!r} | | | | | | | | | | |")
             continue
         summary = entry["summary"]
         for name in VARIANTS:
@@ -799,7 +828,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                 continue
             if row.get("status") != "ok":
                 reason = (row.get("reason") or "")[:160]
-                lines.append(f"| {framework} | | {name}: {row['status']} ({reason}) | | | | | | | | |")
+                lines.append(f"| {framework} | | {name}: {row['status']} ({reason}) | | | | | | | | | | |")
                 continue
             span = row.get("overhead_us_per_step_range")
             recorded = ", ".join(f"{k}: {v}" for k, v in (row.get("recorded") or {}).items())
@@ -807,6 +836,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f"| {framework} | {summary['steps']} | {name} | {fmt(row['train_s'], 2)} "
                 f"| {fmt(row.get('overhead_us_per_step'))} | {fmt(row.get('overhead_pct'))} "
                 f"| {'' if span is None else fmt(span[0]) + ' to ' + fmt(span[1])} "
+                f"| {fmt(row.get('cpu_overhead_us_per_step'))} | {fmt(row.get('cpu_overhead_pct'))} "
                 f"| {fmt(row['hook_us_per_step'])} | {fmt(row.get('hook_pct'))} "
                 f"| {fmt(row['open_s'] * 1e3)} / {fmt(row['close_s'] * 1e3)} | {recorded} |"
             )
@@ -844,7 +874,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add = parser.add_argument
     add("--frameworks", default=",".join(FRAMEWORKS), help="comma-separated frameworks (default: all)")
     add("--size", choices=tuple(SIZES), default="full", help="training size (default full)")
-    add("--reps", type=int, default=5, help="timed repetitions per variant (default 5)")
+    add("--reps", type=int, default=4, help="timed repetitions per variant (default 4)")
     add("--no-peers", action="store_true", help="only none and sigopt_ai, in this interpreter")
     add("--no-isolation", action="store_true", help="do not run in a loopback-only network namespace")
     add("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"where the peers' venv lives (default {DEFAULT_CACHE})")

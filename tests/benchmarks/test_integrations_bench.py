@@ -86,7 +86,9 @@ def test_a_plain_callable_keeps_the_attributes_lightgbm_reads() -> None:
 
 def test_overhead_is_paired_by_repetition() -> None:
     def reps(*train: float) -> list[dict[str, float]]:
-        return [{"train_s": t, "open_s": 0.0, "close_s": 0.0, "hook_s": 0.001, "hook_calls": 10} for t in train]
+        # CPU time as the wall time, plus 0.1 s of open and close in each run.
+        timing = {"open_s": 0.0, "close_s": 0.0, "hook_s": 0.001, "hook_calls": 10}
+        return [{"train_s": t, "cpu_train_s": t, "cpu_total_s": t + 0.1, **timing} for t in train]
 
     child = {
         "steps": 100,
@@ -104,5 +106,7 @@ def test_overhead_is_paired_by_repetition() -> None:
     assert row["overhead_us_per_step_range"] == pytest.approx([100, 200])
     assert row["overhead_pct"] == pytest.approx(1.0)
     assert row["hook_us_per_step"] == pytest.approx(10) and row["hook_pct"] == pytest.approx(0.1)
+    assert row["cpu_overhead_us_per_step"] == pytest.approx(100) and row["cpu_overhead_pct"] == pytest.approx(1.0)
+    assert row["cpu_run_ms"] == pytest.approx(10)  # the median of +10, +10, +20 ms over whole runs
     assert row["meets_target"] is False  # 1 % is not under 1 %
     assert summary["variants"]["wandb"] == {"status": "unavailable", "reason": "needs tensorflow"}
