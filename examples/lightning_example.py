@@ -52,5 +52,6 @@ for run in exp.loop():
         trainer.fit(Regressor(run.params.lr, run.params.width), train, valid)
 
 best = exp.best_runs()[0]
-print(f"best run {best.id}: val_loss={best.metrics['val_loss']:.4f} with {dict(best.assignments)}")
+chosen = {name: best.params[name] for name in ("lr", "width")}
+print(f"best run {best.id}: val_loss={best.metrics['val_loss']:.4f} with {chosen}")
 print(f"failed by kind: {dict(exp.progress.failed_by_kind)}")
