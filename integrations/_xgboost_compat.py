@@ -30,8 +30,9 @@ do what it meant (each is said where it happens):
 - The parameters given and the metadata are recorded before training (sigopt-python recorded them
   after it): a run whose training fails shows what it tried.
 - Feature importances go to the run's metadata as ``"importance/{feature}"`` (there is no
-  ``sys_metadata`` writer for users here), and there is no ``dev_metadata``: ``_IS_XGB_RUN`` is not
-  recorded. Parameters have no "source" (sigopt-python's "User Specified"/"XGBoost Defaults").
+  ``sys_metadata`` writer for users here; a feature whose entry name would be over 100 characters is
+  left out, where sigopt-python skipped them all with a warning), and there is no ``dev_metadata``:
+  ``_IS_XGB_RUN`` is not recorded. Parameters have no "source" (sigopt-python's "User Specified"/"XGBoost Defaults").
 """
 
 from __future__ import annotations
@@ -59,7 +60,13 @@ xgb = require("xgboost", "xgboost", minimum="2")
 
 from sigopt_ai._checks import describe_value, short_repr  # noqa: E402  (after the framework's check)
 from sigopt_ai._exceptions import ValidationError, ValidationTypeError  # noqa: E402
-from sigopt_ai.integrations._run import IntegrationRun, checkpoint_period, flag, positive_int  # noqa: E402
+from sigopt_ai.integrations._run import (  # noqa: E402
+    IntegrationRun,
+    checkpoint_period,
+    flag,
+    importances,
+    positive_int,
+)
 from sigopt_ai.runs._run import RunContext  # noqa: E402
 
 __all__ = ["XGBRun", "experiment", "run"]
@@ -74,7 +81,6 @@ DEFAULT_EARLY_STOPPING_ROUNDS = 10
 DEFAULT_ITERS_PER_DIM = 10
 MAX_BO_ITERATIONS = 200
 FEATURE_IMPORTANCES_MAX_NUM_FEATURE = 50
-FEATURE_IMPORTANCES_MAX_KEY_CHARS = 100
 
 DEFAULT_RUN_OPTIONS: dict[str, Any] = {
     "autolog_checkpoints": True,
@@ -407,7 +413,11 @@ class _Training:
             recorder.log_params({k: v for k, v in defaults.items() if k not in PARAMS_LOGGED_AS_METADATA})
         self._metrics(recorder, booster)
         if self.options["autolog_feature_importances"]:
-            recorder.log_metadata(_feature_importances(booster))
+            try:
+                scores = booster.get_score(importance_type="weight")
+            except Exception:  # a booster this xgboost cannot count splits of
+                scores = {}
+            recorder.log_metadata(importances(scores, FEATURE_IMPORTANCES_MAX_NUM_FEATURE))
 
     def _metadata(self, recorder: IntegrationRun) -> None:
         entries: dict[str, Any] = {}
@@ -552,25 +562,6 @@ def classification_metrics(labels: Any, predicted: Any, name: str) -> dict[str, 
         scores["F1"] += weight * (hits / half if half else 0.0)
     accuracy = np.count_nonzero(labels == predicted) / total
     return {f"{name}-accuracy": float(accuracy), **{f"{name}-{key}": float(v) for key, v in scores.items()}}
-
-
-def _feature_importances(booster: Any) -> dict[str, Any]:
-    """The 50 most used features (xgboost's ``weight`` importance), as one metadata entry each."""
-    try:
-        scores = booster.get_score(importance_type="weight")
-    except Exception:  # a gblinear booster has no tree to count splits in
-        return {}
-    top = sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
-    top = top[:FEATURE_IMPORTANCES_MAX_NUM_FEATURE]
-    if any(len(f"importance/{key}") > FEATURE_IMPORTANCES_MAX_KEY_CHARS for key, _ in top):
-        warnings.warn(
-            f"Some of the feature names have more than {FEATURE_IMPORTANCES_MAX_KEY_CHARS} characters, skipping "
-            "logging feature importances.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        return {}
-    return {f"importance/{key}": value for key, value in top}
 
 
 # -- experiment() -----------------------------------------------------------------------------------
