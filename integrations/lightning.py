@@ -96,7 +96,7 @@ class SigOptLogger(Logger):
     ) -> None:
         super().__init__()
         self._prefix = _check_prefix(prefix)
-        self._record = IntegrationRun(run, name=name, project=project, framework="lightning")
+        self._integration = IntegrationRun(run, name=name, project=project, framework="lightning")
         self._trainer: weakref.ReferenceType[Any] | None = None
         self._period: int | None = None  # steps per checkpoint, fixed once the trainer knows the total
         self._bucket: int | None = None  # the span of steps the pending values belong to
@@ -112,18 +112,18 @@ class SigOptLogger(Logger):
     @rank_zero_experiment
     def experiment(self) -> RunContext:
         """The run recorded into (resolved, and started if need be, as training starts)."""
-        return self._record.run
+        return self._integration.run
 
     @property
     def name(self) -> str | None:
         """The run's project (Lightning puts checkpoints under ``<save_dir>/<name>/<version>``)."""
-        run = self._record.last or self.experiment
+        run = self._integration.last or self.experiment
         return run.project if isinstance(run, RunContext) else None
 
     @property
     def version(self) -> str | None:
         """The run's id."""
-        run = self._record.last or self.experiment
+        run = self._integration.last or self.experiment
         return run.id if isinstance(run, RunContext) else None
 
     @rank_zero_only
@@ -134,7 +134,7 @@ class SigOptLogger(Logger):
         """
         values = vars(params) if isinstance(params, Namespace) else params
         if isinstance(values, Mapping):
-            self._record.log_params(_flatten(values))
+            self._integration.log_params(_flatten(values))
 
     @rank_zero_only
     def log_graph(self, model: Any, input_array: Any = None) -> None:
@@ -170,7 +170,7 @@ class SigOptLogger(Logger):
             bad = next((key for key, value in values.items() if not math.isfinite(value)), None)
             if bad is not None:
                 self._diverged = True
-                self._record.call(self._record.diverged, f"{bad} was {values[bad]} at step {step}")
+                self._integration.call(self._integration.diverged, f"{bad} was {values[bad]} at step {step}")
 
     def save(self) -> None:
         """Nothing to do: the run's writer thread stores what was recorded."""
@@ -185,14 +185,14 @@ class SigOptLogger(Logger):
         """
         self._flush()
         if self._last:
-            self._record.log_metrics(self._last)
+            self._integration.log_metrics(self._last)
         self._last = {}
         self._bucket = None
         self._diverged = False
         if status == "success":
-            self._record.finish()
+            self._integration.finish()
         elif status == "failed":
-            self._record.finish(_failure(sys.exc_info()[1]) or True)
+            self._integration.finish(_failure(sys.exc_info()[1]) or True)
 
     # -- checkpoints ----------------------------------------------------------------------------------
 
@@ -212,7 +212,7 @@ class SigOptLogger(Logger):
 
     def _flush(self) -> None:
         if self._pending:
-            self._record.checkpoint(self._pending, self._pending_step)
+            self._integration.checkpoint(self._pending, self._pending_step)
             self._pending = {}
 
 
