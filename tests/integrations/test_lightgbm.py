@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +12,12 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
+from tests.integrations._examples import run_example
 
 lgb = pytest.importorskip("lightgbm")
 
 from sigopt_ai.integrations.lightgbm import SigOptCallback  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"verbosity": -1, "num_threads": 1}
 
 
@@ -226,13 +223,5 @@ def test_an_experiment_loop_learns_from_oom_and_real_divergence() -> None:
 
 
 def test_the_example_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "lightgbm_example.py")],
-        env={**os.environ, "SIGOPT_AI_DB": str(tmp_path / "example.db")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_example("lightgbm_example.py", tmp_path)
     assert "best run" in done.stdout and "valid-" in done.stdout

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +14,12 @@ import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
 from tests.conftest import run_python
+from tests.integrations._examples import run_example
 
 xgb = pytest.importorskip("xgboost")
 
 from sigopt_ai.integrations.xgboost import SigOptCallback  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 QUIET = {"nthread": 1, "verbosity": 0}
 
 
@@ -250,13 +247,5 @@ def test_an_experiment_loop_learns_from_real_oom_and_divergence(store: Path) -> 
 
 
 def test_the_example_runs(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "xgboost_example.py")],
-        env={**os.environ, "SIGOPT_AI_DB": str(tmp_path / "example.db")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_example("xgboost_example.py", tmp_path)
     assert "best" in done.stdout.lower() and "valid-rmse" in done.stdout
