@@ -107,6 +107,15 @@ class IntegrationRun:
             self.call(found.log_model, self._framework)
         return self._run
 
+    def begin(self) -> RunContext:
+        """Training starts: :meth:`start`, after letting go of a run that an earlier training resolved
+        and never finished, unless the integration started it. Frameworks call no callback when training
+        raises, so a callback reused across an experiment loop's runs would otherwise keep recording into
+        the previous (ended) run after a failed one."""
+        if self._run is not None and not self._owned:
+            self._run = None
+        return self.start()
+
     def call(self, method: Callable[..., _T], *args: Any) -> _T | None:
         """``method(*args)``, a logging call that must not stop training: a :class:`~sigopt_ai.SigOptError`
         (the run ended early, a value the run refuses) is logged once and dropped."""

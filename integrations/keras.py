@@ -123,11 +123,7 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
         integration = self._integration
-        if integration.started and not integration.owned:
-            # The previous fit raised (Keras calls no callback then), in a run that has ended since (an
-            # experiment loop's previous run) or whose code caught the exception: resolve the run again.
-            integration.finish()
-        integration.start()
+        integration.begin()  # a run left by a fit that raised (Keras calls no callback then) is let go
         params = self.params or {}
         epochs = params.get("epochs")
         steps = params.get("steps")
