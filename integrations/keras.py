@@ -122,6 +122,7 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
         return self._integration.last or self._integration.run
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        """Resolve the run and record the compile and fit parameters."""
         integration = self._integration
         integration.begin()  # a run left by a fit that raised (Keras calls no callback then) is let go
         params = self.params or {}
@@ -137,9 +138,11 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
         integration.log_params({**self._compile_params(), "epochs": self._epochs, "steps_per_epoch": steps})
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Count batches from here (Keras numbers them per epoch)."""
         self._epoch_start = self._batches
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Stop training on a NaN or infinite loss; with ``log_batches``, checkpoint the batch's logs."""
         if not logs:
             return
         self._batches = self._epoch_start + batch + 1
@@ -148,6 +151,7 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
             self._integration.checkpoint({f"batch/{key}": value for key, value in logs.items()}, self._batches - 1)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Checkpoint the epoch's logs when the period says so (always the last and a stopped epoch)."""
         if not logs:
             return
         self._check_loss(logs, f"epoch {epoch}")
@@ -157,6 +161,7 @@ class SigOptCallback(Closable, Callback):  # type: ignore[misc]  # keras has no 
             self._integration.checkpoint(logs, step)
 
     def on_train_end(self, logs: Mapping[str, Any] | None = None) -> None:
+        """Record the last epoch's logs as the run's metrics, and end a run the callback started."""
         if logs:
             self._integration.log_metrics(logs)
         self.close()
