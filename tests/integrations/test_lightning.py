@@ -186,6 +186,24 @@ def test_hyperparams_from_a_namespace_and_logging_outside_a_trainer() -> None:
     assert record.metrics == {"loss": 0.5, "acc": 0.5} and record.state == "completed"
 
 
+def test_a_requeue_status_leaves_the_run_open_and_other_ranks_record_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    logger = SigOptLogger()
+    logger.log_metrics({"loss": 2.0}, step=0)
+    logger.finalize("finished")  # Lightning's status before a SLURM requeue: the process goes on
+    record = sigopt.get_run(logger.version)
+    assert record.state == "active" and record.metrics == {"loss": 2.0}
+
+    monkeypatch.setattr(pl.utilities.rank_zero_only, "rank", 1)  # as in a process of global rank 1
+    logger.log_metrics({"loss": 1.0}, step=1)
+    logger.finalize("success")
+    monkeypatch.setattr(pl.utilities.rank_zero_only, "rank", 0)
+    assert sigopt.get_run(logger.version).state == "active"  # rank 1 neither recorded nor ended it
+
+    logger.finalize("success")
+    record = sigopt.get_run(logger.version)
+    assert record.state == "completed" and [c.step for c in record.checkpoints] == [0]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
