@@ -51,7 +51,7 @@ def _default_backend() -> None:
 
 
 _default_backend()
-keras = require("keras", "keras", minimum="3")
+keras = require("keras", "keras", minimum="3.3")
 
 from keras.callbacks import Callback  # noqa: E402
 

@@ -23,7 +23,7 @@ from sigopt_ai.integrations._require import require
 from sigopt_ai.integrations._run import IntegrationRun, checkpoint_period, numbers
 from sigopt_ai.runs._run import RunContext
 
-require("lightning.pytorch", "lightning", minimum="2")
+require("lightning.pytorch", "lightning", minimum="2.2")
 
 from lightning.fabric.loggers.logger import rank_zero_experiment  # noqa: E402
 from lightning.pytorch.loggers.logger import Logger  # noqa: E402
