@@ -5,7 +5,8 @@ Keras 3 picks its backend once, when it is first imported: ``KERAS_BACKEND`` if 
 ``import keras`` would fail; importing this module first then sets ``KERAS_BACKEND`` to ``torch``
 (or ``jax``), whichever is installed, so that Keras works out of the box on PyTorch. A backend
 chosen by the environment or by ``keras.json``, an installed TensorFlow, or Keras imported earlier
-are left alone: set ``KERAS_BACKEND`` yourself to be explicit.
+are left alone: set ``KERAS_BACKEND`` yourself to be explicit. When the backend Keras tries is not
+installed, importing this module raises :class:`~sigopt_ai.MissingDependency` naming that backend.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from sigopt_ai._exceptions import MissingDependency
 from sigopt_ai.integrations._require import require
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS, Closable, IntegrationRun, checkpoint_period, flag
 from sigopt_ai.runs._run import RunContext
@@ -51,7 +53,17 @@ def _default_backend() -> None:
 
 
 _default_backend()
-keras = require("keras", "keras", minimum="3.3")
+try:
+    keras = require("keras", "keras", minimum="3.3")
+except MissingDependency as exc:
+    if importlib.util.find_spec("keras") is None:
+        raise
+    # Keras is there; its backend is not: say which one it tried, not that Keras is missing.
+    backend = os.environ.get("KERAS_BACKEND") or "tensorflow (its default)"
+    raise MissingDependency(
+        f"Keras cannot run on its backend {backend}: {exc.__cause__}. Install a backend "
+        "(pip install torch, or jax, or tensorflow) and name it in KERAS_BACKEND."
+    ) from exc
 
 from keras.callbacks import Callback  # noqa: E402
 

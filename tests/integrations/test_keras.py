@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
+from tests.conftest import run_python
 from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment, run_example
 
 keras = pytest.importorskip("keras")
@@ -183,6 +184,22 @@ def test_the_backend_defaults_to_torch_only_when_nobody_chose_one(
     (tmp_path / "keras.json").write_text(json.dumps({"backend": "tensorflow"}))  # what Keras writes by itself
     integration._default_backend()
     assert os.environ["KERAS_BACKEND"] == "torch"
+
+
+def test_a_missing_backend_is_named() -> None:
+    done = run_python(
+        """
+        import sigopt_ai
+        try:
+            import sigopt_ai.integrations.keras
+        except sigopt_ai.MissingDependency as exc:
+            print(exc)
+        """,
+        env={"KERAS_BACKEND": "jax"},  # not installed here
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Keras cannot run on its backend jax: No module named 'jax'" in done.stdout
+    assert "pip install torch" in done.stdout
 
 
 def test_the_example_runs_without_a_backend_set(tmp_path: Path) -> None:
