@@ -30,11 +30,19 @@ __all__ = ["SigOptCallback"]
 logger = logging.getLogger("sigopt_ai.integrations")
 
 
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be found, without importing it (a module set to None in sys.modules cannot)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _default_backend() -> None:
     """Point Keras at an installed backend when its default, TensorFlow, is missing and nobody chose one."""
     if "keras" in sys.modules or os.environ.get("KERAS_BACKEND"):
         return
-    if importlib.util.find_spec("tensorflow") is not None:
+    if _installed("tensorflow"):
         return
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     try:
@@ -46,7 +54,7 @@ def _default_backend() -> None:
     if chosen not in (None, "tensorflow"):
         return
     for backend in ("torch", "jax"):
-        if importlib.util.find_spec(backend) is not None:
+        if _installed(backend):
             os.environ["KERAS_BACKEND"] = backend
             logger.info("sigopt_ai: TensorFlow is not installed; Keras will run on %s (KERAS_BACKEND).", backend)
             return
@@ -56,7 +64,7 @@ _default_backend()
 try:
     keras = require("keras", "keras", minimum="3.3")
 except MissingDependency as exc:
-    if importlib.util.find_spec("keras") is None:
+    if not _installed("keras"):
         raise
     # Keras is there; its backend is not: say which one it tried, not that Keras is missing.
     backend = os.environ.get("KERAS_BACKEND") or "tensorflow (its default)"
