@@ -136,6 +136,7 @@ class SigOptCallback(Closable, TrainingCallback):
         self._first = 0
         self._log: Log = {}
         self._pending: int | None = None  # the last round seen, when it was not checkpointed
+        self._diverged = False
 
     # -- XGBoost's hooks ------------------------------------------------------------------------
 
@@ -169,6 +170,7 @@ class SigOptCallback(Closable, TrainingCallback):
         self._record(latest, epoch)
         if finite:
             return False
+        self._diverged = True
         self._integration.diverged(f"XGBoost's evaluation result was not finite at round {epoch}: {non_finite(latest)}")
         if _is_cv(model) and model.attr("best_iteration") is None:
             # xgb.cv cuts its results to best_iteration when a callback stops it, and has none
@@ -186,7 +188,7 @@ class SigOptCallback(Closable, TrainingCallback):
         best = model.attr("best_iteration")
         metadata: dict[str, Any] = {"num_boosted_rounds": model.num_boosted_rounds()}
         index = -1
-        if best is not None:
+        if best is not None and not self._diverged:  # after divergence, xgb.cv's is the one set above
             metadata["best_iteration"] = int(best)
             metadata["best_score"] = _number(model.attr("best_score"))
             index = int(best) - self._first

@@ -114,6 +114,27 @@ def test_cv_records_means_and_deviations() -> None:
     assert not any(key.startswith("importance/") for key in run.metadata)  # cv keeps no model
 
 
+def test_the_scikit_learn_interface_names_its_eval_sets_validation_n() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.random((200, 4))
+    model = xgb.XGBRegressor(n_estimators=6, n_jobs=1, callbacks=[SigOptCallback(num_boost_round=6)])
+    model.fit(features[:150], features[:150, 0], eval_set=[(features[150:], features[150:, 0])], verbose=False)
+
+    [run] = sigopt.list_runs()
+    assert run.state == "completed" and len(run.checkpoints) == 6 and run.params["num_boost_round"] == 6
+    assert set(run.metrics) == {"validation_0-rmse"}
+
+
+def test_cv_divergence_fails_the_run_and_keeps_every_result() -> None:
+    train, _ = _data()
+    with np.errstate(invalid="ignore"):  # numpy's std of infinite fold results, inside xgb.cv
+        results = xgb.cv({"eta": 1000.0, "max_depth": 3, **QUIET}, train, 30, nfold=3, callbacks=[SigOptCallback()])
+
+    [run] = sigopt.list_runs()
+    assert run.failure is not None and run.failure.kind == "diverged" and "best_iteration" not in run.metadata
+    assert len(results) == run.checkpoints[-1].step + 1 < 30
+
+
 def test_a_diverging_learning_rate_fails_the_run_and_stops_training() -> None:
     booster = _train(SigOptCallback(num_boost_round=50), rounds=50, eta=1000.0)
 
