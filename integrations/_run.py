@@ -144,11 +144,21 @@ class IntegrationRun:
             self.call(self.run.log_checkpoint, clean, step)
         return any(not math.isfinite(v) for v in clean.values())
 
-    def log_metrics(self, values: Mapping[str, Any]) -> None:
-        """Record the numbers among ``values`` as the run's metrics (a NaN one fails it ``diverged``)."""
+    def log_metrics(self, values: Mapping[str, Any], stddevs: Mapping[str, float] | None = None) -> None:
+        """Record the numbers among ``values`` as the run's metrics (a NaN one fails it ``diverged``),
+        each with its standard deviation from ``stddevs`` when that is a finite number >= 0 (a
+        cross-validation's spread over folds)."""
         clean = numbers(values)
-        if clean:
+        if not clean:
+            return
+        if not stddevs:
             self.call(self.run.log_metrics, clean)
+            return
+        run = self.run
+        for name, value in clean.items():
+            std = stddevs.get(name)
+            ok = isinstance(std, (int, float)) and math.isfinite(std) and std >= 0
+            self.call(run.log_metric, name, value, std if ok else None)
 
     def log_metadata(self, values: Mapping[str, Any]) -> None:
         """Record metadata entries (values that are not scalars are stored as text)."""

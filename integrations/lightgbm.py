@@ -112,7 +112,9 @@ class SigOptCallback(Closable):
             return
         integration = self._integration
         integration.checkpoint(latest, env.iteration)
-        integration.log_metrics(latest)
+        # Under lgb.cv, "-std" is the spread of the mean of the same name: the metric's deviation.
+        means = {name: value for name, value in latest.items() if not (name.endswith("-std") and name[:-4] in latest)}
+        integration.log_metrics(means, {name: latest[f"{name}-std"] for name in means if f"{name}-std" in latest})
         if not finite:
             integration.diverged(f"LightGBM's result was not finite at iteration {env.iteration}: {non_finite(latest)}")
             # LightGBM's own way for a callback to stop training; the engine catches it.

@@ -217,17 +217,17 @@ class SigOptCallback(Closable, TrainingCallback):
             self._thin_at += max(1, (MAX_CHECKPOINTS - self._thin_at) // 2)
 
     def _final_metrics(self, index: int) -> None:
-        integration = self._integration
-        run = integration.run
+        values: dict[str, float] = {}
+        stddevs: dict[str, float] = {}
         for dataset, metrics in self._log.items():
             for metric, scores in metrics.items():
-                if not scores or not -len(scores) <= index < len(scores):
-                    continue
-                score = scores[index]
-                mean, std = score if isinstance(score, tuple) else (score, None)
-                if std is not None and not math.isfinite(std):
-                    std = None  # a diverged fold's NaN deviation: the mean alone says it diverged
-                integration.call(run.log_metric, f"{dataset}-{metric}", float(mean), std)
+                if scores and -len(scores) <= index < len(scores):
+                    score = scores[index]
+                    name = f"{dataset}-{metric}"
+                    values[name], std = score if isinstance(score, tuple) else (score, None)
+                    if std is not None:
+                        stddevs[name] = std
+        self._integration.log_metrics(values, stddevs)
 
 
 def _booster(model: Any) -> Any:

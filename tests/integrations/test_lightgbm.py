@@ -100,6 +100,8 @@ def test_cv_records_means_and_deviations() -> None:
     last = run.checkpoints[-1].values
     assert last["valid-l2"] == pytest.approx(results["valid l2-mean"][-1])
     assert last["valid-l2-std"] == pytest.approx(results["valid l2-stdv"][-1])
+    assert set(run.metrics) == {"valid-l2"}  # with its deviation over the folds
+    assert sigopt.metric_history(run.id, "valid-l2")[-1].stddev == pytest.approx(last["valid-l2-std"])
     assert not any(key.startswith("importance/") for key in run.metadata)  # cv keeps no single model
 
 
