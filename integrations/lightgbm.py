@@ -100,6 +100,7 @@ class SigOptCallback(Closable):
         self._every = self._period
         self._model: Any = None
         self._scoped = False  # inside `with callback:`, which ends training's recording
+        self._diverged = False  # the callback stopped training: its best_iteration is not early stopping's
 
     def __call__(self, env: CallbackEnv) -> None:
         """Record one iteration's results (LightGBM calls this after each iteration)."""
@@ -116,6 +117,7 @@ class SigOptCallback(Closable):
         means = {name: value for name, value in latest.items() if not (name.endswith("-std") and name[:-4] in latest)}
         integration.log_metrics(means, {name: latest[f"{name}-std"] for name in means if f"{name}-std" in latest})
         if not finite:
+            self._diverged = True
             integration.diverged(f"LightGBM's result was not finite at iteration {env.iteration}: {non_finite(latest)}")
             # LightGBM's own way for a callback to stop training; the engine catches it.
             raise EarlyStopException(env.iteration, list(env.evaluation_result_list or ()))
@@ -127,6 +129,7 @@ class SigOptCallback(Closable):
         integration = self._integration
         integration.start()
         self._model = env.model
+        self._diverged = False
         rounds = env.end_iteration - env.begin_iteration
         self._every = checkpoint_period(rounds, self._period)
         integration.log_params({**env.params, "num_boost_round": rounds})
@@ -146,7 +149,7 @@ class SigOptCallback(Closable):
         integration = self._integration
         model = self._model
         best = getattr(model, "best_iteration", 0) or 0
-        if error is None and best > 0:
+        if error is None and best > 0 and not self._diverged:
             # Set by LightGBM after early stopping (1-based); best_score holds that iteration's values.
             integration.log_metadata({"best_iteration": best - 1})
             scores = getattr(model, "best_score", {}) or {}

@@ -114,6 +114,30 @@ def test_a_diverging_learning_rate_fails_the_run_and_stops_training() -> None:
     assert booster.current_iteration() < 30 and run.checkpoints[-1].step == booster.current_iteration() - 1
 
 
+def test_divergence_inside_with_records_no_best_iteration() -> None:
+    with SigOptCallback() as callback:
+        _train([callback], rounds=30, objective="gamma", learning_rate=1e4)
+    [run] = sigopt.list_runs()
+    assert run.failure is not None and run.failure.kind == "diverged" and "best_iteration" not in run.metadata
+
+
+def test_the_scikit_learn_interface_names_its_eval_sets_valid_n() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.random((200, 4))
+    model = lgb.LGBMRegressor(n_estimators=6, verbosity=-1, n_jobs=1)
+    model.fit(
+        features[:150],
+        features[:150, 0],
+        eval_X=(features[150:],),
+        eval_y=(features[150:, 0],),
+        callbacks=[SigOptCallback()],
+    )
+
+    [run] = sigopt.list_runs()
+    assert run.state == "completed" and len(run.checkpoints) == 6 and run.params["num_boost_round"] == 6
+    assert set(run.metrics) == {"valid_0-l2"}
+
+
 def test_a_training_error_inside_with_fails_and_ends_the_owned_run() -> None:
     train, valid = _data()
     with pytest.raises(lgb.basic.LightGBMError), SigOptCallback() as callback:
