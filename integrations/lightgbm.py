@@ -119,6 +119,8 @@ class SigOptCallback(Closable):
         if not finite:
             self._diverged = True
             integration.diverged(f"LightGBM's result was not finite at iteration {env.iteration}: {non_finite(latest)}")
+            if not self._scoped:
+                self._finish(None)
             # LightGBM's own way for a callback to stop training; the engine catches it.
             raise EarlyStopException(env.iteration, list(env.evaluation_result_list or ()))
         if last and not self._scoped:

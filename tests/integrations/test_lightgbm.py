@@ -46,7 +46,13 @@ def test_an_owned_run_records_params_checkpoints_metrics_and_importances() -> No
     _train([SigOptCallback(name="gbm")], learning_rate=0.3, num_leaves=7)
 
     [run] = sigopt.list_runs()
-    assert run.name == "gbm" and run.state == "completed" and run.failure is None and run.model == "lightgbm"
+    assert (
+        run.name == "gbm"
+        and run.state == "completed"
+        and run.ended is not None
+        and run.failure is None
+        and run.model == "lightgbm"
+    )
     assert run.params["learning_rate"] == 0.3 and run.params["num_leaves"] == 7 and run.params["num_boost_round"] == 10
     assert [c.step for c in run.checkpoints] == list(range(10))
     assert set(run.checkpoints[0].values) == {"train-l2", "valid-l2"}
@@ -110,6 +116,7 @@ def test_a_diverging_learning_rate_fails_the_run_and_stops_training() -> None:
 
     [run] = sigopt.list_runs()
     assert run.state == "failed" and run.failure is not None and run.failure.kind == "diverged"
+    assert run.ended is not None  # the run the callback started is ended, not left open
     assert "valid-gamma=nan" in run.failure.message
     assert booster.current_iteration() < 30 and run.checkpoints[-1].step == booster.current_iteration() - 1
 

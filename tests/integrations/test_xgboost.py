@@ -49,7 +49,7 @@ def test_an_owned_run_records_params_checkpoints_metrics_and_importances() -> No
     _train(SigOptCallback(name="boost", num_boost_round=10), eta=0.3, eval_metric=["rmse", "mae"])
 
     [run] = sigopt.list_runs()
-    assert run.name == "boost" and run.state == "completed" and run.failure is None
+    assert run.name == "boost" and run.state == "completed" and run.ended is not None and run.failure is None
     assert run.params["eta"] == 0.3 and run.params["max_depth"] == 3 and run.params["num_boost_round"] == 10
     assert run.params["objective"] == "reg:squarederror" and run.params["eval_metric"] == "rmse,mae"
     assert "learning_rate" not in run.params  # XGBoost's alias of eta, recorded once
@@ -140,6 +140,7 @@ def test_a_diverging_learning_rate_fails_the_run_and_stops_training() -> None:
 
     [run] = sigopt.list_runs()
     assert run.state == "failed" and run.failure is not None and run.failure.kind == "diverged"
+    assert run.ended is not None  # the run the callback started is ended, not left open
     assert "valid-rmse=inf" in run.failure.message
     assert booster.num_boosted_rounds() < 50  # stopped at the first infinite result
     assert run.checkpoints[-1].step == booster.num_boosted_rounds() - 1
