@@ -129,7 +129,7 @@ class SigOptCallback(Closable):
 
     def _start(self, env: CallbackEnv) -> None:
         integration = self._integration
-        integration.start()
+        integration.begin()  # not a previous loop run that training left by raising
         self._model = env.model
         self._diverged = False
         rounds = env.end_iteration - env.begin_iteration

@@ -144,7 +144,7 @@ class SigOptCallback(Closable, TrainingCallback):
         """Resolve the run and record the booster's parameters."""
         self._reset()
         integration = self._integration
-        integration.start()
+        integration.begin()  # not a previous loop run that training left by raising
         self._first = model.num_boosted_rounds()  # training continued from a model starts there
         booster = _booster(model)
         values: dict[str, Any] = {}

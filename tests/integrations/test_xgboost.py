@@ -167,6 +167,23 @@ def test_an_explicit_run_is_recorded_into_and_left_open() -> None:
     assert run.metrics.keys() >= {"valid-rmse", "extra"} and len(run.checkpoints) == 5
 
 
+def test_one_callback_reused_across_loop_runs_records_each_after_a_failed_one() -> None:
+    experiment = sigopt.create_experiment(
+        name="reuse",
+        parameters=[{"name": "max_depth", "type": "int", "bounds": {"min": 1, "max": 4}}],
+        metrics=[{"name": "valid-rmse", "objective": "minimize"}],
+        budget=3,
+    )
+    callback = SigOptCallback()
+    for number, run in enumerate(experiment.loop(progress=False)):
+        with run:
+            objective = "no:such" if number == 0 else "reg:squarederror"  # the first training raises
+            _train(callback, rounds=3, objective=objective, max_depth=run.params.max_depth)
+    kinds = [o.failure_kind for o in experiment.observations()]
+    assert sorted(kinds, key=str) == sorted(["invalid_assignment", None, None], key=str)
+    assert all("valid-rmse" in o.values for o in experiment.observations() if not o.failed)
+
+
 def test_a_suggested_value_is_not_replaced_by_the_booster_config() -> None:
     with sigopt.run() as run:
         run.params.eta = 0.25
