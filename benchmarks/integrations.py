@@ -34,16 +34,21 @@ imports and threads do not slow another's):
   ``train`` is the training alone; ``open`` and ``close`` (which waits until the records are stored)
   are reported beside it.
 * Repetitions are interleaved: after one untimed warm-up training per variant, repetition ``r`` runs
-  every variant once, in an order rotated by ``r``. Reported: median ``train`` per variant; the
+  every variant once, in an order shuffled with seed ``r``; after each training the child processes
+  are left to go idle (at most 5 s) and garbage is collected. Reported: median ``train`` per variant; the
   overhead per step, the median over repetitions of (variant - ``none``) of the same repetition,
   divided by the steps, in µs and in % of the median ``none`` step; and the time spent inside the
   callback's own methods on the training thread (each hook wrapped with ``perf_counter_ns``,
   outermost call only), per step. The same paired overhead in CPU time (``time.process_time``, every
   thread of the process, plus its children's CPU through psutil: wandb-core) counts what recording
-  threads and processes take from the machine, and not the time other processes held the cores. The
-  target (issue 18) is an overhead under 1 %: a variant meets it when its CPU overhead and its time in
-  hooks are both under 1 % of the ``none`` step (the wall-time difference is too noisy on a shared
-  2-core machine to judge by; its spread over repetitions is reported).
+  threads and processes take from the machine, and not the time other processes held the cores.
+* The cost per step: the time in hooks plus the CPU of every other thread and child process during
+  the training (writer threads, MLflow's logging threads, wandb-core; ``process_time - thread_time``
+  plus the children), over ``none``'s, per step. The target (issue 18) is an overhead under 1 % of a
+  ``none`` step, judged on this cost: on 2 shared cores, repetitions of one variant differ by 10 to
+  20 % in wall and in CPU time, so the whole-training differences (reported beside it, with their
+  spread) confirm only large costs. MLflow's autolog has no object to time and is judged on the
+  paired CPU difference.
 * Each variant's run is read back after its repetitions (ours: ``sigopt.get_run``; MLflow: the run's
   metrics and params; W&B: the size of the offline run file) to show that it recorded something.
 
@@ -59,9 +64,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import importlib
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -650,8 +657,8 @@ def child_framework(framework: str, size: Size, variants: Sequence[str], reps: i
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in live}
     order = list(live)
     for rep in range(-1, reps):  # -1: the untimed warm-up
-        shift = max(rep, 0) % max(len(order), 1)
-        for name in order[shift:] + order[:shift]:
+        # A new order each repetition: a rotation would keep each variant behind the same one.
+        for name in order if rep < 0 else random.Random(rep).sample(order, len(order)):
             if name not in live:
                 continue
             variant = live[name]
@@ -661,6 +668,7 @@ def child_framework(framework: str, size: Size, variants: Sequence[str], reps: i
                 out["variants"][name] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"[-2000:]}
                 del live[name]
                 continue
+            _settle()
     for name, variant in live.items():
         reps_ = [r for r in records[name] if r.get("timed")]
         out["variants"][name] = {"status": "ok", "reps": reps_, "recorded": _safe(variant.verify)}
@@ -675,11 +683,11 @@ def _one_training(variant: Variant, workload: Workload, timed: bool) -> dict[str
     t0 = pc()
     objects = [timer.instrument(obj, workload.hooks(obj)) for obj in variant.open()]
     open_s = pc() - t0
-    c1 = _cpu_s()
+    c1, b1 = _cpu_s(), _background_cpu_s()
     t1 = pc()
     workload.train(objects)
     train_s = pc() - t1
-    c2 = _cpu_s()
+    c2, b2 = _cpu_s(), _background_cpu_s()
     t2 = pc()
     variant.close()
     close_s = pc() - t2
@@ -690,6 +698,7 @@ def _one_training(variant: Variant, workload: Workload, timed: bool) -> dict[str
         "train_s": train_s,
         "close_s": close_s,
         "cpu_train_s": c2 - c1,
+        "background_cpu_train_s": b2 - b1,
         "cpu_total_s": c3 - c0,
         "hook_s": timer.ns / 1e9,
         "hook_calls": timer.calls,
@@ -700,9 +709,19 @@ def _one_training(variant: Variant, workload: Workload, timed: bool) -> dict[str
 def _cpu_s() -> float:
     """CPU seconds of this process (every thread: a recorder's writer too) and of its children (wandb-core):
     what recording costs the machine, without the time other processes took the cores."""
+    return time.process_time() + _children_cpu_s()
+
+
+def _background_cpu_s() -> float:
+    """CPU seconds of every thread but this one (the training's), and of the children: the recorders'
+    writers, MLflow's logging threads, wandb-core."""
+    return time.process_time() - time.thread_time() + _children_cpu_s()
+
+
+def _children_cpu_s() -> float:
     import psutil
 
-    total = time.process_time()
+    total = 0.0
     for child in psutil.Process().children(recursive=True):
         try:
             times = child.cpu_times()
@@ -710,6 +729,20 @@ def _cpu_s() -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def _settle(timeout_s: float = 5.0) -> None:
+    """Wait until child processes are idle (wandb-core writes on after ``finish``) and collect garbage, so
+    that what one variant left running is not charged to the next."""
+    gc.collect()
+    deadline = time.monotonic() + timeout_s
+    last = _children_cpu_s()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _children_cpu_s()
+        if now - last < 0.002:
+            return
+        last = now
 
 
 def _safe(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -764,7 +797,21 @@ def summarize(child: dict[str, Any]) -> dict[str, Any]:
             if not row["hook_calls"]:  # autolog patches the training function: no object of its to time
                 row["hook_us_per_step"] = None
             row["hook_pct"] = None if row["hook_us_per_step"] is None else row["hook_us_per_step"] / step_us * 100
-            row["meets_target"] = max(row["cpu_overhead_pct"], row["hook_pct"] or 0) < TARGET_PCT
+            background = [r.get("background_cpu_train_s", 0.0) for r in reps]
+            base_background = [r.get("background_cpu_train_s", 0.0) for r in base.get("reps", [])]
+            row["background_us_per_step"] = (statistics.median(background) - statistics.median(base_background)) / (
+                steps / 1e6
+            )
+            if row["hook_us_per_step"] is None:
+                row["cost_us_per_step"] = row["cost_pct"] = None
+            else:
+                row["cost_us_per_step"] = row["hook_us_per_step"] + row["background_us_per_step"]
+                row["cost_pct"] = row["cost_us_per_step"] / step_us * 100
+            # The verdict rests on what can be measured on a shared machine: the time in hooks on the
+            # training thread plus the CPU the variant's other threads and processes used meanwhile;
+            # with no hook to time (autolog), on the paired CPU difference.
+            cost = row["cost_pct"] if row["cost_pct"] is not None else row["cpu_overhead_pct"]
+            row["meets_target"] = cost < TARGET_PCT
         rows[name] = row
     return {
         "steps": steps,
@@ -816,36 +863,47 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"Size `{config['size']}`, {config['reps']} interleaved repetitions per variant after one warm-up; "
         f"peers: {results.get('peers_python', 'not run')}; network: {results.get('isolation', 'n/a')}.",
         "",
-        "Overhead per step = median over repetitions of (variant - `none`, same repetition) / steps, in wall "
-        "time (its range over repetitions shows the machine's noise) and in CPU time (this process's threads "
-        "and its children, such as wandb-core: steadier on a shared machine). In hooks = time inside the "
-        f"integration's methods on the training thread. Target: under {TARGET_PCT:g} % of a step.",
+        "Cost per step = time inside the integration's methods on the training thread (each hook timed, "
+        "outermost call only) + CPU its other threads and processes used during training (writer threads, "
+        "MLflow's logging threads, wandb-core), over the `none` variant's; both stay steady on a shared machine. "
+        f"Target: under {TARGET_PCT:g} % of a `none` step. Beside it, the paired differences of the whole "
+        "training (median over repetitions of variant - `none` of the same repetition, per step), in wall time "
+        "(with its range) and in CPU time: on 2 shared cores repetitions of one variant differ by 10 to 20 %, "
+        "so these confirm large costs only. MLflow's autolog patches the training function: nothing to time "
+        "in hooks, it is judged on the CPU difference.",
         "",
-        "| framework | steps | variant | train (s) | overhead / step (µs) | % | range (µs) | CPU / step (µs) | % "
-        "| in hooks / step (µs) | % | open / close (ms) | recorded |",
-        "|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|---|",
+        "| framework | variant | step (ms) | in hooks / step (µs) | background CPU / step (µs) | cost / step (µs) "
+        "| cost % | < 1 % | wall diff / step (µs), range | CPU diff / step (µs) | open / close (ms) | recorded |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---:|---|---|",
     ]
     for framework, entry in results["frameworks"].items():
         if "error" in entry:
-            lines.append(f"| {framework} | | failed: {entry['error'][-200:]!r} | | | | | | | | | | |")
+            lines.append(f"| {framework} | failed: {entry['error'][-200:]!r} | | | | | | | | | | |")
             continue
         summary = entry["summary"]
+        step_ms = None if summary["step_us"] is None else summary["step_us"] / 1e3
         for name in VARIANTS:
             row = summary["variants"].get(name)
             if row is None:
                 continue
             if row.get("status") != "ok":
                 reason = (row.get("reason") or "")[:160]
-                lines.append(f"| {framework} | | {name}: {row['status']} ({reason}) | | | | | | | | | | |")
+                lines.append(f"| {framework} | {name}: {row['status']} ({reason}) | | | | | | | | | | |")
+                continue
+            if name == "none":
+                lines.append(
+                    f"| {framework} | none ({summary['steps']} steps, {fmt(row['train_s'], 2)} s) | {fmt(step_ms)} "
+                    "| | | | | | | | | |"
+                )
                 continue
             span = row.get("overhead_us_per_step_range")
+            wall = f"{fmt(row.get('overhead_us_per_step'))}, {fmt(span[0])} to {fmt(span[1])}" if span else ""
+            verdict = "yes" if row.get("meets_target") else "**no**"
             recorded = ", ".join(f"{k}: {v}" for k, v in (row.get("recorded") or {}).items())
             lines.append(
-                f"| {framework} | {summary['steps']} | {name} | {fmt(row['train_s'], 2)} "
-                f"| {fmt(row.get('overhead_us_per_step'))} | {fmt(row.get('overhead_pct'))} "
-                f"| {'' if span is None else fmt(span[0]) + ' to ' + fmt(span[1])} "
-                f"| {fmt(row.get('cpu_overhead_us_per_step'))} | {fmt(row.get('cpu_overhead_pct'))} "
-                f"| {fmt(row['hook_us_per_step'])} | {fmt(row.get('hook_pct'))} "
+                f"| {framework} | {name} | {fmt(step_ms)} | {fmt(row['hook_us_per_step'])} "
+                f"| {fmt(row.get('background_us_per_step'))} | {fmt(row.get('cost_us_per_step'))} "
+                f"| {fmt(row.get('cost_pct'))} | {verdict} | {wall} | {fmt(row.get('cpu_overhead_us_per_step'))} "
                 f"| {fmt(row['open_s'] * 1e3)} / {fmt(row['close_s'] * 1e3)} | {recorded} |"
             )
     lines += [
@@ -867,8 +925,7 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         "- Sklearn and Ray Tune are left out: their integrations drive a search (one run per fit or trial), "
         "with no per-step hook to time.",
-        "- `none`'s own step time is its train time / steps; a negative overhead is noise (the variant's "
-        "repetition ran faster than the baseline's).",
+        "- A negative difference is noise: the variant's repetition ran faster than the baseline's.",
         "",
     ]
     return "\n".join(lines)
