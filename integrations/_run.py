@@ -109,11 +109,13 @@ class IntegrationRun:
 
     def begin(self) -> RunContext:
         """Training starts: :meth:`start`, after letting go of a run that an earlier training resolved
-        and never finished, unless the integration started it. Frameworks call no callback when training
-        raises, so a callback reused across an experiment loop's runs would otherwise keep recording into
-        the previous (ended) run after a failed one."""
-        if self._run is not None and not self._owned:
-            self._run = None
+        and never finished (one the integration started is failed and ended). Frameworks call no
+        callback when training raises, so a callback reused across an experiment loop's runs would
+        otherwise keep recording into the previous (ended) run after a failed one."""
+        if self._run is not None:
+            # A run it started is failed: the exception is unknown here, but the training did not end.
+            stopped = RuntimeError(f"{self._framework} training stopped before its end (it raised an exception)")
+            self.finish(stopped if self._owned else None)
         return self.start()
 
     def call(self, method: Callable[..., _T], *args: Any) -> _T | None:

@@ -151,16 +151,11 @@ class SigOptCallback(Closable, TrainerCallback):
         if not state.is_world_process_zero:
             return
         integration = self._integration
-        if integration.started:
-            # The previous train() raised, and no callback is told. A run the callback started is
-            # failed (the exception is unknown here); another run is its owner's to judge.
-            stopped = RuntimeError("Trainer.train() stopped before on_train_end (it raised an exception).")
-            self.close(stopped if integration.owned else None)
         self._diverged, self._fp16 = False, bool(getattr(args, "fp16", False))
         self._recorded, self._pending, self._last = None, None, {}
         # One in `stride` steps is recorded; the step of a NaN may add one more: at most MAX_CHECKPOINTS.
         self._stride = checkpoint_period(state.max_steps, 1, MAX_CHECKPOINTS - 1)
-        integration.start()
+        integration.begin()  # a run left by a train() that raised (no callback is told) is let go
         values: dict[str, Any] = {key: _plain(getattr(args, key, None)) for key in TRAINING_ARGUMENTS}
         values["max_steps"] = state.max_steps
         values.update(_model_params(model))

@@ -250,7 +250,7 @@ def test_a_run_left_open_by_a_raising_train_is_failed_at_the_next_train(tmp_path
     trainer(tmp_path, callback, max_steps=4, eval_strategy="no").train()
     first, second = sorted(sigopt.list_runs(), key=lambda r: r.created)
     assert first.state == "failed" and first.failure is not None and first.failure.kind == "error"
-    assert "stopped before on_train_end" in first.failure.message
+    assert "training stopped before its end" in first.failure.message
     assert second.state == "completed" and [c.step for c in second.checkpoints] == [4]
 
 
