@@ -25,13 +25,12 @@ from typing import Any
 from sigopt_ai._checks import describe_value, short_repr
 from sigopt_ai._exceptions import UsageError, ValidationError, ValidationTypeError
 from sigopt_ai._failures import register_failure_type
-from sigopt_ai._models import SuggestionState
 from sigopt_ai.experiments._api import create_experiment, get_experiment
-from sigopt_ai.experiments._experiment import Experiment, _never
+from sigopt_ai.experiments._experiment import Experiment
 from sigopt_ai.experiments._parse import parse_experiment
 from sigopt_ai.integrations._require import require
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS, IntegrationRun, positive_int
-from sigopt_ai.runs._run import RunContext, abandon, new_run_id
+from sigopt_ai.runs._run import RunContext, abandon
 
 ray = require("ray", "ray", minimum="2.9")
 
@@ -271,11 +270,11 @@ class SigOptSearch(Searcher):
         self._metrics, self._modes = state.get("metrics") or self._metrics, state.get("modes")
         self._max_concurrent = int(state.get("max_concurrent") or self._max_concurrent)
         for trial_id, suggestion_id in (state.get("trials") or {}).items():
-            served = experiment._backend.get_suggestion(experiment.id, str(suggestion_id))
-            # A suggestion observed since the save (the trial completed before the driver died) is done.
-            if served is not None and served.state is SuggestionState.OPEN and trial_id not in self._live:
-                # The loop's own way to bind a run to a suggestion, as create_run() does for a new one.
-                run = experiment._run_for(served, new_run_id(), f"{experiment.name} {trial_id}", _never)
+            if trial_id in self._live:
+                continue
+            # None: a suggestion observed since the save (the trial completed before the driver died) is done.
+            run = experiment.resume_run(str(suggestion_id), f"{experiment.name} {trial_id}")
+            if run is not None:
                 self._live[trial_id] = self._record(run, trial_id)
                 _watch_exit(self)
 

@@ -411,6 +411,31 @@ class Experiment:
             run.log_metadata(key, value)
         return run
 
+    def resume_run(self, suggestion: Suggestion | str, name: str | None = None) -> RunContext | None:
+        """A new run for a suggestion served earlier and still open, such as one whose worker died
+        after saving what it was evaluating; when the run ends its result is observed as with
+        :meth:`create_run`.
+
+        Args:
+            suggestion: The suggestion or its id.
+            name: The run's name (default: ``"<experiment name> #<suggestion id>"``).
+
+        Returns:
+            The run, or None when the suggestion is no longer open (it was observed or given back).
+
+        Raises:
+            ValidationError: ``suggestion`` is not one of this experiment's, or ``name`` breaks a rule.
+        """
+        check_run_name(name)
+        sid = self._suggestion_id(suggestion)
+        stored = self._backend.get_suggestion(self.id, sid)
+        if stored is None:
+            raise ValidationError(f"suggestion: experiment {self.id!r} has no suggestion {sid!r}.")
+        if stored.state is not SuggestionState.OPEN:
+            return None
+        self._shorten_heartbeat()
+        return self._run_for(stored, new_run_id(), name, _never)
+
     def _serve_or_wait(self, run_id: str) -> Suggestion | None:
         """Serve a suggestion; while the rest of the budget is leased to other workers' runs, wait: one
         of them may die and its suggestion come back. Suggestions from :meth:`suggest` have no run and

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
+from sigopt_ai.runs import _session
 from tests.conftest import run_python
+from tests.live_server import LiveServer
 
 ray = pytest.importorskip("ray")
 from ray import tune  # noqa: E402
@@ -294,3 +296,28 @@ def test_the_example_runs(cluster: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     # Two trials may both fail (out of memory or diverged): the script says so instead of a best run.
     assert "finished=2" in done.stdout and ("best run " in done.stdout or "no run succeeded" in done.stdout)
+
+
+def test_a_driver_serves_from_a_shared_server(tmp_path: Path) -> None:
+    # Across a Ray cluster only the driver, where the searcher runs, talks to the store: here a real
+    # `sigopt-ai server`, as SIGOPT_API_URL would point a driver at it.
+    with LiveServer(str(tmp_path / "server.db")) as server:
+        sigopt.configure(api_url=server.url, api_token=server.token, spool=tmp_path / "journal.db")
+        try:
+            search = SigOptSearch(SPACE, name="shared", metric="loss", mode="min", observation_budget=2)
+            config = search.suggest("t1")
+            search.on_trial_complete("t1", error=True)  # no callback: a bug, the suggestion goes back
+            assert search.suggest("t2") == config
+            search.on_trial_complete("t2", {"loss": 0.5})
+            search.suggest("t3")
+            search.on_trial_complete("t3", {"loss": 0.25})
+            assert search.suggest("t4") == "FINISHED"
+            exp = search.experiment
+            assert exp is not None
+            # What another machine reads from the server: the same experiment, observed twice.
+            seen = sigopt.get_experiment(exp.id)
+            assert sorted(o.values["loss"] for o in seen.observations()) == [0.25, 0.5]
+            assert seen.progress.finished == 2 and len(seen.runs()) == 3
+        finally:
+            _session.reset_session()
+            sigopt.configure(api_url="")
