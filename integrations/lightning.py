@@ -10,15 +10,13 @@ infinite loss as ``diverged``, so an experiment over a Lightning model learns wh
 from __future__ import annotations
 
 import math
-import re
-import sys
 import weakref
 from argparse import Namespace
 from collections.abc import Mapping
 from typing import Any
 
 from sigopt_ai._checks import MAX_NAME_LENGTH, describe_value
-from sigopt_ai._exceptions import Diverged, ValidationError, ValidationTypeError
+from sigopt_ai._exceptions import ValidationError, ValidationTypeError
 from sigopt_ai.integrations._require import require
 from sigopt_ai.integrations._run import IntegrationRun, checkpoint_period, numbers
 from sigopt_ai.runs._run import RunContext
@@ -33,10 +31,6 @@ __all__ = ["SigOptLogger"]
 
 MAX_PREFIX_LENGTH = 50
 """Characters of ``prefix`` at most: it leaves room for the metric's own name within 100."""
-
-# torch's anomaly detection (``Trainer(detect_anomaly=True)``) reports a NaN gradient as a plain
-# RuntimeError; it is the assignment diverging, not a bug in the training code.
-_ANOMALY_NAN = re.compile(r"returned nan values in its \d+\w* output")
 
 
 class SigOptLogger(Logger):
@@ -192,7 +186,7 @@ class SigOptLogger(Logger):
         if status == "success":
             self._integration.finish()
         elif status == "failed":
-            self._integration.finish(_failure(sys.exc_info()[1]) or True)
+            self._integration.finish(True)  # the exception Lightning is handling, classified
 
     # -- checkpoints ----------------------------------------------------------------------------------
 
@@ -241,12 +235,3 @@ def _flatten(values: Mapping[Any, Any], parent: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-def _failure(error: BaseException | None) -> BaseException | None:
-    """The exception to record: a NaN gradient found by torch's anomaly detection is a divergence."""
-    if isinstance(error, RuntimeError) and _ANOMALY_NAN.search(str(error)):
-        diverged = Diverged(f"The loss diverged: {error}")
-        diverged.__cause__ = error
-        return diverged
-    return error

@@ -242,6 +242,9 @@ _OOM_TEXT = re.compile(
     r"|Cannot allocate memory|failed to allocate",
     re.IGNORECASE,
 )
+# torch's anomaly detection (``torch.autograd.set_detect_anomaly``, Lightning's ``detect_anomaly=True``)
+# reports a NaN gradient as a plain RuntimeError: the assignment diverged, not the code.
+_ANOMALY_NAN = re.compile(r"returned nan values in its \d+\w* output")
 # Frameworks whose native code reports allocation failures as their own error type with the C++
 # text: XGBoost's XGBoostError and LightGBM's LightGBMError are ValueError/Exception subclasses.
 _NATIVE_ERROR_NAMES = frozenset({"XlaRuntimeError", "XGBoostError", "LightGBMError"})
@@ -295,6 +298,8 @@ def _builtin_kind(exc: BaseException) -> FailureKind | None:
         if _OOM_TEXT.search(_text_of(exc) or ""):
             return FailureKind.OOM
     if isinstance(exc, (FloatingPointError, Diverged)):
+        return FailureKind.DIVERGED
+    if isinstance(exc, RuntimeError) and _ANOMALY_NAN.search(_text_of(exc) or ""):
         return FailureKind.DIVERGED
     if isinstance(exc, (KeyboardInterrupt, Terminated)):
         return FailureKind.INTERRUPTED

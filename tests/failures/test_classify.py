@@ -65,6 +65,26 @@ CASES = [
         K.OOM,
     ),
     ("std::bad_alloc", lambda: RuntimeError("std::bad_alloc"), K.OOM),
+    (
+        "XGBoostError (a ValueError) failing to allocate",
+        lambda: framework_error("xgboost.core", "XGBoostError", ValueError)("bad_malloc: Failed to allocate 8 GB"),
+        K.OOM,
+    ),
+    (
+        "LightGBMError std::bad_alloc",
+        lambda: framework_error("lightgbm.basic", "LightGBMError", Exception)("std::bad_alloc"),
+        K.OOM,
+    ),
+    (
+        "XGBoostError refusing a parameter",
+        lambda: framework_error("xgboost.core", "XGBoostError", ValueError)("value 2 for Parameter subsample"),
+        K.INVALID_ASSIGNMENT,
+    ),
+    (
+        "torch anomaly detection NaN",
+        lambda: RuntimeError("Function 'MseLossBackward0' returned nan values in its 0th output."),
+        K.DIVERGED,
+    ),
     ("OSError ENOMEM", lambda: OSError(errno.ENOMEM, "Cannot allocate memory"), K.OOM),
     ("InvalidAssignment", lambda: sigopt.InvalidAssignment("batch too big"), K.INVALID_ASSIGNMENT),
     ("ValueError", lambda: ValueError("bad"), K.INVALID_ASSIGNMENT),
