@@ -37,9 +37,13 @@ def test_a_built_wheel_carries_the_integrations_and_imports_them(tmp_path: Path)
     site = tmp_path / "site"
     assert (site / "sigopt_ai" / "integrations").is_dir() and not (site / "sigopt_ai" / "integrations").is_symlink()
 
-    imports = "; ".join(f"import sigopt_ai.integrations.{m}" for m in MODULES)
+    imports = "; ".join([*(f"import sigopt_ai.integrations.{m}" for m in MODULES), "sigopt_ai.xgboost.run"])
     result = subprocess.run(
-        [sys.executable, "-c", f"import sigopt_ai.integrations; {imports}; print(sigopt_ai.integrations.__file__)"],
+        [
+            sys.executable,
+            "-c",
+            f"import sigopt_ai.integrations, sigopt_ai.xgboost; {imports}; print(sigopt_ai.integrations.__file__)",
+        ],
         cwd=tmp_path,  # not the checkout, which `python -c` would put first on sys.path
         env={**os.environ, "PYTHONPATH": str(site), "KERAS_BACKEND": "torch"},
         capture_output=True,
