@@ -3,15 +3,7 @@ that raises torch's real OOM class, the experiment whose grid corners fail, and 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterable
-from pathlib import Path
-
 import sigopt_ai as sigopt
-
-ROOT = Path(__file__).resolve().parents[2]
 
 MEMORY_CAP = 256 * 1024
 """A declared memory cap in bytes: no GPU is here, so a model whose training would need more raises
@@ -70,19 +62,3 @@ def check_loop(exp: sigopt.Experiment) -> None:
     assert exp.progress.failed_by_kind == {k: sum(o.failure_kind == k for o in observations) for k in kinds if k}
     record = sigopt.get_run(next(str(o.run) for o in observations if o.failure_kind == "oom"))
     assert record.failure is not None and record.failure.type == "torch.OutOfMemoryError"
-
-
-def run_example(name: str, tmp_path: Path, *, drop: Iterable[str] = (), **env: str) -> str:
-    """Run ``examples/<name>`` in a fresh interpreter on a fresh store; assert it exits 0 and return its stdout."""
-    environ = {key: value for key, value in os.environ.items() if key not in set(drop)}
-    environ.update(SIGOPT_AI_DB=str(tmp_path / "example.db"), SIGOPT_PROJECT="example", **env)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name)],
-        env=environ,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout

@@ -17,7 +17,8 @@ import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
 from tests.conftest import run_python
-from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment, run_example
+from tests.integrations._examples import run_example
+from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment
 
 keras = pytest.importorskip("keras")
 torch = pytest.importorskip("torch")
@@ -203,5 +204,5 @@ def test_a_missing_backend_is_named() -> None:
 
 
 def test_the_example_runs_without_a_backend_set(tmp_path: Path) -> None:
-    stdout = run_example("keras_example.py", tmp_path, drop=("KERAS_BACKEND", "KERAS_HOME"), HOME=str(tmp_path))
+    stdout = run_example("keras_example.py", tmp_path, drop=("KERAS_BACKEND", "KERAS_HOME"), HOME=str(tmp_path)).stdout
     assert "Keras on torch" in stdout and "best run" in stdout and "val_loss" in stdout

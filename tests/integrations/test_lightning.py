@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
-from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment, run_example
+from tests.integrations._examples import run_example
+from tests.integrations._torch_loop import check_loop, check_memory, grid_experiment
 
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
@@ -236,5 +237,5 @@ def test_any_prefix_is_accepted_and_used_or_refused_naming_it(prefix: str) -> No
 
 
 def test_the_example_runs(tmp_path: Path) -> None:
-    stdout = run_example("lightning_example.py", tmp_path)
+    stdout = run_example("lightning_example.py", tmp_path).stdout
     assert "best run" in stdout and "val_loss" in stdout

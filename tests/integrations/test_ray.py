@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
 from sigopt_ai.runs import _session
 from tests.conftest import run_python
+from tests.integrations._examples import run_example
 from tests.live_server import LiveServer
 
 ray = pytest.importorskip("ray")
@@ -30,7 +29,6 @@ from ray import tune  # noqa: E402
 
 from sigopt_ai.integrations.ray import SigOptSearch  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 SPACE = [
     {"name": "lr", "type": "double", "bounds": {"min": 0.001, "max": 0.1}},
     {"name": "width", "type": "int", "bounds": {"min": 1, "max": 8}},
@@ -284,16 +282,7 @@ def test_any_metric_and_mode_are_taken_or_refused_by_name(metric: Any, mode: Any
 
 
 def test_the_example_runs(cluster: str, tmp_path: Path) -> None:
-    env = {**os.environ, "SIGOPT_AI_DB": str(tmp_path / "example.db"), "RAY_ADDRESS": cluster}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "ray_example.py"), "2"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_example("ray_example.py", tmp_path, "2", timeout=240, RAY_ADDRESS=cluster)
     # Two trials may both fail (out of memory or diverged): the script says so instead of a best run.
     assert "finished=2" in done.stdout and ("best run " in done.stdout or "no run succeeded" in done.stdout)
 

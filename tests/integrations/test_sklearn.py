@@ -4,10 +4,7 @@ real address-space cap), read back through the public API."""
 
 from __future__ import annotations
 
-import os
 import resource
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +26,8 @@ from threadpoolctl import threadpool_limits
 
 import sigopt_ai as sigopt
 from sigopt_ai.integrations.sklearn import SigOptSearchCV
+from tests.integrations._examples import run_example
 
-ROOT = Path(__file__).resolve().parents[2]
 C = {"name": "C", "type": "double", "bounds": {"min": 0.01, "max": 100.0}, "transformation": "log"}
 
 
@@ -352,14 +349,6 @@ def test_any_argument_is_accepted_unchanged_or_refused_by_name(**arguments: Any)
 
 
 def test_the_example_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "SIGOPT_AI_DB": str(tmp_path / "example.db"), "SIGOPT_PROJECT": "examples"}
-    env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"  # as one_blas_thread
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "sklearn_example.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    one = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}  # as one_blas_thread
+    done = run_example("sklearn_example.py", tmp_path, timeout=120, SIGOPT_PROJECT="examples", **one)
     assert "best" in done.stdout and "accuracy" in done.stdout

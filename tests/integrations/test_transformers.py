@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 
 import sigopt_ai as sigopt
 from sigopt_ai import ValidationError
+from tests.integrations._examples import run_example
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -59,7 +58,6 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "transformers_example.py"
 SEQ, VOCAB = 8, 50
 
 # No GPU here: the device's memory is a declared cap on one forward pass's activations, estimated from
@@ -356,9 +354,5 @@ def test_constructor_accepts_or_names_the_field(name: Any, project: Any) -> None
 
 @needs_trainer
 def test_example_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "SIGOPT_AI_DB": str(tmp_path / "example.db"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_example("transformers_example.py", tmp_path, timeout=120, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     assert "best run" in done.stdout and "eval_loss" in done.stdout, done.stdout

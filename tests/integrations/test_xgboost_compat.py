@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +28,8 @@ import sigopt_ai.xgboost
 from sigopt_ai.integrations import _xgboost_compat as compat
 from sigopt_ai.integrations._run import MAX_CHECKPOINTS
 from tests.conftest import run_python
+from tests.integrations._examples import run_example
 
-ROOT = Path(__file__).resolve().parents[2]
 # One thread: xgboost's default (every core) is many times slower on a busy two-core machine.
 ONE = {"nthread": 1}
 
@@ -484,14 +482,13 @@ def test_known_parameters_are_completed_or_refused_by_name(name: str, kind: str 
 
 
 def test_the_example_runs_and_sigopt_ai_xgboost_imports_xgboost_only_when_used(tmp_path: Path) -> None:
-    """The example, in a fresh interpreter that first checks ``import sigopt_ai.xgboost`` left xgboost alone
-    and that a missing xgboost names the extra to install."""
-    example = ROOT / "examples" / "xgboost_compat_example.py"
-    code = f"""
-import runpy, sys
+    """In a fresh interpreter, ``import sigopt_ai.xgboost`` leaves xgboost alone and a missing xgboost names
+    the extra to install; then the example runs in another, without this environment's SIGOPT_ settings."""
+    code = """
+import sys
 import sigopt_ai, sigopt_ai.xgboost
 assert "xgboost" not in sys.modules, "import sigopt_ai.xgboost imported xgboost"
-assert {{"XGBRun", "experiment", "run"}} <= set(dir(sigopt_ai.xgboost))
+assert {"XGBRun", "experiment", "run"} <= set(dir(sigopt_ai.xgboost))
 sys.modules["xgboost"] = None  # as if it were not installed: the first use says which extra installs it
 try:
     sigopt_ai.xgboost.run
@@ -499,14 +496,11 @@ except sigopt_ai.MissingDependency as exc:
     assert 'pip install "sigopt-ai[xgboost]"' in str(exc), exc
 else:
     raise AssertionError("no MissingDependency")
-del sys.modules["xgboost"]
-runpy.run_path({str(example)!r}, run_name="__main__")
 """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGOPT_")}
-    env.update(SIGOPT_AI_DB=str(tmp_path / "example.db"), SIGOPT_PROJECT="example")
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    checked = run_python(code, env={"SIGOPT_AI_DB": str(tmp_path / "check.db")})
+    assert checked.returncode == 0, checked.stderr
+    done = run_example(
+        "xgboost_compat_example.py", tmp_path, timeout=120, drop=[k for k in os.environ if k.startswith("SIGOPT_")]
     )
-    assert done.returncode == 0, done.stderr
     assert "best run" in done.stdout and "test-accuracy" in done.stdout
     assert "observations 6 of 6" in done.stdout
