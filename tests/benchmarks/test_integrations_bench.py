@@ -115,6 +115,7 @@ def test_overhead_is_paired_by_repetition() -> None:
     assert row["background_us_per_step"] == pytest.approx(20)
     assert row["cost_us_per_step"] == pytest.approx(30) and row["cost_pct"] == pytest.approx(0.3)
     assert row["meets_target"] is True  # judged on the cost, not on the noisy whole-training differences
+    assert row["target_step_ms"] == pytest.approx(3)  # 30 µs is 1 % of a 3 ms step
     child["variants"]["sigopt_ai"]["reps"] = [{**r, "hook_calls": 0} for r in child["variants"]["sigopt_ai"]["reps"]]
     autolog = integrations.summarize(child)["variants"]["sigopt_ai"]
     assert autolog["hook_us_per_step"] is None and autolog["cost_us_per_step"] is None
