@@ -116,6 +116,11 @@ def test_overhead_is_paired_by_repetition() -> None:
     assert row["cost_us_per_step"] == pytest.approx(30) and row["cost_pct"] == pytest.approx(0.3)
     assert row["meets_target"] is True  # judged on the cost, not on the noisy whole-training differences
     assert row["target_step_ms"] == pytest.approx(3)  # 30 µs is 1 % of a 3 ms step
+    # A background below none's is the framework's threads doing less: it counts as 0, not as a gain.
+    quieter = {"background_cpu_train_s": 0.0}
+    child["variants"]["noop"] = {"status": "ok", "reps": [{**r, **quieter} for r in child["variants"]["none"]["reps"]]}
+    noop = integrations.summarize(child)["variants"]["noop"]
+    assert noop["background_us_per_step"] == pytest.approx(-10) and noop["cost_us_per_step"] == pytest.approx(10)
     child["variants"]["sigopt_ai"]["reps"] = [{**r, "hook_calls": 0} for r in child["variants"]["sigopt_ai"]["reps"]]
     autolog = integrations.summarize(child)["variants"]["sigopt_ai"]
     assert autolog["hook_us_per_step"] is None and autolog["cost_us_per_step"] is None
