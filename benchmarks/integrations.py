@@ -3,7 +3,7 @@
 
 Usage (from the repository root)::
 
-    python benchmarks/integrations.py              # ours and the peers (about 8 minutes on 2 cores)
+    python benchmarks/integrations.py              # ours and the peers (about 5 minutes on 2 cores)
     python benchmarks/integrations.py --no-peers   # ours only, in this interpreter
     python benchmarks/integrations.py --size tiny --reps 1 --frameworks xgboost   # a smoke run
 
