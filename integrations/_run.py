@@ -144,7 +144,7 @@ class IntegrationRun:
         clean = numbers(values)
         if clean:
             self.call(self.run.log_checkpoint, clean, step)
-        return any(not math.isfinite(v) for v in clean.values())
+        return not all(map(math.isfinite, clean.values()))
 
     def log_metrics(self, values: Mapping[str, Any], stddevs: Mapping[str, float] | None = None) -> None:
         """Record the numbers among ``values`` as the run's metrics (a NaN one fails it ``diverged``),
@@ -153,12 +153,9 @@ class IntegrationRun:
         clean = numbers(values)
         if not clean:
             return
-        if not stddevs:
-            self.call(self.run.log_metrics, clean)
-            return
         run = self.run
-        for name, value in clean.items():
-            std = stddevs.get(name)
+        for name, value in clean.items():  # checked by numbers(): each is logged as run.log_metrics would
+            std = stddevs.get(name) if stddevs else None
             ok = isinstance(std, (int, float)) and math.isfinite(std) and std >= 0
             self.call(run.log_metric, name, value, std if ok else None)
 
@@ -216,7 +213,11 @@ def params(values: Mapping[str, Any]) -> dict[str, ParamValue]:
 def numbers(values: Mapping[str, Any]) -> dict[str, float]:
     """The entries of ``values`` that are numbers (NaN included), under names a run accepts."""
     clean: dict[str, float] = {}
+    accepted = _accepted_names
     for key, value in values.items():
+        if type(value) is float and type(key) is str and key in accepted:  # the hot path: a name seen before
+            clean[key] = value
+            continue
         if value is None or isinstance(value, (str, bytes)) or not isinstance(key, str):
             continue
         if not 0 < len(key) <= MAX_NAME_LENGTH or not key.isprintable():
@@ -225,7 +226,14 @@ def numbers(values: Mapping[str, Any]) -> dict[str, float]:
             clean[key] = to_number(value, key)
         except SigOptError:
             continue
+        if type(key) is str and len(accepted) < _NAMES_KEPT:
+            accepted.add(key)
     return clean
+
+
+# Names numbers() accepted (a name's rules do not change), so that each step's values skip the checks.
+_accepted_names: set[str] = set()
+_NAMES_KEPT = 10_000
 
 
 def checkpoint_period(total: int | None, period: int = 1, limit: int = MAX_CHECKPOINTS) -> int:

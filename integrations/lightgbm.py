@@ -4,26 +4,31 @@ What it records, for ``lgb.train`` and ``lgb.cv`` alike:
 
 - parameters: the training parameters (``learning_rate``, ``num_leaves``, ``objective``, ...) and
   ``num_boost_round``. A value the run already has (a suggested or user-set one) is kept.
-- checkpoints: every ``period`` iterations, each evaluation result as ``"{dataset}-{metric}"`` at
-  step = the iteration (0-based, as LightGBM counts), and always at the last one. The period is raised
-  so that a run gets at most 200 checkpoints. ``lgb.cv`` gives each result as a mean and a standard
-  deviation: the mean is ``"{dataset}-{metric}"``, the deviation ``"{dataset}-{metric}-std"``.
-- metrics: the values of each recorded checkpoint, so that the run's metrics are its latest results
-  even when early stopping ends training before the last iteration (LightGBM tells callbacks nothing
-  when it stops). Used as ``with SigOptCallback() as callback:``, leaving the block records the
-  values at the best iteration that early stopping found, the model LightGBM keeps, and
-  ``best_iteration`` as metadata.
+- checkpoints: every ``period`` iterations (every 5 iterations by default, as sigopt-python's XGBoost
+  callback did), each evaluation result as ``"{dataset}-{metric}"`` at step = the iteration (0-based,
+  as LightGBM counts), and always at the last one. The period is raised so that a run gets at most
+  200 checkpoints. ``lgb.cv`` gives each result as a mean and a standard deviation: the mean is
+  ``"{dataset}-{metric}"``, the deviation ``"{dataset}-{metric}-std"``.
+- metrics: used as ``with SigOptCallback() as callback:``, leaving the block records the last
+  iteration's checkpoint if it was not recorded, and the metrics: the values at the best iteration
+  that early stopping found (the model LightGBM keeps), with ``best_iteration`` as metadata, else
+  the last iteration's values. Without ``with``, the values of each recorded checkpoint are logged
+  as the metrics too: LightGBM tells callbacks nothing when early stopping ends training (its
+  ``EarlyStopException`` is raised by the early-stopping callback, after this one, and caught by
+  the training loop, which calls no callback again), so the metrics are then those of the last
+  recorded checkpoint, up to ``period - 1`` iterations before the one where training stopped.
 - metadata when training ends: the 50 most used features as ``"importance/{feature}"`` (LightGBM's
   ``split`` importance).
 
-A NaN or infinite evaluation result fails the run as ``diverged`` and stops training (by raising
-LightGBM's own ``EarlyStopException``): in an experiment loop the assignment becomes a failed observation.
+A NaN or infinite evaluation result fails the run as ``diverged`` and stops training at that iteration,
+recorded or not (by raising LightGBM's own ``EarlyStopException``): in an experiment loop the
+assignment becomes a failed observation. An iteration that is not recorded costs only that check.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sigopt_ai.integrations._require import require
@@ -64,7 +69,8 @@ class SigOptCallback(Closable):
         run: The run to record into (default: the current run, else a new one).
         name: The name of a run the callback starts itself.
         project: The project of a run the callback starts itself.
-        period: Record a checkpoint every ``period`` iterations (raised to keep 200 at most).
+        period: Record a checkpoint every ``period`` iterations (default 5, as sigopt-python's XGBoost
+            callback; raised to keep 200 at most). The last iteration is always recorded.
         log_feature_importances: Record the 50 most used features as metadata when training ends.
 
     Raises:
@@ -79,7 +85,7 @@ class SigOptCallback(Closable):
         ...             train, num_boost_round=100, valid_sets=[valid], valid_names=["valid"],
         ...             callbacks=[callback, lgb.early_stopping(10)],
         ...         )
-        # each run has the checkpoint "valid-l2" per iteration and the metric "valid-l2"
+        # each run has the checkpoint "valid-l2" every 5 iterations and the metric "valid-l2"
     """
 
     order = ORDER
@@ -91,7 +97,7 @@ class SigOptCallback(Closable):
         *,
         name: str | None = None,
         project: str | None = None,
-        period: int = 1,
+        period: int = 5,
         log_feature_importances: bool = True,
     ) -> None:
         self._integration = IntegrationRun(run, name=name, project=project, framework="lightgbm")
@@ -101,37 +107,55 @@ class SigOptCallback(Closable):
         self._model: Any = None
         self._scoped = False  # inside `with callback:`, which ends training's recording
         self._diverged = False  # the callback stopped training: its best_iteration is not early stopping's
+        self._last: tuple[int, Sequence[Any]] | None = None  # the last iteration seen, and its results
+        self._checkpointed = -1  # the last iteration recorded as a checkpoint
+        self._measured = -1  # the iteration whose values are the run's metrics
 
     def __call__(self, env: CallbackEnv) -> None:
         """Record one iteration's results (LightGBM calls this after each iteration)."""
-        if env.iteration == env.begin_iteration or not self._integration.started:
+        iteration = env.iteration
+        if iteration == env.begin_iteration or not self._integration.started:
             self._start(env)
-        latest = _values(env.evaluation_result_list or ())
-        last = env.iteration == env.end_iteration - 1
+        results = env.evaluation_result_list or ()
+        self._last = (iteration, results)
+        last = iteration == env.end_iteration - 1
+        if not last and (iteration - env.begin_iteration + 1) % self._every and _finite(results):
+            return  # not recorded: names are built for recorded iterations only
+        latest = _values(results)
         finite = all(math.isfinite(v) for v in latest.values())
-        if finite and not last and (env.iteration - env.begin_iteration + 1) % self._every:
-            return
-        integration = self._integration
-        integration.checkpoint(latest, env.iteration)
-        # Under lgb.cv, "-std" is the spread of the mean of the same name: the metric's deviation.
-        means = {name: value for name, value in latest.items() if not (name.endswith("-std") and name[:-4] in latest)}
-        integration.log_metrics(means, {name: latest[f"{name}-std"] for name in means if f"{name}-std" in latest})
+        self._checkpoint(iteration, latest)
+        if not (self._scoped and finite):  # inside `with`, close() logs the metrics, once
+            self._log_metrics(iteration, latest)
         if not finite:
             self._diverged = True
-            integration.diverged(f"LightGBM's result was not finite at iteration {env.iteration}: {non_finite(latest)}")
+            message = f"LightGBM's result was not finite at iteration {iteration}: {non_finite(latest)}"
+            self._integration.diverged(message)
             if not self._scoped:
                 self._finish(None)
             # LightGBM's own way for a callback to stop training; the engine catches it.
-            raise EarlyStopException(env.iteration, list(env.evaluation_result_list or ()))
+            raise EarlyStopException(iteration, list(results))
         if last and not self._scoped:
             # Inside `with`, close() ends it: early stopping may still pick a best iteration now.
             self._finish(None)
+
+    def _checkpoint(self, iteration: int, latest: dict[str, float]) -> None:
+        self._checkpointed = iteration
+        self._integration.checkpoint(latest, iteration)
+
+    def _log_metrics(self, iteration: int, latest: dict[str, float]) -> None:
+        self._measured = iteration
+        # Under lgb.cv, "-std" is the spread of the mean of the same name: the metric's deviation.
+        means = {name: value for name, value in latest.items() if not (name.endswith("-std") and name[:-4] in latest)}
+        stddevs = {name: latest[f"{name}-std"] for name in means if f"{name}-std" in latest}
+        self._integration.log_metrics(means, stddevs)
 
     def _start(self, env: CallbackEnv) -> None:
         integration = self._integration
         integration.begin()  # not a previous loop run that training left by raising
         self._model = env.model
         self._diverged = False
+        self._last = None
+        self._checkpointed = self._measured = -1
         rounds = env.end_iteration - env.begin_iteration
         self._every = checkpoint_period(rounds, self._period)
         integration.log_params({**env.params, "num_boost_round": rounds})
@@ -141,8 +165,9 @@ class SigOptCallback(Closable):
         return self
 
     def close(self, error: BaseException | None = None) -> None:
-        """Training is over: record the best iteration's values (early stopping) or ``error``, and end
-        the run if the callback started it."""
+        """Training is over: record the last iteration seen if its checkpoint is still due, the metrics
+        (the best iteration's values under early stopping, else the last iteration's) and ``error``,
+        and end the run if the callback started it."""
         self._scoped = False
         if self._integration.started:
             self._finish(error)
@@ -151,10 +176,24 @@ class SigOptCallback(Closable):
         integration = self._integration
         model = self._model
         best = getattr(model, "best_iteration", 0) or 0
-        if error is None and best > 0 and not self._diverged:
-            # Set by LightGBM after early stopping (1-based); best_score holds that iteration's values.
+        early = error is None and best > 0 and not self._diverged
+        # Set by LightGBM after early stopping (1-based); best_score holds that iteration's values. lgb.cv's
+        # CVBooster has none (the attribute is a function that calls each fold's booster): its metrics stay
+        # the last iteration's.
+        scores = getattr(model, "best_score", None) if early else None
+        scores = scores if isinstance(scores, Mapping) else {}
+        if self._last is not None:  # from close(): the iteration where training ended, stopped or failed
+            iteration, results = self._last
+            self._last = None
+            measure = iteration != self._measured and not scores
+            if iteration != self._checkpointed or measure:
+                latest = _values(results)
+                if iteration != self._checkpointed:
+                    self._checkpoint(iteration, latest)
+                if measure:
+                    self._log_metrics(iteration, latest)
+        if early:
             integration.log_metadata({"best_iteration": best - 1})
-            scores = getattr(model, "best_score", {}) or {}
             integration.log_metrics({f"{d}-{m}": v for d, results in scores.items() for m, v in results.items()})
         if self._importances and isinstance(model, lgb.Booster):
             try:
@@ -164,6 +203,15 @@ class SigOptCallback(Closable):
                 pass
         self._model = None
         integration.finish(error)
+
+
+def _finite(results: Sequence[Any]) -> bool:
+    """Whether each result's value (and deviation, under ``lgb.cv``) is a finite number."""
+    isfinite = math.isfinite
+    for result in results:
+        if not isfinite(result[2]) or (len(result) > 4 and result[4] is not None and not isfinite(result[4])):
+            return False
+    return True
 
 
 def _values(results: Sequence[Any]) -> dict[str, float]:

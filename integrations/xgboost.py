@@ -5,10 +5,11 @@ What it records, for ``xgb.train`` and ``xgb.cv`` alike:
 - parameters: the booster's configuration (``eta``, ``max_depth``, ``objective``, ``eval_metric``, ...),
   and ``num_boost_round`` when the callback is told it. A value the run already has (a suggested or
   user-set one) is kept.
-- checkpoints: every ``period`` rounds, each evaluation result as ``"{dataset}-{metric}"`` at step =
-  the boosting round (0-based, as XGBoost counts). Given ``num_boost_round``, the period is raised so
-  that a run gets at most 200 checkpoints; without it, the period doubles as checkpoints accumulate,
-  with the same bound. ``xgb.cv`` gives each result as a mean and a standard deviation: the mean is
+- checkpoints: every ``period`` rounds (every 5 rounds by default, as sigopt-python's callback did), each
+  evaluation result as ``"{dataset}-{metric}"`` at step = the boosting round (0-based, as XGBoost
+  counts), and always at the last round. Given ``num_boost_round``, the period is raised so that a
+  run gets at most 200 checkpoints; without it, the period doubles as checkpoints accumulate, with
+  the same bound. ``xgb.cv`` gives each result as a mean and a standard deviation: the mean is
   ``"{dataset}-{metric}"``, the deviation ``"{dataset}-{metric}-std"``.
 - metrics, when training ends: the last value of each ``"{dataset}-{metric}"`` (with its standard
   deviation under ``xgb.cv``), or, when early stopping found a best round, the values at that round,
@@ -16,8 +17,9 @@ What it records, for ``xgb.train`` and ``xgb.cv`` alike:
 - metadata: ``best_iteration`` and ``best_score`` under early stopping, ``num_boosted_rounds``, and the
   50 most used features as ``"importance/{feature}"`` (XGBoost's ``weight`` importance).
 
-A NaN or infinite evaluation result fails the run as ``diverged`` and stops training (XGBoost has no
-``TerminateOnNaN``): in an experiment loop the assignment becomes a failed observation.
+A NaN or infinite evaluation result fails the run as ``diverged`` and stops training at that round,
+recorded or not (XGBoost has no ``TerminateOnNaN``): in an experiment loop the assignment becomes a
+failed observation. A round that is not recorded costs only that check.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class SigOptCallback(Closable, TrainingCallback):
         run: The run to record into (default: the current run, else a new one).
         name: The name of a run the callback starts itself.
         project: The project of a run the callback starts itself.
-        period: Record a checkpoint every ``period`` rounds (raised to keep 200 at most).
+        period: Record a checkpoint every ``period`` rounds (default 5, as sigopt-python's callback; raised
+            to keep 200 at most). The last round is always recorded.
         num_boost_round: The rounds training will run, as given to ``xgb.train``: XGBoost does not
             tell callbacks, and the period needs it to spread 200 checkpoints over the whole
             training. It is also recorded as the parameter ``num_boost_round``.
@@ -109,7 +112,7 @@ class SigOptCallback(Closable, TrainingCallback):
         ...             dtrain, num_boost_round=100, evals=[(dvalid, "valid")],
         ...             callbacks=[SigOptCallback(num_boost_round=100)],
         ...         )
-        # each run has the checkpoint "valid-rmse" per round and the metric "valid-rmse"
+        # each run has the checkpoint "valid-rmse" every 5 rounds and the metric "valid-rmse"
     """
 
     def __init__(
@@ -118,7 +121,7 @@ class SigOptCallback(Closable, TrainingCallback):
         *,
         name: str | None = None,
         project: str | None = None,
-        period: int = 1,
+        period: int = 5,
         num_boost_round: int | None = None,
         log_feature_importances: bool = True,
     ) -> None:
@@ -162,13 +165,12 @@ class SigOptCallback(Closable, TrainingCallback):
         self._log = evals_log
         if not evals_log:
             return False
-        latest = _values_at(evals_log, -1)
-        finite = all(math.isfinite(v) for v in latest.values())
-        if finite and (epoch - self._first + 1) % self._every:
-            self._pending = epoch
+        if (epoch - self._first + 1) % self._every and _finite_at_end(evals_log):
+            self._pending = epoch  # not recorded: names are built for recorded rounds only
             return False
+        latest = _values_at(evals_log, -1)
         self._record(latest, epoch)
-        if finite:
+        if all(math.isfinite(v) for v in latest.values()):
             return False
         self._diverged = True
         self._integration.diverged(f"XGBoost's evaluation result was not finite at round {epoch}: {non_finite(latest)}")
@@ -201,6 +203,13 @@ class SigOptCallback(Closable, TrainingCallback):
         integration.log_metadata(metadata)
         self.close()
         return model
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Training is over: record the last round seen if its checkpoint is still due, then ``error``
+        (if any), and end the run if the callback started it."""
+        if self._pending is not None and self._integration.started:
+            self._record(_values_at(self._log, -1), self._pending)
+        super().close(error)
 
     # -- recording ------------------------------------------------------------------------------
 
@@ -241,6 +250,20 @@ def _is_cv(model: Any) -> bool:
 
 def _metric_names(booster: Any) -> list[str]:
     return [str(m["name"]) for m in json.loads(booster.save_config())["learner"].get("metrics", [])]
+
+
+def _finite_at_end(evals_log: Log) -> bool:
+    """Whether each series' latest value (mean and deviation under ``xgb.cv``) is a finite number."""
+    isfinite = math.isfinite
+    for metrics in evals_log.values():
+        for scores in metrics.values():
+            score = scores[-1]
+            if isinstance(score, tuple):
+                if not (isfinite(score[0]) and isfinite(score[1])):
+                    return False
+            elif not isfinite(score):
+                return False
+    return True
 
 
 def _values_at(evals_log: Log, index: int) -> dict[str, float]:

@@ -54,7 +54,7 @@ def test_an_owned_run_records_params_checkpoints_metrics_and_importances() -> No
         and run.model == "lightgbm"
     )
     assert run.params["learning_rate"] == 0.3 and run.params["num_leaves"] == 7 and run.params["num_boost_round"] == 10
-    assert [c.step for c in run.checkpoints] == list(range(10))
+    assert [c.step for c in run.checkpoints] == [4, 9]  # every 5 iterations by default
     assert set(run.checkpoints[0].values) == {"train-l2", "valid-l2"}
     assert run.metrics["valid-l2"] == run.checkpoints[-1].values["valid-l2"]
     assert run.metadata["importance/Column_0"] >= 1
@@ -68,8 +68,52 @@ def test_the_checkpoint_period_keeps_200_at_most_and_the_last_iteration() -> Non
     assert len(steps) == 150 and steps[:2] == [2, 5] and steps[-1] == 449  # period max(2, ceil(450 / 200)) = 3
 
 
+def test_the_last_iteration_is_recorded_off_the_period() -> None:
+    _train([SigOptCallback()], rounds=12)
+
+    [run] = sigopt.list_runs()
+    assert [c.step for c in run.checkpoints] == [4, 9, 11]
+    assert run.metrics["valid-l2"] == run.checkpoints[-1].values["valid-l2"]
+
+
+def test_inside_with_the_metrics_are_logged_once_when_training_ends() -> None:
+    with SigOptCallback() as callback:
+        _train([callback], rounds=12)
+
+    [run] = sigopt.list_runs()
+    assert [c.step for c in run.checkpoints] == [4, 9, 11] and run.state == "completed"
+    history = sigopt.metric_history(run.id, "valid-l2")
+    assert len(history) == 1 and run.metrics["valid-l2"] == run.checkpoints[-1].values["valid-l2"]
+
+
+def test_without_with_each_recorded_checkpoint_logs_the_metrics() -> None:
+    _train([SigOptCallback()], rounds=12)
+
+    [run] = sigopt.list_runs()
+    assert len(sigopt.metric_history(run.id, "valid-l2")) == 3  # at iterations 4, 9 and 11
+
+
+def test_cv_early_stopping_inside_with_keeps_the_last_values_as_metrics() -> None:
+    train, _ = _data()
+    with SigOptCallback() as callback:
+        lgb.cv(
+            {**QUIET, "learning_rate": 0.9},
+            train,
+            200,
+            nfold=3,
+            stratified=False,
+            callbacks=[callback, lgb.early_stopping(3, verbose=False)],
+        )
+
+    [run] = sigopt.list_runs()
+    last = run.checkpoints[-1]
+    assert run.state == "completed" and run.metadata["best_iteration"] == last.step - 3
+    assert run.metrics["valid-l2"] == last.values["valid-l2"]  # a CVBooster has no best_score
+
+
 def test_early_stopping_inside_with_records_the_best_iteration() -> None:
     train, valid = _data()
+    history: dict[str, Any] = {}
     with SigOptCallback() as callback:
         booster = lgb.train(
             {**QUIET, "learning_rate": 0.9},
@@ -77,22 +121,25 @@ def test_early_stopping_inside_with_records_the_best_iteration() -> None:
             200,
             valid_sets=[valid],
             valid_names=["valid"],
-            callbacks=[callback, lgb.early_stopping(3, verbose=False)],
+            callbacks=[callback, lgb.early_stopping(3, verbose=False), lgb.record_evaluation(history)],
         )
 
     [run] = sigopt.list_runs()
     best = booster.best_iteration - 1  # LightGBM counts it from 1, checkpoints from 0
     assert run.state == "completed" and run.metadata["best_iteration"] == best
     assert run.checkpoints[-1].step == best + 3  # the iteration where early stopping stopped is recorded
-    at_best = next(c for c in run.checkpoints if c.step == best)
-    assert run.metrics["valid-l2"] == at_best.values["valid-l2"] == booster.best_score["valid"]["l2"]
+    assert run.metrics["valid-l2"] == history["valid"]["l2"][best] == booster.best_score["valid"]["l2"]
+    for checkpoint in run.checkpoints:
+        assert checkpoint.values["valid-l2"] == history["valid"]["l2"][checkpoint.step]
 
 
 def test_early_stopping_without_with_keeps_the_latest_values_as_metrics() -> None:
     with sigopt.run() as outer:
         _train([SigOptCallback(), lgb.early_stopping(3, verbose=False)], rounds=200, learning_rate=0.9)
     run = sigopt.get_run(outer.id)
+    # LightGBM tells no callback that early stopping stopped: the metrics are the last recorded checkpoint's.
     assert run.state == "completed" and run.metrics["valid-l2"] == run.checkpoints[-1].values["valid-l2"]
+    assert all(c.step % 5 == 4 for c in run.checkpoints)
 
 
 def test_cv_records_means_and_deviations() -> None:
@@ -121,6 +168,32 @@ def test_a_diverging_learning_rate_fails_the_run_and_stops_training() -> None:
     assert booster.current_iteration() < 30 and run.checkpoints[-1].step == booster.current_iteration() - 1
 
 
+def test_a_nan_off_the_period_stops_training_at_that_iteration() -> None:
+    # A custom metric that is NaN from iteration 7 on: 7 is not a recorded iteration (4, 9, 14, 19).
+    iterations: list[int] = []
+
+    def metric(predictions: Any, data: Any) -> tuple[str, float, bool]:
+        iterations.append(len(iterations))  # called once per iteration: one validation set
+        return "odd", float("nan") if len(iterations) > 7 else 1.0, False
+
+    train, valid = _data()
+    booster = lgb.train(
+        {**QUIET, "metric": "None"},
+        train,
+        20,
+        valid_sets=[valid],
+        valid_names=["valid"],
+        feval=metric,
+        callbacks=[SigOptCallback()],
+    )
+
+    [run] = sigopt.list_runs()
+    assert booster.current_iteration() == 8  # iterations 0 to 7: stopped at the first NaN
+    assert run.state == "failed" and run.failure is not None and run.failure.kind == "diverged"
+    assert "at iteration 7" in run.failure.message and "valid-odd=nan" in run.failure.message
+    assert [c.step for c in run.checkpoints] == [4, 7]
+
+
 def test_divergence_inside_with_records_no_best_iteration() -> None:
     with SigOptCallback() as callback:
         _train([callback], rounds=30, objective="gamma", learning_rate=1e4)
@@ -141,7 +214,9 @@ def test_the_scikit_learn_interface_names_its_eval_sets_valid_n() -> None:
     )
 
     [run] = sigopt.list_runs()
-    assert run.state == "completed" and len(run.checkpoints) == 6 and run.params["num_boost_round"] == 6
+    assert (
+        run.state == "completed" and [c.step for c in run.checkpoints] == [4, 5] and run.params["num_boost_round"] == 6
+    )
     assert set(run.metrics) == {"valid_0-l2"}
 
 
@@ -155,6 +230,7 @@ def test_a_training_error_inside_with_fails_and_ends_the_owned_run() -> None:
         lgb.train({**QUIET}, train, 5, valid_sets=[valid], callbacks=[callback, _raise_at(2, MemoryError("cap"))])
     [run] = sigopt.list_runs()
     assert run.name == "boom" and run.state == "failed" and run.failure is not None and run.failure.kind == "oom"
+    assert [c.step for c in run.checkpoints] == [2]  # the iteration where it failed, off the period
 
 
 def _raise_at(iteration: int, error: BaseException) -> Any:
@@ -171,7 +247,7 @@ def test_an_explicit_run_is_recorded_into_and_left_open() -> None:
         _train([SigOptCallback(run=outer)], rounds=5)
         assert outer.state == "active"
     run = sigopt.get_run(outer.id)
-    assert run.state == "completed" and len(run.checkpoints) == 5 and "valid-l2" in run.metrics
+    assert run.state == "completed" and [c.step for c in run.checkpoints] == [4] and "valid-l2" in run.metrics
 
 
 @pytest.mark.parametrize(

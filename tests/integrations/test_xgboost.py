@@ -53,7 +53,7 @@ def test_an_owned_run_records_params_checkpoints_metrics_and_importances() -> No
     assert run.params["eta"] == 0.3 and run.params["max_depth"] == 3 and run.params["num_boost_round"] == 10
     assert run.params["objective"] == "reg:squarederror" and run.params["eval_metric"] == "rmse,mae"
     assert "learning_rate" not in run.params  # XGBoost's alias of eta, recorded once
-    assert [c.step for c in run.checkpoints] == list(range(10))
+    assert [c.step for c in run.checkpoints] == [4, 9]  # every 5 rounds by default, as sigopt-python's callback
     assert set(run.checkpoints[0].values) == {"train-rmse", "train-mae", "valid-rmse", "valid-mae"}
     assert run.metrics["valid-rmse"] == run.checkpoints[-1].values["valid-rmse"]
     assert run.metadata["num_boosted_rounds"] == 10
@@ -62,12 +62,20 @@ def test_an_owned_run_records_params_checkpoints_metrics_and_importances() -> No
 
 
 def test_the_checkpoint_period_keeps_200_at_most_and_the_last_round() -> None:
-    _train(SigOptCallback(num_boost_round=450), rounds=450, eta=0.1, max_depth=1)
+    _train(SigOptCallback(num_boost_round=450, period=2), rounds=450, eta=0.1, max_depth=1)
 
     [run] = sigopt.list_runs()
     steps = [c.step for c in run.checkpoints]
-    assert len(steps) == 150  # ceil(450 / 200) = 3: rounds 2, 5, ..., 449
+    assert len(steps) == 150  # max(2, ceil(450 / 200)) = 3: rounds 2, 5, ..., 449
     assert steps[:2] == [2, 5] and steps[-1] == 449
+
+
+def test_the_last_round_is_recorded_off_the_period() -> None:
+    _train(SigOptCallback(num_boost_round=12), rounds=12)
+
+    [run] = sigopt.list_runs()
+    assert [c.step for c in run.checkpoints] == [4, 9, 11]
+    assert run.metrics["valid-rmse"] == run.checkpoints[-1].values["valid-rmse"]
 
 
 def test_without_num_boost_round_the_period_doubles_to_stay_within_200() -> None:
@@ -76,18 +84,22 @@ def test_without_num_boost_round_the_period_doubles_to_stay_within_200() -> None
     [run] = sigopt.list_runs()
     steps = [c.step for c in run.checkpoints]
     assert len(steps) <= MAX_CHECKPOINTS and steps[-1] == 599
-    assert steps[:3] == [0, 1, 2] and steps == sorted(steps)
+    assert steps[:3] == [4, 9, 14] and steps == sorted(steps)
+    # 100 checkpoints (half of 200) every 5 rounds, then every 10
+    assert steps[99] == 499 and steps[100] == 509
     assert "importance/f0" not in run.metadata
 
 
 def test_early_stopping_records_the_best_round() -> None:
     train, valid = _data()
+    history: dict[str, Any] = {}
     booster = xgb.train(
         {"eta": 0.9, "max_depth": 4, **QUIET},
         train,
         200,
         evals=[(valid, "valid")],
         early_stopping_rounds=3,
+        evals_result=history,
         verbose_eval=False,
         callbacks=[SigOptCallback(num_boost_round=200)],
     )
@@ -95,9 +107,10 @@ def test_early_stopping_records_the_best_round() -> None:
     [run] = sigopt.list_runs()
     best = booster.best_iteration
     assert booster.num_boosted_rounds() < 200 and run.metadata["best_iteration"] == best
-    at_best = next(c for c in run.checkpoints if c.step == best)
-    assert run.metrics["valid-rmse"] == at_best.values["valid-rmse"] == run.metadata["best_score"]
-    assert run.checkpoints[-1].step == booster.num_boosted_rounds() - 1
+    assert run.metrics["valid-rmse"] == history["valid"]["rmse"][best] == run.metadata["best_score"]
+    assert run.checkpoints[-1].step == booster.num_boosted_rounds() - 1  # where it stopped, off the period too
+    for checkpoint in run.checkpoints:
+        assert checkpoint.values["valid-rmse"] == history["valid"]["rmse"][checkpoint.step]
 
 
 def test_cv_records_means_and_deviations() -> None:
@@ -121,7 +134,9 @@ def test_the_scikit_learn_interface_names_its_eval_sets_validation_n() -> None:
     model.fit(features[:150], features[:150, 0], eval_set=[(features[150:], features[150:, 0])], verbose=False)
 
     [run] = sigopt.list_runs()
-    assert run.state == "completed" and len(run.checkpoints) == 6 and run.params["num_boost_round"] == 6
+    assert (
+        run.state == "completed" and [c.step for c in run.checkpoints] == [4, 5] and run.params["num_boost_round"] == 6
+    )
     assert set(run.metrics) == {"validation_0-rmse"}
 
 
@@ -146,6 +161,32 @@ def test_a_diverging_learning_rate_fails_the_run_and_stops_training() -> None:
     assert run.checkpoints[-1].step == booster.num_boosted_rounds() - 1
 
 
+def test_a_nan_off_the_period_stops_training_at_that_round() -> None:
+    # A custom metric that is NaN from round 7 on: 7 is not a recorded round (4, 9, 14, 19).
+    rounds: list[int] = []
+
+    def metric(predt: Any, dtrain: Any) -> tuple[str, float]:
+        rounds.append(len(rounds))
+        return "odd", float("nan") if len(rounds) > 7 else 1.0
+
+    train, valid = _data()
+    booster = xgb.train(
+        {"max_depth": 2, **QUIET},
+        train,
+        20,
+        evals=[(valid, "valid")],
+        custom_metric=metric,
+        verbose_eval=False,
+        callbacks=[SigOptCallback(num_boost_round=20)],
+    )
+
+    [run] = sigopt.list_runs()
+    assert booster.num_boosted_rounds() == 8  # rounds 0 to 7: stopped at the first NaN
+    assert run.state == "failed" and run.failure is not None and run.failure.kind == "diverged"
+    assert "at round 7" in run.failure.message and "valid-odd=nan" in run.failure.message
+    assert [c.step for c in run.checkpoints] == [4, 7]
+
+
 def test_a_training_error_inside_with_fails_and_ends_the_owned_run() -> None:
     train, _ = _data()
     with pytest.raises(xgb.core.XGBoostError), SigOptCallback() as callback:
@@ -157,6 +198,27 @@ def test_a_training_error_inside_with_fails_and_ends_the_owned_run() -> None:
     assert run.failure.kind == "invalid_assignment" and "no:such" in run.failure.message
 
 
+class _RaiseAt(xgb.callback.TrainingCallback):
+    def __init__(self, epoch: int, error: BaseException) -> None:
+        super().__init__()
+        self.epoch, self.error = epoch, error
+
+    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+        if epoch == self.epoch:
+            raise self.error
+        return False
+
+
+def test_a_failure_inside_with_records_the_last_round_seen() -> None:
+    train, valid = _data()
+    with pytest.raises(MemoryError), SigOptCallback(name="boom") as callback:
+        callbacks = [callback, _RaiseAt(7, MemoryError("cap"))]
+        xgb.train(QUIET, train, 10, evals=[(valid, "valid")], verbose_eval=False, callbacks=callbacks)
+    [run] = sigopt.list_runs()
+    assert run.state == "failed" and run.failure is not None and run.failure.kind == "oom"
+    assert [c.step for c in run.checkpoints] == [4, 7]  # the round where it failed, off the period
+
+
 def test_an_explicit_run_is_recorded_into_and_left_open() -> None:
     with sigopt.run(name="outer") as outer:
         _train(SigOptCallback(run=outer, num_boost_round=5), rounds=5)
@@ -164,7 +226,7 @@ def test_an_explicit_run_is_recorded_into_and_left_open() -> None:
         outer.log_metric("extra", 1.0)
     [run] = sigopt.list_runs()
     assert run.name == "outer" and run.state == "completed"
-    assert run.metrics.keys() >= {"valid-rmse", "extra"} and len(run.checkpoints) == 5
+    assert run.metrics.keys() >= {"valid-rmse", "extra"} and [c.step for c in run.checkpoints] == [4]
 
 
 def test_one_callback_reused_across_loop_runs_records_each_after_a_failed_one() -> None:
