@@ -23,8 +23,8 @@ import os, sys, time
 import sigopt_ai as sigopt
 
 sigopt.params.get("lr")
-print("ready", os.getpid(), flush=True)
-try:
+try:  # ready is said inside the try: a SIGINT right after it is still caught and reported
+    print("ready", os.getpid(), flush=True)
     time.sleep(120)
 except KeyboardInterrupt:
     print("child got SIGINT", flush=True)
