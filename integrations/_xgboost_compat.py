@@ -67,6 +67,7 @@ from sigopt_ai.integrations._run import (  # noqa: E402
     importances,
     positive_int,
 )
+from sigopt_ai.integrations.xgboost import SigOptCallback, booster_params  # noqa: E402
 from sigopt_ai.runs._run import RunContext  # noqa: E402
 
 __all__ = ["XGBRun", "experiment", "run"]
@@ -372,8 +373,6 @@ class _Training:
         return booster
 
     def _checkpoints(self, recorder: IntegrationRun) -> Any:
-        from sigopt_ai.integrations.xgboost import SigOptCallback
-
         return SigOptCallback(
             recorder.run,
             period=self.checkpoint_period(),
@@ -483,35 +482,6 @@ class _Tee(io.TextIOBase):
 
     def text(self) -> str:
         return "".join(self._parts)
-
-
-def booster_params(booster: Any) -> dict[str, Any]:
-    """Every parameter in the booster's configuration (``*_param`` sections of ``save_config``),
-    as numbers where the text is one."""
-    found: dict[str, Any] = {}
-    stack = [json.loads(booster.save_config())]
-    while stack:
-        section = stack.pop()
-        for key, value in section.items():
-            if key.endswith("_param") and isinstance(value, Mapping):
-                found.update(value)
-            elif isinstance(value, Mapping):
-                stack.append(value)
-    return {key: _parse_number(value) for key, value in found.items()}
-
-
-def _parse_number(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        pass
-    try:
-        # xgboost keeps float32: "0.300000012" is the 0.3 the user set, and 7 digits say so.
-        return float(f"{float(value):.7g}")
-    except ValueError:
-        return value
 
 
 def _objective(booster: Any) -> str:

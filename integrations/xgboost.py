@@ -45,10 +45,9 @@ from sigopt_ai.integrations._run import (  # noqa: E402
     non_finite,
     positive_int,
 )
-from sigopt_ai.integrations._xgboost_compat import booster_params  # noqa: E402
 from sigopt_ai.runs._run import RunContext  # noqa: E402
 
-__all__ = ["SigOptCallback"]
+__all__ = ["SigOptCallback", "booster_params"]
 
 # Configuration entries that are not choices a user makes: aliases of another entry (XGBoost stores
 # both ``eta`` and ``learning_rate``), bookkeeping, and how many threads ran (not the model).
@@ -285,3 +284,32 @@ def _number(text: str | None) -> float | None:
         return None if text is None else float(text)
     except ValueError:
         return None
+
+
+def booster_params(booster: Any) -> dict[str, Any]:
+    """Every parameter in the booster's configuration (``*_param`` sections of ``save_config``),
+    as numbers where the text is one."""
+    found: dict[str, Any] = {}
+    stack = [json.loads(booster.save_config())]
+    while stack:
+        section = stack.pop()
+        for key, value in section.items():
+            if key.endswith("_param") and isinstance(value, Mapping):
+                found.update(value)
+            elif isinstance(value, Mapping):
+                stack.append(value)
+    return {key: _parse_number(value) for key, value in found.items()}
+
+
+def _parse_number(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        # xgboost keeps float32: "0.300000012" is the 0.3 the user set, and 7 digits say so.
+        return float(f"{float(value):.7g}")
+    except ValueError:
+        return value
