@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.backends.conftest import create_database, postgres_server, postgres_url
 from tests.live_server import LiveServer
 
-__all__ = ["live_server", "live_server_pg", "postgres_server", "postgres_url"]
+__all__ = ["api", "cid", "live_server", "live_server_pg", "postgres_server", "postgres_url"]
 
 
 @pytest.fixture(scope="module")
@@ -30,3 +31,16 @@ def live_server_pg(postgres_server: str) -> Iterator[LiveServer]:
     """A server over a fresh PostgreSQL database, shared by the tests of a module."""
     with LiveServer(create_database(postgres_server)) as server:
         yield server
+
+
+@pytest.fixture
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """An httpx client of ``live_server``'s v1 API, with the token of client ``alpha``."""
+    with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.token, ""), timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def cid(api: httpx.Client) -> str:
+    """The id of the client whose token ``api`` carries."""
+    return str(api.get("/tokens/self").json()["client"])

@@ -6,12 +6,10 @@ projects made through the store's contract."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.conftest import run_python
 from tests.live_server import LiveServer
@@ -49,17 +47,6 @@ with experiment.create_run() as served:
 out["served"] = served.id
 print(json.dumps(out))
 """
-
-
-@pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.token, ""), timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-def cid(api: httpx.Client) -> str:
-    return str(api.get("/tokens/self").json()["client"])
 
 
 def _run(api: httpx.Client, cid: str, project: str = "arch") -> dict[str, Any]:

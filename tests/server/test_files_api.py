@@ -47,12 +47,6 @@ def _png(color: tuple[int, int, int] = (255, 0, 0)) -> bytes:
 
 
 @pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.token, ""), timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
 def run_id(api: httpx.Client) -> str:
     """A new run of client alpha."""
     cid = api.get("/tokens/self").json()["client"]

@@ -45,17 +45,6 @@ print(json.dumps({"ids": ids, "runs": [run.to_json() for run in read]}))
 
 
 @pytest.fixture
-def api(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url + "/v1", auth=(live_server.token, ""), timeout=60) as client:
-        yield client
-
-
-@pytest.fixture
-def cid(api: httpx.Client) -> str:
-    return str(api.get("/tokens/self").json()["client"])
-
-
-@pytest.fixture
 def through_server(live_server: LiveServer, tmp_path: Path) -> Iterator[None]:
     """sigopt_ai's session on the HTTP backend of the live server."""
     sigopt_ai.configure(api_url=live_server.url, api_token=live_server.token, spool=tmp_path / "journal.db")
