@@ -68,7 +68,7 @@ if str(REPO) not in sys.path:  # run as a script: ``benchmarks`` is not an insta
     sys.path.insert(0, str(REPO))
 
 from benchmarks.fault_workers import spawn  # noqa: E402
-from benchmarks.log_overhead import fmt, machine_facts, machine_table  # noqa: E402
+from benchmarks.log_overhead import fmt, machine_facts, machine_table, progress, write_results  # noqa: E402
 from sigopt_ai.runs._writer import DEFAULT_INTERVAL  # noqa: E402
 
 DEFAULT_RESULTS = HERE / "results"
@@ -451,7 +451,7 @@ def bench_kill9(
         for rep in range(repeats):
             trial = kill9_trial(scratch / f"kill9-{len(out)}-{rep}.db", rate, rng.uniform(*delays), interval)
             trials.append(trial)
-            _progress(f"kill -9 {label} rep{rep}: window {fmt(trial['window_s'])} s, gap-free {trial['gap_free']}")
+            progress(f"kill -9 {label} rep{rep}: window {fmt(trial['window_s'])} s, gap-free {trial['gap_free']}")
         windows = [t["window_s"] for t in trials if t["window_s"] is not None]
         achieved = [t["achieved_per_s"] for t in trials if t["achieved_per_s"]]
         rss = [t["peak_rss_mb"] for t in trials if t["peak_rss_mb"] is not None]
@@ -479,14 +479,14 @@ def bench_faults(
         "logged": sum(t.get("logged", 0) for t in terms),
         "ok": all(not t["hung"] and t["failure_kind"] == "interrupted" and t["gap_free"] for t in terms),
     }
-    _progress(f"SIGTERM: lost {out['SIGTERM']['lost']} of {out['SIGTERM']['logged']}")
+    progress(f"SIGTERM: lost {out['SIGTERM']['lost']} of {out['SIGTERM']['logged']}")
     for fault in STORE_FAULTS:
         trial = store_fault_trial(scratch / fault.replace(" ", "-"), fault, seconds=seconds)
         out[fault] = {"lost": trial["lost"], "logged": trial["logged"], "trials": [trial]}
-        _progress(f"{fault}: lost {trial['lost']} of {trial['logged']}, exit {trial['returncode']}")
+        progress(f"{fault}: lost {trial['lost']} of {trial['logged']}, exit {trial['returncode']}")
     fork = fork_trial(scratch / "fork.db", forks)
     out["fork child"] = {"lost": fork["lost"], "logged": fork["child_records"], "trials": [fork]}
-    _progress(f"fork: lost {fork['lost']} of {fork['child_records']}, hung {fork['hung']}")
+    progress(f"fork: lost {fork['lost']} of {fork['child_records']}, hung {fork['hung']}")
     return out
 
 
@@ -498,12 +498,8 @@ def bench_workers(quick: bool) -> dict[str, Any]:
         return {"measured": False, "why": f"benchmarks/fault_workers.py is not importable: {exc}"}
     settings = {"repeats": 1, "workers": 2, "budget": 4, "kills": 1, "lease": 1.0} if quick else {"repeats": 3}
     figures = measure(**settings)
-    _progress(f"workers: overlaps {figures['overlaps']}, orphans {figures['orphans']}")
+    progress(f"workers: overlaps {figures['overlaps']}, orphans {figures['orphans']}")
     return {"measured": True, **figures}
-
-
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # --- reporting ------------------------------------------------------------------------------------
@@ -631,11 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["faults"] = bench_faults(scratch, repeats, forks, delays, seconds, rng)
     results["workers"] = bench_workers(args.quick)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "faults.json").write_text(json.dumps(results, indent=1) + "\n")
     markdown = render_markdown(results)
-    (args.results_dir / "faults.md").write_text(markdown)
-    print(markdown)
+    write_results(args.results_dir, "faults", results, markdown)
     return 0
 
 

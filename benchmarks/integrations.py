@@ -105,13 +105,14 @@ from benchmarks.log_overhead import (  # noqa: E402
     RESULT_PREFIX,
     Peer,
     PeerConfig,
-    _peer_env,
-    _progress,
     ensure_venv,
     fmt,
     isolation_prefix,
     machine_facts,
     machine_table,
+    peer_env,
+    progress,
+    write_results,
 )
 
 DEFAULT_RESULTS = HERE / "results"
@@ -1168,14 +1169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         peer_python, install = ensure_venv(PEER_SDKS, cache)
         results["peers_install"] = install
         if peer_python is None:
-            _progress(f"peers not installed: {install.get('error', '')[-300:]}")
+            progress(f"peers not installed: {install.get('error', '')[-300:]}")
         else:
             python, variants = str(peer_python), list(VARIANTS)
             results["peers_python"] = f"{' '.join(PEER_SDKS.requirements)} in {peer_python.parent.parent}"
             prefix, results["isolation"] = isolation_prefix(not args.no_isolation)
-            env = {**_peer_env(cache), **{k: v for k, v in env.items() if k == "PYTHONPATH"}}
+            env = {**peer_env(cache), **{k: v for k, v in env.items() if k == "PYTHONPATH"}}
     for framework in frameworks:
-        _progress(
+        progress(
             f"{framework}: {', '.join(variants)}, {args.reps} rep(s), size {args.size}; "
             f"{args.long_reps} rep(s) of {', '.join(LONG_VARIANTS)} at {SIZES[args.size].long_factor}x the steps"
         )
@@ -1183,17 +1184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "error" not in child:
             child["summary"] = summarize(child)
             for name, row in child["summary"]["variants"].items():
-                _progress(f"  {name}: " + json.dumps({k: v for k, v in row.items() if k != "recorded"})[:300])
+                progress(f"  {name}: " + json.dumps({k: v for k, v in row.items() if k != "recorded"})[:300])
         else:
-            _progress(f"  failed: {child['error'][-500:]}")
+            progress(f"  failed: {child['error'][-500:]}")
         results["frameworks"][framework] = child
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
 
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "integrations.json").write_text(json.dumps(results, indent=1) + "\n")
     markdown = render_markdown(results)
-    (args.results_dir / "integrations.md").write_text(markdown)
-    print(markdown)
+    write_results(args.results_dir, "integrations", results, markdown)
     ours_failed = [
         f
         for f, entry in results["frameworks"].items()

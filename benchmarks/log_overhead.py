@@ -305,7 +305,7 @@ def bench_ours(calls: int, points: int, reps: int, scratch: Path) -> dict[str, A
             result = _run_child(kind, workdir, size)
             rep_results.append(result)
             shutil.rmtree(workdir, ignore_errors=True)  # a 1M-point store is ~100 MB
-            _progress(f"ours {kind} rep{rep}: " + _summary_line(kind, result))
+            progress(f"ours {kind} rep{rep}: " + _summary_line(kind, result))
         results[kind] = {"median": _median_of(rep_results), "reps": rep_results}
     return results
 
@@ -325,7 +325,7 @@ def _summary_line(kind: str, result: dict[str, Any]) -> str:
     )
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
@@ -432,7 +432,7 @@ def ensure_venv(peer: Peer, cache: Path) -> tuple[Path | None, dict[str, Any]]:
         info: dict[str, Any] = json.loads(marker.read_text())
         return python, {**info, "reused": True}
     shutil.rmtree(venv, ignore_errors=True)  # a partial venv from an interrupted install
-    _progress(f"creating venv for {peer.key}: {venv} ({' '.join(peer.requirements)})")
+    progress(f"creating venv for {peer.key}: {venv} ({' '.join(peer.requirements)})")
     t0 = time.monotonic()
     steps = [
         [sys.executable, "-m", "venv", *(["--system-site-packages"] * peer.system_site_packages), str(venv)],
@@ -476,7 +476,7 @@ def isolation_prefix(enabled: bool) -> tuple[list[str], str]:
     return prefix, "network namespace with loopback only (unshare --net), plus env guards"
 
 
-def _peer_env(cache: Path) -> dict[str, str]:
+def peer_env(cache: Path) -> dict[str, str]:
     """No network: proxies to a closed loopback port, offline modes, telemetry off; HOME in the cache."""
     home = cache / "home"
     home.mkdir(parents=True, exist_ok=True)
@@ -509,7 +509,7 @@ def run_harness(
     work = scratch / peer.key
     work.mkdir(parents=True)
     run_env = {**env, "BENCH_N": str(n), "BENCH_REPS": str(reps), "BENCH_OUT": str(out), "BENCH_TMP": str(work)}
-    _progress(f"peer {peer.key}: {len(peer.configs)} config(s) x {reps} rep(s) x {n:,} calls")
+    progress(f"peer {peer.key}: {len(peer.configs)} config(s) x {reps} rep(s) x {n:,} calls")
     try:
         proc = subprocess.run(
             [*prefix, str(python), str(PEERS_DIR / peer.script)],
@@ -522,7 +522,7 @@ def run_harness(
     except subprocess.TimeoutExpired:
         return {"status": "run_failed", "error": f"timed out after {PEER_TIMEOUT_S} s"}
     for line in proc.stdout.splitlines():
-        _progress(f"  {peer.key} {line}")
+        progress(f"  {peer.key} {line}")
     if proc.returncode != 0 or not out.exists():
         tail = (proc.stderr or proc.stdout)[-2000:]
         return {"status": "run_failed", "error": f"rc={proc.returncode}: {tail}"}
@@ -533,8 +533,8 @@ def run_harness(
 def bench_peers(peers: Sequence[Peer], n: int, reps: int, cache: Path, scratch: Path, isolate: bool) -> dict[str, Any]:
     """Ours and every peer through the same harness, one after another."""
     prefix, isolation = isolation_prefix(isolate)
-    env = _peer_env(cache)
-    _progress(f"peer isolation: {isolation}")
+    env = peer_env(cache)
+    progress(f"peer isolation: {isolation}")
     results: dict[str, Any] = {"isolation": isolation, "calls": n, "reps": reps, "sdks": {}}
     for peer in (OURS, *peers):
         if peer is OURS:
@@ -543,7 +543,7 @@ def bench_peers(peers: Sequence[Peer], n: int, reps: int, cache: Path, scratch: 
         else:
             python, install = ensure_venv(peer, cache)
         if python is None:
-            _progress(f"peer {peer.key}: install failed, recorded")
+            progress(f"peer {peer.key}: install failed, recorded")
             results["sdks"][peer.key] = {"install": install, "status": "install_failed"}
             continue
         run = run_harness(peer, python, n, reps, scratch, prefix, env)
@@ -552,6 +552,15 @@ def bench_peers(peers: Sequence[Peer], n: int, reps: int, cache: Path, scratch: 
 
 
 # --- reporting --------------------------------------------------------------------------------
+
+
+def write_results(results_dir: Path, name: str, results: dict[str, Any], markdown: str) -> None:
+    """Write ``<name>.json`` (every figure) and ``<name>.md`` (the summary) into ``results_dir``, and print
+    the summary."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (results_dir / f"{name}.md").write_text(markdown)
+    print(markdown)
 
 
 def machine_facts() -> dict[str, Any]:
@@ -885,11 +894,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else (durable["verified"] and durable["durable_s"] <= TARGETS["durable_s"]),
     }
 
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "log_overhead.json").write_text(json.dumps(results, indent=1) + "\n")
-    markdown = render_markdown(results)
-    (args.results_dir / "log_overhead.md").write_text(markdown)
-    print(markdown)
+    write_results(args.results_dir, "log_overhead", results, render_markdown(results))
     return 0 if calls is not None and durable is not None else 1
 
 

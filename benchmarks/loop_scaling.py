@@ -37,7 +37,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ REPO = HERE.parent
 # at another checkout (with its own ``benchmarks``) whose ``sigopt_ai`` the children measure.
 sys.path.insert(0, str(REPO))
 
-from benchmarks.log_overhead import count_points, fmt, machine_facts, machine_table  # noqa: E402
+from benchmarks.log_overhead import count_points, fmt, machine_facts, machine_table, progress  # noqa: E402
 from benchmarks.revisions import (  # noqa: E402
     child_env,
     code_under_test,
@@ -381,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raw = measure_loop(scratch, kind, budget)
                 files.append(raw["sigopt_ai"])
                 loops[kind][str(budget)] = summarize_loop(raw)
-                _progress(f"{kind} {budget}: {raw['total_s']:.1f} s")
+                progress(f"{kind} {budget}: {raw['total_s']:.1f} s")
         memory = measure_memory(scratch, args.points)
         files.append(memory["sigopt_ai"])
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -397,10 +396,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.results_dir / "loop_scaling.md").write_text(markdown)
     print(markdown)
     return 0
-
-
-def _progress(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 if __name__ == "__main__":
