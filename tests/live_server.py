@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["LiveServer", "free_port", "sigopt_ai_cli"]
+__all__ = ["LiveDashboard", "LiveServer", "free_port", "sigopt_ai_cli"]
 
 START_TIMEOUT_S = 60.0
 
@@ -78,8 +78,7 @@ class LiveServer:
         """
         if self._process is not None and self._process.poll() is None:
             return
-        command = [sys.executable, "-c", "from sigopt_ai.cli import main; main()", "server"]
-        command += ["--db", self.db, "--port", str(self.port), "--workers", str(self.workers)]
+        command = [sys.executable, "-c", "from sigopt_ai.cli import main; main()", *self._arguments()]
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -92,16 +91,23 @@ class LiveServer:
         self.kill()
         raise RuntimeError(f"The server did not answer within {START_TIMEOUT_S:.0f} s:\n{self.log.read_text()}")
 
+    def _arguments(self) -> list[str]:
+        """The ``sigopt-ai`` command line that serves."""
+        return ["server", "--db", self.db, "--port", str(self.port), "--workers", str(self.workers)]
+
     @property
     def pid(self) -> int | None:
         """The server's main process (its workers are its children), or None when it is not running."""
         return None if self._process is None else self._process.pid
 
+    def _headers(self) -> dict[str, str]:
+        """What a request needs to be let in: the token."""
+        return {"Authorization": "Basic " + base64.b64encode(f"{self.token}:".encode()).decode()}
+
     def _answers(self) -> bool:
-        auth = base64.b64encode(f"{self.token}:".encode()).decode()
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            connection.request("GET", "/v1/tokens/self", headers={"Authorization": f"Basic {auth}"})
+            connection.request("GET", "/v1/tokens/self", headers=self._headers())
             return connection.getresponse().status == 200
         except OSError:
             return False
@@ -151,3 +157,18 @@ class LiveServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class LiveDashboard(LiveServer):
+    """A real ``sigopt-ai dashboard`` subprocess on 127.0.0.1 (a free port): the local, read-only mode over ``db``,
+    with no token (:attr:`token` is empty)."""
+
+    def make_token(self, client: str) -> str:
+        """No token: the local dashboard lets every request in as the local tenant."""
+        return ""
+
+    def _arguments(self) -> list[str]:
+        return ["dashboard", "--db", self.db, "--port", str(self.port), "--no-open"]
+
+    def _headers(self) -> dict[str, str]:
+        return {}
