@@ -26,14 +26,15 @@ import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg, optimize, special
 
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._models import Observation
 from sigopt_ai._types import ParamValue
 from sigopt_ai.optimizer._acquisition import parego_weights
-from sigopt_ai.optimizer._arrays import FloatArray, SeedLike, as_float, check_seed, index_rng
+from sigopt_ai.optimizer._arrays import FloatArray, IntArray, SeedLike, as_float, check_seed, index_rng
 from sigopt_ai.optimizer._base import Strategy
+from sigopt_ai.optimizer._gp import predict
 from sigopt_ai.optimizer._model import (
     SUCCESS_GATE,
     FailureModel,
@@ -54,6 +55,9 @@ _N_INCUMBENTS = 3
 _N_GATE_REFERENCE = 1024  # Sobol points (plus the observations) where the success gate looks for max P
 _GATE_RAMP_WITHOUT_BUDGET = 30  # observations; half the budget of the benchmark's 6-parameter problems
 _MIN_BOX_WIDTH = 0.1
+SUCCESS_MAP_POINTS = 200
+"""Observations :meth:`BayesianOptimizer.success_probability` fits on at most: the models' cost grows
+with the cube of the points, and 200 keep a map of a 10,000-observation experiment under a second."""
 
 
 def initial_design_size(n_parameters: int) -> int:
@@ -85,6 +89,24 @@ def trust_region(data: Data, max_points: int, lengthscales: FloatArray | None) -
     hi = np.maximum(sub.x.max(0), np.clip(center + _MIN_BOX_WIDTH / 2, 0.0, 1.0))
     inside = np.all((sub.pending >= lo) & (sub.pending <= hi), axis=1)
     return dataclasses.replace(sub, pending=sub.pending[inside]), Box(as_float(lo), as_float(hi))
+
+
+def _stratified(observations: Sequence[Observation], definition: ExperimentDefinition, limit: int) -> IntArray:
+    """Positions of at most ``limit`` observations: failures and successes each spread evenly, the
+    failures' share proportional but at least a quarter while there are that many."""
+    n = len(observations)
+    if n <= limit:
+        return np.arange(n)
+    success = np.array([is_success(o, definition) for o in observations], dtype=bool)
+    bad, good = np.flatnonzero(~success), np.flatnonzero(success)
+    n_bad = min(bad.size, max(round(limit * bad.size / n), limit // 4))
+    n_good = min(good.size, limit - n_bad)
+    n_bad = min(bad.size, limit - n_good)
+
+    def spread(items: IntArray, count: int) -> IntArray:
+        return items[np.linspace(0, items.size - 1, count).round().astype(np.intp)] if count else items[:0]
+
+    return np.sort(np.concatenate([spread(bad, n_bad), spread(good, n_good)]))
 
 
 class BayesianOptimizer(Strategy):
@@ -181,6 +203,61 @@ class BayesianOptimizer(Strategy):
         if point is None:
             return self.sobol.suggest(observations, pending, index=index)
         return self.space.decode(point)
+
+    def success_probability(
+        self,
+        observations: Sequence[Observation],
+        assignments: Sequence[Mapping[str, ParamValue]],
+        *,
+        max_observations: int = SUCCESS_MAP_POINTS,
+    ) -> FloatArray | None:
+        """The learned P(success) at ``assignments``: the classifier that :meth:`suggest` gates on,
+        fitted the same way (:func:`fit_models`) on ``observations``.
+
+        Above ``max_observations`` the models are fitted on a subset: failures and successes each
+        spread evenly over the history, failures keeping at least a quarter of the subset while there
+        are that many (a rare kind of failure must still show). Warm starts are kept as
+        :meth:`suggest` keeps them, so a second call on more observations fits faster.
+
+        Args:
+            observations: Finished observations, oldest first.
+            assignments: Where to evaluate P(success); missing parameters take the middle of their range.
+            max_observations: Fit on at most this many observations (at least 10).
+
+        Returns:
+            ``(len(assignments),)`` probabilities, or None when the strategy has no classifier: still
+            in its initial design, no failure or no success, a failure model without a classifier, or
+            a numerical failure of the fit.
+
+        Raises:
+            ValueError: ``max_observations`` is below 10, or an assignment has a value the space
+                cannot encode.
+
+        Example:
+            >>> optimizer.success_probability(observations, [{"lr": 0.01, "width": 512}])
+            array([0.93...])
+        """
+        if max_observations < 10:
+            raise ValueError(f"max_observations must be at least 10, got {max_observations!r}.")
+        points = self.space.encode_many(assignments)
+        if self._in_initial_design(observations):
+            return None
+        chosen = [observations[int(i)] for i in _stratified(observations, self.definition, max_observations)]
+        rng = index_rng(self.seed, len(observations))
+        data = collect(self.space, chosen, [], weights=parego_weights(rng, len(self.definition.optimized_metrics)))
+        if data.success.all() or not data.success.any():
+            return None
+        with one_blas_thread(), np.errstate(all="ignore"), warnings.catch_warnings():
+            for category in (RuntimeWarning, linalg.LinAlgWarning, optimize.OptimizeWarning):
+                warnings.simplefilter("ignore", category)
+            try:
+                models = fit_models(data, self._cache, failure_model=self.failure_model, warp=self.output_warp)
+            except (ValueError, ArithmeticError):
+                return None
+            if models.classifier is None:
+                return None
+            mean, var = predict(models.classifier, points)
+            return as_float(special.ndtr(mean / np.sqrt(1.0 + var)))
 
     def _in_initial_design(self, observations: Sequence[Observation]) -> bool:
         n_success = sum(is_success(o, self.definition) for o in observations)
