@@ -136,6 +136,15 @@ class RunRecord:
             name: MetricEvaluation(name, value, self.metric_stddevs.get(name)) for name, value in self.metrics.items()
         }
 
+    def _repr_html_(self) -> str:
+        """Jupyter's summary: state, params, metrics, the failure and a checkpoint curve, as static
+        HTML and SVG."""
+        # Imported here: this base module is loaded by every ``import sigopt_ai``, the renderer only
+        # when a notebook shows a record (and sigopt_ai.analysis imports modules that import this one).
+        from sigopt_ai.analysis._repr import run_html
+
+        return run_html(self)
+
 
 @dataclass(frozen=True, slots=True)
 class MetricEvaluation:

@@ -175,6 +175,14 @@ class Experiment:
     def __repr__(self) -> str:
         return f"<Experiment {self.id} {self.name!r}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's summary: name, counts, failures by kind, best value and assignments, and the
+        history plot as an inline SVG (no JavaScript, so it shows in untrusted notebooks too)."""
+        from sigopt_ai.analysis._repr import experiment_html  # analysis loads only when a notebook draws
+
+        get_session().flush()  # runs this process just ended count in the summary
+        return experiment_html(self._stored, self.observations(), self.progress, self.best_observations())
+
     @property
     def _backend(self) -> Backend:
         return get_session().backend
