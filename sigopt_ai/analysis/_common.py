@@ -11,7 +11,7 @@ from sigopt_ai._best import meets_thresholds
 from sigopt_ai._definition import ExperimentDefinition, Metric
 from sigopt_ai._models import Observation
 
-__all__ = ["best_steps", "finite", "finite_values", "plotted_metric", "sample_indices"]
+__all__ = ["best_steps", "finite", "finite_values", "json_assignments", "plotted_metric", "sample_indices"]
 
 
 def finite(value: Any) -> float | None:
@@ -21,6 +21,14 @@ def finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def json_assignments(assignments: Mapping[str, Any]) -> dict[str, Any]:
+    """Assignments for JSON: ints stay ints, text stays text, a number that is not finite becomes None."""
+    return {
+        name: value if isinstance(value, (str, bool, int)) or value is None else finite(value)
+        for name, value in assignments.items()
+    }
 
 
 def finite_values(values: Mapping[str, Any], names: Iterable[str]) -> dict[str, float | None]:
