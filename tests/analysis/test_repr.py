@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -17,8 +19,9 @@ NAME = "<script>alert(1)</script>"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def objective(x: float, y: float) -> float:
+def objective(params: Mapping[str, Any]) -> float:
     """Fails by region, as real training does: out of memory, diverged, or an invalid assignment."""
+    x, y = float(params["x"]), float(params["y"])
     if x > 0.8:
         raise MemoryError("a step needs 9 GiB")
     if y > 0.85:
@@ -45,7 +48,7 @@ def experiment() -> sigopt.Experiment:
     for run in exp.loop(progress=False):
         with run:
             run.log_checkpoint({"loss": 1.0})
-            run.log_metric("loss", objective(float(run.params.x), float(run.params.y)))
+            run.log_metric("loss", objective(run.params))
     return exp
 
 
