@@ -18,6 +18,7 @@ from sigopt_ai.server._fast_lane import FastLane
 from sigopt_ai.server._middleware import BodyLimit, SkipResponse
 from sigopt_ai.server._routes import (
     aiexperiments,
+    analysis,
     batches,
     clients,
     experiments,
@@ -95,6 +96,7 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | No
     for area in (tokens, clients, runs, files, batches, experiments, suggestions, observations, aiexperiments):
         router: APIRouter = area.router
         app.include_router(router, prefix="/v1", responses=RESPONSES)
+    app.include_router(analysis.router, prefix="/v1", responses=RESPONSES)  # the dashboard's JSON
     app.add_middleware(FastLane, state=app.state)  # innermost: the body limit applies to it too
     app.add_middleware(SkipResponse)
     app.add_middleware(BodyLimit, max_body=max_body)
