@@ -1,0 +1,118 @@
+"""Fixtures of the browser tests: a store filled by real experiment loops (once per session), a real
+``sigopt-ai dashboard`` subprocess and one headless Chromium per module, and a page per test whose console
+errors, uncaught exceptions and dialogs fail the test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.dashboard._browser import REPO, Console, launch
+from tests.live_server import LiveDashboard
+
+__all__ = ["Filled", "browser", "console", "dashboard", "fill_store", "filled", "page", "playwright"]
+
+
+def fill_store(env: dict[str, str], *roles: str) -> dict[str, Any]:
+    """Run ``tests/dashboard/_fill.py`` for ``roles`` in a fresh interpreter with ``env`` (the store it writes
+    to: ``SIGOPT_AI_DB``, or a server's ``SIGOPT_API_URL``/``SIGOPT_API_TOKEN``); what it made, as it read it back
+    through the public SDK."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SIGOPT_API", "SIGOPT_AI_RUN", "SIGOPT_AI_DB"))}
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.dashboard._fill", *roles],
+        cwd=REPO,
+        env={**clean, "PYTHONPATH": path, **env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, f"filling the store failed:\n{done.stdout}\n{done.stderr}"
+    made: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return made
+
+
+@dataclass(frozen=True)
+class Filled:
+    """The shared store: ``data`` holds, per role, what :mod:`tests.dashboard._fill` read back from it."""
+
+    db: Path
+    data: dict[str, Any]
+
+    @property
+    def main(self) -> dict[str, Any]:
+        return dict(self.data["main"])
+
+    @property
+    def pareto(self) -> dict[str, Any]:
+        return dict(self.data["pareto"])
+
+    @property
+    def script(self) -> dict[str, Any]:
+        return dict(self.data["script"])
+
+    @property
+    def cli(self) -> dict[str, Any]:
+        return dict(self.data["cli"])
+
+    @property
+    def main_runs(self) -> dict[str, Any]:
+        """A run of the main experiment per outcome: ``completed``, ``oom``, ``diverged``, ``invalid_assignment``."""
+        return dict(self.data["main_runs"])
+
+
+@pytest.fixture(scope="session")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
+    """One store for every browser test that only reads: the main experiment (budget 40, failures of three
+    kinds), the 2-metric one, the ``<script>``-named one and a CLI run with stdout and stderr (about 10 s)."""
+    db = tmp_path_factory.mktemp("dashboard-store") / "store.db"
+    return Filled(db, fill_store({"SIGOPT_AI_DB": str(db)}, "main", "pareto", "script", "cli"))
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """Playwright's driver, once per session."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One headless Chromium per module."""
+    chromium = launch(playwright)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(filled: Filled) -> Iterator[LiveDashboard]:
+    """``sigopt-ai dashboard`` over the shared store, one per module."""
+    server = LiveDashboard(str(filled.db))
+    with server:
+        yield server
+
+
+@pytest.fixture
+def console() -> Console:
+    """What the test's pages report; the ``page`` fixture fails the test on any of it."""
+    return Console()
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console) -> Iterator[Page]:
+    """A page in a fresh browser context (no cookies), 1280x900, watched by ``console``."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    console.watch(tab)
+    yield tab
+    context.close()
+    console.check()
