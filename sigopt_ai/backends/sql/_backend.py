@@ -285,6 +285,33 @@ class SQLBackend(Backend):
         with self._scope() as conn:
             return _runs.load_runs(conn, query)
 
+    def run_page(
+        self,
+        experiment_id: str,
+        *,
+        offset: int,
+        limit: int,
+        sort: str,
+        descending: bool,
+        state: str | None = None,
+        metric: str | None = None,
+    ) -> tuple[int, list[RunRecord]]:
+        """A page of an experiment's runs sorted by the database (the dashboard's runs table), and how
+        many match: ``sort`` is one of ``created``, ``value`` (of ``metric``), ``state``, ``duration``,
+        ``kind``, ``name``; keyless runs come last, ties newest first. Not part of the backend
+        contract: only the SQL store serves the dashboard."""
+        with self._scope() as conn:
+            return _runs.run_page(
+                conn,
+                experiment_id,
+                offset=offset,
+                limit=limit,
+                sort=sort,
+                descending=descending,
+                state=state,
+                metric=metric,
+            )
+
     def metric_history(self, run_id: str, name: str) -> list[MetricPoint]:
         """Every value logged for metric ``name`` of run ``run_id``, in logging order."""
         with self._scope() as conn:

@@ -342,3 +342,58 @@ def _load_failure(row: Any) -> FailureInfo | None:
         message=row["failure_message"] or "",
         traceback=row["failure_traceback"],
     )
+
+
+RUN_PAGE_SORTS = ("created", "value", "state", "duration", "kind", "name")
+"""The columns :func:`run_page` sorts by."""
+
+
+def run_page(
+    conn: Connection,
+    experiment_id: str,
+    *,
+    offset: int,
+    limit: int,
+    sort: str,
+    descending: bool,
+    state: str | None,
+    metric: str | None,
+) -> tuple[int, list[RunRecord]]:
+    """One page of an experiment's runs (archived ones left out) sorted in the database, and how many
+    runs match: the dashboard's runs table reads 50 of 10,000 runs without loading the others.
+
+    Runs without a key (no value of ``metric``, still running, no failure) come last in either
+    order; ties go newest first (``created``, then ``id``, descending).
+    """
+    where = [t.runs.c.experiment_id == experiment_id, t.runs.c.archived == sa.false()]
+    if state is not None:
+        where.append(t.runs.c.state == state)
+    count = conn.execute(sa.select(sa.func.count()).select_from(t.runs).where(*where)).scalar_one()
+    source: Any = t.runs
+    key: Any
+    if sort == "value":
+        m = t.run_metrics
+        source = t.runs.outerjoin(m, (m.c.run_id == t.runs.c.id) & (m.c.name == (metric or "")))
+        key = m.c.value
+    else:
+        key = {
+            "created": t.runs.c.created,
+            "state": t.runs.c.state,
+            "duration": t.runs.c.ended - t.runs.c.created,
+            "kind": t.runs.c.failure_kind,
+            "name": t.runs.c.name,
+        }[sort]
+    query = (
+        sa.select(t.runs)
+        .select_from(source)
+        .where(*where)
+        .order_by(
+            sa.case((key.is_(None), 1), else_=0),
+            key.desc() if descending else key.asc(),
+            t.runs.c.created.desc(),
+            t.runs.c.id.desc(),
+        )
+        .offset(offset)
+        .limit(limit)
+    )
+    return int(count), load_runs(conn, query)
