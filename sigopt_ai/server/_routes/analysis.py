@@ -26,10 +26,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from sigopt_ai._definition import ExperimentDefinition
-from sigopt_ai._models import ExperimentRecord, Observation
+from sigopt_ai._models import ExperimentRecord, Observation, Progress
 from sigopt_ai.analysis import (
     DEFAULT_GRID,
     DEFAULT_POINTS,
+    best_of,
     check_runs_query,
     experiment_analysis,
     experiment_row,
@@ -93,19 +94,28 @@ def _observations_of(who: Tenant, record: ExperimentRecord) -> tuple[Observation
         return kept
 
 
+def _best(who: Tenant, record: ExperimentRecord, progress: Progress | None) -> list[Observation]:
+    """The experiment's best observations when its row shows a best value (one optimized metric),
+    kept per observation count: a poll of the list reads only each experiment's progress."""
+    if progress is None or not shows_best_observation(record):
+        return []
+    key = ("best", record.id, progress.observation_count)
+    found: list[Observation] | None = _answers.get(key)
+    if found is None:
+        found = best_of(ExperimentDefinition.from_json(record.definition), _observations_of(who, record))
+        _answers.put(key, found)
+    return found
+
+
 @router.get("/clients/{client_id}/sigopt_ai/experiments")
 def experiment_rows(client_id: str, who: TenantDep, project: str | None = None, limit: Limit = None) -> JSONResponse:
     """The client's experiments (of one project), newest first, with progress and best value."""
     who.check_client(client_id)
-    rows = [
-        experiment_row(
-            record,
-            who.backend.progress(record.id),
-            who.backend.best_observations(record.id) if shows_best_observation(record) else [],
-            project=who.user_project(record.project),
-        )
-        for record in client_experiments(who, project, limit)
-    ]
+    rows = []
+    for record in client_experiments(who, project, limit):
+        progress = who.backend.progress(record.id)
+        best = _best(who, record, progress)
+        rows.append(experiment_row(record, progress, best, project=who.user_project(record.project)))
     return reply({"data": rows})
 
 
