@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 import sigopt_ai as sigopt
-from sigopt_ai.cli import _db, _experiments, _init, _launch, _server, _sync
+from sigopt_ai.cli import _dashboard, _db, _experiments, _init, _launch, _server, _sync
 from sigopt_ai.cli._errors import errors
 from sigopt_ai.cli._summary import format_value
 from sigopt_ai.cli._tables import table_with_ids, when
@@ -133,5 +133,6 @@ _init.register(main)
 _launch.register(main)
 _experiments.register(main)
 _server.register(main)
+_dashboard.register(main)
 _sync.register(main)
 _db.register(main)

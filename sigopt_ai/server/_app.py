@@ -15,7 +15,7 @@ from sigopt_ai.server._commit import GroupCommit
 from sigopt_ai.server._deps import not_found
 from sigopt_ai.server._errors import RESPONSES, install_error_handlers
 from sigopt_ai.server._fast_lane import FastLane
-from sigopt_ai.server._middleware import BodyLimit, SkipResponse
+from sigopt_ai.server._middleware import BodyLimit, ReadOnly, SecurityHeaders, SkipResponse
 from sigopt_ai.server._routes import (
     aiexperiments,
     analysis,
@@ -54,7 +54,14 @@ def open_backend(db_url: str) -> SQLBackend:
     return backend
 
 
-def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | None = None) -> FastAPI:
+def create_app(
+    db_url: str,
+    *,
+    max_body: int = MAX_BODY,
+    token_cache: float | None = None,
+    dashboard: bool = True,
+    local: bool = False,
+) -> FastAPI:
     """The SigOpt v1 REST application over the store at ``db_url``.
 
     Args:
@@ -62,6 +69,12 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | No
         max_body: Request bodies larger than this many bytes are refused with 413.
         token_cache: Seconds a process trusts a token it found valid, the longest a revoked token
             still works (default: ``SIGOPT_AI_SERVER_TOKEN_CACHE``, else 5; see :mod:`._token_cache`).
+        dashboard: Serve the dashboard's pages under ``/`` (see :mod:`sigopt_ai.dashboard`).
+        local: The local dashboard's application (``sigopt-ai dashboard``): no tokens, every request
+            sees every project of the store, and any method but GET and HEAD is refused with 405.
+
+    Example:
+        >>> app = create_app("runs.db", local=True)  # doctest: +SKIP
 
     Raises:
         ConfigError: The store is not at the migration head, or ``SIGOPT_AI_SERVER_TOKEN_CACHE`` is bad.
@@ -92,14 +105,24 @@ def create_app(db_url: str, *, max_body: int = MAX_BODY, token_cache: float | No
     app.state.store = store
     app.state.tokens = TokenCache(store.authenticate, seconds)
     app.state.commit = commit
+    app.state.local = local
     install_error_handlers(app)
-    for area in (tokens, clients, runs, files, batches, experiments, suggestions, observations, aiexperiments):
+    areas = (tokens, clients, runs, files, batches, experiments, suggestions, observations, aiexperiments, analysis)
+    for area in areas:
         router: APIRouter = area.router
         app.include_router(router, prefix="/v1", responses=RESPONSES)
-    app.include_router(analysis.router, prefix="/v1", responses=RESPONSES)  # the dashboard's JSON
-    app.add_middleware(FastLane, state=app.state)  # innermost: the body limit applies to it too
+    if dashboard:
+        from sigopt_ai.dashboard import mount  # here: the dashboard's modules load only with its pages
+
+        mount(app)
+    # Innermost first. The security headers are inside the fast lane, which answers only the API's
+    # metric updates; the read-only rule is outside everything, the fast lane included.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(FastLane, state=app.state)  # the body limit applies to it too
     app.add_middleware(SkipResponse)
     app.add_middleware(BodyLimit, max_body=max_body)
+    if local:
+        app.add_middleware(ReadOnly)
     return app
 
 

@@ -26,13 +26,37 @@ from sigopt_ai.server._op_checks import check_ops
 from sigopt_ai.server._store import ServerStore
 from sigopt_ai.server._token_cache import TokenCache
 
-__all__ = ["UNAUTHENTICATED", "Tenant", "authenticated", "not_found", "tenant", "tenant_of"]
+__all__ = [
+    "COOKIE",
+    "COOKIE_WRITE",
+    "LOCAL_CLIENT",
+    "SAFE_METHODS",
+    "UNAUTHENTICATED",
+    "Tenant",
+    "authenticated",
+    "not_found",
+    "request_client",
+    "request_token",
+    "tenant",
+    "tenant_of",
+]
 
 MAX_PROJECT_LENGTH = 100
 """The store's limit on a project id, namespace included."""
 
 UNAUTHENTICATED = "Missing or invalid API token: send it as the user name of HTTP Basic authentication."
+COOKIE_WRITE = (
+    "The dashboard's cookie authorises only GET and HEAD: send the API token as the user name of HTTP Basic "
+    "authentication to write."
+)
 _basic = HTTPBasic(auto_error=False, description="The API token as the user name, an empty password.")
+COOKIE = "sigopt_ai_token"
+"""The cookie the dashboard's ``/login`` sets: the API token, HttpOnly and SameSite=Strict."""
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+"""The methods a cookie may authorise: a cookie never authorises a write, so no other site's page can make
+one (no CSRF), whatever the browser does with SameSite."""
+LOCAL_CLIENT = "local"
+"""The client id of every request to a local dashboard (``sigopt-ai dashboard``), which has no tokens."""
 
 
 def not_found(kind: str, id: str) -> HTTPException:
@@ -49,17 +73,19 @@ class Tenant:
         backend: The server's store (built not to create or upgrade its schema).
         store: Clients, tokens and projects.
         commit: The process's group commit, which run updates go through (see :mod:`._commit`).
+        local: The one tenant of a local dashboard: it sees every project of the store, unprefixed.
     """
 
     client: str
     backend: Backend
     store: ServerStore
     commit: GroupCommit
+    local: bool = False
 
     @property
     def namespace(self) -> str:
-        """The prefix of this client's projects in the store."""
-        return f"c{self.client}."
+        """The prefix of this client's projects in the store (none for the local tenant)."""
+        return "" if self.local else f"c{self.client}."
 
     def stored_project(self, project: str) -> str:
         """The store's id of the user's ``project``.
@@ -134,14 +160,24 @@ class Tenant:
         return experiment
 
 
-async def _client(request: Request, credentials: HTTPBasicCredentials | None) -> str | None:
-    """The token's client: from the process's token cache when it is there (no thread, no store
-    transaction), else from the store in a thread of the pool."""
-    if not (credentials and credentials.username):
+def request_token(request: Request, credentials: HTTPBasicCredentials | None) -> str | None:
+    """The request's API token: HTTP Basic's user name, else the dashboard's cookie for GET and HEAD."""
+    if credentials and credentials.username:
+        return credentials.username
+    return request.cookies.get(COOKIE) if request.method in SAFE_METHODS else None
+
+
+async def request_client(request: Request, credentials: HTTPBasicCredentials | None) -> str | None:
+    """The token's client: the local dashboard's own; else from the process's token cache when it is
+    there (no thread, no store transaction), else from the store in a thread of the pool."""
+    if getattr(request.app.state, "local", False):
+        return LOCAL_CLIENT
+    token = request_token(request, credentials)
+    if not token:
         return None
     tokens: TokenCache = request.app.state.tokens
-    client = tokens.cached(credentials.username)
-    return client if client is not None else await run_in_threadpool(tokens.authenticate, credentials.username)
+    client = tokens.cached(token)
+    return client if client is not None else await run_in_threadpool(tokens.authenticate, token)
 
 
 async def authenticated(request: Request) -> bool:
@@ -150,21 +186,25 @@ async def authenticated(request: Request) -> bool:
         credentials = await _basic(request)
     except HTTPException:
         return False
-    return await _client(request, credentials) is not None
+    return await request_client(request, credentials) is not None
 
 
 async def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)]) -> Tenant:
     """The FastAPI dependency of every route: the tenant of the request's token.
 
     Raises:
-        HTTPException: 401, when the token is missing, unknown or revoked.
+        HTTPException: 401, when the token is missing, unknown or revoked, or only a cookie carries it
+            for a write.
     """
-    client = await _client(request, credentials)
+    client = await request_client(request, credentials)
     if client is None:
-        raise HTTPException(status_code=401, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": "Basic"})
+        cookie_write = request.method not in SAFE_METHODS and COOKIE in request.cookies
+        detail = COOKIE_WRITE if cookie_write else UNAUTHENTICATED
+        raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Basic"})
     return tenant_of(request.app.state, client)
 
 
 def tenant_of(state: State, client: str) -> Tenant:
     """The tenant of an authenticated ``client`` in the application whose state is ``state``."""
-    return Tenant(client=client, backend=state.backend, store=state.store, commit=state.commit)
+    local = getattr(state, "local", False)
+    return Tenant(client=client, backend=state.backend, store=state.store, commit=state.commit, local=local)

@@ -1,4 +1,5 @@
-"""ASGI middleware of the server: the request body limit (413) and ``X-Response-Content: skip`` (204).
+"""ASGI middleware of the server: the request body limit (413), ``X-Response-Content: skip`` (204), the
+local dashboard's read-only rule (405) and the security headers of the dashboard's pages.
 
 Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``, which would copy every response through a
 second task: the server's requests are small and many.
@@ -10,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["BodyLimit", "SkipResponse"]
+__all__ = ["API_HEADERS", "PAGE_HEADERS", "BodyLimit", "ReadOnly", "SecurityHeaders", "SkipResponse"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -72,16 +73,15 @@ class BodyLimit:
         await self.app(scope, counting_receive, tracking_send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "object": "error",
-                "message": f"Request body is larger than this server's limit of {self.max_body} bytes.",
-                "status": 413,
-            }
-        ).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _error(send, 413, f"Request body is larger than this server's limit of {self.max_body} bytes.")
+
+
+async def _error(send: Send, status: int, message: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer SigOpt's error object (as :mod:`._errors` does, without the application)."""
+    body = json.dumps({"object": "error", "message": message, "status": status}).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
 
 
 class SkipResponse:
@@ -112,3 +112,63 @@ class SkipResponse:
 
 
 _BODY_HEADERS = frozenset({b"content-length", b"content-type"})
+
+
+class ReadOnly:
+    """The local dashboard's rule: any method but GET and HEAD is answered 405, before anything else
+    (the fast lane included) sees it. The local dashboard has no token: nothing it serves may write."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
+            message = f"{scope['method']} is not allowed: the local dashboard is read-only (GET and HEAD only)."
+            await _error(send, 405, message, [(b"allow", b"GET, HEAD")])
+            return
+        await self.app(scope, receive, send)
+
+
+PAGE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
+"""The headers of the dashboard's pages and static files: scripts only from the server itself, no
+framing, no MIME sniffing, no referrer to other sites."""
+API_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; sandbox"),
+    *PAGE_HEADERS[1:],
+)
+"""The JSON API's: a document opened from it (a user's file, say) runs nothing and loads nothing."""
+_DOCS = ("/docs", "/redoc")  # Swagger UI and ReDoc load their scripts from a CDN: a strict CSP breaks them
+
+
+class SecurityHeaders:
+    """Add :data:`API_HEADERS` to the responses under ``/v1/``, :data:`PAGE_HEADERS` to the others
+    (the dashboard's pages and static files), but only ``nosniff`` to FastAPI's docs pages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope["path"])
+        extra = (
+            API_HEADERS if path.startswith("/v1/") else PAGE_HEADERS[1:2] if path.startswith(_DOCS) else PAGE_HEADERS
+        )
+
+        async def heading_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {extra_name for extra_name, _ in extra}
+                kept = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                message = {**message, "headers": [*kept, *extra]}
+            await send(message)
+
+        await self.app(scope, receive, heading_send)
