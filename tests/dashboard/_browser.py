@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "READY_TIMEOUT_MS",
+    "REPO",
     "Console",
     "Plot",
     "artifacts_dir",
@@ -24,6 +26,7 @@ __all__ = [
     "plot",
     "screenshot",
     "wait_ready",
+    "wait_until",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -63,16 +66,34 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def wait_until(page: Page, predicate: str, arg: Any = None, *, timeout_ms: int = READY_TIMEOUT_MS) -> Any:
+    """Evaluate the JavaScript function ``predicate(arg)`` in the page every 50 ms until it returns something
+    truthy, and return that.
+
+    Playwright's ``wait_for_function`` evaluates its predicate with ``eval``, which the pages' Content-Security-
+    Policy (``script-src 'self'``) forbids; ``evaluate`` goes through the DevTools protocol, which it does not.
+
+    Raises:
+        AssertionError: Still falsy after ``timeout_ms``.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        result = page.evaluate(predicate, arg)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_ms} ms: {predicate} ({arg!r})")
+        time.sleep(0.05)
+
+
 def wait_ready(page: Page, *, refreshed: int | None = None) -> None:
     """Wait until the page says every plot and table has rendered (``<body data-ready="1">``), and, with
     ``refreshed``, until it has refreshed more than that many times."""
-    if refreshed is None:
-        page.wait_for_function("document.body && document.body.dataset.ready === '1'", timeout=READY_TIMEOUT_MS)
-        return
-    page.wait_for_function(
-        "n => document.body.dataset.ready === '1' && Number(document.body.dataset.refreshed || 0) > n",
-        arg=refreshed,
-        timeout=READY_TIMEOUT_MS,
+    wait_until(
+        page,
+        "n => document.body !== null && document.body.dataset.ready === '1'"
+        " && (n === null || Number(document.body.dataset.refreshed || 0) > n)",
+        refreshed,
     )
 
 

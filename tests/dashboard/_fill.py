@@ -23,6 +23,7 @@ __all__ = [
     "CLI_STDERR",
     "CLI_STDOUT",
     "MAIN_BUDGET",
+    "PARETO_BUDGET",
     "SCRIPT_NAME",
     "cli_run",
     "describe",
@@ -35,6 +36,8 @@ __all__ = [
 
 MAIN_BUDGET = 40
 """Small enough for a fast loop, big enough for every failure kind and a P(success) model."""
+PARETO_BUDGET = 60
+"""More runs than the runs table shows on a page: its pagination is exercised on this experiment."""
 SCRIPT_NAME = "<script>alert(1)</script>"
 """An experiment name that runs if a page ever writes it as HTML."""
 
@@ -91,7 +94,8 @@ def main_experiment(project: str = "dash") -> str:
 
 
 def pareto_experiment(project: str = "dash") -> str:
-    """Two optimized metrics (a Pareto front) and a constraint metric with a threshold; returns its id."""
+    """Two optimized metrics (a Pareto front) and a constraint metric with a threshold, random suggestions (fast);
+    returns its id."""
     exp = sigopt.create_experiment(
         name="dash-pareto",
         project=project,
@@ -104,7 +108,7 @@ def pareto_experiment(project: str = "dash") -> str:
             dict(name="latency", objective="minimize"),
             dict(name="size", objective="minimize", strategy="constraint", threshold=0.8),
         ],
-        budget=12,
+        budget=PARETO_BUDGET,
         type="random",
         seed=19,
     )
@@ -131,10 +135,10 @@ def script_experiment(project: str = "dash") -> str:
         type="random",
         seed=19,
     )
-    for run in exp.loop(name="<b>bold</b>", progress=False):
+    for i, run in enumerate(exp.loop(name="<b>bold</b>", progress=False)):
         with run:
             run.log_metadata("note", "<script>alert(3)</script>")
-            if run.params.tag == "plain":
+            if i == 0:  # one failed run, whose message is markup too
                 raise ValueError("<script>alert(4)</script>")
             run.log_metric("value", _number(run.params.x))
     return str(exp.id)
