@@ -8,15 +8,13 @@
  *
  * Data: api(path) reads the self-contained report's map (<script type="application/json" id="sigopt-data">,
  * {"/v1/path?query": response}) when the page has one, else fetches with the session cookie. The requests
- * the experiment page makes at load, in this exact form (the report must hold each one):
- *   /v1/experiments/ID
- *   /v1/experiments/ID/sigopt_ai/progress
+ * the experiment page makes at load, in this exact form (sigopt_ai/dashboard/_requests.py lists the same
+ * for the report):
+ *   /v1/experiments/ID                    (its "progress" gives the counts)
  *   /v1/experiments/ID/sigopt_ai/analysis?points=2000
- *   /v1/experiments/ID/sigopt_ai/failure_map?grid=25
- *       (only when analysis.separating_pair is null and there are two numeric parameters:
- *        /v1/experiments/ID/sigopt_ai/failure_map?x=P1&y=P2&grid=25, the first two numeric parameters)
+ *   /v1/experiments/ID/sigopt_ai/failure_map          (only with two numeric parameters)
  *   /v1/experiments/ID/sigopt_ai/runs?offset=0&limit=50&sort=created&order=desc
- *   /v1/experiments/ID/sigopt_ai/experiment.yml   (text: the report stores it as a JSON string)
+ *   /v1/experiments/ID/sigopt_ai/experiment.yml       (text: the report stores it as a JSON string)
  */
 (function () {
   "use strict";
@@ -24,8 +22,9 @@
   // ---------------------------------------------------------------------------------------------- constants
   var POLL_MS = 2000;
   var POINTS = 2000;
-  var GRID = 25;
   var PAGE_SIZE = 50;
+  var LARGE = 150; // a scatter series of more points is drawn as one SVG path
+  var MAX_LINES = 600; // parallel coordinates draw at most this many of the server's sampled points
   // Fixed colours per failure kind, used in every plot and table (style.css has the same as .kind-*).
   var KIND_COLORS = {
     oom: "#e8590c",
@@ -41,6 +40,8 @@
   var AXIS_COLOR = "#adb5bd";
   var TEXT_COLOR = "#495057";
   var GRID_LINE = "#eef0f3";
+  // ECharts measures text on a canvas, which does not resolve "inherit": the same stack as style.css.
+  var FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif';
   // P(success) bands under the failure map's points: pale, so the points stay readable.
   var PSUCCESS_PIECES = [
     { gte: 0, lt: 0.2, color: "#f5c2c7", label: "< 0.2" },
@@ -243,20 +244,57 @@
   }
 
   // --------------------------------------------------------------------------------------------- charts
+  var queued = [];
+  var batching = false;
+
+  /** Draw option in div (an ECharts instance, svg renderer): now, or at flushCharts() inside batch(). */
   function chart(div, option) {
-    var instance = window.echarts.getInstanceByDom(div);
-    if (!instance) {
-      instance = window.echarts.init(div, null, { renderer: "svg" });
-      charts.push(instance);
+    queued.push([div, option]);
+    if (!batching) flushCharts();
+  }
+
+  /** Run render(), drawing its charts together at the end: their sizes are read in one layout (ECharts
+   * reads each container's computed style at init, and each init's writes would force a new layout). */
+  function batch(render) {
+    batching = true;
+    try {
+      return render();
+    } finally {
+      batching = false;
+      flushCharts();
     }
-    option.animation = false;
-    option.textStyle = { fontFamily: "inherit", color: TEXT_COLOR };
-    instance.setOption(option, { notMerge: true });
-    return instance;
+  }
+
+  function flushCharts() {
+    var jobs = queued;
+    queued = [];
+    var sizes = jobs.map(function (job) { return { width: job[0].clientWidth, height: job[0].clientHeight }; });
+    jobs.forEach(function (job, i) {
+      var div = job[0], option = job[1];
+      var instance = window.echarts.getInstanceByDom(div);
+      if (!instance) {
+        instance = window.echarts.init(div, null, { renderer: "svg", width: sizes[i].width, height: sizes[i].height });
+        charts.push(instance);
+      } else if (instance.getWidth() !== sizes[i].width || instance.getHeight() !== sizes[i].height) {
+        instance.resize(sizes[i]);
+      }
+      option.animation = false;
+      // Everything drawn in this call (ready means rendered): no progressive chunks; a big scatter of
+      // one colour as one path (the server sends at most a few thousand points).
+      (option.series || []).forEach(function (s) {
+        s.progressive = 0;
+        if (s.type === "scatter" && !s.byValue && s.data.length > LARGE) { s.large = true; s.largeThreshold = 0; }
+        delete s.byValue;
+      });
+      option.textStyle = { fontFamily: FONT, color: TEXT_COLOR };
+      instance.setOption(option, { notMerge: true });
+    });
   }
 
   window.addEventListener("resize", function () {
-    charts.forEach(function (c) { if (!c.isDisposed()) c.resize(); });
+    charts.forEach(function (c) {
+      if (!c.isDisposed()) c.resize({ width: c.getDom().clientWidth, height: c.getDom().clientHeight });
+    });
   });
 
   function valueAxis(extra) {
@@ -292,6 +330,14 @@
     return lo > 0 && hi / lo > 1000;
   }
 
+  /** Label an axis's explicit bounds only when they are round: 512 beside the tick 500 would overlap it. */
+  function boundLabels(label, min, max) {
+    function round(v) { return v === 0 || Number(Number(v).toPrecision(1)) === v; }
+    label.showMinLabel = round(min);
+    label.showMaxLabel = round(max);
+    return label;
+  }
+
   function isNumeric(param) {
     return param.type === "int" || param.type === "double";
   }
@@ -306,6 +352,18 @@
       rows.push([name, fmt(point.assignments[name])]);
     });
     return tooltipRows("observation " + point.index, rows);
+  }
+
+  /** At most max of list, evenly spread, in order; items whose index is in keep are always kept. */
+  function thin(list, max, keep) {
+    if (list.length <= max) return list;
+    var wanted = {};
+    (keep || []).forEach(function (i) { wanted[i] = true; });
+    var step = list.length / max, next = 0;
+    return list.filter(function (item, i) {
+      if (i >= next) { next += step; return true; }
+      return wanted[item.index] === true;
+    });
   }
 
   function kindsOf(list, get) {
@@ -480,7 +538,6 @@
     var base = "/v1/experiments/" + enc(id);
     var paths = {
       experiment: base,
-      progress: base + "/sigopt_ai/progress",
       analysis: base + "/sigopt_ai/analysis?points=" + POINTS,
       yml: base + "/sigopt_ai/experiment.yml",
     };
@@ -491,38 +548,34 @@
     view.layout = layout;
 
     function loadAll(first) {
-      var mapPath = failureMapPath(view.mapAxes);
+      var experiment = api(paths.experiment);
+      // The failure map needs two numeric parameters: asked as soon as the definition says so (a request
+      // that the server would refuse would be a console error).
+      var map = experiment.then(function (e) {
+        var numeric = (e.parameters || []).filter(isNumeric);
+        if (numeric.length < 2) return { none: true };
+        return api(failureMapPath(view.mapAxes)).catch(function (error) { return { error: error }; });
+      });
       return Promise.all([
-        api(paths.experiment),
-        api(paths.progress),
+        experiment,
         api(paths.analysis),
-        api(mapPath).catch(function (error) { return { error: error }; }),
+        map,
         api(runsPath(view)).catch(function (error) { return { error: error }; }),
         first ? api(paths.yml, true).catch(function (error) { return { error: error }; }) : Promise.resolve(null),
       ]).then(function (results) {
-        var experiment = results[0], progress = results[1], analysis = results[2], map = results[3];
-        view.analysis = analysis;
-        if (map.error && !view.mapAxes && !analysis.separating_pair) {
-          // No separating pair (no failure yet): the first two numeric parameters.
-          var numeric = analysis.parameters.filter(isNumeric);
-          if (numeric.length >= 2) {
-            view.mapAxes = [numeric[0].name, numeric[1].name];
-            return api(failureMapPath(view.mapAxes))
-              .catch(function (error) { return { error: error }; })
-              .then(function (m) { results[3] = m; return results; });
-          }
-        }
-        return results;
-      }).then(function (results) {
-        renderHeader(layout, results[0], results[1], results[2]);
-        renderHistory(layout.history, results[2]);
-        renderParallel(layout.parallel, results[2]);
-        renderFailureMap(layout, view, results[2], results[3]);
-        renderPareto(layout, results[2]);
-        renderBest(layout.best, results[2]);
-        renderRuns(layout, view, results[2], results[4]);
-        if (results[5] !== null) renderYml(layout.yml, results[5]);
-        return results[1];
+        var progress = results[0].progress;
+        view.analysis = results[1];
+        batch(function () {
+          renderHeader(layout, results[0], progress, results[1]);
+          renderHistory(layout.history, results[1]);
+          renderParallel(layout.parallel, results[1]);
+          renderFailureMap(layout, view, results[1], results[2]);
+          renderPareto(layout, results[1]);
+          renderBest(layout.best, results[1]);
+          renderRuns(layout, view, results[1], results[3]);
+          if (results[4] !== null) renderYml(layout.yml, results[4]);
+        });
+        return progress;
       });
     }
 
@@ -542,10 +595,10 @@
         ready();
         if (isLive(view.experiment, progress)) {
           startPolling(function () {
-            return Promise.all([api(paths.experiment), api(paths.progress)]).then(function (r) {
-              var live = isLive(r[0], r[1]);
-              if (signature(r[1]) === last) return live;
-              last = signature(r[1]);
+            return api(paths.experiment).then(function (e) {
+              var live = isLive(e, e.progress);
+              if (signature(e.progress) === last) return live;
+              last = signature(e.progress);
               return loadAll(false).then(function () { refreshed(); return live; });
             });
           });
@@ -662,7 +715,7 @@
 
   function failureMapPath(axes) {
     var base = "/v1/experiments/" + enc(document.body.dataset.id) + "/sigopt_ai/failure_map";
-    return base + query(axes ? { x: axes[0], y: axes[1], grid: GRID } : { grid: GRID });
+    return base + (axes ? query({ x: axes[0], y: axes[1] }) : "");
   }
 
   function runsPath(view) {
@@ -687,9 +740,11 @@
     var count = analysis.count || 1;
     var log = logScaled(ok.map(function (p) { return p[1]; }));
     var laneHeight = kinds.length ? 16 + 16 * kinds.length : 0;
-    var grids = [{ left: 64, right: 20, top: 16, bottom: 34 + laneHeight + (kinds.length ? 8 : 0), containLabel: false }];
+    // Both grids share the x positions: the left margin fits the longest lane label.
+    var left = Math.max(64, 14 + 6 * Math.max.apply(null, kinds.map(function (k) { return k.length; }).concat([0])));
+    var grids = [{ left: left, right: 20, top: 16, bottom: 34 + laneHeight + (kinds.length ? 8 : 0), containLabel: false }];
     var xAxes = [valueAxis({ min: 0.5, max: count + 0.5, gridIndex: 0, name: kinds.length ? "" : "observation", nameLocation: "middle", nameGap: 24,
-      axisLabel: { show: !kinds.length, color: TEXT_COLOR, formatter: fmt }, splitLine: { show: false }, minInterval: 1 })];
+      axisLabel: { show: !kinds.length, color: TEXT_COLOR, formatter: fmt, showMinLabel: false, showMaxLabel: false }, splitLine: { show: false }, minInterval: 1 })];
     var yAxes = [valueAxis({ gridIndex: 0, type: log ? "log" : "value", name: h.metric || "", nameLocation: "middle", nameGap: 48, scale: true })];
     var series = [
       {
@@ -705,8 +760,9 @@
     ];
     if (kinds.length) {
       // Failed observations have no value: one lane per kind under the value plot, on the same x axis.
-      grids.push({ left: 64, right: 20, height: 16 * kinds.length, bottom: 30 });
-      xAxes.push(valueAxis({ gridIndex: 1, min: 0.5, max: count + 0.5, name: "observation", nameLocation: "middle", nameGap: 22, splitLine: { show: false }, minInterval: 1 }));
+      grids.push({ left: left, right: 20, height: 16 * kinds.length, bottom: 30 });
+      xAxes.push(valueAxis({ gridIndex: 1, min: 0.5, max: count + 0.5, name: "observation", nameLocation: "middle", nameGap: 22, splitLine: { show: false }, minInterval: 1,
+        axisLabel: { color: TEXT_COLOR, formatter: fmt, showMinLabel: false, showMaxLabel: false } }));
       yAxes.push({ gridIndex: 1, type: "category", data: kinds, inverse: true, axisTick: { show: false },
         axisLine: { lineStyle: { color: AXIS_COLOR } }, axisLabel: { color: TEXT_COLOR, fontSize: 10 }, splitLine: { show: true, lineStyle: { color: GRID_LINE } } });
       kinds.forEach(function (kind) {
@@ -735,7 +791,11 @@
   function renderParallel(div, analysis) {
     var params = analysis.parameters;
     var metric = analysis.history.metric;
-    var points = analysis.points || [];
+    // SVG draws one element per line: past MAX_LINES the lines are an even sample, plus every best step.
+    var all = analysis.points || [];
+    var points = thin(all, MAX_LINES, analysis.history.best_x);
+    var note = div.parentNode.querySelector(".note") || append(div.parentNode, el("p", { class: "note" })).lastChild;
+    note.textContent = points.length < all.length ? points.length + " of " + all.length + " points drawn (an even sample and every best-so-far step)." : "";
     var axes = params.map(function (p, i) {
       var axis = { dim: i, name: p.name, nameTextStyle: { color: TEXT_COLOR }, axisLine: { lineStyle: { color: AXIS_COLOR } }, axisLabel: { color: TEXT_COLOR, formatter: fmt, hideOverlap: true } };
       if (p.type === "categorical") {
@@ -744,7 +804,7 @@
         axis.axisLabel = { color: TEXT_COLOR };
       } else {
         axis.type = p.transformation === "log" && p.bounds && p.bounds.min > 0 ? "log" : "value";
-        if (p.bounds) { axis.min = p.bounds.min; axis.max = p.bounds.max; }
+        if (p.bounds) { axis.min = p.bounds.min; axis.max = p.bounds.max; boundLabels(axis.axisLabel, axis.min, axis.max); }
       }
       return axis;
     });
@@ -810,7 +870,7 @@
     var body = clear(layout.mapBody);
     layout.mapNote.textContent = "";
     var selects = [layout.mapX, layout.mapY];
-    if (numeric.length < 2) {
+    if (numeric.length < 2 || map.none) {
       layout.mapX.disabled = layout.mapY.disabled = true;
       message(body, "The failure map needs two numeric parameters.");
       return;
@@ -868,18 +928,23 @@
     });
     function axis(a, name) {
       return valueAxis({ type: a.log && a.min > 0 ? "log" : "value", min: a.min, max: a.max, scale: false, name: a.name,
-        nameLocation: "middle", nameGap: name === "x" ? 26 : 46, splitLine: { show: false } });
+        nameLocation: "middle", nameGap: name === "x" ? 26 : 46, splitLine: { show: false },
+        axisLabel: boundLabels({ color: TEXT_COLOR, formatter: fmt }, a.min, a.max) });
     }
     var series = [], visualMaps = [];
     var sp = map.success_probability;
     if (sp) {
       // The grid as rectangles between the midpoints of neighbouring grid values (geometric on a log axis).
       var xe = edges(sp.xs, map.x.log), ye = edges(sp.ys, map.y.log);
+      // Neighbouring cells of a row in the same band are one rectangle: a few dozen SVG elements, not 625.
       var cells = [];
       for (var j = 0; j < sp.ys.length; j++) {
-        for (var i = 0; i < sp.xs.length; i++) {
-          var pv = sp.grid[j][i];
-          if (pv !== null && pv !== undefined) cells.push([xe[i], xe[i + 1], ye[j], ye[j + 1], pv]);
+        var start = 0;
+        for (var i = 1; i <= sp.xs.length; i++) {
+          if (i < sp.xs.length && band(sp.grid[j][i]) === band(sp.grid[j][start])) continue;
+          var pv = sp.grid[j][start];
+          if (pv !== null && pv !== undefined) cells.push([xe[start], xe[i], ye[j], ye[j + 1], pv]);
+          start = i;
         }
       }
       series.push({
@@ -894,16 +959,29 @@
       visualMaps.push({ type: "piecewise", seriesIndex: 0, dimension: 4, pieces: PSUCCESS_PIECES, orient: "horizontal", left: "center", bottom: 0,
         itemWidth: 12, itemHeight: 10, itemGap: 6, text: ["P(success) high", "low"], textStyle: { color: TEXT_COLOR, fontSize: 10 }, selectedMode: false });
     }
-    var okIndex = series.length;
-    series.push({
-      name: "value", type: "scatter", data: ok, symbolSize: 7, z: 3,
-      itemStyle: { color: SUCCESS_COLOR, borderColor: "#fff", borderWidth: 0.6 },
-      tooltip: { formatter: function (p) { return tooltipRows("run " + (p.data[3] || "–"), [[map.x.name, fmt(p.data[0])], [map.y.name, fmt(p.data[1])], [metric || "value", fmt(p.data[2])]]); } },
-    });
-    if (metric && okValues.length) {
-      var lo = Math.min.apply(null, okValues), hi = Math.max.apply(null, okValues);
-      visualMaps.push({ type: "continuous", seriesIndex: okIndex, dimension: 2, min: lo, max: hi === lo ? lo + 1 : hi, show: false,
-        inRange: { color: minimize ? VALUE_COLORS.slice().reverse() : VALUE_COLORS } });
+    var okTip = { formatter: function (p) { return tooltipRows("run " + (p.data[3] || "–"), [[map.x.name, fmt(p.data[0])], [map.y.name, fmt(p.data[1])], [metric || "value", fmt(p.data[2])]]); } };
+    var lo = Math.min.apply(null, okValues.length ? okValues : [0]), hi = Math.max.apply(null, okValues.length ? okValues : [1]);
+    var colors = minimize ? VALUE_COLORS.slice().reverse() : VALUE_COLORS;
+    if (ok.length > LARGE && metric && okValues.length) {
+      // Many points: one single-path series per value band (SVG elements per point cost too much).
+      var bands = colors.map(function () { return []; });
+      ok.forEach(function (d) {
+        var v = d[2] === "-" ? lo : d[2];
+        var k = hi === lo ? 0 : Math.min(colors.length - 1, Math.floor(((v - lo) / (hi - lo)) * colors.length));
+        bands[k].push(d);
+      });
+      bands.forEach(function (data, k) {
+        series.push({ name: "value", type: "scatter", data: data, symbolSize: 6, z: 3, large: true, largeThreshold: 0,
+          itemStyle: { color: colors[k] }, tooltip: okTip });
+      });
+    } else {
+      var okIndex = series.length;
+      series.push({ name: "value", type: "scatter", data: ok, symbolSize: 7, z: 3, byValue: true,
+        itemStyle: { color: SUCCESS_COLOR, borderColor: "#fff", borderWidth: 0.6 }, tooltip: okTip });
+      if (metric && okValues.length) {
+        visualMaps.push({ type: "continuous", seriesIndex: okIndex, dimension: 2, min: lo, max: hi === lo ? lo + 1 : hi, show: false,
+          inRange: { color: colors } });
+      }
     }
     Object.keys(failedByKind).sort().forEach(function (kind) {
       series.push({
@@ -917,6 +995,13 @@
       xAxis: axis(map.x, "x"), yAxis: axis(map.y, "y"),
       series: series, visualMap: visualMaps, tooltip: tooltip(),
     });
+  }
+
+  /** The PSUCCESS_PIECES band of a probability, -1 for none. */
+  function band(p) {
+    if (p === null || p === undefined) return -1;
+    for (var i = 0; i < PSUCCESS_PIECES.length - 1; i++) if (p < PSUCCESS_PIECES[i].lt) return i;
+    return PSUCCESS_PIECES.length - 1;
   }
 
   function edges(values, log) {
@@ -994,7 +1079,7 @@
       grid: { left: 64, right: 24, top: 30, bottom: 44 },
       xAxis: valueAxis({ name: m1, nameLocation: "middle", nameGap: 26 }),
       yAxis: valueAxis({ name: m2, nameLocation: "middle", nameGap: 46 }),
-      legend: { top: 0, right: 0, itemWidth: 12, itemHeight: 8, textStyle: { color: TEXT_COLOR, fontSize: 11 } },
+      legend: { top: 0, left: 60, itemWidth: 12, itemHeight: 8, textStyle: { color: TEXT_COLOR, fontSize: 11 } },
       series: series, tooltip: tooltip(),
     });
   }
