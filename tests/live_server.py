@@ -13,10 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 __all__ = ["LiveDashboard", "LiveServer", "free_port", "sigopt_ai_cli"]
 
 START_TIMEOUT_S = 60.0
+_Server = TypeVar("_Server", bound="LiveServer")  # what ``with`` gives back: the subclass it was called on
 
 
 def free_port() -> int:
@@ -149,7 +151,7 @@ class LiveServer:
             time.sleep(0.02)
         os.killpg(pgid, signal.SIGKILL)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self: _Server) -> _Server:
         self.start()
         return self
 
