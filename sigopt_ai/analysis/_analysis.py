@@ -42,7 +42,9 @@ def experiment_analysis(
         definition: Its definition.
         observations: Its observations, oldest first.
         points_limit: At most this many points and history marks; every best-so-far step and every
-            point of the Pareto front is kept, the rest spread evenly with failures in proportion.
+            point of the Pareto front is kept, the rest spread evenly with failures in proportion. A
+            front larger than the limit is itself spread, and ``pareto.front`` lists the points kept,
+            so that every index it names is in ``points``.
 
     Returns:
         ``{"experiment", "count", "metrics", "parameters", "history", "points", "pareto",
@@ -60,6 +62,7 @@ def experiment_analysis(
     front = pareto_front(definition, observations)
     keep = [position for position, _ in best_steps(definition, observations)] + (front or [])
     chosen = sample_indices([o.failed for o in observations], keep, points_limit)
+    listed = set(chosen)
     best = best_of(definition, observations)
     optimized = definition.optimized_metrics
     return {
@@ -83,7 +86,7 @@ def experiment_analysis(
         "points": points(definition, observations, chosen),
         "pareto": None
         if front is None
-        else {"metrics": [m.name for m in optimized], "front": [position + 1 for position in front]},
+        else {"metrics": [m.name for m in optimized], "front": [p + 1 for p in front if p in listed]},
         "constraints": [
             {"metric": m.name, "threshold": m.threshold, "strategy": m.strategy}
             for m in definition.metrics
