@@ -265,7 +265,7 @@ def test_an_experiment_row_is_done_once_its_budget_is_spent_or_it_is_archived(
 # --- experiment.yml
 
 
-DEFINITIONS = [
+DEFINITIONS: list[dict[str, Any]] = [
     {"name": "plain", "parameters": PARAMETERS, "metrics": [{"name": "acc"}], "budget": 30},
     {
         "name": "everything",
@@ -339,9 +339,9 @@ def _memory_runs(n: int) -> list[Observation]:
     rng = random.Random(1)
     out = []
     for _ in range(n):
-        a = {"lr": 10 ** rng.uniform(-5, 0), "width": rng.randint(1, 100), "depth": rng.randint(1, 8), "opt": "adam"}
-        fails = a["width"] * a["depth"] > 250
-        out.append(obs(None if fails else 1 - abs(math.log10(a["lr"]) + 2) / 5, kind="oom", **a))
+        lr, width, depth = 10 ** rng.uniform(-5, 0), rng.randint(1, 100), rng.randint(1, 8)
+        value = None if width * depth > 250 else 1 - abs(math.log10(lr) + 2) / 5
+        out.append(obs(value, kind="oom", lr=lr, width=width, depth=depth))
     return out
 
 
