@@ -141,8 +141,27 @@
   }
 
   function clear(node) {
+    // A chart leaving the page is disposed (its listeners and instance would outlive it).
+    if (window.echarts && node.querySelectorAll) {
+      node.querySelectorAll("div.plot").forEach(function (div) {
+        var instance = window.echarts.getInstanceByDom(div);
+        if (instance) instance.dispose();
+      });
+      charts = charts.filter(function (c) { return !c.isDisposed(); });
+    }
     while (node.firstChild) node.removeChild(node.firstChild);
     return node;
+  }
+
+  /** The plot div named name inside holder: the one there (its chart is redrawn), else a new one. */
+  function ownPlot(holder, name) {
+    var div = holder.querySelector('div.plot[data-plot="' + name + '"]');
+    if (div) {
+      Array.prototype.slice.call(holder.children).forEach(function (child) { if (child !== div) holder.removeChild(child); });
+      return div;
+    }
+    clear(holder);
+    return append(holder, plotDiv(name)).lastChild;
   }
 
   function esc(value) {
@@ -568,6 +587,9 @@
         batch(function () {
           renderHeader(layout, results[0], progress, results[1]);
           renderHistory(layout.history, results[1]);
+          layout.historyNote.textContent = results[1].sampled
+            ? "A sample of " + results[1].history.x.length + " of " + results[1].count + " observations is plotted (every change of the best kept); the line is exact."
+            : "";
           renderParallel(layout.parallel, results[1]);
           renderFailureMap(layout, view, results[1], results[2]);
           renderPareto(layout, results[1]);
@@ -670,7 +692,8 @@
       );
       L.historyCard = card("Best value so far");
       L.history = plotDiv("history");
-      append(L.historyCard, L.history);
+      L.historyNote = el("p", { class: "note" });
+      append(L.historyCard, L.history, L.historyNote);
       L.mapCard = card("Failure map");
       L.mapX = el("select", { id: "failure-map-x", "aria-label": "Failure map x" });
       L.mapY = el("select", { id: "failure-map-y", "aria-label": "Failure map y" });
@@ -867,16 +890,16 @@
   // ---------------------------------------------------------------------------------------- failure map
   function renderFailureMap(layout, view, analysis, map) {
     var numeric = analysis.parameters.filter(isNumeric);
-    var body = clear(layout.mapBody);
+    var body = layout.mapBody;
     layout.mapNote.textContent = "";
     var selects = [layout.mapX, layout.mapY];
     if (numeric.length < 2 || map.none) {
       layout.mapX.disabled = layout.mapY.disabled = true;
-      message(body, "The failure map needs two numeric parameters.");
+      message(clear(body), "The failure map needs two numeric parameters.");
       return;
     }
     if (map.error) {
-      showError(body, map.error);
+      showError(clear(body), map.error);
       return;
     }
     var current = [map.x.name, map.y.name];
@@ -898,9 +921,7 @@
         });
       }
     });
-    var div = plotDiv("failure-map");
-    append(body, div);
-    drawFailureMap(div, map, analysis);
+    drawFailureMap(ownPlot(body, "failure-map"), map, analysis);
     var notes = [];
     if (analysis.separating_pair && current[0] === analysis.separating_pair[0] && current[1] === analysis.separating_pair[1]) {
       notes.push("The pair that separates failures from successes best.");
@@ -1022,8 +1043,8 @@
   function renderPareto(layout, analysis) {
     var pareto = analysis.pareto;
     layout.paretoCard.hidden = !pareto;
+    if (!pareto) clear(layout.paretoBody);
     layout.ymlCard.classList.toggle("wide", !!pareto); // beside the best assignments when there is no Pareto plot
-    var holder = clear(layout.paretoBody);
     if (!pareto) return;
     var m1 = pareto.metrics[0], m2 = pareto.metrics[1];
     var front = {};
@@ -1070,10 +1091,9 @@
     ];
     if (infeasible.length) series.push({ name: "violates a constraint", type: "scatter", data: infeasible, symbolSize: 6, itemStyle: { color: "#fff", borderColor: "#868e96", borderWidth: 1 }, tooltip: { formatter: tip } });
     var notes = constraints.filter(function (c) { return c.metric !== m1 && c.metric !== m2 && c.threshold !== null; });
-    var div = plotDiv("pareto");
-    append(holder, div);
+    var div = ownPlot(layout.paretoBody, "pareto");
     if (notes.length) {
-      append(holder, el("p", { class: "note", text: "Constraints on other metrics: " + notes.map(function (c) { return c.metric + " (threshold " + fmt(c.threshold) + ")"; }).join(", ") + "; points that violate one are hollow." }));
+      append(layout.paretoBody, el("p", { class: "note", text: "Constraints on other metrics: " + notes.map(function (c) { return c.metric + " (threshold " + fmt(c.threshold) + ")"; }).join(", ") + "; points that violate one are hollow." }));
     }
     chart(div, {
       grid: { left: 64, right: 24, top: 30, bottom: 44 },
@@ -1344,7 +1364,7 @@
   }
 
   function renderCheckpoints(L, checkpoints) {
-    var holder = clear(L.checkpointsBody);
+    var holder = L.checkpointsBody;
     var series = {};
     checkpoints.forEach(function (c, i) {
       var step = c.sigopt_ai && c.sigopt_ai.step !== undefined ? c.sigopt_ai.step : i;
@@ -1352,13 +1372,12 @@
     });
     var names = Object.keys(series).sort();
     L.checkpointsCard.hidden = false;
-    if (!names.length) { message(holder, "No checkpoints."); return; }
+    if (!names.length) { message(clear(holder), "No checkpoints."); return; }
     // One small plot per metric, side by side: metrics have their own scales.
-    var div = plotDiv("checkpoints");
+    var div = ownPlot(holder, "checkpoints");
     var cols = Math.min(names.length, 3);
     var rows = Math.ceil(names.length / cols);
     div.style.height = 220 * rows + "px";
-    append(holder, div);
     var grids = [], xs = [], ys = [], ss = [], titles = [];
     var palette = ["#1c7ed6", "#2b8a3e", "#f08c00", "#0c8599", "#5f3dc4", "#a61e4d"];
     names.forEach(function (name, i) {
