@@ -641,8 +641,11 @@
       ]);
       layout.name.textContent = experiment.name;
       clear(layout.meta);
+      // "active" is the stored state until archived; what a reader wants is whether it still runs.
+      var spent = progress.observation_budget !== null && progress.observation_count >= progress.observation_budget;
+      var shown = experiment.state !== "active" ? experiment.state : spent && !progress.active_run_count ? "done" : "running";
       append(layout.meta,
-        el("span", { class: "pill state-" + experiment.state, text: experiment.state }),
+        el("span", { class: "pill state-" + (shown === "done" ? "completed" : experiment.state), text: shown }),
         el("span", { text: "#" + experiment.id }),
         experiment.project ? el("span", { text: "project " + experiment.project }) : null,
         el("span", { text: (experiment.type || "") + " optimizer" }),
@@ -893,9 +896,12 @@
     var body = layout.mapBody;
     layout.mapNote.textContent = "";
     var selects = [layout.mapX, layout.mapY];
-    if (numeric.length < 2 || map.none) {
-      layout.mapX.disabled = layout.mapY.disabled = true;
-      message(clear(body), "The failure map needs two numeric parameters.");
+    var absent = numeric.length < 2 || !!map.none;
+    // No map without two numeric parameters: the history takes the row.
+    layout.mapCard.hidden = absent;
+    layout.historyCard.classList.toggle("wide", absent);
+    if (absent) {
+      clear(body);
       return;
     }
     if (map.error) {
