@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sigopt_ai._definition import ExperimentDefinition, Parameter
 from sigopt_ai._exceptions import ValidationError
@@ -14,6 +14,9 @@ from sigopt_ai._types import ParamValue
 from sigopt_ai.analysis._common import best_steps, finite, plotted_metric, sample_indices
 from sigopt_ai.analysis._history import DEFAULT_POINTS
 from sigopt_ai.analysis._separating import numeric_parameters, separating_pair
+
+if TYPE_CHECKING:
+    from sigopt_ai.optimizer import BayesianOptimizer
 
 __all__ = ["DEFAULT_GRID", "MAX_GRID", "failure_map", "map_axes"]
 
@@ -84,6 +87,7 @@ def failure_map(
     grid: int = DEFAULT_GRID,
     points: int = DEFAULT_POINTS,
     seed: int = 0,
+    optimizer: BayesianOptimizer | None = None,
 ) -> dict[str, Any]:
     """The failure map of two parameters (see the JSON contract of ``/v1/experiments/{id}/sigopt_ai/failure_map``).
 
@@ -102,6 +106,8 @@ def failure_map(
         grid: Cells per side, 2 to :data:`MAX_GRID`.
         points: At most this many observations are listed (best-so-far steps kept, failures in proportion).
         seed: The experiment's seed, which the optimizer's random streams derive from.
+        optimizer: The experiment's optimizer to fit with (default: a new one); one kept between
+            calls warm-starts its fits from the previous map's, as :meth:`suggest` does.
 
     Returns:
         ``{"x": axis, "y": axis, "points", "success_probability": {"grid" (rows over y), "xs", "ys",
@@ -142,7 +148,7 @@ def failure_map(
             }
         )
     ax, ay = _axis(px), _axis(py)
-    probability = _success_grid(definition, observations, ax, ay, grid, seed)
+    probability = _success_grid(definition, observations, ax, ay, grid, seed, optimizer)
     return {
         "x": ax,
         "y": ay,
@@ -159,10 +165,14 @@ def _success_grid(
     ay: Mapping[str, Any],
     grid: int,
     seed: int,
+    optimizer: BayesianOptimizer | None,
 ) -> dict[str, Any] | None:
     if definition.type != "offline":  # random and grid searches have no model
         return None
-    from sigopt_ai.optimizer import BayesianOptimizer  # numpy and scipy: only when a map is asked for
+    if optimizer is None:
+        from sigopt_ai.optimizer import BayesianOptimizer  # numpy and scipy: only when a map is asked for
+
+        optimizer = BayesianOptimizer(definition, seed=seed)
 
     # The best by the plotted metric within the thresholds: with two metrics, a point of the front.
     steps = best_steps(definition, observations)
@@ -170,7 +180,7 @@ def _success_grid(
     sliced: dict[str, ParamValue] = {name: v for name, v in best.items() if name not in (ax["name"], ay["name"])}
     xs, ys = _ticks(ax, grid), _ticks(ay, grid)
     cells = [{**sliced, ax["name"]: vx, ay["name"]: vy} for vy in ys for vx in xs]
-    probability = BayesianOptimizer(definition, seed=seed).success_probability(observations, cells)
+    probability = optimizer.success_probability(observations, cells)
     if probability is None:
         return None
     rows = [[finite(float(p)) for p in probability[row * grid : (row + 1) * grid]] for row in range(grid)]

@@ -17,10 +17,11 @@ until a new observation arrives. The runs table is sorted and cut in the databas
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
@@ -45,6 +46,9 @@ from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import reply
 from sigopt_ai.server._routes._experiment_views import Limit, client_experiments
 from sigopt_ai.wire._core import shows_best_observation
+
+if TYPE_CHECKING:
+    from sigopt_ai.optimizer import BayesianOptimizer
 
 __all__ = ["CACHE_SIZE", "router"]
 
@@ -81,6 +85,25 @@ class _Lru:
 _observations = _Lru(CACHE_SIZE)  # experiment id -> tuple of its observations
 _observations_lock = threading.Lock()
 _answers = _Lru(CACHE_SIZE * 4)  # (route, experiment id, observation count, query...) -> JSON
+
+
+_optimizers = _Lru(CACHE_SIZE)  # (experiment id, definition) -> its BayesianOptimizer, warm between maps
+_fit_lock = threading.Lock()
+
+
+def _optimizer_of(record: ExperimentRecord, definition: ExperimentDefinition) -> BayesianOptimizer | None:
+    """The experiment's kept optimizer (None for a random or grid search, which has no model): a new
+    map after a new observation warm-starts its fits, as the next suggestion would."""
+    if definition.type != "offline":
+        return None
+    from sigopt_ai.optimizer import BayesianOptimizer  # numpy and scipy: only when a map is asked for
+
+    key = (record.id, json.dumps(record.definition, sort_keys=True))  # an update of the bounds is a new space
+    found: BayesianOptimizer | None = _optimizers.get(key)
+    if found is None:
+        found = BayesianOptimizer(definition, seed=record.seed)
+        _optimizers.put(key, found)
+    return found
 
 
 def _observations_of(who: Tenant, record: ExperimentRecord) -> tuple[Observation, ...]:
@@ -157,7 +180,11 @@ def failure_map_of(
     key = ("failure_map", record.id, len(observations), x or None, y or None, grid)
     found = _answers.get(key)
     if found is None:
-        found = failure_map(definition, observations, x=x or None, y=y or None, grid=grid, seed=record.seed)
+        with _fit_lock:  # an optimizer's warm starts are not shared between threads
+            optimizer = _optimizer_of(record, definition)
+            found = failure_map(
+                definition, observations, x=x or None, y=y or None, grid=grid, seed=record.seed, optimizer=optimizer
+            )
         _answers.put(key, found)
     return reply(found)
 
