@@ -620,6 +620,8 @@ def screenshot(path: Path, scratch: Path) -> dict[str, Any]:
     work.mkdir()
     progress("running examples/tune_digits.py (the README's main job)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGOPT")}
+    # This checkout's package, whichever one pip installed (the job runs in another folder).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     done = subprocess.run(
         [sys.executable, str(REPO / "examples" / "tune_digits.py")], cwd=work, env=env, capture_output=True, text=True
     )

@@ -20,7 +20,7 @@ from typing import Any
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._models import ExperimentRecord, Observation, Progress, RunRecord
 from sigopt_ai.analysis import history
-from sigopt_ai.analysis._svg import KIND_COLORS, history_svg
+from sigopt_ai.analysis._svg import KIND_COLORS, OTHER_KIND, history_svg
 
 __all__ = ["REPR_POINTS", "counts_text", "experiment_html", "run_html"]
 
@@ -107,7 +107,7 @@ def _failure_html(record: RunRecord) -> str:
     failure = record.failure
     if failure is None:
         return ""
-    color = KIND_COLORS.get(failure.kind.value, "#bcbd22")
+    color = KIND_COLORS.get(failure.kind.value, OTHER_KIND)
     text = f'<div>failed: <strong style="color:{color}">{escape(failure.kind.value)}</strong>'
     if failure.type:
         text += f" {escape(failure.type)}"

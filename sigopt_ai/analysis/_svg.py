@@ -20,20 +20,17 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, TypeGuard
 
-__all__ = ["KIND_COLORS", "history_svg"]
+__all__ = ["KIND_COLORS", "OTHER_KIND", "history_svg"]
 
 KIND_COLORS: Mapping[str, str] = {
-    "oom": "#d62728",
-    "diverged": "#ff7f0e",
-    "invalid_assignment": "#9467bd",
-    "reported": "#8c564b",
-    "error": "#7f7f7f",
-    "missing_metric": "#e377c2",
+    "oom": "#e8590c",
+    "diverged": "#7b2cbf",
+    "invalid_assignment": "#d6336c",
 }
-"""A colour per failure kind (any other kind gets :data:`_OTHER_KIND`)."""
-_OTHER_KIND = "#bcbd22"
-_SUCCESS = "#1f77b4"
-_BEST = "#2ca02c"
+"""A colour per failure kind, the dashboard's (``static/app.js``); any other kind gets :data:`OTHER_KIND`."""
+OTHER_KIND = "#495057"
+_SUCCESS = "#1c7ed6"
+_BEST = "#2b8a3e"
 _AXIS = "#888"
 
 # Layout in SVG user units; the viewBox scales it to the notebook's width.
@@ -125,7 +122,7 @@ def history_svg(
 def _mark(cx: float, cy: float, x: Any, value: float | None, kind: str | None, failed: bool) -> str:
     if failed:
         label = escape(str(kind or "unknown"))
-        color = KIND_COLORS.get(str(kind), _OTHER_KIND)
+        color = KIND_COLORS.get(str(kind), OTHER_KIND)
         d = f"M{cx - 3:.1f},{cy - 3:.1f}l6,6m0,-6l-6,6"
         return (
             f'<path class="mark failed" data-kind="{label}" d="{d}" stroke="{color}" stroke-width="1.5">'
@@ -140,9 +137,7 @@ def _mark(cx: float, cy: float, x: Any, value: float | None, kind: str | None, f
 
 def _legend(width: int, failed_kinds: Sequence[str | None], has_best: bool) -> str:
     entries = [("value", _SUCCESS)] + ([("best so far", _BEST)] if has_best else [])
-    entries += [
-        (f"failed: {k or 'unknown'}", KIND_COLORS.get(str(k), _OTHER_KIND)) for k in dict.fromkeys(failed_kinds)
-    ]
+    entries += [(f"failed: {k or 'unknown'}", KIND_COLORS.get(str(k), OTHER_KIND)) for k in dict.fromkeys(failed_kinds)]
     out, x = [], 4.0
     for text, color in entries:  # one row under the title; the width of a character is a guess
         out.append(f'<rect x="{x:.0f}" y="22" width="9" height="9" fill="{color}"/>')
