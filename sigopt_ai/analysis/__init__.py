@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from sigopt_ai.analysis._analysis import best_of, experiment_analysis
+from sigopt_ai.analysis._analysis import experiment_analysis
 from sigopt_ai.analysis._common import finite, json_assignments, plotted_metric, sample_indices
 from sigopt_ai.analysis._experiments import experiment_row
 from sigopt_ai.analysis._failure_map import DEFAULT_GRID, MAX_GRID, failure_map, map_axes
@@ -28,7 +28,6 @@ __all__ = [
     "MAX_GRID",
     "MAX_RUNS_LIMIT",
     "RUN_SORTS",
-    "best_of",
     "check_runs_query",
     "experiment_analysis",
     "experiment_row",

@@ -15,17 +15,7 @@ from sigopt_ai.analysis._points import pareto_front, points
 from sigopt_ai.analysis._separating import separating_pair
 from sigopt_ai.wire._core import best_assignments_json
 
-__all__ = ["best_of", "experiment_analysis"]
-
-
-def best_of(definition: ExperimentDefinition, observations: Sequence[Observation]) -> list[Observation]:
-    """SigOpt's best assignments (:func:`sigopt_ai._best.best_observations`), with the Pareto front of
-    two metrics found by :func:`pareto_front`'s sort instead of the pairwise rule (the same front in
-    the same order, in milliseconds at 10,000 observations)."""
-    front = pareto_front(definition, observations)
-    if front is None:
-        return best_observations(definition, observations)
-    return [observations[position] for position in front]
+__all__ = ["experiment_analysis"]
 
 
 def experiment_analysis(
@@ -63,7 +53,7 @@ def experiment_analysis(
     keep = [position for position, _ in best_steps(definition, observations)] + (front or [])
     chosen = sample_indices([o.failed for o in observations], keep, points_limit)
     listed = set(chosen)
-    best = best_of(definition, observations)
+    best = best_observations(definition, observations) if front is None else [observations[i] for i in front]
     optimized = definition.optimized_metrics
     return {
         "experiment": experiment_id,

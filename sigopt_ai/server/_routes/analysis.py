@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
+from sigopt_ai._best import best_observations
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai._models import ExperimentRecord, Observation, Progress
 from sigopt_ai.analysis import (
     DEFAULT_GRID,
     DEFAULT_POINTS,
-    best_of,
     check_runs_query,
     experiment_analysis,
     experiment_row,
@@ -125,7 +125,7 @@ def _best(who: Tenant, record: ExperimentRecord, progress: Progress | None) -> l
     key = ("best", record.id, progress.observation_count)
     found: list[Observation] | None = _answers.get(key)
     if found is None:
-        found = best_of(ExperimentDefinition.from_json(record.definition), _observations_of(who, record))
+        found = best_observations(ExperimentDefinition.from_json(record.definition), _observations_of(who, record))
         _answers.put(key, found)
     return found
 
