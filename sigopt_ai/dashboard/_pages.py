@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
+from sigopt_ai._models import ExperimentRecord, RunRecord
 from sigopt_ai.dashboard._login import LOGIN_PATH, NO_STORE, mount_login
 from sigopt_ai.dashboard._shell import STATIC, document, render_page
 from sigopt_ai.server._deps import Tenant, request_client, tenant_of
@@ -64,25 +65,26 @@ async def experiments_page(request: Request) -> Response:
     return _page("experiments", "", "Experiments")
 
 
-async def experiment_page(request: Request, id: str) -> Response:
-    """One experiment: 404 when this client cannot see it."""
+async def _record_page(request: Request, page: str, id: str) -> Response:
+    """The page of one experiment or run (``page``): 404 when this client cannot see it."""
     who = await _viewer(request)
     if who is None:
         return _to_login(request)
     try:
-        record = await run_in_threadpool(who.experiment, id)
+        if page == "experiment":
+            record: ExperimentRecord | RunRecord = await run_in_threadpool(who.experiment, id)
+        else:
+            record = await run_in_threadpool(who.run, id)
     except HTTPException as exc:
         return _not_found(exc)
-    return _page("experiment", record.id, record.name)
+    return _page(page, record.id, record.name or f"Run {record.id}")
+
+
+async def experiment_page(request: Request, id: str) -> Response:
+    """One experiment: 404 when this client cannot see it."""
+    return await _record_page(request, "experiment", id)
 
 
 async def run_page(request: Request, id: str) -> Response:
     """One run: 404 when this client cannot see it."""
-    who = await _viewer(request)
-    if who is None:
-        return _to_login(request)
-    try:
-        record = await run_in_threadpool(who.run, id)
-    except HTTPException as exc:
-        return _not_found(exc)
-    return _page("run", record.id, record.name or f"Run {record.id}")
+    return await _record_page(request, "run", id)
