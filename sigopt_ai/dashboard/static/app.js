@@ -198,11 +198,16 @@
     append(node, el("p", { class: cls || "muted", text: text }));
   }
 
+  /** A link to a page of the dashboard; text alone in a report (a file has no dashboard behind it). */
+  function link(href, text) {
+    return href && !REPORT ? el("a", { href: href, text: text }) : el("span", { text: text });
+  }
+
   function setCrumbs(items) {
     var nav = clear(document.getElementById("crumbs"));
     items.forEach(function (item, i) {
       if (i) append(nav, el("span", { class: "sep", text: "/" }));
-      append(nav, item.href ? el("a", { href: item.href, text: item.text }) : el("span", { text: item.text }));
+      append(nav, link(item.href, item.text));
     });
     var last = items[items.length - 1];
     document.title = (last ? last.text + " · " : "") + "sigopt-ai";
@@ -1123,7 +1128,7 @@
     var tbody = el("tbody");
     bests.forEach(function (b) {
       var run = b.sigopt_ai && b.sigopt_ai.run;
-      var first = el("td", null, run ? el("a", { href: "/runs/" + enc(run), text: "#" + b.id }) : "#" + b.id);
+      var first = el("td", null, link(run ? "/runs/" + enc(run) : null, "#" + b.id));
       var tr = el("tr", { "data-observation": b.id }, first);
       metrics.forEach(function (m) { append(tr, el("td", { class: "num mono metric-col", text: fmt(valueOf(b, m)) })); });
       params.forEach(function (p) { append(tr, el("td", { class: "num mono", text: fmt(b.assignments[p]) })); });
@@ -1167,7 +1172,7 @@
         append(failure, kindChip(run.failure.kind), " ", el("span", { class: "message", title: run.failure.message || "", text: run.failure.message || "" }));
       }
       var tr = el("tr", { "data-run": run.id, "data-kind": run.failure ? run.failure.kind : null },
-        el("td", null, el("a", { href: "/runs/" + enc(run.id), text: run.name })),
+        el("td", null, link("/runs/" + enc(run.id), run.name)),
         el("td", null, el("span", { class: "pill state-" + run.state, text: run.state })),
         failure);
       metrics.forEach(function (m) { append(tr, el("td", { class: "num mono metric-col", text: fmt(run.values ? run.values[m] : null) })); });
@@ -1179,6 +1184,8 @@
     append(holder, table);
     var end = Math.min(page.count, page.offset + page.data.length);
     layout.runsInfo.textContent = page.count ? page.offset + 1 + "–" + end + " of " + page.count : "no runs";
+    if (REPORT && end < page.count) layout.runsNote.textContent = "The report holds the first " + page.data.length + " runs; the dashboard pages through all of them.";
+    table.classList.toggle("static", !!REPORT);
     layout.runsPrev.disabled = !!REPORT || page.offset <= 0;
     layout.runsNext.disabled = !!REPORT || end >= page.count;
     layout.runsState.disabled = !!REPORT;
@@ -1440,6 +1447,10 @@
     }
     var page = body.dataset.page;
     var id = body.dataset.id;
+    if (REPORT) {
+      var brand = document.querySelector(".brand");
+      if (brand) brand.removeAttribute("href");
+    }
     if (page === "experiment") experimentPage(id);
     else if (page === "run") runPage(id);
     else experimentsPage();
