@@ -335,3 +335,35 @@ def test_another_client_lists_none_of_these_experiments(
 def test_without_a_token_the_routes_are_401(live_server: LiveServer, experiment: dict[str, Any]) -> None:
     response = httpx.get(f"{live_server.url}/v1/experiments/{experiment['id']}/sigopt_ai/analysis")
     assert response.status_code == 401
+
+
+# --- one process, two stores
+
+
+def test_two_stores_in_one_process_never_share_kept_answers(tmp_path: Path) -> None:
+    """The routes keep observations and answers per experiment id, which repeats between stores (a
+    report is made by an in-process app of its own): each store's experiment 1 is its own."""
+    from starlette.testclient import TestClient
+
+    from sigopt_ai.backends.sql import SQLBackend
+    from sigopt_ai.server._app import create_app
+    from sigopt_ai.server._store import ServerStore
+
+    counts = []
+    for name, observed in (("a", 3), ("b", 1)):
+        db = str(tmp_path / f"{name}.db")
+        backend = SQLBackend(db)
+        token = ServerStore(backend).create_token("alpha")
+        backend.close()
+        with TestClient(create_app(db), base_url="http://testserver/v1") as client:
+            client.auth = (token, "")
+            cid = client.get("/tokens/self").json()["client"]
+            body: dict[str, Any] = {"name": name, "project": "p", "type": "random", "parameters": PARAMETERS[:1]}
+            body |= {"metrics": [{"name": "loss"}], "observation_budget": 5}
+            eid = client.post(f"/clients/{cid}/experiments", json=body).json()["id"]
+            for _ in range(observed):
+                sid = client.post(f"/experiments/{eid}/suggestions", json={}).json()["id"]
+                client.post(f"/experiments/{eid}/observations", json={"suggestion": sid, "values": [{"value": 1.0}]})
+            found = client.get(f"/experiments/{eid}/sigopt_ai/analysis").json()
+            counts.append((eid, found["count"], len(found["points"])))
+    assert counts == [("1", 3, 3), ("1", 1, 1)]

@@ -17,8 +17,10 @@ until a new observation arrives. The runs table is sorted and cut in the databas
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -41,6 +43,7 @@ from sigopt_ai.analysis import (
     runs_json,
     runs_page,
 )
+from sigopt_ai.backends import Backend
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import reply
@@ -82,23 +85,48 @@ class _Lru:
                 self._items.popitem(last=False)
 
 
-_observations = _Lru(CACHE_SIZE)  # experiment id -> tuple of its observations
+_stores: weakref.WeakKeyDictionary[Backend, int] = weakref.WeakKeyDictionary()
+_store_numbers = itertools.count()
+_stores_lock = threading.Lock()
+
+
+def _store(backend: Backend) -> int:
+    """A number for the store, unique in the process: experiment ids repeat between stores, and one
+    process may serve several (a report is made by an app of its own, in-process)."""
+    with _stores_lock:
+        number = _stores.get(backend)
+        if number is None:
+            number = _stores[backend] = next(_store_numbers)
+        return number
+
+
+_observations = _Lru(CACHE_SIZE)  # (store, experiment id) -> tuple of its observations
 _observations_lock = threading.Lock()
-_answers = _Lru(CACHE_SIZE * 4)  # (route, experiment id, observation count, query...) -> JSON
+_answers = _Lru(CACHE_SIZE * 4)  # (route, store, experiment id, observation count, query...) -> JSON
 
 
-_optimizers = _Lru(CACHE_SIZE)  # (experiment id, definition) -> its BayesianOptimizer, warm between maps
+_optimizers = _Lru(CACHE_SIZE)  # (store, experiment id, definition) -> its optimizer, warm between maps
 _fit_lock = threading.Lock()
 
 
-def _optimizer_of(record: ExperimentRecord, definition: ExperimentDefinition) -> BayesianOptimizer | None:
+def _definition_key(record: ExperimentRecord) -> str:
+    """The definition as a cache key: an update of the parameters' bounds changes the space and the
+    answers, with no new observation."""
+    return json.dumps(record.definition, sort_keys=True)
+
+
+def _optimizer_of(who: Tenant, record: ExperimentRecord, definition: ExperimentDefinition) -> BayesianOptimizer | None:
     """The experiment's kept optimizer (None for a random or grid search, which has no model): a new
     map after a new observation warm-starts its fits, as the next suggestion would."""
     if definition.type != "offline":
         return None
     from sigopt_ai.optimizer import BayesianOptimizer  # numpy and scipy: only when a map is asked for
 
-    key = (record.id, json.dumps(record.definition, sort_keys=True))  # an update of the bounds is a new space
+    key = (
+        _store(who.backend),
+        record.id,
+        json.dumps(record.definition, sort_keys=True),
+    )  # an update of the bounds is a new space
     found: BayesianOptimizer | None = _optimizers.get(key)
     if found is None:
         found = BayesianOptimizer(definition, seed=record.seed)
@@ -109,11 +137,12 @@ def _optimizer_of(record: ExperimentRecord, definition: ExperimentDefinition) ->
 def _observations_of(who: Tenant, record: ExperimentRecord) -> tuple[Observation, ...]:
     """The experiment's observations, oldest first: the kept ones plus any recorded since."""
     with _observations_lock:  # one reader extends an experiment's list at a time
-        kept: tuple[Observation, ...] = _observations.get(record.id) or ()
+        key = (_store(who.backend), record.id)
+        kept: tuple[Observation, ...] = _observations.get(key) or ()
         new = who.backend.observations(record.id, after=kept[-1].id if kept else None)
         if new or not kept:
             kept = (*kept, *new)
-            _observations.put(record.id, kept)
+            _observations.put(key, kept)
         return kept
 
 
@@ -122,7 +151,7 @@ def _best(who: Tenant, record: ExperimentRecord, progress: Progress | None) -> l
     kept per observation count: a poll of the list reads only each experiment's progress."""
     if progress is None or not shows_best_observation(record):
         return []
-    key = ("best", record.id, progress.observation_count)
+    key = ("best", _store(who.backend), record.id, progress.observation_count)
     found: list[Observation] | None = _answers.get(key)
     if found is None:
         found = best_observations(ExperimentDefinition.from_json(record.definition), _observations_of(who, record))
@@ -154,7 +183,7 @@ def analysis(
     record = who.experiment(experiment_id)
     definition = ExperimentDefinition.from_json(record.definition)
     observations = _observations_of(who, record)
-    key = ("analysis", record.id, len(observations), points)
+    key = ("analysis", _store(who.backend), record.id, _definition_key(record), len(observations), points)
     found = _answers.get(key)
     if found is None:
         found = experiment_analysis(record.id, definition, observations, points_limit=points)
@@ -177,11 +206,11 @@ def failure_map_of(
     definition = ExperimentDefinition.from_json(record.definition)
     observations = _observations_of(who, record)
     # A new observation changes the map; the id is unique across clients, and the tenant was checked.
-    key = ("failure_map", record.id, len(observations), x or None, y or None, grid)
+    key = ("failure_map", _store(who.backend), record.id, _definition_key(record), len(observations), x, y, grid)
     found = _answers.get(key)
     if found is None:
         with _fit_lock:  # an optimizer's warm starts are not shared between threads
-            optimizer = _optimizer_of(record, definition)
+            optimizer = _optimizer_of(who, record, definition)
             found = failure_map(
                 definition, observations, x=x or None, y=y or None, grid=grid, seed=record.seed, optimizer=optimizer
             )
