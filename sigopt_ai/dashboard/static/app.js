@@ -1363,9 +1363,13 @@
     };
     var order = ["host", "gpus", "peak_rss_bytes", "peak_gpu_memory_bytes", "memory_total_bytes", "cpu_count", "git", "python", "os", "argv", "pid", "duration_seconds"];
     var keys = Object.keys(sys);
+    function rank(key) {
+      var i = order.indexOf(key.indexOf("git") === 0 ? "git" : key);
+      return i < 0 ? 99 : i;
+    }
     keys.sort(function (a, b) {
-      var ia = order.indexOf(a), ib = order.indexOf(b);
-      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : 1);
+      var ia = rank(a), ib = rank(b);
+      return ia - ib || (a < b ? -1 : 1);
     });
     keys.forEach(function (k) {
       var v = sys[k];
@@ -1384,8 +1388,8 @@
       (c.values || []).forEach(function (v) { (series[v.name] = series[v.name] || []).push([step, v.value]); });
     });
     var names = Object.keys(series).sort();
-    L.checkpointsCard.hidden = false;
-    if (!names.length) { message(clear(holder), "No checkpoints."); return; }
+    L.checkpointsCard.hidden = !names.length;
+    if (!names.length) { clear(holder); return; }
     // One small plot per metric, side by side: metrics have their own scales.
     var div = ownPlot(holder, "checkpoints");
     var cols = Math.min(names.length, 3);
