@@ -7,6 +7,7 @@ A fresh interpreter keeps the SDK's process-wide configuration (and its writer t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -14,12 +15,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import sigopt_ai as sigopt
 
 __all__ = [
+    "CLI_PROJECT",
     "CLI_STDERR",
     "CLI_STDOUT",
     "MAIN_BUDGET",
@@ -158,19 +161,37 @@ CLI_STDOUT = "epoch 1: loss 0.5 <on stdout>"
 CLI_STDERR = "a warning <on stderr>"
 
 
-def cli_run(project: str = "dash-cli") -> str:
-    """A run made by ``sigopt-ai run python model.py``, which stores the child's stdout and stderr; returns its id."""
+CLI_PROJECT = "dash-cli"
+
+
+@contextlib.contextmanager
+def cli_run() -> Iterator[Callable[[], str]]:
+    """Start ``sigopt-ai run python model.py`` (which stores the child's stdout and stderr as files of its run)
+    in the background; the function given waits for it and returns the run's id.
+
+    It runs while the loops do: two more interpreters to start, on cores the loops leave idle at times.
+    """
+    sigopt.list_runs(CLI_PROJECT)  # the store exists (its schema made) before the CLI's processes open it
     with tempfile.TemporaryDirectory() as work:
         Path(work, "model.py").write_text(CLI_MODEL)
-        command = [sys.executable, "-m", "sigopt_ai.cli", "run", "-p", project, "--", sys.executable, "model.py"]
+        command = [sys.executable, "-m", "sigopt_ai.cli", "run", "-p", CLI_PROJECT, "--", sys.executable, "model.py"]
         # The package's directory on the path: the child runs elsewhere, and an editable install may point away.
         path = os.pathsep.join(filter(None, [str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")]))
         env = {**os.environ, "PYTHONPATH": path}
-        done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"sigopt-ai run failed ({done.returncode}): {done.stdout}{done.stderr}")
-    [record] = sigopt.list_runs(project)
-    return record.id
+        process = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+        def finish() -> str:
+            output, _ = process.communicate(timeout=120)
+            if process.returncode != 0:
+                raise RuntimeError(f"sigopt-ai run failed ({process.returncode}): {output.decode()}")
+            [record] = sigopt.list_runs(CLI_PROJECT)
+            return record.id
+
+        try:
+            yield finish
+        finally:
+            process.kill()
+            process.wait()
 
 
 def describe(experiment_id: str) -> dict[str, Any]:
@@ -236,9 +257,11 @@ def run_facts(run_id: str) -> dict[str, Any]:
 def fill(roles: list[str]) -> dict[str, Any]:
     """Make the experiments of ``roles`` (main, pareto, script) in one store, and the CLI run ("cli")."""
     makers = {"main": main_experiment, "pareto": pareto_experiment, "script": script_experiment}
-    made: dict[str, Any] = {role: describe(makers[role]()) for role in roles if role in makers}
-    if "cli" in roles:
-        made["cli"] = run_facts(cli_run())
+    with contextlib.ExitStack() as stack:
+        cli = stack.enter_context(cli_run()) if "cli" in roles else None
+        made: dict[str, Any] = {role: describe(makers[role]()) for role in roles if role in makers}
+        if cli is not None:
+            made["cli"] = run_facts(cli())
     if "main" in made:  # a run of each outcome of the main experiment for the run page: failed ones with a traceback
         outcomes: dict[str, dict[str, Any]] = {}
         for run_id, facts in made["main"]["runs"].items():

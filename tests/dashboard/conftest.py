@@ -96,8 +96,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def dashboard(filled: Filled) -> Iterator[LiveDashboard]:
     """``sigopt-ai dashboard`` over the shared store, one per module."""
-    server = LiveDashboard(str(filled.db))
-    with server:
+    with LiveDashboard(str(filled.db)) as server:
         yield server
 
 

@@ -86,8 +86,7 @@ def live_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="module")
 def dashboard(live_store: tuple[Path, str]) -> Iterator[LiveDashboard]:
-    server = LiveDashboard(str(live_store[0]))
-    with server:
+    with LiveDashboard(str(live_store[0])) as server:
         yield server
 
 

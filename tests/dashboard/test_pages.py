@@ -8,16 +8,17 @@ never from the pages' own JSON. Screenshots of each page go to ``test-artifacts/
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai.experiments._parse._yaml import load_experiment_file
-from tests.dashboard._browser import number_in, plot, screenshot, wait_ready, wait_until
+from tests.dashboard._browser import Console, number_in, plot, screenshot, wait_ready, wait_until
 from tests.dashboard._expect import best_value, cells, check_header, check_plots, close, kinds, text
 from tests.dashboard._fill import CLI_STDERR, CLI_STDOUT, SCRIPT_NAME
 from tests.dashboard.conftest import Filled
@@ -94,10 +95,25 @@ def test_the_experiments_table_filters_and_sorts(page: Page, dashboard: LiveDash
 # -- the experiment page -------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def main_tab(browser: Browser, dashboard: LiveDashboard, filled: Filled) -> Iterator[tuple[Page, Console]]:
+    """The main experiment's page, loaded once for the tests that look at it (each load takes seconds)."""
+    console = Console()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    console.watch(tab)
+    _open(tab, f"{dashboard.url}/experiments/{filled.main['id']}")
+    yield tab, console
+    context.close()
+
+
 @pytest.fixture
-def main_page(page: Page, dashboard: LiveDashboard, filled: Filled) -> Page:
-    _open(page, f"{dashboard.url}/experiments/{filled.main['id']}")
-    return page
+def main_page(main_tab: tuple[Page, Console]) -> Iterator[Page]:
+    """The shared main experiment's page; what it reported during the test fails the test."""
+    tab, console = main_tab
+    yield tab
+    console.check()
+    console.problems.clear()
 
 
 def test_the_experiment_page_shows_the_name_counts_and_best_value(main_page: Page, filled: Filled) -> None:
@@ -107,30 +123,6 @@ def test_the_experiment_page_shows_the_name_counts_and_best_value(main_page: Pag
 
 def test_each_plot_has_a_mark_per_observation_with_failures_by_kind(main_page: Page, filled: Filled) -> None:
     check_plots(main_page, filled.main)
-
-
-def test_the_failure_map_starts_on_the_separating_pair_and_follows_the_chosen_axes(
-    main_page: Page, dashboard: LiveDashboard, filled: Filled
-) -> None:
-    main = filled.main
-    analysis = httpx.get(f"{dashboard.url}/v1/experiments/{main['id']}/sigopt_ai/analysis", timeout=30).json()
-    pair = analysis["separating_pair"]
-    assert pair is not None and set(pair) <= set(main["parameters"]), pair
-    assert [main_page.input_value("#failure-map-x"), main_page.input_value("#failure-map-y")] == pair
-    screenshot(main_page, "failure-map")
-
-    other = next(p for p in ["lr", "dropout", "width"] if p not in pair)
-    main_page.select_option("#failure-map-x", other)
-    wait_until(
-        main_page,
-        "name => { const el = document.querySelector('div.plot[data-plot=\"failure-map\"]');"
-        " const axis = echarts.getInstanceByDom(el).getOption().xAxis[0]; return String(axis.name).includes(name); }",
-        arg=other,
-    )
-    wait_ready(main_page)
-    moved = plot(main_page, "failure-map")
-    assert moved.count("scatter") == len(main["observations"])
-    assert moved.failed_by_kind() == kinds(main)
 
 
 def test_the_pareto_plot_shows_every_point_the_front_and_the_constraint(
@@ -206,6 +198,48 @@ def test_the_runs_table_pages_through_every_run_on_the_server(
     )
 
 
+def test_the_best_assignments_and_the_experiment_yml_are_shown(main_page: Page, filled: Filled, tmp_path: Path) -> None:
+    [best] = filled.main["best"]
+    shown = cells(main_page, "#best-assignments")
+    lowered = [c.lower() for c in shown]
+    for name, value in best["assignments"].items():
+        assert name.lower() in lowered, (name, shown)
+        if isinstance(value, str):
+            assert value in shown, (value, shown)
+        else:
+            assert any(close(number_in(c), float(value)) for c in shown), (name, value, shown)
+    yml = tmp_path / "experiment.yml"
+    yml.write_text(text(main_page, "pre#experiment-yml"))
+    assert load_experiment_file(yml) == ExperimentDefinition.from_json(filled.main["definition"])
+
+
+# The two tests below change what the shared page shows (an axis, the order): they come last.
+
+
+def test_the_failure_map_starts_on_the_separating_pair_and_follows_the_chosen_axes(
+    main_page: Page, dashboard: LiveDashboard, filled: Filled
+) -> None:
+    main = filled.main
+    analysis = httpx.get(f"{dashboard.url}/v1/experiments/{main['id']}/sigopt_ai/analysis", timeout=30).json()
+    pair = analysis["separating_pair"]
+    assert pair is not None and set(pair) <= set(main["parameters"]), pair
+    assert [main_page.input_value("#failure-map-x"), main_page.input_value("#failure-map-y")] == pair
+    screenshot(main_page, "failure-map")
+
+    other = next(p for p in ["lr", "dropout", "width"] if p not in pair)
+    main_page.select_option("#failure-map-x", other)
+    wait_until(
+        main_page,
+        "name => { const el = document.querySelector('div.plot[data-plot=\"failure-map\"]');"
+        " const axis = echarts.getInstanceByDom(el).getOption().xAxis[0]; return String(axis.name).includes(name); }",
+        arg=other,
+    )
+    wait_ready(main_page)
+    moved = plot(main_page, "failure-map")
+    assert moved.count("scatter") == len(main["observations"])
+    assert moved.failed_by_kind() == kinds(main)
+
+
 def test_the_runs_table_sorts_by_value_on_the_server(main_page: Page, filled: Filled) -> None:
     metric = filled.main["metrics"][0]["name"]
     values = {o["run"]: o["values"].get(metric) for o in filled.main["observations"]}
@@ -221,21 +255,6 @@ def test_the_runs_table_sorts_by_value_on_the_server(main_page: Page, filled: Fi
         )
         shown = [values[i] for i in _run_ids(main_page) if values.get(i) is not None]
         assert shown in (sorted(shown), sorted(shown, reverse=True)), shown
-
-
-def test_the_best_assignments_and_the_experiment_yml_are_shown(main_page: Page, filled: Filled, tmp_path: Path) -> None:
-    [best] = filled.main["best"]
-    shown = cells(main_page, "#best-assignments")
-    lowered = [c.lower() for c in shown]
-    for name, value in best["assignments"].items():
-        assert name.lower() in lowered, (name, shown)
-        if isinstance(value, str):
-            assert value in shown, (value, shown)
-        else:
-            assert any(close(number_in(c), float(value)) for c in shown), (name, value, shown)
-    yml = tmp_path / "experiment.yml"
-    yml.write_text(text(main_page, "pre#experiment-yml"))
-    assert load_experiment_file(yml) == ExperimentDefinition.from_json(filled.main["definition"])
 
 
 def test_a_crafted_experiment_name_renders_as_text(page: Page, dashboard: LiveDashboard, filled: Filled) -> None:
