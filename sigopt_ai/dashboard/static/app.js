@@ -315,6 +315,15 @@
     });
   }
 
+  // Sortable headers answer the keyboard as buttons do.
+  document.addEventListener("keydown", function (event) {
+    var th = event.target.closest && event.target.closest("th[data-sort]");
+    if (th && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      th.click();
+    }
+  });
+
   window.addEventListener("resize", function () {
     charts.forEach(function (c) {
       if (!c.isDisposed()) c.resize({ width: c.getDom().clientWidth, height: c.getDom().clientHeight });
@@ -341,8 +350,15 @@
     return html + "</div>";
   }
 
+  /** Every tooltip goes through a formatter that escapes: ECharts' default one writes inline styles,
+   * which the Content-Security-Policy refuses, and would print the series name unescaped. */
   function tooltip(formatter) {
-    return { trigger: "item", confine: true, className: "tt-box", formatter: formatter, transitionDuration: 0 };
+    return { trigger: "item", confine: true, className: "tt-box", formatter: formatter || defaultTip, transitionDuration: 0 };
+  }
+
+  function defaultTip(p) {
+    var value = Array.isArray(p.value) ? p.value.map(fmt).join(", ") : fmt(p.value);
+    return tooltipRows(p.seriesName || "", [[p.name || "value", value]]);
   }
 
   /** Values on a log axis when they are all positive and span more than 3 decades. */
@@ -447,7 +463,7 @@
     ];
     var headRow = el("tr");
     columns.forEach(function (col) {
-      append(headRow, el("th", { "data-sort": col[0], class: col[0] === "name" || col[0] === "project" ? "" : "num", text: col[1] }));
+      append(headRow, el("th", { "data-sort": col[0], tabindex: 0, class: col[0] === "name" || col[0] === "project" ? "" : "num", text: col[1] }));
     });
     var tbody = el("tbody");
     var table = el("table", { id: "experiments", class: "table" }, el("thead", null, headRow), tbody);
@@ -483,6 +499,8 @@
       headRow.querySelectorAll("th").forEach(function (th) {
         th.classList.toggle("sorted", th.dataset.sort === state.sort);
         th.classList.toggle("asc", th.dataset.sort === state.sort && state.order === "asc");
+        if (th.dataset.sort === state.sort) th.setAttribute("aria-sort", state.order === "asc" ? "ascending" : "descending");
+        else th.removeAttribute("aria-sort");
       });
       clear(tbody);
       rows.forEach(function (row) { append(tbody, experimentRow(row)); });
@@ -1156,7 +1174,11 @@
       var node = el("th", { class: cls || "", text: text });
       if (key) {
         node.dataset.sort = key;
-        if (r.sort === key) node.classList.add("sorted");
+        if (!REPORT) node.tabIndex = 0;
+        if (r.sort === key) {
+          node.classList.add("sorted");
+          node.setAttribute("aria-sort", r.order === "asc" ? "ascending" : "descending");
+        }
         if (r.sort === key && r.order === "asc") node.classList.add("asc");
       }
       return node;
