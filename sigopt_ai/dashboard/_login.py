@@ -3,7 +3,9 @@
 The cookie (:data:`~sigopt_ai.server._deps.COOKIE`) is HttpOnly (no script reads it), SameSite=Strict (no
 other site's page sends it), ``Secure`` when the request came over https, and it authorises only GET and
 HEAD of the API (see :func:`~sigopt_ai.server._deps.request_token`). After a login the browser goes to
-``next`` only when it is a path of this server: never to another site (no open redirect).
+``next`` only when it is a path of this server: never to another site (no open redirect). A form
+posted from another site's page is refused (403), so no site can log a browser in as someone else's
+client, nor out.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ def login_form(next_path: str, message: str | None = None) -> str:
         f"{error}"
         f'<form method="post" action="{LOGIN_PATH}">\n'
         f'<input type="hidden" name="next" value="{html.escape(safe_next(next_path))}">\n'
+        # A password form wants a user name (Chrome says so in the console): the token has none.
+        '<input type="text" name="username" autocomplete="username" value="sigopt-ai" hidden>\n'
         '<label for="token">API token</label>\n'
         '<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>\n'
         '<button type="submit">Log in</button>\n</form>\n'
@@ -68,9 +72,27 @@ async def login_page(request: Request) -> HTMLResponse:
     return HTMLResponse(login_form(request.query_params.get("next", "/")), headers=NO_STORE)
 
 
+def _cross_site(request: Request) -> Response | None:
+    """403 for a form another site's page posted: the browser says so in ``Sec-Fetch-Site`` (or,
+    before it had that header, in an ``Origin`` that is not this server's)."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site is not None:
+        foreign = site not in ("same-origin", "none")
+    else:
+        foreign = origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}"
+    if not foreign:
+        return None
+    body = "<h1>Refused</h1>\n<p>This form was sent from another site's page.</p>"
+    return HTMLResponse(document("Refused · sigopt-ai", body), status_code=403, headers=NO_STORE)
+
+
 async def login(request: Request) -> Response:
     """Check the form's token with the store: a valid one is set as the cookie and the browser goes
-    to ``next`` (303); another gets the form again, 401, with a message."""
+    to ``next`` (303); another gets the form again, 401, with a message; a form from another site, 403."""
+    refused = _cross_site(request)
+    if refused is not None:
+        return refused
     form = parse_qs((await request.body()).decode("ascii", "replace"), keep_blank_values=True)
     token = (form.get("token") or [""])[0].strip()
     next_path = safe_next((form.get("next") or ["/"])[0])
@@ -95,7 +117,10 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """Forget the cookie; the browser goes to the login form (303)."""
+    """Forget the cookie; the browser goes to the login form (303); a form from another site, 403."""
+    refused = _cross_site(request)
+    if refused is not None:
+        return refused
     response = RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE)
     response.delete_cookie(COOKIE, path="/", secure=request.url.scheme == "https", httponly=True, samesite="strict")
     return response

@@ -42,6 +42,8 @@ def document(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        # No favicon request (a 404 in the console): the page shell does the same.
+        '<link rel="icon" href="data:,">\n'
         f'<title>{html.escape(title)}</title>\n<link rel="stylesheet" href="/static/style.css">\n</head>\n'
         f'<body class="message">\n<header class="topbar"><a class="brand" href="/">sigopt<span>-ai</span></a>'
         f"</header>\n<main>\n{body}\n</main>\n</body>\n</html>\n"

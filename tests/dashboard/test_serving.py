@@ -111,6 +111,20 @@ def test_login_sets_the_cookie_and_goes_only_to_a_local_path(browser: httpx.Clie
         assert log_in(browser, alpha.token, elsewhere).headers["location"] == "/", elsewhere
 
 
+def test_a_form_from_another_site_neither_logs_in_nor_out(browser: httpx.Client, alpha: Tenant) -> None:
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "http://evil.example"},
+    ):
+        posted = browser.post("/login", data={"token": alpha.token, "next": "/"}, headers=headers)
+        assert posted.status_code == 403, headers
+        assert "set-cookie" not in posted.headers
+        assert browser.post("/logout", headers=headers).status_code == 403
+    same = {"Sec-Fetch-Site": "same-origin", "Origin": str(browser.base_url).rstrip("/")}
+    assert browser.post("/login", data={"token": alpha.token}, headers=same).status_code == 303
+
+
 def test_logout_forgets_the_cookie(browser: httpx.Client, alpha: Tenant) -> None:
     log_in(browser, alpha.token)
     assert browser.get("/").status_code == 200
