@@ -190,8 +190,8 @@
     return node;
   }
 
-  function plotDiv(name, height) {
-    return el("div", { class: "plot", "data-plot": name, style: null, "data-height": height || null });
+  function plotDiv(name) {
+    return el("div", { class: "plot", "data-plot": name });
   }
 
   function message(node, text, cls) {
@@ -404,15 +404,6 @@
       if (i >= next) { next += step; return true; }
       return wanted[item.index] === true;
     });
-  }
-
-  function kindsOf(list, get) {
-    var seen = [];
-    list.forEach(function (item) {
-      var kind = get(item);
-      if (kind !== null && kind !== undefined && seen.indexOf(kind) < 0) seen.push(kind);
-    });
-    return seen.sort();
   }
 
   // ----------------------------------------------------------------------------------------- live polling
@@ -671,7 +662,7 @@
         el("span", { class: "pill state-" + (shown === "done" ? "completed" : experiment.state), text: shown }),
         el("span", { text: "#" + experiment.id }),
         experiment.project ? el("span", { text: "project " + experiment.project }) : null,
-        el("span", { text: (experiment.type || "") + " optimizer" }),
+        el("span", { text: { offline: "Bayesian optimizer", random: "random search", grid: "grid search" }[experiment.type] || experiment.type || "" }),
         el("span", { title: fmtDate(experiment.created), text: "created " + fmtAge(experiment.created) })
       );
       var extra = progress.sigopt_ai || {};
@@ -694,7 +685,6 @@
       if (optimized.length === 1) {
         var metric = optimized[0];
         var value = bests.length ? valueOf(bests[0], metric.name) : null;
-        append(layout.best_label, null);
         layout.best_label.textContent = "best " + metric.name + " (" + metric.objective + ")";
         layout.best_value.textContent = value === null ? "–" : fmt(value);
       } else {
@@ -1184,7 +1174,8 @@
       return node;
     }
     append(head, th("name", "Run"), th("state", "State"), th("kind", "Failure"));
-    metrics.forEach(function (m, i) { append(head, th(i === 0 ? "value" : null, m, "num metric-col")); });
+    // The server sorts "value" by the plotted metric (the first optimized one).
+    metrics.forEach(function (m) { append(head, th(m === analysis.history.metric ? "value" : null, m, "num metric-col")); });
     params.forEach(function (p) { append(head, th(null, p, "num")); });
     append(head, th("duration", "Duration", "num"), th("created", "Created", "num"));
     var tbody = el("tbody");
@@ -1459,8 +1450,9 @@
         function (error) { wanted[f.name].textContent = "(" + error.message + ")"; }
       );
     })).then(function () {
-      [L.stdout, L.stderr].forEach(function (pre) { if (pre.classList.contains("empty")) pre.textContent = "(nothing captured)"; });
-      void run;
+      [L.stdout, L.stderr].forEach(function (pre) {
+        if (pre.classList.contains("empty")) pre.textContent = run.state === "active" ? "(stored when the run ends)" : "(nothing captured)";
+      });
     });
   }
 
