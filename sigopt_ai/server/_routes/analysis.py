@@ -6,24 +6,18 @@ assignments), ``failure_map`` (two parameters' plane with the optimizer's P(succ
 runs table, sorted and paginated here) and ``experiment.yml``. The shapes are those of
 :mod:`sigopt_ai.analysis`, which computes them; numbers that are not finite go out as null.
 
-Three small per-process caches keep a 10,000-observation experiment fast. Observations are
-append-only, so each experiment's list is kept and only the ones after the last are read again
-(``Backend.observations(after=)``): decoding 10,000 of them costs ~150 ms, a poll's few cost
-~2 ms. The analysis and the failure map (which fits the optimizer's models, the one costly step) are
-kept per experiment and observation count (and query), so polls and a second viewer cost nothing
-until a new observation arrives. The runs table is sorted and cut in the database
-(``SQLBackend.run_page``), never loading the other runs.
+Observations are kept per experiment and read again only from the last one (:mod:`._kept`). The
+analysis and the failure map (which fits the optimizer's models, the one costly step) are kept per
+experiment, definition and observation count (and query), so polls and a second viewer cost nothing
+until a new observation arrives; the optimizer is kept too, so a new map warm-starts its fits. The
+runs table is sorted and cut in the database (``SQLBackend.run_page``), never loading the other runs.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Hashable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
@@ -43,69 +37,25 @@ from sigopt_ai.analysis import (
     runs_json,
     runs_page,
 )
-from sigopt_ai.backends import Backend
 from sigopt_ai.backends.sql import SQLBackend
 from sigopt_ai.server._deps import Tenant, tenant
 from sigopt_ai.server._routes import reply
 from sigopt_ai.server._routes._experiment_views import Limit, client_experiments
+from sigopt_ai.server._routes._kept import CACHE_SIZE, Lru, kept_observations, store_number
 from sigopt_ai.wire._core import shows_best_observation
 
 if TYPE_CHECKING:
     from sigopt_ai.optimizer import BayesianOptimizer
 
-__all__ = ["CACHE_SIZE", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["analysis"])
 
 TenantDep = Annotated[Tenant, Depends(tenant)]
-CACHE_SIZE = 16
-"""Experiments (and answers) each cache of a process keeps: 10,000 observations take a few MB."""
+_answers = Lru(CACHE_SIZE * 4)  # (route, store, experiment id, observation count, query...) -> JSON
 
 
-class _Lru:
-    """A bounded map, least recently used out first; safe across the server's threads."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_stores: weakref.WeakKeyDictionary[Backend, int] = weakref.WeakKeyDictionary()
-_store_numbers = itertools.count()
-_stores_lock = threading.Lock()
-
-
-def _store(backend: Backend) -> int:
-    """A number for the store, unique in the process: experiment ids repeat between stores, and one
-    process may serve several (a report is made by an app of its own, in-process)."""
-    with _stores_lock:
-        number = _stores.get(backend)
-        if number is None:
-            number = _stores[backend] = next(_store_numbers)
-        return number
-
-
-_observations = _Lru(CACHE_SIZE)  # (store, experiment id) -> tuple of its observations
-_observations_lock = threading.Lock()
-_answers = _Lru(CACHE_SIZE * 4)  # (route, store, experiment id, observation count, query...) -> JSON
-
-
-_optimizers = _Lru(CACHE_SIZE)  # (store, experiment id, definition) -> its optimizer, warm between maps
+_optimizers = Lru(CACHE_SIZE)  # (store, experiment id, definition) -> its optimizer, warm between maps
 _fit_lock = threading.Lock()
 
 
@@ -122,11 +72,7 @@ def _optimizer_of(who: Tenant, record: ExperimentRecord, definition: ExperimentD
         return None
     from sigopt_ai.optimizer import BayesianOptimizer  # numpy and scipy: only when a map is asked for
 
-    key = (
-        _store(who.backend),
-        record.id,
-        json.dumps(record.definition, sort_keys=True),
-    )  # an update of the bounds is a new space
+    key = (store_number(who.backend), record.id, _definition_key(record))
     found: BayesianOptimizer | None = _optimizers.get(key)
     if found is None:
         found = BayesianOptimizer(definition, seed=record.seed)
@@ -134,27 +80,15 @@ def _optimizer_of(who: Tenant, record: ExperimentRecord, definition: ExperimentD
     return found
 
 
-def _observations_of(who: Tenant, record: ExperimentRecord) -> tuple[Observation, ...]:
-    """The experiment's observations, oldest first: the kept ones plus any recorded since."""
-    with _observations_lock:  # one reader extends an experiment's list at a time
-        key = (_store(who.backend), record.id)
-        kept: tuple[Observation, ...] = _observations.get(key) or ()
-        new = who.backend.observations(record.id, after=kept[-1].id if kept else None)
-        if new or not kept:
-            kept = (*kept, *new)
-            _observations.put(key, kept)
-        return kept
-
-
 def _best(who: Tenant, record: ExperimentRecord, progress: Progress | None) -> list[Observation]:
     """The experiment's best observations when its row shows a best value (one optimized metric),
     kept per observation count: a poll of the list reads only each experiment's progress."""
     if progress is None or not shows_best_observation(record):
         return []
-    key = ("best", _store(who.backend), record.id, progress.observation_count)
+    key = ("best", store_number(who.backend), record.id, progress.observation_count)
     found: list[Observation] | None = _answers.get(key)
     if found is None:
-        found = best_observations(ExperimentDefinition.from_json(record.definition), _observations_of(who, record))
+        found = best_observations(ExperimentDefinition.from_json(record.definition), kept_observations(who, record))
         _answers.put(key, found)
     return found
 
@@ -182,8 +116,8 @@ def analysis(
     """History, sampled points, Pareto front, constraints, separating pair and best assignments."""
     record = who.experiment(experiment_id)
     definition = ExperimentDefinition.from_json(record.definition)
-    observations = _observations_of(who, record)
-    key = ("analysis", _store(who.backend), record.id, _definition_key(record), len(observations), points)
+    observations = kept_observations(who, record)
+    key = ("analysis", store_number(who.backend), record.id, _definition_key(record), len(observations), points)
     found = _answers.get(key)
     if found is None:
         found = experiment_analysis(record.id, definition, observations, points_limit=points)
@@ -204,9 +138,9 @@ def failure_map_of(
     """Two parameters' plane: every observation, and the optimizer's learned P(success)."""
     record = who.experiment(experiment_id)
     definition = ExperimentDefinition.from_json(record.definition)
-    observations = _observations_of(who, record)
+    observations = kept_observations(who, record)
     # A new observation changes the map; the id is unique across clients, and the tenant was checked.
-    key = ("failure_map", _store(who.backend), record.id, _definition_key(record), len(observations), x, y, grid)
+    key = ("failure_map", store_number(who.backend), record.id, _definition_key(record), len(observations), x, y, grid)
     found = _answers.get(key)
     if found is None:
         with _fit_lock:  # an optimizer's warm starts are not shared between threads
