@@ -24,7 +24,7 @@
   var POINTS = 2000;
   var PAGE_SIZE = 50;
   var LARGE = 150; // a scatter series of more points is drawn as one SVG path
-  var MAX_LINES = 600; // parallel coordinates draw at most this many of the server's sampled points
+  var MAX_LINES = 400; // parallel coordinates draw at most this many of the server's sampled points
   // Fixed colours per failure kind, used in every plot and table (style.css has the same as .kind-*).
   var KIND_COLORS = {
     oom: "#e8590c",
@@ -582,16 +582,17 @@
 
     function loadAll(first) {
       var experiment = api(paths.experiment);
-      // The failure map needs two numeric parameters: asked as soon as the definition says so (a request
-      // that the server would refuse would be a console error).
-      var map = experiment.then(function (e) {
-        var numeric = (e.parameters || []).filter(isNumeric);
+      var analysis = api(paths.analysis);
+      // The failure map needs two numeric parameters: asked as soon as the first of the two answers that
+      // hold the parameters comes (a request the server would refuse would be a console error).
+      var map = Promise.race([experiment, analysis]).then(function (first) {
+        var numeric = (first.parameters || []).filter(isNumeric);
         if (numeric.length < 2) return { none: true };
         return api(failureMapPath(view.mapAxes)).catch(function (error) { return { error: error }; });
       });
       return Promise.all([
         experiment,
-        api(paths.analysis),
+        analysis,
         map,
         api(runsPath(view)).catch(function (error) { return { error: error }; }),
         first ? api(paths.yml, true).catch(function (error) { return { error: error }; }) : Promise.resolve(null),
@@ -844,6 +845,7 @@
       } else {
         axis.type = p.transformation === "log" && p.bounds && p.bounds.min > 0 ? "log" : "value";
         if (p.bounds) { axis.min = p.bounds.min; axis.max = p.bounds.max; boundLabels(axis.axisLabel, axis.min, axis.max); }
+        if (p.type === "int") axis.minInterval = 1;
       }
       return axis;
     });
@@ -956,6 +958,9 @@
   }
 
   function drawFailureMap(div, map, analysis) {
+    function isInt(name) {
+      return analysis.parameters.some(function (p) { return p.name === name && p.type === "int"; });
+    }
     var metric = analysis.history.metric;
     var minimize = analysis.history.objective === "minimize";
     var ok = [], failedByKind = {}, okValues = [];
@@ -969,7 +974,7 @@
     function axis(a, name) {
       return valueAxis({ type: a.log && a.min > 0 ? "log" : "value", min: a.min, max: a.max, scale: false, name: a.name,
         nameLocation: "middle", nameGap: name === "x" ? 26 : 46, splitLine: { show: false },
-        axisLabel: boundLabels({ color: TEXT_COLOR, formatter: fmt }, a.min, a.max) });
+        minInterval: isInt(a.name) ? 1 : 0, axisLabel: boundLabels({ color: TEXT_COLOR, formatter: fmt }, a.min, a.max) });
     }
     var series = [], visualMaps = [];
     var sp = map.success_probability;
@@ -1011,7 +1016,7 @@
         bands[k].push(d);
       });
       bands.forEach(function (data, k) {
-        series.push({ name: "value", type: "scatter", data: data, symbolSize: 6, z: 3, large: true, largeThreshold: 0,
+        series.push({ name: "value", type: "scatter", data: data, symbolSize: 5, z: 3, large: true, largeThreshold: 0,
           itemStyle: { color: colors[k] }, tooltip: okTip });
       });
     } else {
