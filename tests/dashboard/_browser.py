@@ -25,6 +25,7 @@ __all__ = [
     "number_in",
     "plot",
     "screenshot",
+    "tooltip",
     "wait_ready",
     "wait_until",
 ]
@@ -212,6 +213,35 @@ def plot(page: Page, name: str) -> Plot:
         svg_shapes=found["svgShapes"],
         svg_text=found["svgText"],
     )
+
+
+_SHOW_TIP_JS = """
+([name, series, index]) => {
+  const el = document.querySelector(`div.plot[data-plot="${name}"]`);
+  const chart = echarts.getInstanceByDom(el);
+  const seriesIndex = chart.getOption().series.findIndex(s => s.name === series);
+  if (seriesIndex < 0) return false;
+  chart.dispatchAction({type: "showTip", seriesIndex, dataIndex: index});
+  return true;
+}
+"""
+# ECharts' tooltip is a div of the plot holding no SVG; shown, it has text.
+_TIP_TEXT_JS = """
+name => {
+  const el = document.querySelector(`div.plot[data-plot="${name}"]`);
+  const tips = [...el.querySelectorAll("div")].filter(d => !d.querySelector("svg") && d.tagName !== "svg"
+    && getComputedStyle(d).display !== "none" && d.textContent.trim() !== "" && d.children.length > 0);
+  return tips.length ? tips[0].textContent : "";
+}
+"""
+
+
+def tooltip(page: Page, name: str, series: str, index: int = 0) -> str:
+    """The text of the tooltip that plot ``name`` shows for item ``index`` of its series ``series`` (as a hover
+    would show it: ECharts' ``showTip`` action)."""
+    assert page.evaluate(_SHOW_TIP_JS, [name, series, index]), f"plot {name!r} has no series {series!r}"
+    shown: str = wait_until(page, _TIP_TEXT_JS, name, timeout_ms=5000)
+    return shown
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")

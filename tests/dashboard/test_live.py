@@ -51,7 +51,7 @@ import sigopt_ai as sigopt
 exp = sigopt.get_experiment(sys.argv[1])
 for run in exp.loop(progress=False):
     with run:
-        time.sleep(0.7)
+        time.sleep(1.0)
         run.log_metric("y", float(run.params.x))
 """
 
@@ -154,7 +154,7 @@ def test_the_experiment_and_experiments_pages_follow_a_running_loop_then_stop_po
     # Done: the polling stops (a refresh already in flight may still land once).
     time.sleep(POLL_S)
     settled = _refreshed(page)
-    time.sleep(2.5 * POLL_S)
+    time.sleep(1.6 * POLL_S)
     assert _refreshed(page) == settled, "the page kept polling a finished experiment"
 
 

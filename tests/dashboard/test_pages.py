@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page
 
 from sigopt_ai._definition import ExperimentDefinition
 from sigopt_ai.experiments._parse._yaml import load_experiment_file
-from tests.dashboard._browser import Console, number_in, plot, screenshot, wait_ready, wait_until
+from tests.dashboard._browser import Console, number_in, plot, screenshot, tooltip, wait_ready, wait_until
 from tests.dashboard._expect import best_value, cells, check_header, check_plots, close, kinds, text
 from tests.dashboard._fill import CLI_STDERR, CLI_STDOUT, SCRIPT_NAME
 from tests.dashboard.conftest import Filled
@@ -213,6 +213,13 @@ def test_the_best_assignments_and_the_experiment_yml_are_shown(main_page: Page, 
     assert load_experiment_file(yml) == ExperimentDefinition.from_json(filled.main["definition"])
 
 
+def test_a_failed_point_tells_its_kind_in_its_tooltip(main_page: Page, filled: Filled) -> None:
+    for kind in kinds(filled.main):
+        for plot_name in ("history", "failure-map"):
+            shown = tooltip(main_page, plot_name, f"failed: {kind}")
+            assert kind in shown, (plot_name, kind, shown)
+
+
 # The two tests below change what the shared page shows (an axis, the order): they come last.
 
 
@@ -261,6 +268,12 @@ def test_a_crafted_experiment_name_renders_as_text(page: Page, dashboard: LiveDa
     _open(page, f"{dashboard.url}/experiments/{filled.script['id']}")
     assert text(page, "#name") == SCRIPT_NAME
     assert page.evaluate("() => document.querySelectorAll('script:not([src])').length") == 0
+    # The tooltips write the markup of a categorical value as text too.
+    scatter = [(s["name"], s["count"]) for s in plot(page, "history").series if s["type"] == "scatter"]
+    shown = [tooltip(page, "history", name, i) for name, count in scatter for i in range(count)]
+    markup = "<img src=x onerror=alert(2)>"
+    if any(o["assignments"]["tag"] == markup for o in filled.script["observations"]):
+        assert any(markup in tip for tip in shown), shown
     assert page.locator("img[src='x']").count() == 0
     # A dialog would be caught by the console fixture and fail the test.
 
