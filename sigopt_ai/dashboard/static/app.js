@@ -418,8 +418,16 @@
       if (busy || document.visibilityState !== "visible") return;
       busy = true;
       tick().then(
-        function (keepGoing) { busy = false; if (!keepGoing) stopPolling(); },
-        function (error) { busy = false; console.warn("live refresh failed:", error && error.message); } // eslint-disable-line no-console
+        function (keepGoing) {
+          busy = false;
+          if (live) live.textContent = "live";
+          if (!keepGoing) stopPolling();
+        },
+        function () {
+          // The server went away for a moment (a restart): say so on the badge, try again next tick.
+          busy = false;
+          if (live) live.textContent = "reconnecting";
+        }
       );
     }, POLL_MS);
   }
