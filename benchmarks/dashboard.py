@@ -133,9 +133,35 @@ def ready_probe(predicate: str, attributes: Sequence[str] | None) -> str:
     return READY_PROBE % (predicate, json.dumps(options))
 
 
+# Ours only: the time of each ECharts ``init`` and ``setOption`` (which draws the SVG), per plot, wrapped
+# once the deferred scripts have run (before any data arrives).
+CHART_PROBE = """
+document.addEventListener("DOMContentLoaded", () => {
+  window.__charts = [];
+  const echarts = window.echarts;
+  if (!echarts) return;
+  const init = echarts.init;
+  echarts.init = function (dom, theme, options) {
+    const name = dom.dataset.plot || dom.id || "?";
+    const t0 = performance.now();
+    const instance = init.call(this, dom, theme, options);
+    window.__charts.push({plot: name, call: "init", ms: performance.now() - t0});
+    const setOption = instance.setOption;
+    instance.setOption = function () {
+      const t = performance.now();
+      const out = setOption.apply(this, arguments);
+      window.__charts.push({plot: name, call: "setOption", ms: performance.now() - t});
+      return out;
+    };
+    return instance;
+  };
+});
+"""
+
 TIMINGS_JS = """
 () => ({
   ready: window.__readyAt === undefined ? null : window.__readyAt,
+  charts: window.__charts || null,
   navigation: (() => { const n = performance.getEntriesByType("navigation")[0];
     return n ? {responseEnd: n.responseEnd, domContentLoaded: n.domContentLoadedEventEnd} : null; })(),
   resources: performance.getEntriesByType("resource").map(r => ({
@@ -338,8 +364,12 @@ def split(timings: Mapping[str, Any]) -> dict[str, Any]:
     ready = timings["ready"]
     nav = timings["navigation"] or {}
     api_end = max((r["end"] for r in api), default=None)
+    charts: dict[str, float] = {}
+    for c in timings.get("charts") or []:  # init and setOption of each plot, summed
+        charts[c["plot"]] = round(charts.get(c["plot"], 0.0) + c["ms"], 1)
     out: dict[str, Any] = {
         "ready_ms": None if ready is None else round(ready, 1),
+        "chart_ms": charts,
         "document_ms": _r(nav.get("responseEnd")),
         "dom_content_loaded_ms": _r(nav.get("domContentLoaded")),
         "static_end_ms": _r(max((r["end"] for r in static), default=None)),
@@ -423,7 +453,7 @@ def bench_page(
     start: Callable[[], Any],
     stop: Callable[[Any], None],
     url: Callable[[Any], str],
-    ready: str,
+    probes: Sequence[str],
     reps: int,
     pid: Callable[[Any], int | None],
 ) -> dict[str, Any]:
@@ -437,7 +467,8 @@ def bench_page(
         for rep in range(reps):
             server = start()
             context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_init_script(ready)
+            for probe in probes:
+                context.add_init_script(probe)
             try:
                 page = new_page(context, console)
                 cold.append(load(page, url(server)))
@@ -491,7 +522,7 @@ def bench_ours(db: Path, experiment: str, reps: int) -> dict[str, Any]:
         start,
         lambda s: s.stop(),
         lambda s: f"{s.url}/experiments/{experiment}",
-        READY_OURS,
+        [READY_OURS, CHART_PROBE],
         reps,
         lambda s: s.pid,
     )
@@ -604,7 +635,7 @@ def bench_peer(runs: int, reps: int, cache: Path, scratch: Path) -> dict[str, An
         start,
         stop,
         lambda s: f"http://127.0.0.1:{s[1]}/dashboard/studies/{study['study_id']}",
-        READY_PEER,
+        [READY_PEER],
         reps,
         lambda s: s[0].pid,
     )
@@ -685,6 +716,19 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f"| {name} | {kind} | {fmt(m['document_ms'])} | {fmt(m['static_end_ms'])} | "
                 f"{fmt(m['api_first_start_ms'])} / {fmt(m['api_last_end_ms'])} | {fmt(m['render_after_api_ms'])} | "
                 f"{fmt(m['ready_ms'])} |"
+            )
+    lines += ["", "## Our page's plots: ECharts `init` + `setOption` (draws the SVG), median load (ms)", ""]
+    plots = sorted({p for kind in ("cold", "warm") for p in _median_load(ours[kind]["loads"])["chart_ms"]})
+    lines += ["| load | " + " | ".join(plots) + " |", "|---|" + "---:|" * len(plots)]
+    for kind in ("cold", "warm"):
+        charts = _median_load(ours[kind]["loads"])["chart_ms"]
+        lines.append(f"| {kind} | " + " | ".join(fmt(charts.get(p)) for p in plots) + " |")
+    lines += ["", "## Our page's requests in its median loads (ms from navigation start)", ""]
+    lines += ["| load | request | start | to first byte | to last byte |", "|---|---|---:|---:|---:|"]
+    for kind in ("cold", "warm"):
+        for q in _median_load(ours[kind]["loads"])["requests"]:
+            lines.append(
+                f"| {kind} | `{q['path']}` | {fmt(q['start_ms'])} | {fmt(q['ttfb_ms'])} | {fmt(q['duration_ms'])} |"
             )
     lines += ["", "## JSON routes, each alone (loopback wall time, ms)", ""]
     lines += [

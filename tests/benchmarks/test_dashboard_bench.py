@@ -45,6 +45,7 @@ def test_tiny_run_loads_the_page_and_writes_the_report(tmp_path: Path) -> None:
         assert one["ready_ms"] > 0 and ours[kind]["median_ready_ms"] == one["ready_ms"]
         assert one["api_first_start_ms"] <= one["api_last_end_ms"] <= one["ready_ms"]
         assert one["render_after_api_ms"] == pytest.approx(one["ready_ms"] - one["api_last_end_ms"], abs=0.2)
+        assert {"history", "parallel", "failure-map"} <= set(one["chart_ms"])  # each plot's drawing timed
     routes = {r["path"].split("?")[0]: r for r in ours["routes"]}
     experiment = store["experiment"]
     assert f"v1/experiments/{experiment}/sigopt_ai/analysis" in routes  # the page's data came from /v1
