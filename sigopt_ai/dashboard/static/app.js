@@ -462,7 +462,7 @@
     ];
     var headRow = el("tr");
     columns.forEach(function (col) {
-      append(headRow, el("th", { "data-sort": col[0], tabindex: 0, class: col[0] === "name" || col[0] === "project" ? "" : "num", text: col[1] }));
+      append(headRow, el("th", { "data-sort": col[0], tabindex: 0, class: ["name", "project", "progress"].indexOf(col[0]) >= 0 ? "" : "num", text: col[1] }));
     });
     var tbody = el("tbody");
     var table = el("table", { id: "experiments", class: "table" }, el("thead", null, headRow), tbody);
