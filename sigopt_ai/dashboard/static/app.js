@@ -883,12 +883,13 @@
     var hi = Math.max.apply(null, okValues.length ? okValues : [1]);
     var minimize = analysis.history.objective === "minimize";
     var series = [{
-      name: "value", type: "parallel", data: ok, lineStyle: { width: 1.2, opacity: 0.6 },
+      name: "value", type: "parallel", data: ok, z: 2, lineStyle: { width: 1.2, opacity: 0.6 },
       emphasis: { lineStyle: { width: 2.5, opacity: 1 } }, inactiveOpacity: 0.05, activeOpacity: 0.8, silent: false,
     }];
     Object.keys(failedByKind).sort().forEach(function (kind) {
-      series.push({ name: "failed: " + kind, type: "parallel", data: failedByKind[kind],
-        lineStyle: { width: 1.2, opacity: 0.7, color: kindColor(kind), type: "dashed" }, inactiveOpacity: 0.05, activeOpacity: 0.8 });
+      // Above the successes, thin: where failures cluster is the point of the plot.
+      series.push({ name: "failed: " + kind, type: "parallel", data: failedByKind[kind], z: 3,
+        lineStyle: { width: 1, opacity: 0.6, color: kindColor(kind), type: "dashed" }, inactiveOpacity: 0.05, activeOpacity: 0.8 });
     });
     var option = {
       parallel: { left: 56, right: metric ? 110 : 56, top: 40, bottom: 24, parallelAxisDefault: { nameLocation: "start", nameGap: 14, nameTextStyle: { fontSize: 12 } } },
@@ -899,7 +900,12 @@
     };
     option.parallel.bottom = 44;
     option.parallel.nameLocation = "start";
-    option.parallelAxis.forEach(function (a) { a.nameLocation = "end"; a.nameGap = 12; });
+    option.parallelAxis.forEach(function (a) {
+      a.nameLocation = "end";
+      a.nameGap = 12;
+      // Labels over a thicket of lines: on a light plate.
+      a.axisLabel = Object.assign(a.axisLabel || {}, { backgroundColor: "rgba(255,255,255,0.8)", padding: [1, 3], borderRadius: 2 });
+    });
     if (metric && okValues.length) {
       option.visualMap = {
         type: "continuous", dimension: metricDim, seriesIndex: 0, min: lo, max: hi === lo ? lo + 1 : hi, calculable: false,
