@@ -193,14 +193,18 @@ async def tenant(request: Request, credentials: Annotated[HTTPBasicCredentials |
     """The FastAPI dependency of every route: the tenant of the request's token.
 
     Raises:
-        HTTPException: 401, when the token is missing, unknown or revoked, or only a cookie carries it
-            for a write.
+        HTTPException: 401, when the token is missing, unknown or revoked; 403 for a write that only
+            the dashboard's cookie would authorise.
     """
     client = await request_client(request, credentials)
     if client is None:
-        cookie_write = request.method not in SAFE_METHODS and COOKIE in request.cookies
-        detail = COOKIE_WRITE if cookie_write else UNAUTHENTICATED
-        raise HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Basic"})
+        # A request with the dashboard's cookie comes from its pages in a browser: no WWW-Authenticate,
+        # which would make the browser prompt for a user name and password (the page goes to /login).
+        browser = COOKIE in request.cookies
+        if browser and request.method not in SAFE_METHODS:
+            raise HTTPException(status_code=403, detail=COOKIE_WRITE)
+        headers = None if browser else {"WWW-Authenticate": "Basic"}
+        raise HTTPException(status_code=401, detail=UNAUTHENTICATED, headers=headers)
     return tenant_of(request.app.state, client)
 
 

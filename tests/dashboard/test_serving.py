@@ -147,9 +147,15 @@ def test_the_cookie_reads_the_api_but_never_writes(browser: httpx.Client, alpha:
     ]
     for method, path, body in writes:
         response = browser.request(method, path, json=body)
-        assert response.status_code == 401, (method, path, response.text)
+        assert response.status_code == 403, (method, path, response.text)
         assert response.json()["message"] == COOKIE_WRITE
+        assert "www-authenticate" not in response.headers  # a browser would prompt for a password
     assert browser.get(f"/v1/experiments/{alpha.experiment}").json()["name"] == NAME
+    browser.cookies.set(COOKIE, "revoked-or-unknown")
+    expired = browser.get("/v1/tokens/self")
+    assert expired.status_code == 401
+    assert "www-authenticate" not in expired.headers  # the page goes to the login instead
+    assert httpx.get(browser.base_url.join("/v1/tokens/self")).headers["www-authenticate"] == "Basic"
 
 
 def test_one_clients_cookie_never_shows_another_clients_experiments(
