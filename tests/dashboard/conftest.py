@@ -19,25 +19,36 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from tests.dashboard._browser import REPO, Console, launch
 from tests.live_server import LiveDashboard
 
-__all__ = ["Filled", "browser", "console", "dashboard", "fill_store", "filled", "page", "playwright"]
+__all__ = ["Filled", "browser", "console", "dashboard", "fill_stores", "filled", "page", "playwright"]
 
 
-def fill_store(env: dict[str, str], *roles: str) -> dict[str, Any]:
-    """Run ``tests/dashboard/_fill.py`` for ``roles`` in a fresh interpreter with ``env`` (the store it writes
-    to: ``SIGOPT_AI_DB``, or a server's ``SIGOPT_API_URL``/``SIGOPT_API_TOKEN``); what it made, as it read it back
-    through the public SDK."""
+def fill_stores(*jobs: tuple[dict[str, str], list[str]]) -> list[dict[str, Any]]:
+    """Run ``tests/dashboard/_fill.py`` for each job ``(env, roles)`` at once, each in a fresh interpreter with
+    ``env`` (its store: ``SIGOPT_AI_DB``, or a server's ``SIGOPT_API_URL``/``SIGOPT_API_TOKEN``); what each made,
+    as it read it back through the public SDK."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SIGOPT_API", "SIGOPT_AI_RUN", "SIGOPT_AI_DB"))}
     path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.dashboard._fill", *roles],
-        cwd=REPO,
-        env={**clean, "PYTHONPATH": path, **env},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, f"filling the store failed:\n{done.stdout}\n{done.stderr}"
-    made: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.dashboard._fill", *roles],
+            cwd=REPO,
+            env={**clean, "PYTHONPATH": path, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for env, roles in jobs
+    ]
+    made: list[dict[str, Any]] = []
+    try:
+        for process in processes:
+            stdout, stderr = process.communicate(timeout=240)
+            assert process.returncode == 0, f"filling the store failed:\n{stdout}\n{stderr}"
+            made.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
     return made
 
 
@@ -75,7 +86,8 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     """One store for every browser test that only reads: the main experiment (budget 40, failures of three
     kinds), the 2-metric one, the ``<script>``-named one and a CLI run with stdout and stderr (about 10 s)."""
     db = tmp_path_factory.mktemp("dashboard-store") / "store.db"
-    return Filled(db, fill_store({"SIGOPT_AI_DB": str(db)}, "main", "pareto", "script", "cli"))
+    [made] = fill_stores(({"SIGOPT_AI_DB": str(db)}, ["main", "pareto", "script", "cli"]))
+    return Filled(db, made)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from playwright.sync_api import Page
 from tests.dashboard._browser import Console, screenshot, wait_ready
 from tests.dashboard._expect import text
 from tests.dashboard._fill import SCRIPT_NAME
-from tests.dashboard.conftest import fill_store
+from tests.dashboard.conftest import fill_stores
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -35,8 +35,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def clients(server: LiveServer) -> dict[str, Any]:
     """Client alpha's ``<script>`` experiment, and client beta's token and Pareto experiment."""
     beta = server.make_token("beta")
-    alpha_made = fill_store({"SIGOPT_API_URL": server.url, "SIGOPT_API_TOKEN": server.token}, "script")
-    beta_made = fill_store({"SIGOPT_API_URL": server.url, "SIGOPT_API_TOKEN": beta}, "pareto")
+    alpha_made, beta_made = fill_stores(
+        ({"SIGOPT_API_URL": server.url, "SIGOPT_API_TOKEN": server.token}, ["script"]),
+        ({"SIGOPT_API_URL": server.url, "SIGOPT_API_TOKEN": beta}, ["pareto"]),
+    )
     return {"alpha": alpha_made["script"], "beta": beta_made["pareto"], "beta_token": beta}
 
 

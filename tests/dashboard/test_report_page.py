@@ -1,4 +1,4 @@
-"""``sigopt-ai report`` writes one HTML file that renders in a real Chromium with every network request refused:
+"""The report (``sigopt-ai report``) is one HTML file that renders in a real Chromium with every network request refused:
 the experiment's name, counts, best value and plots as the served page shows them, and no request but the
 file itself."""
 
@@ -9,21 +9,19 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, Route
 
+from sigopt_ai.dashboard.report import write_report
 from tests.dashboard._browser import screenshot, wait_ready
 from tests.dashboard._expect import check_header, check_plots, text
 from tests.dashboard.conftest import Filled
-from tests.live_server import sigopt_ai_cli
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
 def report(filled: Filled, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The main experiment's report, written by the CLI."""
-    path = tmp_path_factory.mktemp("report") / "report.html"
-    done = sigopt_ai_cli("report", filled.main["id"], "-o", str(path), "--db", str(filled.db))
-    assert done.returncode == 0, done.stderr
-    return path
+    """The main experiment's report, written in this process as ``sigopt-ai report`` writes it (the CLI itself is
+    tested in test_report_cli.py; here a fresh interpreter would only add seconds)."""
+    return write_report(str(filled.db), filled.main["id"], tmp_path_factory.mktemp("report") / "report.html")
 
 
 def test_the_report_renders_from_file_with_the_network_blocked(page: Page, report: Path, filled: Filled) -> None:
