@@ -32,7 +32,8 @@ Usage (from the repository root; about 5 minutes on 2 cores)::
 * **Peer** (unless ``--no-peer``): optuna-dashboard 0.21.0 (with optuna 5.0.0) from its own venv under
   ``~/.cache/sigopt-ai-bench/venvs/`` (made on first use), on a journal-file study of ``--runs``
   trials of the same objective and space (random sampler; failures are ``FAIL`` trials). Its study
-  page is ready when its history plot has drawn its points; same cold/warm protocol.
+  page is ready when its three plots (history, importance, timeline) have drawn their marks; same
+  cold/warm protocol.
 * **Screenshot** (``--screenshot PATH``): the README's first command (``examples/tune_digits.py``, 20
   runs) in a temporary folder, then its experiment page at 1280x900, written to ``PATH``.
 
@@ -577,9 +578,13 @@ print(json.dumps({{"seconds": round(time.monotonic() - started, 2), "failed_by_k
                   "optuna": optuna.__version__, "study_id": study._study_id}}))
 """
 
-# The study page is ready when its history plot (Plotly, in optuna-dashboard) has drawn a point per trial
-# it plots: the JSON is in and the page rendered.
-READY_PEER = ready_probe("document.querySelectorAll('.js-plotly-plot .scatterlayer .point').length > 0", None)
+# The study page is ready when every plot on it (history, hyperparameter importance, timeline: Plotly
+# in optuna-dashboard) has drawn its marks: the peer of our data-ready.
+READY_PEER = ready_probe(
+    "(() => { const plots = [...document.querySelectorAll('.js-plotly-plot')];"
+    " return plots.length >= 3 && plots.every(p => p.querySelector('.point')); })()",
+    None,
+)
 
 
 def bench_peer(runs: int, reps: int, cache: Path, scratch: Path) -> dict[str, Any]:
