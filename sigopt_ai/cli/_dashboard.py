@@ -22,7 +22,7 @@ from sigopt_ai.cli._server import _DB_HELP, _db
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["LOOPBACK", "is_loopback", "register"]
+__all__ = ["INSTALL_HINT", "LOOPBACK", "is_loopback", "register"]
 
 LOOPBACK = "127.0.0.1"
 """Where the dashboard listens unless ``--host`` says otherwise."""
@@ -41,6 +41,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a host name: it may resolve to any address
         return False
+
+
+INSTALL_HINT = 'pip install "sigopt-ai[dashboard]"'
+"""What installs the libraries that serve the dashboard and write reports (FastAPI, uvicorn)."""
+
+
+def _check_extra() -> None:
+    """Refuse with the install command when the dashboard extra is missing (a plain install lacks it).
+
+    Raises:
+        click.ClickException: FastAPI or uvicorn cannot be imported.
+    """
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException(f"{exc.name or 'FastAPI'} is not installed: {INSTALL_HINT}") from exc
 
 
 def _check_store(url: str) -> None:
@@ -85,6 +102,7 @@ def _announce(server: uvicorn.Server, host: str, open_browser: bool) -> None:
 @click.pass_context
 def dashboard(ctx: click.Context, db: str | None, host: str | None, port: int, open_browser: bool) -> None:
     """Serve the dashboard of the store, read-only and without a login, on this machine."""
+    _check_extra()
     import uvicorn
 
     from sigopt_ai.server import create_app
@@ -124,6 +142,7 @@ def dashboard(ctx: click.Context, db: str | None, host: str | None, port: int, o
 @click.option("--db", help=_DB_HELP)
 def report(experiment_id: str, output: Path, db: str | None) -> None:
     """Write one experiment's page as a self-contained HTML file (it opens with no network)."""
+    _check_extra()
     from sigopt_ai.dashboard.report import write_report
 
     url = _db(db)

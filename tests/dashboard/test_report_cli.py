@@ -9,11 +9,14 @@ import base64
 import hashlib
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from sigopt_ai.cli import main
 from sigopt_ai.dashboard._requests import experiment_requests
 from sigopt_ai.dashboard.report import DATA_ID, write_report
 from tests.dashboard.conftest import Filled
@@ -103,3 +106,11 @@ def test_write_report_returns_the_file_and_refuses_what_is_not_there(filled: Fil
     assert no_store.returncode == 1
     assert f"--db: no store at {nowhere}" in no_store.stderr
     assert not nowhere.exists()
+
+
+def test_without_the_dashboard_extra_the_commands_name_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if it were not installed
+    for args in (["dashboard", "--no-open"], ["report", "1"]):
+        done = CliRunner().invoke(main, args)
+        assert done.exit_code == 1, args
+        assert 'uvicorn is not installed: pip install "sigopt-ai[dashboard]"' in done.output
