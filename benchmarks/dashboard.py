@@ -80,17 +80,6 @@ from tests.live_server import LiveDashboard, free_port  # noqa: E402
 DEFAULT_RESULTS = HERE / "results"
 DEFAULT_CACHE = Path.home() / ".cache" / "sigopt-ai-bench"
 TARGET_MS = 1000.0
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOAD_TIMEOUT_MS = 120_000
 CHUNK = 100
 """Runs written per store write while filling."""
@@ -328,8 +317,10 @@ def chromium() -> Iterator[Any]:
     """Debian's Chromium, headless, through Playwright (no browser download)."""
     from playwright.sync_api import sync_playwright
 
+    from tests.dashboard._browser import launch  # the browser tests' launch: the same binary and flags
+
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             yield browser
         finally:
