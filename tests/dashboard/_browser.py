@@ -49,6 +49,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def launch(playwright: Playwright) -> Browser:
     """A headless Chromium with a fresh profile (Playwright makes a new user data dir per launch)."""
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"The browser tests drive Debian's Chromium at {CHROMIUM}: apt-get install chromium.")
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 

@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.conftest import run_python, spawn_python
-from tests.dashboard._browser import READY_TIMEOUT_MS, REPO, Console, plot, screenshot, wait_ready, wait_until
+from tests.dashboard._browser import REPO, Console, plot, screenshot, wait_ready, wait_until
+from tests.dashboard._expect import text
 from tests.live_server import LiveDashboard
 
 pytestmark = pytest.mark.timeout(120)
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.timeout(120)
 BUDGET = 6
 FIRST = 2
 """Runs observed before the page opens; the worker adds the rest."""
+WORKER_TIMEOUT_MS = 45_000
+"""How long a worker process may take to start and add its runs (its interpreter alone takes seconds under load)."""
 POLL_S = 2.0
 """The pages' polling period (the DOM contract's)."""
 
@@ -55,19 +58,23 @@ for run in exp.loop(progress=False):
         run.log_metric("y", float(run.params.x))
 """
 
-# A run alone that logs a checkpoint every 0.4 s for a while: the run page's curve grows.
+# A run alone: it says its id, waits for the test's go (the page is open), then logs a checkpoint every 0.4 s.
 RUN = """
-import time
+import os, sys, time
 import sigopt_ai as sigopt
+go = sys.argv[1]
 with sigopt.run(name="live-run", project="live") as run:
     run.log_checkpoint({"loss": 1.0}, step=0)
     sigopt.flush()
     print(run.id, flush=True)
-    for step in range(1, 12):
+    while not os.path.exists(go):
+        time.sleep(0.05)
+    for step in range(1, STEPS):
         time.sleep(0.4)
         run.log_checkpoint({"loss": 1.0 / (step + 1)}, step=step)
-    run.log_metric("loss", 1 / 12)
+    run.log_metric("loss", 1 / STEPS)
 """
+STEPS = 8
 
 
 def _env(db: Path) -> dict[str, str]:
@@ -124,7 +131,7 @@ def test_the_experiment_and_experiments_pages_follow_a_running_loop_then_stop_po
             "([first, budget]) => { const m = /(\\d+) \\/ (\\d+)/.exec(document.querySelector('#counts').textContent);"
             " return m && Number(m[1]) > first && Number(m[1]) < budget; }",
             arg=[FIRST, BUDGET],
-            timeout_ms=READY_TIMEOUT_MS,
+            timeout_ms=WORKER_TIMEOUT_MS,
         )
         _finish(worker)
     finally:
@@ -133,14 +140,14 @@ def test_the_experiment_and_experiments_pages_follow_a_running_loop_then_stop_po
         page,
         "text => document.querySelector('#counts').textContent.includes(text)",
         arg=f"{BUDGET} / {BUDGET}",
-        timeout_ms=READY_TIMEOUT_MS,
+        timeout_ms=WORKER_TIMEOUT_MS,
     )
     wait_until(
         listing,
         "([id, budget]) => { const cell = document.querySelector(`tr[data-id='${id}'] [data-col='progress']`);"
         " const m = cell && /(\\d+)\\s*\\/\\s*(\\d+)/.exec(cell.textContent); return m && Number(m[1]) === budget; }",
         arg=[experiment_id, BUDGET],
-        timeout_ms=READY_TIMEOUT_MS,
+        timeout_ms=WORKER_TIMEOUT_MS,
     )
     wait_ready(page)
     for tab in (page, listing):
@@ -161,20 +168,24 @@ def test_the_experiment_and_experiments_pages_follow_a_running_loop_then_stop_po
 def test_the_run_page_follows_an_active_run_until_it_completes(
     page: Page, dashboard: LiveDashboard, live_store: tuple[Path, str]
 ) -> None:
-    runner = spawn_python(RUN, env=_env(live_store[0]))
+    go = live_store[0].parent / "go"
+    runner = spawn_python(
+        RUN.replace("sys.argv[1]", repr(str(go))).replace("STEPS", str(STEPS)), env=_env(live_store[0])
+    )
     try:
         assert runner.stdout is not None
         run_id = runner.stdout.readline().strip()
         assert run_id, runner.stderr.read() if runner.stderr else ""
         page.goto(f"{dashboard.url}/runs/{run_id}")
         wait_ready(page)
-        assert "active" in page.locator("#state").inner_text()
-        first = {s["name"]: s["count"] for s in plot(page, "checkpoints").series}.get("loss", 0)
+        assert "active" in text(page, "#state")
+        assert {s["name"]: s["count"] for s in plot(page, "checkpoints").series}.get("loss") == 1
         page.evaluate("window.__not_reloaded = true")
+        go.touch()
         wait_until(
             page,
             "() => document.querySelector('#state').textContent.includes('completed')",
-            timeout_ms=READY_TIMEOUT_MS,
+            timeout_ms=WORKER_TIMEOUT_MS,
         )
         _finish(runner)
     finally:
@@ -182,6 +193,6 @@ def test_the_run_page_follows_an_active_run_until_it_completes(
     wait_ready(page)
     assert page.evaluate("window.__not_reloaded === true"), "the page reloaded instead of refreshing"
     curve = {s["name"]: s["count"] for s in plot(page, "checkpoints").series}
-    assert curve.get("loss") == 12 and first < 12, (first, curve)
+    assert curve.get("loss") == STEPS, curve
     assert _refreshed(page) > 0
     screenshot(page, "live-run-done")
