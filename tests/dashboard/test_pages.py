@@ -72,16 +72,14 @@ def test_the_experiments_page_lists_each_experiment_with_its_progress_failures_a
 def test_the_experiments_table_filters_and_sorts(page: Page, dashboard: LiveDashboard, filled: Filled) -> None:
     _open(page, dashboard.url + "/")
     rows = page.locator("table#experiments tr[data-id]")
-    page.fill("#filter", "pareto")
-    wait_until(page, "() => document.querySelectorAll('table#experiments tr[data-id]').length > 0")
-    wait_until(
-        page, f"() => ({_ROW_IDS})([...document.querySelectorAll('table#experiments tr[data-id]')]).length === 1"
+    shown = (
+        "n => [...document.querySelectorAll('table#experiments tr[data-id]')].filter(r => r.offsetParent).length === n"
     )
+    page.fill("#filter", "pareto")
+    wait_until(page, shown, 1)
     assert rows.evaluate_all(_ROW_IDS) == [filled.pareto["id"]]
     page.fill("#filter", "")
-    wait_until(
-        page, f"() => ({_ROW_IDS})([...document.querySelectorAll('table#experiments tr[data-id]')]).length === 3"
-    )
+    wait_until(page, shown, 3)
     experiments = [filled.main, filled.pareto, filled.script]
     by_name = [e["id"] for e in sorted(experiments, key=lambda e: str(e["name"]))]
     header = page.locator('table#experiments th[data-sort="name"]')
