@@ -54,31 +54,16 @@ def fill_stores(*jobs: tuple[dict[str, str], list[str]]) -> list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class Filled:
-    """The shared store: ``data`` holds, per role, what :mod:`tests.dashboard._fill` read back from it."""
+    """The shared store, and what :mod:`tests.dashboard._fill` read back from it per role: the experiments
+    ``main``, ``pareto`` and ``script`` (as ``_fill.describe`` gives them), the ``cli`` run, and ``main_runs``: a
+    run of the main experiment per outcome (``completed``, ``oom``, ``diverged``, ``invalid_assignment``)."""
 
     db: Path
-    data: dict[str, Any]
-
-    @property
-    def main(self) -> dict[str, Any]:
-        return dict(self.data["main"])
-
-    @property
-    def pareto(self) -> dict[str, Any]:
-        return dict(self.data["pareto"])
-
-    @property
-    def script(self) -> dict[str, Any]:
-        return dict(self.data["script"])
-
-    @property
-    def cli(self) -> dict[str, Any]:
-        return dict(self.data["cli"])
-
-    @property
-    def main_runs(self) -> dict[str, Any]:
-        """A run of the main experiment per outcome: ``completed``, ``oom``, ``diverged``, ``invalid_assignment``."""
-        return dict(self.data["main_runs"])
+    main: dict[str, Any]
+    pareto: dict[str, Any]
+    script: dict[str, Any]
+    cli: dict[str, Any]
+    main_runs: dict[str, Any]
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +72,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     kinds), the 2-metric one, the ``<script>``-named one and a CLI run with stdout and stderr (about 10 s)."""
     db = tmp_path_factory.mktemp("dashboard-store") / "store.db"
     [made] = fill_stores(({"SIGOPT_AI_DB": str(db)}, ["main", "pareto", "script", "cli"]))
-    return Filled(db, made)
+    return Filled(db, **made)
 
 
 @pytest.fixture(scope="session")
