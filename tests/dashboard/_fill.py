@@ -241,6 +241,7 @@ def run_facts(run_id: str) -> dict[str, Any]:
         "metrics": dict(record.metrics),
         "checkpoint_metrics": sorted({name for c in record.checkpoints for name in c.values}),
         "checkpoints": len(record.checkpoints),
+        "host": record.sys_metadata.get("host"),
         "experiment": record.experiment,
         "suggestion": record.suggestion,
         "failure": None
