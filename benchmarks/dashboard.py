@@ -22,9 +22,11 @@ Usage (from the repository root; about 5 minutes on 2 cores)::
   ``document.body.dataset.ready`` becomes ``"1"`` (every plot and table rendered), recorded in the page
   by a MutationObserver installed before any page script. *Cold*: a fresh server process (empty
   caches) and a fresh browser context (empty HTTP cache), ``--reps`` times. *Warm*: ``--reps``
-  reloads in the last context. For each load the page's own Resource Timing gives, per request,
-  the time from request to last byte; the report splits the load into the document and scripts,
-  the JSON requests (first request to last response), and what is left: rendering.
+  reloads in the last context. *First visit*: ``--reps`` loads each in a fresh browser context against
+  that warm server (what a colleague opening the link sees). For each load the page's own Resource
+  Timing gives, per request, the time from request to last byte; the report splits the load into the
+  document and scripts, the JSON requests (first request to last response), and what is left:
+  rendering, of which each plot's ECharts ``init`` + ``setOption`` is timed in the page.
 * **Routes**: each ``/v1`` request the page made, sent again alone to a fresh server: the first
   answer (cold: caches empty) and the median of ``--reps`` more (warm), wall time of a loopback
   HTTP request (server time plus ~0.2 ms).
@@ -449,10 +451,12 @@ def bench_page(
     reps: int,
     pid: Callable[[Any], int | None],
 ) -> dict[str, Any]:
-    """``reps`` cold loads (a fresh server and browser context each) then ``reps`` warm reloads, then each
-    JSON request the page made timed alone against a fresh server."""
+    """``reps`` cold loads (a fresh server and browser context each), then on the last server ``reps``
+    warm reloads and ``reps`` first visits (a fresh browser context: empty HTTP cache, warm server), then
+    each JSON request the page made timed alone against a fresh server."""
     cold: list[dict[str, Any]] = []
     warm: list[dict[str, Any]] = []
+    visits: list[dict[str, Any]] = []
     console: list[str] = []
     peaks: list[float | None] = []
     with chromium() as browser:
@@ -469,6 +473,9 @@ def bench_page(
                     for wrep in range(reps):
                         warm.append(load(page, url(server), reload=True))
                         progress(f"  {name} warm {wrep + 1}/{reps}: ready at {warm[-1]['ready_ms']} ms")
+                    for vrep in range(reps):
+                        visits.append(first_visit(browser, probes, url(server), console))
+                        progress(f"  {name} first visit {vrep + 1}/{reps}: ready at {visits[-1]['ready_ms']} ms")
             finally:
                 context.close()
                 peaks.append(peak_rss_mb(pid(server)))
@@ -484,10 +491,22 @@ def bench_page(
     return {
         "cold": {"median_ready_ms": _median([c["ready_ms"] for c in cold]), "loads": cold},
         "warm": {"median_ready_ms": _median([w["ready_ms"] for w in warm]), "loads": warm},
+        "first_visit": {"median_ready_ms": _median([v["ready_ms"] for v in visits]), "loads": visits},
         "routes": routes,
         "server_peak_rss_mb": max((p for p in peaks if p is not None), default=None),
         "console": console,
     }
+
+
+def first_visit(browser: Any, probes: Sequence[str], url: str, console: list[str]) -> dict[str, Any]:
+    """One load in a fresh browser context (nothing cached in the browser)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    for probe in probes:
+        context.add_init_script(probe)
+    try:
+        return load(new_page(context, console), url)
+    finally:
+        context.close()
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -688,15 +707,15 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f'## Load time: navigation to `data-ready="1"` (median of {reps})',
         "",
-        "| dashboard | cold (ms) | warm (ms) | target | server peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|",
+        "| dashboard | cold (ms) | first visit (ms) | warm (ms) | target | server peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
         _load_row("sigopt-ai dashboard", ours, True),
     ]
     peer = results.get("peer") or {}
     if peer.get("status") == "ok":
         lines.append(_load_row(f"{PEER.sdk} ({runs:,} trials, journal file)", peer, False))
     elif peer:
-        lines.append(f"| {PEER.sdk} | {peer.get('status')} | | | |")
+        lines.append(f"| {PEER.sdk} | {peer.get('status')} | | | | |")
     lines += ["", "## Where the time goes (median load)", ""]
     lines += [
         "| dashboard | load | document (ms) | static files done (ms) | JSON: first start / last end (ms) "
@@ -706,7 +725,7 @@ def render_markdown(results: dict[str, Any]) -> str:
     for name, entry in (("sigopt-ai", ours), ("optuna-dashboard", peer if peer.get("status") == "ok" else None)):
         if not entry:
             continue
-        for kind in ("cold", "warm"):
+        for kind in ("cold", "first_visit", "warm"):
             m = _median_load(entry[kind]["loads"])
             lines.append(
                 f"| {name} | {kind} | {fmt(m['document_ms'])} | {fmt(m['static_end_ms'])} | "
@@ -715,13 +734,14 @@ def render_markdown(results: dict[str, Any]) -> str:
             )
     lines += ["", "## Our page's plots: ECharts `init` + `setOption` (draws the SVG), median load (ms)", ""]
     plots = sorted({p for kind in ("cold", "warm") for p in _median_load(ours[kind]["loads"])["chart_ms"]})
+    kinds = ("cold", "first_visit", "warm")
     lines += ["| load | " + " | ".join(plots) + " |", "|---|" + "---:|" * len(plots)]
-    for kind in ("cold", "warm"):
+    for kind in kinds:
         charts = _median_load(ours[kind]["loads"])["chart_ms"]
         lines.append(f"| {kind} | " + " | ".join(fmt(charts.get(p)) for p in plots) + " |")
     lines += ["", "## Our page's requests in its median loads (ms from navigation start)", ""]
     lines += ["| load | request | start | to first byte | to last byte |", "|---|---|---:|---:|---:|"]
-    for kind in ("cold", "warm"):
+    for kind in kinds:
         for q in _median_load(ours[kind]["loads"])["requests"]:
             lines.append(
                 f"| {kind} | `{q['path']}` | {fmt(q['start_ms'])} | {fmt(q['ttfb_ms'])} | {fmt(q['duration_ms'])} |"
@@ -748,12 +768,13 @@ def render_markdown(results: dict[str, Any]) -> str:
 
 def _load_row(name: str, entry: Mapping[str, Any], target: bool) -> str:
     cold, warm = entry["cold"]["median_ready_ms"], entry["warm"]["median_ready_ms"]
+    visit = entry["first_visit"]["median_ready_ms"]
     verdict = ""
-    if target:
-        verdict = f"≤ {TARGET_MS:,.0f} ms: " + (
-            "**pass**" if cold is not None and max(cold, warm or 0) <= TARGET_MS else "**FAIL**"
+    if target:  # judged per column: cold / first visit / warm
+        verdict = f"≤ {TARGET_MS:,.0f} ms: " + " / ".join(
+            "n/a" if x is None else "**pass**" if x <= TARGET_MS else "**FAIL**" for x in (cold, visit, warm)
         )
-    return f"| {name} | {fmt(cold)} | {fmt(warm)} | {verdict} | {fmt(entry['server_peak_rss_mb'])} |"
+    return f"| {name} | {fmt(cold)} | {fmt(visit)} | {fmt(warm)} | {verdict} | {fmt(entry['server_peak_rss_mb'])} |"
 
 
 def _median_load(loads: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:

@@ -40,7 +40,7 @@ def test_tiny_run_loads_the_page_and_writes_the_report(tmp_path: Path) -> None:
     assert store["runs"] == RUNS and store["reused"] is False and sum(store["failed_by_kind"].values()) > 0
 
     ours = results["ours"]
-    for kind in ("cold", "warm"):
+    for kind in ("cold", "first_visit", "warm"):
         (one,) = ours[kind]["loads"]
         assert one["ready_ms"] > 0 and ours[kind]["median_ready_ms"] == one["ready_ms"]
         assert one["api_first_start_ms"] <= one["api_last_end_ms"] <= one["ready_ms"]
