@@ -1,9 +1,10 @@
 """The dashboard's experiment page with 10,000 runs: load time in the real Chromium, each JSON route's
 server time, the server's peak memory, and optuna-dashboard side by side.
 
-Usage (from the repository root; about 5 minutes on 2 cores)::
+Usage (from the repository root; about 5 minutes on 2 cores, plus about 7 the first time, which fills
+the store and caches it under ``~/.cache/sigopt-ai-bench/dashboard/``; ``--fresh-store`` fills it again)::
 
-    python benchmarks/dashboard.py                 # 10,000 runs, 5 cold and 5 warm loads, the peer
+    python benchmarks/dashboard.py                 # 10,000 runs, 5 loads of each kind, the peer
     python benchmarks/dashboard.py --no-peer       # ours only
     python benchmarks/dashboard.py --screenshot docs/images/experiment-page.png   # only the README's image
 
