@@ -12,7 +12,7 @@
  * for the report):
  *   /v1/experiments/ID                    (its "progress" gives the counts)
  *   /v1/experiments/ID/sigopt_ai/analysis?points=2000
- *   /v1/experiments/ID/sigopt_ai/failure_map          (only with two numeric parameters)
+ *   /v1/experiments/ID/sigopt_ai/failure_map          (empty axes without two numeric parameters)
  *   /v1/experiments/ID/sigopt_ai/runs?offset=0&limit=50&sort=created&order=desc
  *   /v1/experiments/ID/sigopt_ai/experiment.yml       (text: the report stores it as a JSON string)
  */
@@ -591,13 +591,12 @@
     function loadAll(first) {
       var experiment = api(paths.experiment);
       var analysis = api(paths.analysis);
-      // The failure map needs two numeric parameters: asked as soon as the first of the two answers that
-      // hold the parameters comes (a request the server would refuse would be a console error).
-      var map = Promise.race([experiment, analysis]).then(function (first) {
-        var numeric = (first.parameters || []).filter(isNumeric);
-        if (numeric.length < 2) return { none: true };
-        return api(failureMapPath(view.mapAxes)).catch(function (error) { return { error: error }; });
-      });
+      // Asked at once, beside the others (it holds the one costly step, the model's fit); without two
+      // numeric parameters the server answers an empty map (no axes).
+      var map = api(failureMapPath(view.mapAxes)).then(
+        function (found) { return found.x ? found : { none: true }; },
+        function (error) { return { error: error }; }
+      );
       return Promise.all([
         experiment,
         analysis,
