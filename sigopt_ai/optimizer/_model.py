@@ -252,16 +252,26 @@ def fit_models(data: Data, cache: HyperCache, *, failure_model: FailureModel, wa
     objective, st = _fit_regression(cache, "objective", x, y, warp=warp, pending=data.pending, padded=padded)
     satisfied = data.satisfied
     best = float(st(data.objective[satisfied]).max()) if satisfied.any() else None
-    classifier = None
-    if failure_model in ("hybrid", "classifier") and not data.success.all():
-        labels = np.where(data.success, 1.0, -1.0)
-        projection = _classifier_projection(data)
-        # One warm start per number of directions: a trust region's subset may hold one kind or two.
-        key = f"success/{projection.shape[1]}"
-        maxiter = _WARM_MAXITER if data.x.shape[0] < _LARGE_N else _LARGE_N_SUCCESS_MAXITER
-        lengthscales = cache.fit(key, data.x @ projection, labels - labels.mean(), warm_maxiter=maxiter).lengthscales
-        classifier = fit_classifier(data.x, data.success, lengthscales, projection=projection)
+    classifier = fit_success(data, cache) if failure_model in ("hybrid", "classifier") else None
     return Models(objective, best, classifier, _fit_constraints(data, cache))
+
+
+def fit_success(data: Data, cache: HyperCache) -> Posterior | None:
+    """The success classifier of ``data`` as :func:`fit_models` fits it, alone (the dashboard's
+    failure map needs nothing else); None when every observation succeeded.
+
+    Raises:
+        numpy.linalg.LinAlgError: A kernel matrix is not positive definite.
+    """
+    if data.success.all():
+        return None
+    labels = np.where(data.success, 1.0, -1.0)
+    projection = _classifier_projection(data)
+    # One warm start per number of directions: a trust region's subset may hold one kind or two.
+    key = f"success/{projection.shape[1]}"
+    maxiter = _WARM_MAXITER if data.x.shape[0] < _LARGE_N else _LARGE_N_SUCCESS_MAXITER
+    lengthscales = cache.fit(key, data.x @ projection, labels - labels.mean(), warm_maxiter=maxiter).lengthscales
+    return fit_classifier(data.x, data.success, lengthscales, projection=projection)
 
 
 def with_success_gate(models: Models, reference: FloatArray, gate: float = SUCCESS_GATE) -> Models:

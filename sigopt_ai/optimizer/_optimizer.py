@@ -44,6 +44,7 @@ from sigopt_ai.optimizer._model import (
     acquisition,
     acquisition_with_grad,
     fit_models,
+    fit_success,
     with_success_gate,
 )
 from sigopt_ai.optimizer._search import Box, SearchOptions, maximize, sobol_points
@@ -250,13 +251,15 @@ class BayesianOptimizer(Strategy):
         with one_blas_thread(), np.errstate(all="ignore"), warnings.catch_warnings():
             for category in (RuntimeWarning, linalg.LinAlgWarning, optimize.OptimizeWarning):
                 warnings.simplefilter("ignore", category)
+            if self.failure_model not in ("hybrid", "classifier"):
+                return None
             try:
-                models = fit_models(data, self._cache, failure_model=self.failure_model, warp=self.output_warp)
+                classifier = fit_success(data, self._cache)  # the objective's GP is not needed here
             except (ValueError, ArithmeticError):
                 return None
-            if models.classifier is None:
+            if classifier is None:
                 return None
-            mean, var = predict(models.classifier, points)
+            mean, var = predict(classifier, points)
             return as_float(special.ndtr(mean / np.sqrt(1.0 + var)))
 
     def _in_initial_design(self, observations: Sequence[Observation]) -> bool:
