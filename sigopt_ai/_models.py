@@ -13,10 +13,12 @@ import enum
 import time
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass, field
+from html import escape
 from typing import Any
 
 from sigopt_ai import _config
 from sigopt_ai._failures import FailureInfo
+from sigopt_ai._html import BOX, curve_svg, failure_html, table_html
 from sigopt_ai._types import MetadataValue, ParamValue
 
 __all__ = [
@@ -137,13 +139,34 @@ class RunRecord:
         }
 
     def _repr_html_(self) -> str:
-        """Jupyter's summary: state, params, metrics, the failure and a checkpoint curve, as static
-        HTML and SVG."""
-        # Imported here: this base module is loaded by every ``import sigopt_ai``, the renderer only
-        # when a notebook shows a record (and sigopt_ai.analysis imports modules that import this one).
-        from sigopt_ai.analysis._repr import run_html
-
-        return run_html(self)
+        """Jupyter's summary: name, state, params, metrics, the failure and the first checkpointed
+        metric's curve, as static HTML and SVG (:mod:`sigopt_ai._html`; no script, so untrusted
+        notebooks show it too)."""
+        state = self.state.value + (" (lost: no heartbeat)" if self.lost else "")
+        duration = "" if self.ended is None else f" · {self.ended - self.created:.1f} s"
+        links = "".join(
+            f" · {label} {escape(value)}"
+            for label, value in (("experiment", self.experiment), ("suggestion", self.suggestion))
+            if value
+        )
+        failure = self.failure
+        names = list(dict.fromkeys(name for c in self.checkpoints for name in c.values))
+        points = [(c.step, c.values[names[0]]) for c in self.checkpoints if names[0] in c.values] if names else []
+        return "".join(
+            [
+                f"<div {BOX}>",
+                f'<div><strong>{escape(self.name)}</strong> <span style="color:#666">run {escape(self.id)}'
+                f" · project {escape(self.project)}{links}</span></div>",
+                f"<div>state: <strong>{escape(state)}</strong>{escape(duration)}</div>",
+                ""
+                if failure is None
+                else failure_html(failure.kind.value, failure.type, failure.message, failure.traceback),
+                table_html("params", self.params),
+                table_html("metrics", self.metrics),
+                curve_svg(names[0], [s for s, _ in points], [v for _, v in points]) if points else "",
+                "</div>",
+            ]
+        )
 
 
 @dataclass(frozen=True, slots=True)

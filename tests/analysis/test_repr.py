@@ -11,9 +11,9 @@ from xml.etree import ElementTree
 import pytest
 
 import sigopt_ai as sigopt
+from sigopt_ai._html import history_svg
 from sigopt_ai.analysis import history
 from sigopt_ai.analysis._repr import REPR_POINTS
-from sigopt_ai.analysis._svg import history_svg
 
 NAME = "<script>alert(1)</script>"
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -1,10 +1,12 @@
-"""The history plot as a static SVG string, for notebooks and other places with no JavaScript.
+"""Static HTML and SVG for notebooks (``_repr_html_``) and other places with no JavaScript.
 
-It draws the ``history`` part of the analysis JSON (see :func:`sigopt_ai.analysis.history`): one mark
-per sampled observation (a dot for a success, a cross for a failure, coloured by kind and placed on a
+A base module with no import from the package: :class:`~sigopt_ai.RunRecord` (``_models``) and the
+experiment's summary (:mod:`sigopt_ai.analysis._repr`) both draw with it. :func:`history_svg` draws
+the ``history`` part of the analysis JSON (see :func:`sigopt_ai.analysis.history`): one mark per
+sampled observation (a dot for a success, a cross for a failure, coloured by kind and placed on a
 strip under the value axis, since a failure has no value), and the best value so far as a step line.
 Every mark carries a ``<title>`` (a hover tip in every SVG viewer) and ``data-kind`` for a failure.
-Text is escaped: experiment and metric names come from users.
+Every string is escaped: names, values and messages come from users.
 
 Example:
     >>> svg = history_svg({"metric": "acc", "objective": "maximize", "x": [1, 2], "value": [0.5, None],
@@ -20,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any, TypeGuard
 
-__all__ = ["KIND_COLORS", "OTHER_KIND", "history_svg"]
+__all__ = ["BOX", "KIND_COLORS", "OTHER_KIND", "curve_svg", "failure_html", "history_svg", "table_html", "value_html"]
 
 KIND_COLORS: Mapping[str, str] = {
     "oom": "#e8590c",
@@ -32,6 +34,9 @@ OTHER_KIND = "#495057"
 _SUCCESS = "#1c7ed6"
 _BEST = "#2b8a3e"
 _AXIS = "#888"
+BOX = 'style="font-family:sans-serif;font-size:13px;line-height:1.4;max-width:560px"'
+"""The attributes of a summary's outer ``<div>``."""
+_CELL = 'style="text-align:left;padding:1px 8px 1px 0;font-weight:normal"'
 
 # Layout in SVG user units; the viewBox scales it to the notebook's width.
 _LEFT, _RIGHT, _TOP = 58, 12, 44  # the title and the legend sit above _TOP
@@ -179,3 +184,50 @@ def _finite(value: Any) -> TypeGuard[float]:
 
 def _num(value: Any) -> str:
     return escape(f"{value:.4g}") if _finite(value) else "-"
+
+
+def value_html(value: Any) -> str:
+    """A parameter or metric value as escaped text (floats to 6 significant digits)."""
+    if isinstance(value, float):
+        return escape(f"{value:.6g}")
+    return escape(str(value))
+
+
+def table_html(title: str, values: Mapping[str, Any]) -> str:
+    """A titled two-column table of ``values``, sorted by name; empty for no values."""
+    if not values:
+        return ""
+    rows = "".join(
+        f"<tr><th {_CELL}>{escape(str(name))}</th><td {_CELL}>{value_html(values[name])}</td></tr>"
+        for name in sorted(values)
+    )
+    heading = f'<div style="color:#666;margin-top:4px">{escape(title)}</div>'
+    return f'{heading}<table style="border-collapse:collapse">{rows}</table>'
+
+
+def failure_html(kind: str, type: str | None, message: str | None, traceback: str | None) -> str:
+    """A failure: its kind in the kind's colour, the exception's type and message, and the traceback
+    folded."""
+    color = KIND_COLORS.get(kind, OTHER_KIND)
+    text = f'<div>failed: <strong style="color:{color}">{escape(kind)}</strong>'
+    if type:
+        text += f" {escape(type)}"
+    if message:
+        text += f": {escape(message)}"
+    text += "</div>"
+    if traceback:
+        text += f"<details><summary>traceback</summary><pre>{escape(traceback)}</pre></details>"
+    return text
+
+
+def curve_svg(metric: str, steps: Sequence[float], values: Sequence[float]) -> str:
+    """One metric against its checkpoint steps, in the history plot's drawing."""
+    curve = {
+        "metric": metric,
+        "objective": None,
+        "x": list(steps),
+        "value": [v if _finite(v) else None for v in values],
+        "failed": [False] * len(steps),
+        "kind": [None] * len(steps),
+    }
+    return history_svg(curve, x_label="checkpoint step", line=True, height=180)
