@@ -105,6 +105,7 @@ def dashboard(ctx: click.Context, db: str | None, host: str | None, port: int, o
     _check_extra()
     import uvicorn
 
+    from sigopt_ai.dashboard import mount
     from sigopt_ai.server import create_app
 
     bind = host or LOOPBACK
@@ -120,7 +121,7 @@ def dashboard(ctx: click.Context, db: str | None, host: str | None, port: int, o
     url = _db(db)
     try:
         _check_store(url)
-        app = create_app(url, local=True)
+        app = create_app(url, local=True, pages=mount)
     except SigOptError as exc:
         click.echo(f"sigopt-ai dashboard: {exc}", err=True)
         sys.exit(1)

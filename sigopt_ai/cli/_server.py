@@ -52,12 +52,13 @@ def server(db: str | None, host: str, port: int, workers: int, max_body: int) ->
     """Serve the store over the SigOpt v1 REST API (the official `sigopt` client works with it)."""
     import uvicorn
 
+    from sigopt_ai.dashboard import mount
     from sigopt_ai.server import create_app
     from sigopt_ai.server._app import DB_ENV, MAX_BODY_ENV
 
     url = _db(db)
     try:
-        app = create_app(url, max_body=max_body)
+        app = create_app(url, max_body=max_body, pages=mount)
     except SigOptError as exc:
         click.echo(f"sigopt-ai server: {exc}", err=True)
         sys.exit(1)
@@ -67,7 +68,7 @@ def server(db: str | None, host: str, port: int, workers: int, max_body: int) ->
     os.environ[DB_ENV] = url
     os.environ[MAX_BODY_ENV] = str(max_body)
     uvicorn.run(
-        "sigopt_ai.server:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
+        "sigopt_ai.dashboard:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="warning"
     )
 
 

@@ -12,6 +12,15 @@ Example:
 
 from __future__ import annotations
 
-from sigopt_ai.dashboard._pages import mount
+from fastapi import FastAPI
 
-__all__ = ["mount"]
+from sigopt_ai.dashboard._pages import mount
+from sigopt_ai.server import app_from_env as _api_from_env
+
+__all__ = ["app_from_env", "mount"]
+
+
+def app_from_env() -> FastAPI:
+    """A uvicorn worker's application of ``sigopt-ai server --workers N`` (``--factory``): the API
+    with the dashboard's pages (see :func:`sigopt_ai.server.app_from_env`)."""
+    return _api_from_env(pages=mount)

@@ -79,7 +79,7 @@ def fetch_data(db_url: str, experiment_id: str) -> dict[str, Any]:
     from sigopt_ai.server import create_app
 
     data: dict[str, Any] = {}
-    with TestClient(create_app(db_url, local=True, dashboard=False)) as client:
+    with TestClient(create_app(db_url, local=True)) as client:
         for request in experiment_requests(experiment_id):
             response = client.get(request)
             if response.status_code == 404 and not data:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -61,8 +61,8 @@ def create_app(
     *,
     max_body: int = MAX_BODY,
     token_cache: float | None = None,
-    dashboard: bool = True,
     local: bool = False,
+    pages: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
     """The SigOpt v1 REST application over the store at ``db_url``.
 
@@ -71,12 +71,13 @@ def create_app(
         max_body: Request bodies larger than this many bytes are refused with 413.
         token_cache: Seconds a process trusts a token it found valid, the longest a revoked token
             still works (default: ``SIGOPT_AI_SERVER_TOKEN_CACHE``, else 5; see :mod:`._token_cache`).
-        dashboard: Serve the dashboard's pages under ``/`` (see :mod:`sigopt_ai.dashboard`).
         local: The local dashboard's application (``sigopt-ai dashboard``): no tokens, every request
             sees every project of the store, and any method but GET and HEAD is refused with 405.
+        pages: Adds routes outside ``/v1`` (``sigopt_ai.dashboard.mount``: the dashboard's pages under
+            ``/``); it is handed in because the dashboard sits above the server and imports it.
 
     Example:
-        >>> app = create_app("runs.db", local=True)  # doctest: +SKIP
+        >>> app = create_app("runs.db", local=True, pages=sigopt_ai.dashboard.mount)  # doctest: +SKIP
 
     Raises:
         ConfigError: The store is not at the migration head, or ``SIGOPT_AI_SERVER_TOKEN_CACHE`` is bad.
@@ -94,10 +95,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if dashboard:
-            # The failure map's first fit would pay for importing numpy and scipy (~0.6 s) inside the
-            # first page load; a thread pays it while the server waits for that page.
-            threading.Thread(target=importlib.import_module, args=("sigopt_ai.optimizer",), daemon=True).start()
+        # Suggestions and the dashboard's failure map fit the optimizer's models: a thread pays for
+        # importing numpy and scipy (~0.6 s) while the server waits for its first request, not inside it.
+        threading.Thread(target=importlib.import_module, args=("sigopt_ai.optimizer",), daemon=True).start()
         yield
         commit.close()
         backend.close()
@@ -117,10 +117,8 @@ def create_app(
     for area in areas:
         router: APIRouter = area.router
         app.include_router(router, prefix="/v1", responses=RESPONSES)
-    if dashboard:
-        from sigopt_ai.dashboard import mount  # here: the dashboard's modules load only with its pages
-
-        mount(app)
+    if pages is not None:
+        pages(app)
     # Innermost first. The security headers are inside the fast lane, which answers only the API's
     # metric updates; the read-only rule is outside everything, the fast lane included.
     app.add_middleware(SecurityHeaders)
@@ -132,8 +130,9 @@ def create_app(
     return app
 
 
-def app_from_env() -> FastAPI:
-    """The application of a uvicorn worker (``--factory``): the store from ``SIGOPT_AI_SERVER_DB``.
+def app_from_env(pages: Callable[[FastAPI], None] | None = None) -> FastAPI:
+    """The application of a uvicorn worker (``--factory``): the store from ``SIGOPT_AI_SERVER_DB``;
+    ``pages`` as :func:`create_app` takes it.
 
     Raises:
         ConfigError: ``SIGOPT_AI_SERVER_DB`` is not set.
@@ -141,4 +140,4 @@ def app_from_env() -> FastAPI:
     db_url = os.environ.get(DB_ENV)
     if not db_url:
         raise ConfigError(f"{DB_ENV} must name the server's store.")
-    return create_app(db_url, max_body=int(os.environ.get(MAX_BODY_ENV, MAX_BODY)))
+    return create_app(db_url, max_body=int(os.environ.get(MAX_BODY_ENV, MAX_BODY)), pages=pages)
