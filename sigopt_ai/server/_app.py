@@ -97,7 +97,8 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Suggestions and the dashboard's failure map fit the optimizer's models: a thread pays for
         # importing numpy and scipy (~0.6 s) while the server waits for its first request, not inside it.
-        threading.Thread(target=importlib.import_module, args=("sigopt_ai.optimizer",), daemon=True).start()
+        # (The package itself is light: its strategies load on first use, hence the module by name.)
+        threading.Thread(target=importlib.import_module, args=("sigopt_ai.optimizer._optimizer",), daemon=True).start()
         yield
         commit.close()
         backend.close()
