@@ -49,8 +49,9 @@ def _to_login(request: Request) -> Response:
     return RedirectResponse(f"{LOGIN_PATH}?next={quote(here, safe='/')}", status_code=303, headers=NO_STORE)
 
 
-def _page(page: str, id: str, title: str) -> HTMLResponse:
-    return HTMLResponse(render_page(page, id, title + _SUFFIX), headers=NO_STORE)
+def _page(request: Request, page: str, id: str, title: str) -> HTMLResponse:
+    mode = "local" if request.app.state.local else "server"
+    return HTMLResponse(render_page(page, id, title + _SUFFIX, mode), headers=NO_STORE)
 
 
 def _not_found(exc: HTTPException) -> HTMLResponse:
@@ -62,7 +63,7 @@ async def experiments_page(request: Request) -> Response:
     """The experiments of the client (of the store, locally)."""
     if await _viewer(request) is None:
         return _to_login(request)
-    return _page("experiments", "", "Experiments")
+    return _page(request, "experiments", "", "Experiments")
 
 
 async def _record_page(request: Request, page: str, id: str) -> Response:
@@ -77,7 +78,7 @@ async def _record_page(request: Request, page: str, id: str) -> Response:
             record = await run_in_threadpool(who.run, id)
     except HTTPException as exc:
         return _not_found(exc)
-    return _page(page, record.id, record.name or f"Run {record.id}")
+    return _page(request, page, record.id, record.name or f"Run {record.id}")
 
 
 async def experiment_page(request: Request, id: str) -> Response:

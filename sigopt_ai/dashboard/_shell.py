@@ -13,12 +13,13 @@ STATIC = Path(__file__).with_name("static")
 """The dashboard's static files (FRONTEND's): ``page.html``, ``app.js``, ``style.css``, ``vendor/``."""
 PAGES = ("experiments", "experiment", "run")
 """The values of ``<body data-page>``."""
-_PLACEHOLDER = re.compile(r"\{\{(page|id|title)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{(page|id|title|mode)\}\}")
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.DOTALL)
 
 
-def render_page(page: str, id: str, title: str) -> str:
-    """``page.html`` with ``{{page}}``, ``{{id}}`` and ``{{title}}`` replaced, each html-escaped, in one
+def render_page(page: str, id: str, title: str, mode: str = "server") -> str:
+    """``page.html`` with ``{{page}}``, ``{{id}}``, ``{{title}}`` and ``{{mode}}`` (``server``: a
+    logged-in client, with a Log out button; ``local``; ``report``) replaced, each html-escaped, in one
     pass (a value holding a placeholder's text stays as it is), and its comments (notes for its
     authors) left out.
 
@@ -26,7 +27,7 @@ def render_page(page: str, id: str, title: str) -> str:
         >>> "data-page=\\"run\\"" in render_page("run", "7", "Run 7")
         True
     """
-    values = {"page": page, "id": id, "title": title}
+    values = {"page": page, "id": id, "title": title, "mode": mode}
     template = _COMMENT.sub("", (STATIC / "page.html").read_text(encoding="utf-8"))  # 1 KB: read each time
     return _PLACEHOLDER.sub(lambda match: html.escape(values[match[1]]), template)
 

@@ -96,7 +96,7 @@ def fetch_data(db_url: str, experiment_id: str) -> dict[str, Any]:
 def report_html(experiment_id: str, name: str, data: dict[str, Any]) -> str:
     """The report page: the shell of the experiment page with the static files inlined and ``data``
     (path to response) embedded."""
-    page = render_page("experiment", experiment_id, f"{name} · sigopt-ai report")
+    page = render_page("experiment", experiment_id, f"{name} · sigopt-ai report", "report")
     page = _STYLESHEET.sub(lambda match: f"<style>\n{_inline(_static(match[1]), 'style')}\n</style>", page)
     scripts = [_inline(_static(name), "script") for name in _SCRIPT.findall(page)]
     page = _SCRIPT.sub("", page)

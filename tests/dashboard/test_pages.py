@@ -49,6 +49,7 @@ def test_the_experiments_page_lists_each_experiment_with_its_progress_failures_a
 ) -> None:
     _open(page, dashboard.url + "/")
     assert page.locator("body").get_attribute("data-page") == "experiments"
+    assert page.locator("#logout").is_hidden()  # the local dashboard has no login, so no Log out
     experiments = [filled.main, filled.pareto, filled.script]
     ids = page.locator("table#experiments tr[data-id]").evaluate_all(_ROW_IDS)
     assert sorted(ids) == sorted(e["id"] for e in experiments)

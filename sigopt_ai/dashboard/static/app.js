@@ -1487,6 +1487,9 @@
       var brand = document.querySelector(".brand");
       if (brand) brand.removeAttribute("href");
     }
+    // Only a logged-in client of the server has a session to end (POST /logout forgets the cookie).
+    var logout = document.getElementById("logout");
+    if (logout && !REPORT && body.dataset.mode === "server") logout.hidden = false;
     if (page === "experiment") experimentPage(id);
     else if (page === "run") runPage(id);
     else experimentsPage();
