@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import concurrency, revisions  # noqa: E402
+from benchmarks import concurrency, revisions
 
 TINY = ["--workers", "2", "--seeded", "12", "--per-worker", "3", "--dims", "3", "--alone", "0.5", "--cpu-load", "0.3"]
 

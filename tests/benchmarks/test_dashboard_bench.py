@@ -4,17 +4,12 @@ whose figures hang together (no timing targets checked)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import dashboard  # noqa: E402
-from benchmarks.log_overhead import fmt  # noqa: E402
+from benchmarks import dashboard
+from benchmarks.log_overhead import fmt
 
 RUNS = 40
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import loop_scaling  # noqa: E402
+from benchmarks import loop_scaling
 
 POINTS = 20_000
 

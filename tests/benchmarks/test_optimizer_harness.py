@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.optimizer import latency, problems, run, summary  # noqa: E402
-from benchmarks.optimizer.peers import build_driver, missing_requirement  # noqa: E402
+from benchmarks.optimizer import latency, problems, run, summary
+from benchmarks.optimizer.peers import build_driver, missing_requirement
 
 pytest.importorskip("optuna")
 

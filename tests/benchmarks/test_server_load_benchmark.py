@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks import server_load
 from tests.backends.conftest import postgres_server  # noqa: F401  (the fixture, for --pg-url)
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # ``benchmarks`` is not an installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import server_load  # noqa: E402
 
 
 @pytest.mark.slow

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
@@ -57,6 +58,15 @@ _answers = Lru(CACHE_SIZE * 4)  # (route, store, experiment id, observation coun
 
 _optimizers = Lru(CACHE_SIZE)  # (store, experiment id, definition) -> its optimizer, warm between maps
 _fit_lock = threading.Lock()
+
+
+def _kept(key: Hashable, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The answer kept under ``key``, else ``compute()``'s, kept."""
+    found: dict[str, Any] | None = _answers.get(key)
+    if found is None:
+        found = compute()
+        _answers.put(key, found)
+    return found
 
 
 def _definition_key(record: ExperimentRecord) -> str:
@@ -118,11 +128,7 @@ def analysis(
     definition = ExperimentDefinition.from_json(record.definition)
     observations = kept_observations(who, record)
     key = ("analysis", store_number(who.backend), record.id, _definition_key(record), len(observations), points)
-    found = _answers.get(key)
-    if found is None:
-        found = experiment_analysis(record.id, definition, observations, points_limit=points)
-        _answers.put(key, found)
-    return reply(found)
+    return reply(_kept(key, lambda: experiment_analysis(record.id, definition, observations, points_limit=points)))
 
 
 @router.get("/experiments/{experiment_id}/sigopt_ai/failure_map")
@@ -141,15 +147,15 @@ def failure_map_of(
     observations = kept_observations(who, record)
     # A new observation changes the map; the id is unique across clients, and the tenant was checked.
     key = ("failure_map", store_number(who.backend), record.id, _definition_key(record), len(observations), x, y, grid)
-    found = _answers.get(key)
-    if found is None:
+
+    def fit() -> dict[str, Any]:
         with _fit_lock:  # an optimizer's warm starts are not shared between threads
             optimizer = _optimizer_of(who, record, definition)
-            found = failure_map(
+            return failure_map(
                 definition, observations, x=x or None, y=y or None, grid=grid, seed=record.seed, optimizer=optimizer
             )
-        _answers.put(key, found)
-    return reply(found)
+
+    return reply(_kept(key, fit))
 
 
 @router.get("/experiments/{experiment_id}/sigopt_ai/runs")
