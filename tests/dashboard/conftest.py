@@ -75,9 +75,11 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     return Filled(db, **made)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    """Playwright's driver, once per session."""
+    """Playwright's driver, once per module: never for the session, because while it runs the main thread
+    has a running asyncio loop (Playwright's sync API lives on one), so a later test's ``asyncio.run()``
+    fails, and its greenlets upset CPython 3.11's compiler (``AST constructor recursion depth mismatch``)."""
     with sync_playwright() as driver:
         yield driver
 
