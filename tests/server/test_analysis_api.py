@@ -221,20 +221,27 @@ def test_the_failure_map_takes_named_axes(api: httpx.Client, experiment: dict[st
 
 
 @pytest.mark.parametrize(
-    ("params", "field"),
+    ("route", "params", "field"),
     [
-        ({"x": "nope"}, "x"),
-        ({"y": "nope"}, "y"),
-        ({"x": "lr", "y": "lr"}, "y"),
-        ({"grid": 1}, "grid"),
-        ({"grid": 101}, "grid"),
-        ({"grid": "many"}, "grid"),
+        ("failure_map", {"x": "nope"}, "x"),
+        ("failure_map", {"y": "nope"}, "y"),
+        ("failure_map", {"x": "lr", "y": "lr"}, "y"),
+        ("failure_map", {"grid": 1}, "grid"),
+        ("failure_map", {"grid": 101}, "grid"),
+        ("failure_map", {"grid": "many"}, "grid"),
+        ("runs", {"offset": -1}, "offset"),
+        ("runs", {"limit": 0}, "limit"),
+        ("runs", {"limit": 501}, "limit"),
+        ("runs", {"limit": "all"}, "limit"),
+        ("runs", {"sort": "colour"}, "sort"),
+        ("runs", {"order": "up"}, "order"),
+        ("runs", {"state": "lost"}, "state"),
     ],
 )
-def test_a_bad_failure_map_query_is_a_400_naming_the_field(
-    api: httpx.Client, experiment: dict[str, Any], params: dict[str, Any], field: str
+def test_a_bad_query_is_a_400_naming_the_field(
+    api: httpx.Client, experiment: dict[str, Any], route: str, params: dict[str, Any], field: str
 ) -> None:
-    response = api.get(f"/experiments/{experiment['id']}/sigopt_ai/failure_map", params=params)
+    response = api.get(f"/experiments/{experiment['id']}/sigopt_ai/{route}", params=params)
     assert response.status_code == 400, response.text
     assert field in response.json()["message"].split(":")[0]
 
@@ -279,26 +286,6 @@ def test_the_runs_table_filters_by_state_and_sorts_by_kind(api: httpx.Client, ex
     completed = _get(api, f"/experiments/{eid}/sigopt_ai/runs", state="completed")
     assert completed["count"] + failed["count"] == BUDGET
     assert all(r["failure"] is None and r["values"]["loss"] is not None for r in completed["data"])
-
-
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"offset": -1}, "offset"),
-        ({"limit": 0}, "limit"),
-        ({"limit": 501}, "limit"),
-        ({"limit": "all"}, "limit"),
-        ({"sort": "colour"}, "sort"),
-        ({"order": "up"}, "order"),
-        ({"state": "lost"}, "state"),
-    ],
-)
-def test_a_bad_runs_query_is_a_400_naming_the_field(
-    api: httpx.Client, experiment: dict[str, Any], params: dict[str, Any], field: str
-) -> None:
-    response = api.get(f"/experiments/{experiment['id']}/sigopt_ai/runs", params=params)
-    assert response.status_code == 400, response.text
-    assert field in response.json()["message"].split(":")[0]
 
 
 # --- experiment.yml
