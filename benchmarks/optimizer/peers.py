@@ -15,6 +15,18 @@ Peers (Optuna, imported lazily: it is a benchmark-only dependency):
 * ``gp_c``: ``GPSampler(seed)`` with the same constraint encoding (LogCEI); needs ``torch``.
 * ``gp``: ``GPSampler(seed)`` with failures told as ``FAIL`` (not in ``all``; opt-in).
 
+Peers (Ax on BoTorch, ``ax-platform`` 1.3.1; a benchmark-only dependency kept in its own
+virtual environment, see ``benchmarks/README.md``): Ax's ``Client(random_seed=seed)`` with its
+default generation strategy (the centre of the box, Sobol, then BoTorch's modular model).
+
+* ``ax_failed``: a failure is ``mark_trial_failed`` (Ax's own failure handling; its model ignores
+  failed trials).
+* ``ax_constraint``: a failure is told as the optimizer's peers with constraints are told: a
+  completed trial with an auxiliary metric ``failed = 1`` under the outcome constraint
+  ``failed <= 0.5`` and the worst successful value so far as its objective; a success carries
+  ``failed = 0``. Before the first success there is no worst value and the failure is
+  ``mark_trial_failed``.
+
 Ours: ``sigopt_ai`` (``make_strategy(definition, seed=seed)``, the default ``type="offline"``
 Bayesian optimizer) and ``sigopt_ai_random`` (``type="random"``, Sobol). The ablation
 ``sigopt_ai_no_padding`` (opt-in) is ``BayesianOptimizer(failure_model="classifier")``: failures
@@ -183,6 +195,86 @@ def _gp_c(problem: Problem, seed: int) -> Driver:
     return OptunaDriver(problem.definition, _gp_sampler(seed), "constraint")
 
 
+# --- Ax -------------------------------------------------------------------------------------
+
+
+def _ax_parameter(parameter: Parameter) -> Any:
+    from ax import ChoiceParameterConfig, RangeParameterConfig
+
+    if parameter.type == "categorical":
+        values = list(parameter.categorical_values)
+        return ChoiceParameterConfig(name=parameter.name, values=values, parameter_type="str", is_ordered=False)
+    assert parameter.bounds is not None, f"{parameter.name} has no bounds"
+    kind: Literal["int", "float"] = "int" if parameter.type == "int" else "float"
+    low, high = parameter.bounds.min, parameter.bounds.max
+    bounds = (int(low), int(high)) if kind == "int" else (low, high)
+    scaling: Literal["log", "linear"] = "log" if parameter.is_log else "linear"
+    return RangeParameterConfig(name=parameter.name, bounds=bounds, parameter_type=kind, scaling=scaling)
+
+
+@contextmanager
+def _quiet_ax() -> Iterator[None]:
+    import logging
+
+    # Ax logs every trial at INFO and warns about its own defaults; the harness records warnings
+    # raised while asking, so only Ax's chatter is silenced, not numerical warnings from BoTorch.
+    # Ax gives each of its module loggers its own INFO level, so the parent's level is not enough.
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("ax", "botorch"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        yield
+
+
+class AxDriver:
+    """Drives Ax's :class:`ax.Client` through ``get_next_trials`` / ``complete_trial``."""
+
+    def __init__(self, definition: ExperimentDefinition, seed: int, failures: FailureEncoding) -> None:
+        with _quiet_ax():
+            from ax import Client  # its import warns of torch.jit.script's deprecation
+
+            self._client = Client(random_seed=seed)
+            self._client.configure_experiment(
+                parameters=[_ax_parameter(p) for p in definition.parameters], name=definition.name
+            )
+            constraints = ["failed <= 0.5"] if failures == "constraint" else None
+            self._client.configure_optimization(objective=f"-{METRIC}", outcome_constraints=constraints)
+        self._failures = failures
+        self._worst: float | None = None
+        self.implementation = "ax.Client"
+
+    def ask(self) -> Asked:
+        """One trial from Ax's generation strategy; trials still out are ``RUNNING`` (pending) in Ax."""
+        with _quiet_ax():
+            (index, parameters), *_ = self._client.get_next_trials(max_trials=1).items()
+        return Asked(dict(parameters), index)  # type: ignore[arg-type]
+
+    def tell(self, asked: Asked, value: float | None, kind: str | None = None) -> None:
+        """Complete or fail the trial, encoding a failure as configured (Ax has no failure kinds)."""
+        with _quiet_ax():
+            if value is None and (self._failures == "fail" or self._worst is None):
+                self._client.mark_trial_failed(trial_index=asked.handle, failed_reason=kind)
+                return
+            if self._failures == "fail":
+                self._client.complete_trial(trial_index=asked.handle, raw_data={METRIC: value})
+                return
+            if value is None:
+                data = {METRIC: self._worst, "failed": 1.0}
+            else:
+                self._worst = value if self._worst is None else max(self._worst, value)
+                data = {METRIC: value, "failed": 0.0}
+            self._client.complete_trial(trial_index=asked.handle, raw_data=data)  # type: ignore[arg-type]
+
+
+def _ax_failed(problem: Problem, seed: int) -> Driver:
+    return AxDriver(problem.definition, seed, "fail")
+
+
+def _ax_constraint(problem: Problem, seed: int) -> Driver:
+    return AxDriver(problem.definition, seed, "constraint")
+
+
 # --- sigopt_ai --------------------------------------------------------------------------------
 
 
@@ -255,6 +347,8 @@ METHODS: dict[str, MethodSpec] = {
         MethodSpec("tpe_c", _tpe_c, "Optuna TPESampler, failure as constraint", True, ("optuna",)),
         MethodSpec("gp_c", _gp_c, "Optuna GPSampler, failure as constraint", False, ("optuna", "torch")),
         MethodSpec("gp", _gp, "Optuna GPSampler, failure told as FAIL", False, ("optuna", "torch")),
+        MethodSpec("ax_failed", _ax_failed, "Ax Client, failure told as mark_trial_failed", False, ("ax",)),
+        MethodSpec("ax_constraint", _ax_constraint, "Ax Client, failure as outcome constraint", False, ("ax",)),
         MethodSpec(
             "sigopt_ai_no_padding",
             _sigopt_ai_no_padding,
@@ -271,8 +365,9 @@ METHODS: dict[str, MethodSpec] = {
         ),
     )
 }
-DEFAULT_METHODS = ("sigopt_ai", "sigopt_ai_random", "random", "tpe", "tpe_c", "gp_c")
-"""What ``--methods all`` runs (``gp`` and the ablation ``sigopt_ai_no_padding`` are opt-in)."""
+DEFAULT_METHODS = ("sigopt_ai", "sigopt_ai_random", "random", "tpe", "tpe_c", "gp_c", "ax_constraint")
+"""What ``--methods all`` runs (``gp``, ``ax_failed`` and the ablations are opt-in); a peer whose package
+is missing is left out and named in the report."""
 OURS = "sigopt_ai"
 """The method compared against every peer in the paired statistics."""
 

@@ -56,7 +56,7 @@ THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Rough seconds per evaluation and per suggestion (measured on the 2-core box), used only to start
 # the slowest runs first so that both workers stay busy until the end.
 _EVALUATE_S = {"MLP-DIGITS": 3.0}
-_SUGGEST_S = {"gp_c": 2.0, "gp": 2.0, "sigopt_ai": 0.3}
+_SUGGEST_S = {"gp_c": 2.0, "gp": 2.0, "ax_constraint": 2.5, "ax_failed": 1.0, "sigopt_ai": 0.3}
 _DURATION_STREAM = 0x5E7  # the random stream of simulated evaluation times, apart from the methods'
 
 
@@ -155,8 +155,9 @@ def _init_worker() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    for module in ("optuna", "torch", "sklearn.neural_network", "sigopt_ai.optimizer"):
-        with contextlib.suppress(ImportError):
+    for module in ("optuna", "torch", "ax", "sklearn.neural_network", "sigopt_ai.optimizer"):
+        with contextlib.suppress(ImportError), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # ax's import warns about torch.jit
             importlib.import_module(module)
 
 
@@ -203,6 +204,17 @@ def _report(trace: dict[str, Any], done: int, total: int, checkpoint: Path) -> d
     return trace
 
 
+def missing_runs(items: Sequence[tuple[str, str, int, int]]) -> list[str]:
+    """One line per (problem, method) with runs that were not run, naming their seeds."""
+    seeds: dict[tuple[str, str], list[int]] = {}
+    for problem, method, seed, _ in items:
+        seeds.setdefault((problem, method), []).append(seed)
+    return [
+        f"{method} on {problem}, seeds {', '.join(map(str, sorted(found)))} (not run)"
+        for (problem, method), found in sorted(seeds.items())
+    ]
+
+
 def resume(
     checkpoint: Path, items: Sequence[tuple[str, str, int, int]], *, parallel: int = 1
 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, int, int]]]:
@@ -217,7 +229,7 @@ def resume(
 
 def _versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for package in ("numpy", "scipy", "optuna", "scikit-learn", "torch", "greenlet"):
+    for package in ("numpy", "scipy", "optuna", "scikit-learn", "torch", "greenlet", "ax-platform", "botorch"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -410,6 +422,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="skip runs already in <name>.partial.jsonl")
     parser.add_argument("--smoke", action="store_true", help="CI run: 2 seeds, budget 12, fast methods")
     parser.add_argument(
+        "--summarize-only",
+        action="store_true",
+        help="run nothing: summarise the runs already in <name>.partial.jsonl and name the missing ones",
+    )
+    parser.add_argument(
         "--parallel", type=int, default=1, help="simulated asynchronous workers per run (default 1: sequential)"
     )
     return parser.parse_args(argv)
@@ -433,12 +450,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     checkpoint = args.out / f"{name}.partial.jsonl"
     items = tasks(problems, methods, seeds, budgets)
     traces: list[dict[str, Any]] = []
-    if args.resume and checkpoint.exists():
+    if (args.resume or args.summarize_only) and checkpoint.exists():
         traces, items = resume(checkpoint, items, parallel=args.parallel)
     elif checkpoint.exists():
         checkpoint.unlink()
     resumed = len(traces)
-    traces += run_all(items, args.workers, checkpoint, parallel=args.parallel)
+    if args.summarize_only:
+        left_out += missing_runs(items)
+    else:
+        traces += run_all(items, args.workers, checkpoint, parallel=args.parallel)
     traces.sort(key=lambda t: (problems.index(t["problem"]), methods.index(t["method"]), t["seed"]))
     info = problem_info(problems, budgets)
     meta = {
@@ -464,7 +484,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "traces": traces,
     }
     json_path, md_path = write_outputs(args.out, name, document)
-    checkpoint.unlink()
+    if not args.summarize_only:
+        checkpoint.unlink()
     print(f"wrote {json_path} and {md_path}", file=sys.stderr)
     return document
 
