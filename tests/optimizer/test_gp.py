@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy import optimize, stats
 from scipy.spatial import distance
 
 from sigopt_ai.optimizer._gp import (
     Hyper,
+    _yeojohnson,
+    _yeojohnson_lambda,
     default_hyper,
     fit_hyper,
     log_marginal_likelihood,
@@ -95,3 +100,20 @@ def test_standardize_is_monotone_and_handles_constants(warp: str) -> None:
     assert z.mean() == pytest.approx(0.0, abs=1e-9) and z.std() == pytest.approx(1.0)
     flat = standardize(np.full(4, 2.5), warp=warp)  # type: ignore[arg-type]
     np.testing.assert_allclose(flat(np.full(4, 2.5)), 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(np.float64, st.integers(3, 80), elements=st.floats(-1e3, 1e3, allow_subnormal=False)),
+    st.floats(0.0, 5.0),
+)
+def test_the_yeo_johnson_warp_is_scipys(values: np.ndarray, power: float) -> None:
+    # The warp's own likelihood search replaced scipy's for speed; it must find the same lambda and
+    # transform the same way, on skewed data of either sign.
+    y = np.sign(values) * np.abs(values) ** power
+    if np.ptp(y) < 1e-6 or not np.all(np.isfinite(y)):
+        return
+    z = (y - y.mean()) / y.std()
+    lmbda = _yeojohnson_lambda(z)
+    assert lmbda == pytest.approx(stats.yeojohnson_normmax(z), abs=1e-6)
+    np.testing.assert_allclose(_yeojohnson(z, lmbda), stats.yeojohnson(z, lmbda=lmbda), rtol=1e-9, atol=1e-12)
