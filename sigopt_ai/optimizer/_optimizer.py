@@ -2,7 +2,8 @@
 
 Per suggestion (``docs/optimizer.md``, *Design*):
 
-1. a scrambled Sobol design until ``n_initial`` observations and two successes exist;
+1. the centre of the search space, then a scrambled Sobol design until ``n_initial`` observations and
+   two successes exist;
 2. the objective GP (Matérn-5/2 ARD, MAP hyperparameters warm-started from the previous suggestion),
    with failures floor-padded at the worst successful value (except runs that ran out of memory or
    were invalid, which only the classifier learns) and pending suggestions believed at the
@@ -130,6 +131,8 @@ class BayesianOptimizer(Strategy):
         n_initial: Size of the Sobol design; default ``max(5, min(2 d, 10))``.
         max_points: Above this many observations, fit on the nearest ones in a trust region.
         search: Candidate and polish counts of the acquisition search.
+        center_first: The first suggestion of a new experiment is the centre of the search space
+            (ints rounded, each categorical's first value), as Ax starts; then the Sobol design.
 
     Raises:
         ValueError: The search space cannot be encoded, or an option is out of range.
@@ -154,6 +157,7 @@ class BayesianOptimizer(Strategy):
         n_initial: int | None = None,
         max_points: int = 300,
         search: SearchOptions | None = None,
+        center_first: bool = True,
     ) -> None:
         super().__init__(definition, seed=check_seed(seed))
         if failure_model not in ("hybrid", "impute", "classifier", "ignore"):
@@ -169,6 +173,7 @@ class BayesianOptimizer(Strategy):
         self.n_initial = n_initial if n_initial is not None else initial_design_size(self.space.n_parameters)
         self.max_points = max_points
         self.search = search or SearchOptions()
+        self.center_first = center_first
         self._cache = HyperCache()
 
     def reset(self) -> None:
@@ -191,6 +196,10 @@ class BayesianOptimizer(Strategy):
         if index < 0:
             raise ValueError(f"index must be >= 0, got {index!r}.")
         if self._in_initial_design(observations):
+            if self.center_first and index == 0 and not observations:
+                center = self.space.round(np.full((1, self.space.dim), 0.5))
+                if self.space.feasible(center)[0]:
+                    return self.space.decode(center[0])
             return self.sobol.suggest(observations, pending, index=index)
         try:
             point = self._model_point(observations, pending, index)

@@ -63,6 +63,39 @@ def test_initial_design_is_the_sobol_sequence() -> None:
     assert bayes.suggest(observations, [], index=4) == sobol.suggest(observations, [], index=4)
 
 
+def test_a_new_experiment_starts_at_the_centre_of_its_space(make_mixed: Callable[..., ExperimentDefinition]) -> None:
+    # Ax's default starts there too: a search space is usually written around a sensible value.
+    constrained = make_mixed()
+    definition = dataclasses.replace(constrained, linear_constraints=())
+    bayes, sobol = BayesianOptimizer(definition, seed=3), SobolStrategy(definition, seed=3)
+    first = bayes.suggest([], [], index=0)
+    assert first == bayes.space.decode(bayes.space.round(np.full((1, bayes.space.dim), 0.5))[0])
+    assert first["family"] == "sgd" and "beta" not in first  # a conditional's first value
+    for p in definition.parameters:
+        if p.name not in first or p.grid:
+            continue
+        if p.type == "categorical":
+            assert first[p.name] == p.categorical_values[0]
+        elif p.bounds is not None:
+            low, high = (
+                (math.log10(p.bounds.min), math.log10(p.bounds.max)) if p.is_log else (p.bounds.min, p.bounds.max)
+            )
+            mid = 10 ** ((low + high) / 2) if p.is_log else (low + high) / 2
+            assert first[p.name] == (round(mid) if p.type == "int" else pytest.approx(mid)), p.name
+    # The design goes on with the Sobol sequence, and the centre is not the Sobol's first point.
+    observations = [Observation(first, {"loss": 1.0})]
+    assert bayes.suggest(observations, [], index=1) == sobol.suggest(observations, [], index=1)
+    assert BayesianOptimizer(definition, seed=3, center_first=False).suggest([], [], index=0) == sobol.suggest(
+        [], [], index=0
+    )
+    # Only a new experiment's first suggestion: one with history, or a later position, is the design's.
+    assert bayes.suggest([], [], index=1) == sobol.suggest([], [], index=1)
+    # A centre that breaks a linear constraint (here a + b = 10 > 7.5) is not suggested.
+    assert BayesianOptimizer(constrained, seed=3).suggest([], [], index=0) == SobolStrategy(
+        constrained, seed=3
+    ).suggest([], [], index=0)
+
+
 def test_keeps_sampling_sobol_until_two_successes() -> None:
     bayes = BayesianOptimizer(BRANIN, seed=0)
     failed = [Observation({"x1": -5.0, "x2": float(i)}, failed=True) for i in range(8)]
