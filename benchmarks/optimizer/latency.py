@@ -3,6 +3,11 @@
 Usage (from the repository root)::
 
     python -m benchmarks.optimizer.latency --repeats 20 --out benchmarks/results/
+    "$(bash benchmarks/optimizer/ax_venv.sh)" -m benchmarks.optimizer.latency --repeats 20 --peers ax_constraint
+
+With ``--peers ax_constraint`` Ax is timed in the same run on the same histories (told about failures
+as the ``ax_constraint`` peer is), at ``--peer-sizes`` and ``--peer-dims`` only: one Ax suggestion at
+200 observations takes seconds.
 
 Synthetic history: uniformly random points in [0, 1]^d, a smooth objective, and a hidden failure
 rule ``x1 + x2 > 1.37`` (19.8 % of the cube). Each timed call sees one more observation than the
@@ -67,17 +72,44 @@ def measure(n: int, dim: int, repeats: int, seed: int = 0) -> dict[str, Any]:
         start = time.perf_counter()
         strategy.suggest(history[: n + k], [], index=n + k)
         times.append(time.perf_counter() - start)
-    failed = np.mean([o.failed for o in history[:n]])
+    return _case(n, dim, repeats, history[:n], times) | {"method": "sigopt_ai"}
+
+
+def measure_ax(n: int, dim: int, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """:func:`measure` for Ax's ``Client`` (the ``ax_constraint`` peer), on the same history.
+
+    The history is attached to Ax as completed trials; each timed ``get_next_trials`` is followed
+    by abandoning the trial it made and attaching the next observation of the history, so Ax sees
+    exactly what our optimizer sees at each call.
+    """
+    from benchmarks.optimizer.peers import AxDriver
+
+    driver = AxDriver(definition(dim), seed, "constraint")
+    history = synthetic_observations(n + repeats, dim, seed)
+    for observation in history[:n]:
+        driver.attach(observation.assignments, None if observation.failed else observation.values["value"])
+    times = []
+    for k in range(repeats):
+        start = time.perf_counter()
+        asked = driver.ask()
+        times.append(time.perf_counter() - start)
+        driver.abandon(asked)
+        observation = history[n + k]
+        driver.attach(observation.assignments, None if observation.failed else observation.values["value"])
+    return _case(n, dim, repeats, history[:n], times) | {"method": "ax_constraint"}
+
+
+def _case(n: int, dim: int, repeats: int, history: Sequence[Any], times: Sequence[float]) -> dict[str, Any]:
     return {
         "n": n,
         "dim": dim,
         "repeats": repeats,
-        "failed_fraction": float(failed),
+        "failed_fraction": float(np.mean([o.failed for o in history])),
         "first_s": times[0],
         "p50_s": float(np.percentile(times, 50)),
         "p95_s": float(np.percentile(times, 95)),
         "max_s": float(max(times)),
-        "times_s": times,
+        "times_s": list(times),
     }
 
 
@@ -85,18 +117,19 @@ def latency_markdown(document: Mapping[str, Any]) -> str:
     """The markdown section of a latency document."""
     meta = document["meta"]
     lines = [
-        "## Suggestion latency of sigopt_ai (latency.py)",
+        "## Suggestion latency (latency.py)",
         "",
         f"Measured {meta['finished']} with {meta['threads']} BLAS thread(s), Python {meta['python']}.",
         "Synthetic history: uniform random points, ~20 % failed (x1 + x2 > 1.37); each call sees one",
         "more observation than the previous one.",
         "",
-        "| observations | dims | failed | calls | first (cold) s | p50 s | p95 s | max s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | observations | dims | failed | calls | first (cold) s | p50 s | p95 s | max s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in document["cases"]:
         lines.append(
-            f"| {c['n']} | {c['dim']} | {100 * c['failed_fraction']:.0f} % | {c['repeats']} "
+            f"| {c.get('method', 'sigopt_ai')} | {c['n']} | {c['dim']} | {100 * c['failed_fraction']:.0f} % "
+            f"| {c['repeats']} "
             f"| {c['first_s']:.3f} | {c['p50_s']:.3f} | {c['p95_s']:.3f} | {c['max_s']:.3f} |"
         )
     return "\n".join(lines) + "\n"
@@ -123,7 +156,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (the benchmark uses 1)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--markdown", default="optimizer.md", help="report to put the section into")
-    return parser.parse_args(argv)
+    parser.add_argument("--peers", default="", help="peers timed beside ours: '' or 'ax_constraint'")
+    parser.add_argument("--peer-sizes", default="200", help="observation counts at which peers are timed")
+    parser.add_argument("--peer-dims", default="10", help="dimensions in which peers are timed")
+    parser.add_argument("--peer-repeats", type=int, default=5, help="timed calls per size for peers")
+    args = parser.parse_args(argv)
+    unknown = {p for p in args.peers.split(",") if p} - {"ax_constraint"}
+    if unknown:
+        parser.error(f"unknown peers {sorted(unknown)}; the one peer is ax_constraint")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -133,6 +174,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     with threadpool_limits(args.threads):
         cases = [measure(int(n), int(d), args.repeats) for d in args.dims.split(",") for n in args.sizes.split(",")]
+        if args.peers:
+            cases += [
+                measure_ax(int(n), int(d), args.peer_repeats)
+                for d in args.peer_dims.split(",")
+                for n in args.peer_sizes.split(",")
+            ]
     meta = {
         "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "threads": args.threads,
@@ -143,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     (args.out / "optimizer_latency.json").write_text(json.dumps(document, indent=1))
     update_markdown(args.out / args.markdown, latency_markdown(document))
     for c in cases:
-        print(f"n={c['n']} d={c['dim']}: p50 {c['p50_s']:.3f}s p95 {c['p95_s']:.3f}s", file=sys.stderr)
+        print(f"{c['method']} n={c['n']} d={c['dim']}: p50 {c['p50_s']:.3f}s p95 {c['p95_s']:.3f}s", file=sys.stderr)
     return document
 
 

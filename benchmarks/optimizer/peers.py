@@ -250,6 +250,17 @@ class AxDriver:
             (index, parameters), *_ = self._client.get_next_trials(max_trials=1).items()
         return Asked(dict(parameters), index)  # type: ignore[arg-type]
 
+    def attach(self, assignments: dict[str, ParamValue], value: float | None) -> None:
+        """Tell Ax about an evaluation it did not suggest (a history given to it)."""
+        with _quiet_ax():
+            index = self._client.attach_trial(parameters=dict(assignments))  # type: ignore[arg-type]
+        self.tell(Asked(dict(assignments), index), value)
+
+    def abandon(self, asked: Asked) -> None:
+        """Withdraw an asked trial: Ax no longer counts it as pending."""
+        with _quiet_ax():
+            self._client.mark_trial_abandoned(trial_index=asked.handle)
+
     def tell(self, asked: Asked, value: float | None, kind: str | None = None) -> None:
         """Complete or fail the trial, encoding a failure as configured (Ax has no failure kinds)."""
         with _quiet_ax():

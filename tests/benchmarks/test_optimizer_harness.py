@@ -363,3 +363,6 @@ def test_ax_peers_run_where_ax_is_installed_and_are_left_out_by_name_elsewhere(m
             assert trials[i].status.is_failed and rows.empty
         else:  # told as infeasible, at the worst value seen so far
             assert trials[i].status.is_completed and rows["failed"] == 1.0 and rows["value"] == worst
+    if method == "ax_constraint":  # latency.py times it on our optimizer's history
+        case = latency.measure_ax(n=12, dim=3, repeats=2)
+        assert case["method"] == "ax_constraint" and len(case["times_s"]) == 2 and case["p95_s"] > 0
