@@ -50,6 +50,7 @@ from sigopt_ai.optimizer._model import (
 )
 from sigopt_ai.optimizer._search import Box, SearchOptions, maximize, sobol_points
 from sigopt_ai.optimizer._sobol import SobolStrategy
+from sigopt_ai.optimizer._space import SearchSpace
 from sigopt_ai.optimizer._targets import Data, collect, is_success
 from sigopt_ai.optimizer._threads import one_blas_thread
 
@@ -65,6 +66,16 @@ with the cube of the points, and 200 keep a map of a 10,000-observation experime
 def initial_design_size(n_parameters: int) -> int:
     """``max(5, min(2 d, 10))`` quasi-random points before the first model."""
     return max(5, min(2 * n_parameters, 10))
+
+
+def _center(space: SearchSpace) -> FloatArray:
+    """The encoded centre of ``space``: the middle of every range, and the middle value of every
+    categorical list (the later one of two middles), as Ax's ``compute_naive_center`` picks it."""
+    u = np.full(space.dim, 0.5)
+    for cols in space.choice_columns:
+        u[cols] = 0.0
+        u[cols.start + (cols.stop - cols.start) // 2] = 1.0
+    return as_float(u)
 
 
 def _incumbents(data: Data) -> FloatArray:
@@ -132,7 +143,8 @@ class BayesianOptimizer(Strategy):
         max_points: Above this many observations, fit on the nearest ones in a trust region.
         search: Candidate and polish counts of the acquisition search.
         center_first: The first suggestion of a new experiment is the centre of the search space
-            (ints rounded, each categorical's first value), as Ax starts; then the Sobol design.
+            (ints rounded; the middle value of each categorical list, the later of two), as Ax
+            starts; then the Sobol design.
 
     Raises:
         ValueError: The search space cannot be encoded, or an option is out of range.
@@ -197,7 +209,7 @@ class BayesianOptimizer(Strategy):
             raise ValueError(f"index must be >= 0, got {index!r}.")
         if self._in_initial_design(observations):
             if self.center_first and index == 0 and not observations:
-                center = self.space.round(np.full((1, self.space.dim), 0.5))
+                center = self.space.round(_center(self.space)[None, :])
                 if self.space.feasible(center)[0]:
                     return self.space.decode(center[0])
             return self.sobol.suggest(observations, pending, index=index)
