@@ -140,26 +140,36 @@ def run_child(argv: Sequence[str], env: dict[str, str]) -> ChildExit:
         CommandNotStarted: It could not be started (exit status 127 for not found, 126 otherwise).
     """
     before = _oom_kill_count()
-    try:
-        proc = subprocess.Popen(
-            list(argv),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=_die_with_parent(),  # only a prctl: no lock is taken in the forked child
-        )
-    except OSError as exc:
-        raise _not_started(argv, exc) from exc
+    forwarder = Forwarder()
+    # The handlers go in before the command starts. A process started with SIGINT ignored (a
+    # background job of a script, nohup) would otherwise hand the command an ignored SIGINT, which
+    # exec keeps: Python then never raises KeyboardInterrupt, and a forwarded Ctrl-C does nothing.
+    # A handled signal is reset to its default by exec.
+    with forwarder.installed():
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),  # only a prctl: no lock is taken in the forked child
+            )
+        except OSError as exc:
+            raise _not_started(argv, exc) from exc
+        return _watch(proc, forwarder, before)
+
+
+def _watch(proc: subprocess.Popen[bytes], forwarder: Forwarder, oom_kills_before: int) -> ChildExit:
+    """Tee, watch and wait for the started command (the forwarder installed)."""
     assert proc.stdout is not None and proc.stderr is not None
     tees = [Tee(proc.stdout, sys.stdout), Tee(proc.stderr, sys.stderr)]
     watch = MemoryWatch(proc.pid)
-    forwarder = Forwarder(proc)
+    forwarder.attach(proc)
     try:
-        with forwarder.installed():  # before its first output: a signal prompted by it is forwarded
-            for thread in (*tees, watch):
-                thread.start()
-            returncode = forwarder.wait()
+        for thread in (*tees, watch):
+            thread.start()
+        returncode = forwarder.wait()
     finally:
         _kill_group(proc.pid)  # what the command left behind, or everything when we are failing
         proc.wait()
@@ -167,7 +177,7 @@ def run_child(argv: Sequence[str], env: dict[str, str]) -> ChildExit:
         for tee in tees:
             if tee.ident is not None:
                 tee.join(timeout=5.0)  # a process that left our group may hold the pipe open
-    memory = MemoryEvidence(watch.peak, watch.limit, max(0, _oom_kill_count() - before))
+    memory = MemoryEvidence(watch.peak, watch.limit, max(0, _oom_kill_count() - oom_kills_before))
     return ChildExit(returncode, memory, tees[0].capture.value(), tees[1].capture.value(), forwarder.received)
 
 
@@ -220,10 +230,11 @@ class Forwarder:
     :data:`GRACE_SECONDS` after the first, kills the group.
     """
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self._proc = proc
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
         self.received: int | None = None
         self._deadline = float("inf")
+        self._kill = False
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -238,15 +249,24 @@ class Forwarder:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
+    def attach(self, proc: subprocess.Popen[bytes]) -> None:
+        """Forward to ``proc`` from now on, and what arrived while it was starting."""
+        self._proc = proc
+        if self.received is not None:
+            self._send(signal.SIGKILL if self._kill else self.received)
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.received is None:
             self.received = signum
             self._deadline = time.monotonic() + GRACE_SECONDS
             self._send(signum)
         else:
+            self._kill = True
             self._send(signal.SIGKILL)
 
     def _send(self, signum: int) -> None:
+        if self._proc is None:
+            return  # not started yet: attach sends it
         try:
             os.killpg(self._proc.pid, signum)
         except (ProcessLookupError, PermissionError):
@@ -254,6 +274,7 @@ class Forwarder:
 
     def wait(self) -> int:
         """The command's exit status, once it has exited."""
+        assert self._proc is not None, "attach() the command first"
         while True:
             try:
                 return self._proc.wait(timeout=1.0)

@@ -14,7 +14,7 @@ import pytest
 
 import sigopt_ai as sigopt
 from sigopt_ai.cli._child import ChildExit, MemoryEvidence
-from tests.cli.conftest import experiment_file, sigopt_ai, spawn_sigopt_ai, write
+from tests.cli.conftest import CLI, cli_env, experiment_file, sigopt_ai, spawn_sigopt_ai, write
 
 # The child attaches to its run (reading a parameter does), says it is ready, then waits to be
 # signalled; the test reads that line through sigopt-ai, which tees the child's output.
@@ -249,6 +249,28 @@ def test_what_the_command_left_running_is_killed_with_it(store: Path, work: Path
     except psutil.NoSuchProcess:
         status = "gone"
     assert status in ("gone", psutil.STATUS_ZOMBIE)
+
+
+def test_ctrl_c_reaches_the_command_when_sigopt_ai_was_started_with_sigint_ignored(store: Path, work: Path) -> None:
+    # A script's background job (`sigopt-ai optimize ... &`) or nohup starts us with SIGINT ignored,
+    # which a command started before our handlers would inherit through exec, never to raise
+    # KeyboardInterrupt: the forwarded Ctrl-C then did nothing until the grace period killed it.
+    write(work, "model.py", WAITING_CHILD)
+    experiment_file(work, budget=2)
+    cli = subprocess.Popen(
+        [*CLI, "optimize", "python", "model.py"],
+        cwd=work,
+        env=cli_env(store),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    _wait_ready(cli)
+    cli.send_signal(signal.SIGINT)
+    out, err = cli.communicate(timeout=25)  # under the 30 s grace: the command stopped on the signal itself
+    assert cli.returncode == 130, err
+    assert "child got SIGINT" in out
 
 
 def test_a_command_that_catches_ctrl_c_and_records_its_metric_completes_and_optimize_exits_0(
